@@ -1,0 +1,1 @@
+//! The print service: print jobs in, PDFs out.

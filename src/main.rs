@@ -1,0 +1,2 @@
+//! The `hamn` binary: wires the service libraries together behind one command line.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The browser client: static ES modules, styles and pages embedded in the binary.
