@@ -1,3 +1,13 @@
 //! Certificates and TLS for every Hamn listener: the dev PKI (`hamn certs init`), server
 //! certificates that reload from disk, client-certificate verification that enforces the
 //! clientAuth EKU, and the TLS accept loop that serves an axum router.
+
+pub mod client_auth;
+pub mod listener;
+pub mod pki;
+pub mod server;
+
+pub use client_auth::{ClientCertError, ClientCertVerifier, ClientIdentity};
+pub use listener::{PeerCertificates, serve};
+pub use pki::{DevPki, DevPkiPaths};
+pub use server::{ServerCertFiles, ServerTlsError};
