@@ -1,10 +1,17 @@
-//! Verification of TLS client certificates at the application layer.
-//!
-//! INTERFACE STUB — bodies are being implemented; signatures are fixed.
+//! Verification of TLS client certificates at the application layer: chain, validity and a
+//! *required* clientAuth EKU, and the identity (CN, HSA-ID, fingerprint) the holder presents.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use rustls::CertificateError;
+use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::{CertificateDer, UnixTime};
+use sha2::{Digest, Sha256};
+use x509_parser::oid_registry::OID_X509_SERIALNUMBER;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::server::{load_root_store, provider};
 
 /// What a verified client certificate says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,13 +43,21 @@ pub enum ClientCertError {
 
 /// Verifies client chains against a fixed set of CA certificates.
 #[derive(Debug, Clone)]
-pub struct ClientCertVerifier {}
+pub struct ClientCertVerifier {
+    chain_verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+}
 
 impl ClientCertVerifier {
     /// Loads trusted CA certificates from a PEM file (one or more certificates).
     pub fn from_ca_pem_file(path: &Path) -> Result<Self, crate::ServerTlsError> {
-        let _ = path;
-        todo!()
+        let roots = Arc::new(load_root_store(path)?);
+        let chain_verifier = WebPkiClientVerifier::builder_with_provider(roots, provider())
+            .build()
+            .map_err(|e| crate::ServerTlsError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("cannot build a verifier from these CAs: {e}"),
+            })?;
+        Ok(Self { chain_verifier })
     }
 
     /// Verifies the chain as presented (end entity first) at `now`: chain to a trusted CA,
@@ -52,7 +67,120 @@ impl ClientCertVerifier {
         chain: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientIdentity, ClientCertError> {
-        let _ = (chain, now);
-        todo!()
+        let (end_entity, intermediates) = chain.split_first().ok_or(ClientCertError::Missing)?;
+        self.chain_verifier
+            .verify_client_cert(end_entity, intermediates, now)
+            .map_err(map_webpki_error)?;
+
+        let (_, cert) = X509Certificate::from_der(end_entity.as_ref())
+            .map_err(|e| ClientCertError::Malformed(e.to_string()))?;
+        // webpki only checks EKU when the extension is present; a certificate without it
+        // would be valid for every purpose, which a login must not accept.
+        let eku = cert
+            .extended_key_usage()
+            .map_err(|e| ClientCertError::Malformed(format!("extendedKeyUsage: {e}")))?;
+        if !eku.is_some_and(|e| e.value.client_auth) {
+            return Err(ClientCertError::MissingClientAuthEku);
+        }
+
+        let subject = cert.subject();
+        let text = |attr: &x509_parser::x509::AttributeTypeAndValue<'_>| {
+            attr.as_str().ok().map(str::to_owned)
+        };
+        Ok(ClientIdentity {
+            subject_cn: subject.iter_common_name().next().and_then(text),
+            subject_serial_number: subject
+                .iter_by_oid(&OID_X509_SERIALNUMBER)
+                .next()
+                .and_then(text),
+            sha256_fingerprint: sha256_hex(end_entity.as_ref()),
+        })
+    }
+}
+
+fn sha256_hex(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn map_webpki_error(error: rustls::Error) -> ClientCertError {
+    let rustls::Error::InvalidCertificate(cert_error) = error else {
+        return ClientCertError::Malformed(error.to_string());
+    };
+    match cert_error {
+        // A bad signature means the named issuer did not sign it: as untrusted as a stranger.
+        CertificateError::UnknownIssuer | CertificateError::BadSignature => {
+            ClientCertError::UntrustedIssuer
+        }
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+            ClientCertError::Expired
+        }
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            ClientCertError::NotYetValid
+        }
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            ClientCertError::MissingClientAuthEku
+        }
+        other => ClientCertError::Malformed(rustls::Error::InvalidCertificate(other).to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifier() -> (tempfile::TempDir, ClientCertVerifier) {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        let mut ca = ca;
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = ca.self_signed(&key).unwrap();
+        let path = dir.path().join("ca.crt");
+        std::fs::write(&path, cert.pem()).unwrap();
+        let v = ClientCertVerifier::from_ca_pem_file(&path).unwrap();
+        (dir, v)
+    }
+
+    #[test]
+    fn empty_chain_is_missing() {
+        let (_dir, v) = verifier();
+        assert_eq!(
+            v.verify(&[], UnixTime::now()),
+            Err(ClientCertError::Missing)
+        );
+    }
+
+    #[test]
+    fn garbage_der_is_malformed() {
+        let (_dir, v) = verifier();
+        for junk in [&b""[..], b"\x30\x03\x02\x01", b"not a certificate at all"] {
+            let chain = [CertificateDer::from(junk.to_vec())];
+            assert!(
+                matches!(
+                    v.verify(&chain, UnixTime::now()),
+                    Err(ClientCertError::Malformed(_))
+                ),
+                "{junk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ca_file_without_certificates_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.crt");
+        std::fs::write(&path, "not pem").unwrap();
+        assert!(ClientCertVerifier::from_ca_pem_file(&path).is_err());
+    }
+
+    #[test]
+    fn fingerprint_is_lower_hex_sha256() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -12,7 +12,9 @@ pub struct DevPkiPaths {
 
 impl DevPkiPaths {
     pub fn new(dir: &Path) -> Self {
-        Self { dir: dir.to_path_buf() }
+        Self {
+            dir: dir.to_path_buf(),
+        }
     }
 }
 
