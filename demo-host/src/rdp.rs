@@ -1,0 +1,362 @@
+//! The RDP edge: one `ironrdp_server::RdpServer` per accepted connection, each with its own
+//! application session.
+//!
+//! Input events from IronRDP are translated ([`crate::keyboard`]) and fed to the [`App`];
+//! the damage it reports is redrawn ([`Renderer::draw_damage`]) and sent as bitmap updates of
+//! just those rectangles. The first update of every (re)activation is the full frame.
+//! Bitmaps are sent without lossy codecs so colours arrive exactly.
+
+use core::num::{NonZeroU16, NonZeroUsize};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use ironrdp_pdu::rdp::capability_sets::BitmapCodecs;
+use ironrdp_server::{
+    BitmapUpdate, CredentialDecision, CredentialValidationError, CredentialValidator, Credentials, DesktopSize,
+    DisplayUpdate, KeyboardEvent, MouseEvent, PixelFormat, RdpServer, RdpServerDisplay, RdpServerDisplayUpdates,
+    RdpServerInputHandler,
+};
+use tokio::sync::mpsc;
+
+use crate::app::{App, Damage, Event};
+use crate::keyboard::{KeyInput, KeyboardState};
+use crate::layout::Rect;
+use crate::render::{Canvas, Renderer};
+
+/// How the RDP security layer is negotiated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// TLS; the client's credentials arrive in the Client Info PDU and are checked there.
+    Tls,
+    /// TLS + CredSSP (NLA, NTLM); the credentials are checked before the session starts.
+    Nla,
+}
+
+/// The one account the demo host accepts.
+#[derive(Clone)]
+pub struct Account {
+    pub username: String,
+    pub password: String,
+}
+
+impl core::fmt::Debug for Account {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Account")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything needed to serve connections; shared by all of them.
+pub struct HostConfig {
+    pub width: u16,
+    pub height: u16,
+    pub security: Security,
+    pub account: Account,
+    pub tls: crate::tls::TlsIdentity,
+    pub renderer: Arc<Renderer>,
+}
+
+/// Compares without an early exit on the first differing byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Accepts exactly the configured username and password (the domain is ignored; usernames
+/// compare case-insensitively like Windows accounts).
+struct AccountValidator(Account);
+
+#[async_trait::async_trait]
+impl CredentialValidator for AccountValidator {
+    async fn validate(&self, credentials: &Credentials) -> Result<CredentialDecision, CredentialValidationError> {
+        let user_ok = credentials.username.to_lowercase() == self.0.username.to_lowercase();
+        let password_ok = constant_time_eq(credentials.password.as_bytes(), self.0.password.as_bytes());
+        if user_ok && password_ok {
+            Ok(CredentialDecision::Accept)
+        } else {
+            tracing::warn!(username = %credentials.username, "login refused: wrong username or password");
+            Ok(CredentialDecision::Reject)
+        }
+    }
+}
+
+/// One connection's application, framebuffer and outgoing update queue.
+struct Session {
+    app: App,
+    canvas: Canvas,
+    keyboard: KeyboardState,
+    renderer: Arc<Renderer>,
+    updates: Option<mpsc::UnboundedSender<DisplayUpdate>>,
+}
+
+type SharedSession = Arc<Mutex<Session>>;
+
+fn lock(session: &SharedSession) -> MutexGuard<'_, Session> {
+    // A panic while holding the lock would be a bug; keep serving the last good state.
+    session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Session {
+    fn new(width: u16, height: u16, renderer: Arc<Renderer>) -> Self {
+        let app = App::new(width, height);
+        let mut canvas = Canvas::new(width, height);
+        renderer.draw_all(&mut canvas, &app);
+        Self {
+            app,
+            canvas,
+            keyboard: KeyboardState::new(),
+            renderer,
+            updates: None,
+        }
+    }
+
+    fn apply(&mut self, event: Event) {
+        let damage = self.app.handle(event);
+        self.redraw(&damage);
+    }
+
+    fn redraw(&mut self, damage: &Damage) {
+        if damage.is_empty() {
+            return;
+        }
+        let rects = self.renderer.draw_damage(&mut self.canvas, &self.app, damage);
+        for rect in rects {
+            self.send(rect);
+        }
+    }
+
+    /// Queues a bitmap update of `rect`, widened to a multiple of 4 pixels (the RDP 6.0 bitmap
+    /// encoder needs that) and clipped to the screen.
+    fn send(&mut self, rect: Rect) {
+        let Some(tx) = &self.updates else { return };
+        let bounds = self.canvas.bounds();
+        let x = rect.x & !3;
+        let width = (rect.right() - x).div_ceil(4) * 4;
+        let rect = Rect::new(x, rect.y, width, rect.height).intersect(&bounds);
+        let Some(update) = bitmap_update(&self.canvas, rect) else {
+            return;
+        };
+        if tx.send(DisplayUpdate::Bitmap(update)).is_err() {
+            self.updates = None;
+        }
+    }
+}
+
+fn bitmap_update(canvas: &Canvas, rect: Rect) -> Option<BitmapUpdate> {
+    let width = NonZeroU16::new(u16::try_from(rect.width).ok()?)?;
+    let height = NonZeroU16::new(u16::try_from(rect.height).ok()?)?;
+    let stride = NonZeroUsize::new(usize::from(width.get()) * 4)?;
+    Some(BitmapUpdate {
+        x: u16::try_from(rect.x).ok()?,
+        y: u16::try_from(rect.y).ok()?,
+        width,
+        height,
+        format: PixelFormat::BgrX32,
+        data: Bytes::from(canvas.crop(rect)),
+        stride,
+    })
+}
+
+struct InputHandler(SharedSession);
+
+impl RdpServerInputHandler for InputHandler {
+    fn keyboard(&mut self, event: KeyboardEvent) {
+        let input = match event {
+            KeyboardEvent::Pressed { code, extended } => KeyInput::Scancode {
+                code,
+                extended,
+                pressed: true,
+            },
+            KeyboardEvent::Released { code, extended } => KeyInput::Scancode {
+                code,
+                extended,
+                pressed: false,
+            },
+            KeyboardEvent::UnicodePressed(code) => KeyInput::Unicode { code, pressed: true },
+            KeyboardEvent::UnicodeReleased(code) => KeyInput::Unicode { code, pressed: false },
+            KeyboardEvent::Synchronize(flags) => KeyInput::Sync {
+                caps_lock: flags.contains(ironrdp_pdu::input::fast_path::SynchronizeFlags::CAPS_LOCK),
+            },
+        };
+        let mut session = lock(&self.0);
+        if let Some(event) = session.keyboard.handle(input) {
+            session.apply(event);
+        }
+    }
+
+    fn mouse(&mut self, event: MouseEvent) {
+        let event = match event {
+            MouseEvent::Move { x, y } => Event::PointerMoved { x, y },
+            MouseEvent::LeftPressed => Event::PrimaryDown,
+            _ => return,
+        };
+        lock(&self.0).apply(event);
+    }
+}
+
+struct Display {
+    session: SharedSession,
+    size: DesktopSize,
+}
+
+struct DisplayUpdates(mpsc::UnboundedReceiver<DisplayUpdate>);
+
+#[async_trait::async_trait]
+impl RdpServerDisplayUpdates for DisplayUpdates {
+    async fn next_update(&mut self) -> anyhow::Result<Option<DisplayUpdate>> {
+        Ok(self.0.recv().await)
+    }
+}
+
+#[async_trait::async_trait]
+impl RdpServerDisplay for Display {
+    async fn size(&mut self) -> DesktopSize {
+        self.size
+    }
+
+    async fn updates(&mut self) -> anyhow::Result<Box<dyn RdpServerDisplayUpdates>> {
+        // Called at every (re)activation: start a fresh queue with the whole screen.
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut session = lock(&self.session);
+        session.updates = Some(tx);
+        let full = session.canvas.bounds();
+        session.send(full);
+        Ok(Box::new(DisplayUpdates(rx)))
+    }
+}
+
+/// Builds the server for one connection, with a fresh application session.
+fn server_for_connection(config: &HostConfig, local: SocketAddr) -> RdpServer {
+    let session = Arc::new(Mutex::new(Session::new(
+        config.width,
+        config.height,
+        Arc::clone(&config.renderer),
+    )));
+    let display = Display {
+        session: Arc::clone(&session),
+        size: DesktopSize {
+            width: config.width,
+            height: config.height,
+        },
+    };
+    let builder = RdpServer::builder().with_addr(local);
+    let builder = match config.security {
+        Security::Tls => builder.with_tls(config.tls.acceptor.clone()),
+        Security::Nla => builder.with_hybrid(config.tls.acceptor.clone(), config.tls.public_key.clone()),
+    };
+    let mut server = builder
+        .with_input_handler(InputHandler(session))
+        .with_display_handler(display)
+        // No RemoteFX/QOI: lossless bitmaps only, so colours arrive exactly.
+        .with_bitmap_codecs(BitmapCodecs(Vec::new()))
+        .with_credential_validator(Some(Arc::new(AccountValidator(config.account.clone()))))
+        .build();
+    if config.security == Security::Nla {
+        // CredSSP/NTLM needs the password itself to verify the client's proof.
+        server.set_credentials(Some(Credentials {
+            username: config.account.username.clone(),
+            password: config.account.password.clone(),
+            domain: None,
+        }));
+    }
+    server
+}
+
+/// Serves one accepted TCP connection until the client leaves.
+pub async fn serve_connection(
+    config: Arc<HostConfig>,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+) -> anyhow::Result<()> {
+    let local = stream.local_addr().context("local address")?;
+    let mut server = server_for_connection(&config, local);
+    tracing::info!(%peer, "connection opened");
+    let result = server.run_connection(stream).await;
+    tracing::info!(%peer, ok = result.is_ok(), "connection closed");
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        Session::new(1280, 800, Arc::new(Renderer::new().unwrap()))
+    }
+
+    #[test]
+    fn activation_sends_the_full_frame_then_only_damage() {
+        let mut s = session();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        s.updates = Some(tx);
+        s.send(s.canvas.bounds());
+        let Some(DisplayUpdate::Bitmap(full)) = rx.try_recv().ok() else {
+            panic!("no full frame")
+        };
+        assert_eq!((full.x, full.y, full.width.get(), full.height.get()), (0, 0, 1280, 800));
+        assert_eq!(full.data.len(), 1280 * 800 * 4);
+
+        let field = s.app.layout().fields[1];
+        s.apply(Event::PointerMoved {
+            x: u16::try_from(field.x + 4).unwrap(),
+            y: u16::try_from(field.y + 4).unwrap(),
+        });
+        assert!(rx.try_recv().is_err(), "moving the pointer draws nothing");
+        s.apply(Event::PrimaryDown);
+        let Some(DisplayUpdate::Bitmap(update)) = rx.try_recv().ok() else {
+            panic!("no update")
+        };
+        assert_eq!(u32::from(update.x) % 4, 0);
+        assert_eq!(update.width.get() % 4, 0);
+        assert!(u32::from(update.x) <= field.x && u32::from(update.x + update.width.get()) >= field.right());
+        assert_eq!(u32::from(update.y), field.y);
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn validator_checks_username_and_password() {
+        let v = AccountValidator(Account {
+            username: "demo".into(),
+            password: "hemligt".into(),
+        });
+        let creds = |u: &str, p: &str, d: Option<&str>| Credentials {
+            username: u.into(),
+            password: p.into(),
+            domain: d.map(Into::into),
+        };
+        assert_eq!(
+            v.validate(&creds("demo", "hemligt", None)).await.unwrap(),
+            CredentialDecision::Accept
+        );
+        assert_eq!(
+            v.validate(&creds("DEMO", "hemligt", Some("X"))).await.unwrap(),
+            CredentialDecision::Accept
+        );
+        assert_eq!(
+            v.validate(&creds("demo", "Hemligt", None)).await.unwrap(),
+            CredentialDecision::Reject
+        );
+        assert_eq!(
+            v.validate(&creds("demo", "", None)).await.unwrap(),
+            CredentialDecision::Reject
+        );
+        assert_eq!(
+            v.validate(&creds("other", "hemligt", None)).await.unwrap(),
+            CredentialDecision::Reject
+        );
+    }
+
+    #[test]
+    fn account_debug_hides_the_password() {
+        let a = Account {
+            username: "demo".into(),
+            password: "hemligt".into(),
+        };
+        assert!(!format!("{a:?}").contains("hemligt"));
+    }
+}
