@@ -9,5 +9,5 @@ pub mod server;
 
 pub use client_auth::{ClientCertError, ClientCertVerifier, ClientIdentity};
 pub use listener::{PeerCertificates, serve};
-pub use pki::{DevPki, DevPkiPaths};
+pub use pki::{DevPki, DevPkiPaths, PkiError};
 pub use server::{ServerCertFiles, ServerTlsError};
