@@ -1,2 +1,6 @@
 //! The session broker: tenants, environments, pools, hosts, apps, entitlements, the audit
 //! log, the database, and the admin API that manages them.
+
+pub mod db;
+pub mod model;
+pub mod repo;

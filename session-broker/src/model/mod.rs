@@ -1,0 +1,36 @@
+//! The broker's domain model: the records it stores, the requests that create and change
+//! them, and their validation. Serialized forms are what the admin API speaks.
+
+#[macro_use]
+mod text_enum;
+pub mod api_client;
+pub mod app;
+pub mod audit;
+pub mod entitlement;
+pub mod environment;
+pub mod group;
+pub mod host;
+pub mod page;
+pub mod pool;
+pub mod print_job;
+pub mod service_window;
+pub mod session;
+pub mod tenant;
+pub mod user;
+pub mod validate;
+
+pub use api_client::{ApiClient, ApiClientPatch, ApiClientScope, NewApiClient};
+pub use app::{App, AppKind, AppPatch, NewApp};
+pub use audit::{ActorKind, AuditEvent, AuditFilter, AuditOutcome, NewAuditEvent};
+pub use entitlement::{Entitlement, NewEntitlement};
+pub use environment::{Environment, EnvironmentKind, EnvironmentPatch, NewEnvironment};
+pub use group::{Group, GroupMember, GroupPatch, NewGroup};
+pub use host::{Host, HostHealth, HostPatch, HostState, HostStateChange, NewHost};
+pub use page::{Page, PageRequest};
+pub use pool::{HostPool, HostPoolPatch, NewHostPool, PoolStrategy};
+pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
+pub use service_window::{NewServiceWindow, ServiceWindow};
+pub use session::{NewSession, Session, SessionFilter, SessionState};
+pub use tenant::{NewTenant, Tenant, TenantPatch};
+pub use user::{NewUser, User, UserPatch};
+pub use validate::{FieldError, ValidationErrors};

@@ -1,0 +1,138 @@
+//! The `hosts` table.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe};
+use uuid::Uuid;
+
+use super::sql::Sql;
+use crate::db::DbError;
+use crate::db::row::{
+    get_enum, get_i64, get_opt_time, get_string, get_time, get_uuid, millis, now,
+};
+use crate::model::{Host, HostHealth, NewHost, Page, PageRequest};
+
+const SELECT: &str = "SELECT id, pool_id, name, address, port, capacity, state, health, \
+                      health_checked_at, created_at, updated_at FROM hosts";
+
+fn from_row(r: &AnyRow) -> Result<Host, DbError> {
+    let port = get_i64(r, "port")?;
+    let capacity = get_i64(r, "capacity")?;
+    Ok(Host {
+        id: get_uuid(r, "id")?,
+        pool_id: get_uuid(r, "pool_id")?,
+        name: get_string(r, "name")?,
+        address: get_string(r, "address")?,
+        port: u16::try_from(port).map_err(|e| DbError::Corrupt(format!("port: {e}")))?,
+        capacity: u32::try_from(capacity)
+            .map_err(|e| DbError::Corrupt(format!("capacity: {e}")))?,
+        state: get_enum(r, "state")?,
+        health: get_enum(r, "health")?,
+        health_checked_at: get_opt_time(r, "health_checked_at")?,
+        created_at: get_time(r, "created_at")?,
+        updated_at: get_time(r, "updated_at")?,
+    })
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    pool_id: Uuid,
+    new: &NewHost,
+) -> Result<Host, DbError> {
+    let now = now();
+    let h = Host {
+        id: super::new_id(),
+        pool_id,
+        name: new.name.clone(),
+        address: new.address.clone(),
+        port: new.port,
+        capacity: new.capacity,
+        state: new.state,
+        health: HostHealth::Unknown,
+        health_checked_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    sqlx::query(
+        "INSERT INTO hosts (id, pool_id, name, address, port, capacity, state, health, \
+         health_checked_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10)",
+    )
+    .bind(h.id.to_string())
+    .bind(pool_id.to_string())
+    .bind(h.name.as_str())
+    .bind(h.address.as_str())
+    .bind(i64::from(h.port))
+    .bind(i64::from(h.capacity))
+    .bind(h.state.as_str())
+    .bind(h.health.as_str())
+    .bind(millis(now))
+    .bind(millis(now))
+    .execute(conn)
+    .await?;
+    Ok(h)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Host>, DbError> {
+    let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get_by_name(
+    conn: &mut AnyConnection,
+    pool_id: Uuid,
+    name: &str,
+) -> Result<Option<Host>, DbError> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE pool_id = $1 AND name = $2"
+    )))
+    .bind(pool_id.to_string())
+    .bind(name)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Writes every mutable field (including state and health).
+pub async fn update(conn: &mut AnyConnection, h: &Host) -> Result<Host, DbError> {
+    let mut h = h.clone();
+    h.updated_at = now();
+    sqlx::query(
+        "UPDATE hosts SET name = $1, address = $2, port = $3, capacity = $4, state = $5, \
+         health = $6, health_checked_at = $7, updated_at = $8 WHERE id = $9",
+    )
+    .bind(h.name.as_str())
+    .bind(h.address.as_str())
+    .bind(i64::from(h.port))
+    .bind(i64::from(h.capacity))
+    .bind(h.state.as_str())
+    .bind(h.health.as_str())
+    .bind(h.health_checked_at.map(millis))
+    .bind(millis(h.updated_at))
+    .bind(h.id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(h)
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: Uuid) -> Result<bool, DbError> {
+    let r = sqlx::query("DELETE FROM hosts WHERE id = $1")
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+pub async fn list(
+    conn: &mut AnyConnection,
+    pool_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<Host>, DbError> {
+    let mut sql = Sql::new(SELECT);
+    sql.and_uuid("pool_id", Some(pool_id)).page(page, false);
+    let rows = sql.fetch_all(conn).await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, page.limit, |h| h.id))
+}

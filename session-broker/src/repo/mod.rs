@@ -1,0 +1,25 @@
+//! Repositories: one module per table, each with plain async functions over
+//! `&mut AnyConnection` so callers compose them in one transaction (a change and its audit
+//! event commit together or not at all).
+
+pub mod api_clients;
+pub mod apps;
+pub mod audit;
+pub mod entitlements;
+pub mod environments;
+pub mod groups;
+pub mod hosts;
+pub mod pools;
+pub mod print_jobs;
+pub mod service_windows;
+pub mod sessions;
+mod sql;
+pub mod tenants;
+pub mod users;
+
+pub use sqlx::AnyConnection;
+
+/// A new, time-ordered id.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

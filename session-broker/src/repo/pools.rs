@@ -1,0 +1,118 @@
+//! The `host_pools` table.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe};
+use uuid::Uuid;
+
+use super::sql::{Arg, Sql};
+use crate::db::DbError;
+use crate::db::row::{get_enum, get_opt_uuid, get_string, get_time, get_uuid, millis, now};
+use crate::model::{HostPool, NewHostPool, Page, PageRequest};
+
+const SELECT: &str = "SELECT id, name, description, strategy, dedicated_tenant_id, created_at, \
+                      updated_at FROM host_pools";
+
+fn from_row(r: &AnyRow) -> Result<HostPool, DbError> {
+    Ok(HostPool {
+        id: get_uuid(r, "id")?,
+        name: get_string(r, "name")?,
+        description: get_string(r, "description")?,
+        strategy: get_enum(r, "strategy")?,
+        dedicated_tenant_id: get_opt_uuid(r, "dedicated_tenant_id")?,
+        created_at: get_time(r, "created_at")?,
+        updated_at: get_time(r, "updated_at")?,
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostPool, DbError> {
+    let now = now();
+    let p = HostPool {
+        id: super::new_id(),
+        name: new.name.clone(),
+        description: new.description.clone(),
+        strategy: new.strategy,
+        dedicated_tenant_id: new.dedicated_tenant_id,
+        created_at: now,
+        updated_at: now,
+    };
+    sqlx::query(
+        "INSERT INTO host_pools (id, name, description, strategy, dedicated_tenant_id, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(p.id.to_string())
+    .bind(p.name.as_str())
+    .bind(p.description.as_str())
+    .bind(p.strategy.as_str())
+    .bind(p.dedicated_tenant_id.map(|t| t.to_string()))
+    .bind(millis(now))
+    .bind(millis(now))
+    .execute(conn)
+    .await?;
+    Ok(p)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<HostPool>, DbError> {
+    let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get_by_name(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<Option<HostPool>, DbError> {
+    let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE name = $1")))
+        .bind(name)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn update(conn: &mut AnyConnection, p: &HostPool) -> Result<HostPool, DbError> {
+    let mut p = p.clone();
+    p.updated_at = now();
+    sqlx::query(
+        "UPDATE host_pools SET name = $1, description = $2, strategy = $3, \
+         dedicated_tenant_id = $4, updated_at = $5 WHERE id = $6",
+    )
+    .bind(p.name.as_str())
+    .bind(p.description.as_str())
+    .bind(p.strategy.as_str())
+    .bind(p.dedicated_tenant_id.map(|t| t.to_string()))
+    .bind(millis(p.updated_at))
+    .bind(p.id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(p)
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: Uuid) -> Result<bool, DbError> {
+    let r = sqlx::query("DELETE FROM host_pools WHERE id = $1")
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Lists pools; with `usable_by`, only the shared ones and those dedicated to that tenant.
+pub async fn list(
+    conn: &mut AnyConnection,
+    usable_by: Option<Uuid>,
+    page: PageRequest,
+) -> Result<Page<HostPool>, DbError> {
+    let mut sql = Sql::new(SELECT);
+    if let Some(t) = usable_by {
+        let p = sql.arg(Arg::Text(t.to_string()));
+        sql.push(&format!(
+            " WHERE (dedicated_tenant_id IS NULL OR dedicated_tenant_id = {p})"
+        ));
+        // Later conditions continue the WHERE clause.
+        sql.mark_where();
+    }
+    sql.page(page, false);
+    let rows = sql.fetch_all(conn).await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, page.limit, |p| p.id))
+}

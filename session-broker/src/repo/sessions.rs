@@ -1,0 +1,114 @@
+//! The `sessions` table.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::sql::Sql;
+use crate::db::DbError;
+use crate::db::row::{get_enum, get_opt_time, get_time, get_uuid, millis, now};
+use crate::model::{NewSession, Page, PageRequest, Session, SessionFilter, SessionState};
+
+const SELECT: &str = "SELECT id, tenant_id, user_id, app_id, host_id, state, created_at, \
+                      started_at, disconnected_at, ended_at, updated_at FROM sessions";
+
+fn from_row(r: &AnyRow) -> Result<Session, DbError> {
+    Ok(Session {
+        id: get_uuid(r, "id")?,
+        tenant_id: get_uuid(r, "tenant_id")?,
+        user_id: get_uuid(r, "user_id")?,
+        app_id: get_uuid(r, "app_id")?,
+        host_id: get_uuid(r, "host_id")?,
+        state: get_enum(r, "state")?,
+        created_at: get_time(r, "created_at")?,
+        started_at: get_opt_time(r, "started_at")?,
+        disconnected_at: get_opt_time(r, "disconnected_at")?,
+        ended_at: get_opt_time(r, "ended_at")?,
+        updated_at: get_time(r, "updated_at")?,
+    })
+}
+
+/// Records a session in state `launching`.
+pub async fn insert(conn: &mut AnyConnection, new: &NewSession) -> Result<Session, DbError> {
+    let now = now();
+    let s = Session {
+        id: super::new_id(),
+        tenant_id: new.tenant_id,
+        user_id: new.user_id,
+        app_id: new.app_id,
+        host_id: new.host_id,
+        state: SessionState::Launching,
+        created_at: now,
+        started_at: None,
+        disconnected_at: None,
+        ended_at: None,
+        updated_at: now,
+    };
+    sqlx::query(
+        "INSERT INTO sessions (id, tenant_id, user_id, app_id, host_id, state, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(s.id.to_string())
+    .bind(s.tenant_id.to_string())
+    .bind(s.user_id.to_string())
+    .bind(s.app_id.to_string())
+    .bind(s.host_id.to_string())
+    .bind(s.state.as_str())
+    .bind(millis(now))
+    .bind(millis(now))
+    .execute(conn)
+    .await?;
+    Ok(s)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Session>, DbError> {
+    let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Moves a session to `state` at `at`, stamping the matching timestamp.
+pub async fn set_state(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    state: SessionState,
+    at: OffsetDateTime,
+) -> Result<bool, DbError> {
+    let column = match state {
+        SessionState::Launching => "created_at",
+        SessionState::Active => "started_at",
+        SessionState::Disconnected => "disconnected_at",
+        SessionState::Ended => "ended_at",
+    };
+    let r = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE sessions SET state = $1, {column} = $2, updated_at = $2 WHERE id = $3"
+    )))
+    .bind(state.as_str())
+    .bind(millis(at))
+    .bind(id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Newest first.
+pub async fn list(
+    conn: &mut AnyConnection,
+    filter: &SessionFilter,
+    page: PageRequest,
+) -> Result<Page<Session>, DbError> {
+    let mut sql = Sql::new(SELECT);
+    sql.and_uuid("tenant_id", filter.tenant_id)
+        .and_uuid("user_id", filter.user_id)
+        .and_uuid("host_id", filter.host_id)
+        .and_text("state", filter.state.map(SessionState::as_str))
+        .and_time("created_at", ">=", filter.from)
+        .and_time("created_at", "<", filter.to)
+        .page(page, true);
+    let rows = sql.fetch_all(conn).await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, page.limit, |s| s.id))
+}
