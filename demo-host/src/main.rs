@@ -263,7 +263,11 @@ fn main() -> ExitCode {
         }
     };
     let local = tokio::task::LocalSet::new();
-    match local.block_on(&runtime, run(args, account)) {
+    let result = local.block_on(&runtime, run(args, account));
+    // Drop open connections, then don't wait on IronRDP's helper threads: exit promptly.
+    drop(local);
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("hamn-demo-host: {error:#}");

@@ -13,6 +13,11 @@
 #   RDP_SCREENSHOT_SEC       xfreerdp /sec: value, e.g. tls or nla (default: negotiate)
 #   RDP_SCREENSHOT_EXTRA     extra xfreerdp arguments, space separated
 #   RDP_SCREENSHOT_LOG       keep xfreerdp's log at this path (default: a temp file, removed)
+#   RDP_SCREENSHOT_XKB       X keyboard layout for the session, e.g. se (needs x11-xkb-utils)
+#   RDP_SCREENSHOT_XDOTOOL   xdotool invocations separated by ';', run after the wait and before
+#                            the screenshot (needs xdotool), e.g.
+#                            "mousemove 100 155 click 1; key Tab; type Åsa; key space; type Öberg"
+#                            (each part is split on blanks; coordinates are session pixels)
 # The password goes to xfreerdp as /p: (FreeRDP masks it in its own argv after parsing).
 set -euo pipefail
 
@@ -76,6 +81,9 @@ if [ ! -s "$workdir/display" ]; then
     exit 1
 fi
 export DISPLAY=":$(head -n1 "$workdir/display")"
+if [ -n "${RDP_SCREENSHOT_XKB:-}" ]; then
+    setxkbmap "$RDP_SCREENSHOT_XKB"
+fi
 
 args=("/v:$host:$port" "/u:$user" "/p:$pass" /cert:ignore "/size:$size" /bpp:32
     -grab-keyboard /log-level:INFO)
@@ -97,6 +105,21 @@ for _ in $(seq 1 $((wait_s * 10))); do
     fi
     sleep 0.1
 done
+
+if [ -n "${RDP_SCREENSHOT_XDOTOOL:-}" ]; then
+    IFS=';' read -ra xdo_cmds <<<"$RDP_SCREENSHOT_XDOTOOL"
+    for xdo in "${xdo_cmds[@]}"; do
+        # shellcheck disable=SC2086 # deliberate word splitting into xdotool arguments
+        xdotool $xdo
+        sleep 0.2
+    done
+    sleep 1
+    if ! kill -0 "$rdp_pid" 2>/dev/null; then
+        echo "$0: xfreerdp exited during the xdotool actions; its log:" >&2
+        cat "$log" >&2
+        exit 1
+    fi
+fi
 
 import -window root "$out"
 echo "$0: wrote $out ($DISPLAY, $size)" >&2
