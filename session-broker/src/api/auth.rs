@@ -1,0 +1,168 @@
+//! The authentication layer of `/api/v1`: the TLS client certificate must chain to the API
+//! CA, be valid now, carry the clientAuth EKU, and its subject CN must name an enabled API
+//! client (or an operator CN from the configuration). Every refusal is a problem document
+//! and an audit event.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hamn_certs::{ClientCertError, PeerCertificates};
+use rustls_pki_types::UnixTime;
+
+use super::AdminState;
+use super::caller::{Caller, Scope};
+use super::problem::ApiError;
+use crate::model::{ActorKind, ApiClientScope, AuditOutcome, NewAuditEvent};
+use crate::repo;
+
+/// Why a request was not let in.
+#[derive(Debug)]
+struct Refusal {
+    error: ApiError,
+    /// The certificate's CN when it was readable.
+    subject_cn: Option<String>,
+    reason: String,
+}
+
+impl Refusal {
+    fn unauthorized(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self {
+            error: ApiError::unauthorized(reason.clone()),
+            subject_cn: None,
+            reason,
+        }
+    }
+
+    fn forbidden(cn: Option<String>, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self {
+            error: ApiError::forbidden(reason.clone()),
+            subject_cn: cn,
+            reason,
+        }
+    }
+}
+
+/// The middleware: identifies the caller or refuses the request.
+pub async fn authenticate(
+    State(state): State<AdminState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let source = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string());
+    // A `&Request` is not `Send`; take what the checks need before awaiting.
+    let chain = req
+        .extensions()
+        .get::<PeerCertificates>()
+        .cloned()
+        .unwrap_or_default();
+    match identify(&state, &chain, source.clone()).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(refusal) => {
+            let target = format!("{} {}", req.method(), req.uri().path());
+            audit_refusal(&state, target, source, &refusal).await;
+            refusal.error.into_response()
+        }
+    }
+}
+
+async fn identify(
+    state: &AdminState,
+    chain: &PeerCertificates,
+    source_address: Option<String>,
+) -> Result<Caller, Refusal> {
+    let identity = state
+        .verifier()
+        .verify(&chain.0, UnixTime::now())
+        .map_err(|e| match e {
+            ClientCertError::MissingClientAuthEku => Refusal::forbidden(None, e.to_string()),
+            other => Refusal::unauthorized(other.to_string()),
+        })?;
+    let Some(cn) = identity.subject_cn.filter(|cn| !cn.is_empty()) else {
+        return Err(Refusal::forbidden(
+            None,
+            "the client certificate has no subject CN",
+        ));
+    };
+    if state.operator_cns().iter().any(|o| *o == cn) {
+        return Ok(Caller {
+            name: cn.clone(),
+            subject_cn: cn,
+            client_id: None,
+            scope: Scope::Operator,
+            source_address,
+        });
+    }
+    let mut conn = state.db().pool().acquire().await.map_err(|e| Refusal {
+        error: ApiError::from_db(e.into(), &[]),
+        subject_cn: Some(cn.clone()),
+        reason: "database unavailable".into(),
+    })?;
+    let client = repo::api_clients::get_by_cn(&mut conn, &cn)
+        .await
+        .map_err(|e| Refusal {
+            error: ApiError::from_db(e, &[]),
+            subject_cn: Some(cn.clone()),
+            reason: "database error".into(),
+        })?;
+    let Some(client) = client else {
+        return Err(Refusal::forbidden(
+            Some(cn),
+            "the certificate's subject CN is not a registered API client",
+        ));
+    };
+    if !client.enabled {
+        return Err(Refusal::forbidden(Some(cn), "the API client is disabled"));
+    }
+    let scope = match (client.scope, client.tenant_id) {
+        (ApiClientScope::Operator, _) => Scope::Operator,
+        (ApiClientScope::Tenant, Some(t)) => Scope::Tenant(t),
+        // The schema forbids this row; refuse rather than guess.
+        (ApiClientScope::Tenant, None) => {
+            return Err(Refusal::forbidden(Some(cn), "the API client has no tenant"));
+        }
+    };
+    Ok(Caller {
+        subject_cn: cn,
+        client_id: Some(client.id),
+        name: client.name,
+        scope,
+        source_address,
+    })
+}
+
+async fn audit_refusal(state: &AdminState, target: String, source: Option<String>, r: &Refusal) {
+    let event = NewAuditEvent {
+        tenant_id: None,
+        actor_kind: ActorKind::Anonymous,
+        actor_id: r.subject_cn.as_ref().map(|cn| format!("cn:{cn}")),
+        actor_name: r.subject_cn.clone().unwrap_or_else(|| "-".into()),
+        action: "api.auth_refused".into(),
+        target_type: Some("api".into()),
+        target_id: Some(target),
+        outcome: AuditOutcome::Refused,
+        source_address: source,
+        before: None,
+        after: None,
+        detail: Some(format!("{} ({})", r.reason, r.error.status().as_u16())),
+    };
+    let result = async {
+        let mut conn = state.db().pool().acquire().await?;
+        repo::audit::insert(&mut conn, &event).await
+    }
+    .await;
+    if let Err(e) = result {
+        // The refusal stands either way; losing its audit row is logged loudly.
+        tracing::error!(error = %e, reason = %r.reason, "could not audit an API refusal");
+    }
+    tracing::info!(reason = %r.reason, "admin API request refused");
+}

@@ -1,0 +1,116 @@
+//! `/api-clients`: operators register the certificates that may call the API.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::ListQuery;
+use crate::api::AdminState;
+use crate::api::caller::Caller;
+use crate::api::extract::{Body, Ids, Params};
+use crate::api::mutation::{Change, Mutation};
+use crate::api::problem::ApiError;
+use crate::model::{ApiClient, ApiClientPatch, NewApiClient, Page, ValidationErrors};
+use crate::repo::{api_clients, tenants};
+
+const UNIQUE: &[&str] = &["subject_cn"];
+
+pub async fn list(
+    State(s): State<AdminState>,
+    caller: Caller,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Page<ApiClient>>, ApiError> {
+    caller.require_operator()?;
+    let page = q.page()?;
+    let mut conn = s.conn().await?;
+    Ok(Json(api_clients::list(&mut conn, page).await?))
+}
+
+pub async fn create(
+    State(s): State<AdminState>,
+    caller: Caller,
+    Body(new): Body<NewApiClient>,
+) -> Result<(StatusCode, Json<ApiClient>), ApiError> {
+    caller.require_operator()?;
+    new.validate()?;
+    let mut m = Mutation::begin(s.db(), &caller).await?;
+    if let Some(t) = new.tenant_id
+        && tenants::get(m.conn(), t).await?.is_none()
+    {
+        return Err(ValidationErrors::single("tenant_id", "no such tenant").into());
+    }
+    let c = api_clients::insert(m.conn(), &new)
+        .await
+        .map_err(|e| ApiError::from_db(e, UNIQUE))?;
+    m.commit(Change::created(
+        "api_client.create",
+        c.tenant_id,
+        "api_client",
+        c.id,
+        &c,
+    ))
+    .await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+pub async fn get(
+    State(s): State<AdminState>,
+    caller: Caller,
+    ids: Ids,
+) -> Result<Json<ApiClient>, ApiError> {
+    caller.require_operator()?;
+    let mut conn = s.conn().await?;
+    let c = api_clients::get(&mut conn, ids.id())
+        .await?
+        .ok_or_else(|| ApiError::not_found("API client"))?;
+    Ok(Json(c))
+}
+
+pub async fn update(
+    State(s): State<AdminState>,
+    caller: Caller,
+    ids: Ids,
+    Body(patch): Body<ApiClientPatch>,
+) -> Result<Json<ApiClient>, ApiError> {
+    caller.require_operator()?;
+    patch.validate()?;
+    let mut m = Mutation::begin(s.db(), &caller).await?;
+    let before = api_clients::get(m.conn(), ids.id())
+        .await?
+        .ok_or_else(|| ApiError::not_found("API client"))?;
+    let mut c = before.clone();
+    patch.apply(&mut c);
+    let after = api_clients::update(m.conn(), &c).await?;
+    m.commit(Change::updated(
+        "api_client.update",
+        c.tenant_id,
+        "api_client",
+        c.id,
+        &before,
+        &after,
+    ))
+    .await?;
+    Ok(Json(after))
+}
+
+pub async fn delete(
+    State(s): State<AdminState>,
+    caller: Caller,
+    ids: Ids,
+) -> Result<StatusCode, ApiError> {
+    caller.require_operator()?;
+    let mut m = Mutation::begin(s.db(), &caller).await?;
+    let before = api_clients::get(m.conn(), ids.id())
+        .await?
+        .ok_or_else(|| ApiError::not_found("API client"))?;
+    api_clients::delete(m.conn(), before.id).await?;
+    m.commit(Change::deleted(
+        "api_client.delete",
+        before.tenant_id,
+        "api_client",
+        before.id,
+        &before,
+    ))
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,152 @@
+//! `/pools/{id}/hosts` and `/hosts/{id}`: operators only.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::ListQuery;
+use crate::api::AdminState;
+use crate::api::caller::Caller;
+use crate::api::extract::{Body, Ids, Params};
+use crate::api::mutation::{Change, Mutation};
+use crate::api::problem::ApiError;
+use crate::model::{Host, HostPatch, HostStateChange, NewHost, Page};
+use crate::repo::{hosts, pools};
+
+const UNIQUE: &[&str] = &["name"];
+
+pub async fn list(
+    State(s): State<AdminState>,
+    caller: Caller,
+    ids: Ids,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Page<Host>>, ApiError> {
+    caller.require_operator()?;
+    let page = q.page()?;
+    let mut conn = s.conn().await?;
+    let pool = pools::get(&mut conn, ids.id())
+        .await?
+        .ok_or_else(|| ApiError::not_found("pool"))?;
+    Ok(Json(hosts::list(&mut conn, pool.id, page).await?))
+}
+
+pub async fn create(
+    State(s): State<AdminState>,
+    caller: Caller,
+    ids: Ids,
+    Body(new): Body<NewHost>,
+) -> Result<(StatusCode, Json<Host>), ApiError> {
+    caller.require_operator()?;
+    new.validate()?;
+    let mut m = Mutation::begin(s.db(), &caller).await?;
+    let pool = pools::get(m.conn(), ids.id())
+        .await?
+        .ok_or_else(|| ApiError::not_found("pool"))?;
+    let h = hosts::insert(m.conn(), pool.id, &new)
+        .await
+        .map_err(|e| ApiError::from_db(e, UNIQUE))?;
+    m.commit(Change::created(
+        "host.create",
+        pool.dedicated_tenant_id,
+        "host",
+        h.id,
+        &h,
+    ))
+    .await?;
+    Ok((StatusCode::CREATED, Json(h)))
+}
+
+async fn load(m: &mut Mutation, ids: &Ids) -> Result<(Host, Option<uuid::Uuid>), ApiError> {
+    let h = hosts::get(m.conn(), ids.id())
+        .await?
+        .ok_or_else(|| ApiError::not_found("host"))?;
+    let tenant = pools::get(m.conn(), h.pool_id)
+        .await?
+        .and_then(|p| p.dedicated_tenant_id);
+    Ok((h, tenant))
+}
+
+pub async fn get(
+    State(s): State<AdminState>,
+    caller: Caller,
+    ids: Ids,
+) -> Result<Json<Host>, ApiError> {
+    caller.require_operator()?;
+    let mut conn = s.conn().await?;
+    let h = hosts::get(&mut conn, ids.id())
+        .await?
+        .ok_or_else(|| ApiError::not_found("host"))?;
+    Ok(Json(h))
+}
+
+pub async fn update(
+    State(s): State<AdminState>,
+    caller: Caller,
+    ids: Ids,
+    Body(patch): Body<HostPatch>,
+) -> Result<Json<Host>, ApiError> {
+    caller.require_operator()?;
+    patch.validate()?;
+    let mut m = Mutation::begin(s.db(), &caller).await?;
+    let (before, tenant) = load(&mut m, &ids).await?;
+    let mut h = before.clone();
+    patch.apply(&mut h);
+    let after = hosts::update(m.conn(), &h)
+        .await
+        .map_err(|e| ApiError::from_db(e, UNIQUE))?;
+    m.commit(Change::updated(
+        "host.update",
+        tenant,
+        "host",
+        h.id,
+        &before,
+        &after,
+    ))
+    .await?;
+    Ok(Json(after))
+}
+
+/// Drain, maintenance or back to active.
+pub async fn set_state(
+    State(s): State<AdminState>,
+    caller: Caller,
+    ids: Ids,
+    Body(change): Body<HostStateChange>,
+) -> Result<Json<Host>, ApiError> {
+    caller.require_operator()?;
+    let mut m = Mutation::begin(s.db(), &caller).await?;
+    let (before, tenant) = load(&mut m, &ids).await?;
+    let mut h = before.clone();
+    h.state = change.state;
+    let after = hosts::update(m.conn(), &h).await?;
+    m.commit(Change::updated(
+        "host.state_change",
+        tenant,
+        "host",
+        h.id,
+        &before,
+        &after,
+    ))
+    .await?;
+    Ok(Json(after))
+}
+
+pub async fn delete(
+    State(s): State<AdminState>,
+    caller: Caller,
+    ids: Ids,
+) -> Result<StatusCode, ApiError> {
+    caller.require_operator()?;
+    let mut m = Mutation::begin(s.db(), &caller).await?;
+    let (before, tenant) = load(&mut m, &ids).await?;
+    hosts::delete(m.conn(), before.id).await?;
+    m.commit(Change::deleted(
+        "host.delete",
+        tenant,
+        "host",
+        before.id,
+        &before,
+    ))
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,103 @@
+//! The admin API: JSON under `/api/v1`, authenticated by TLS client certificate, errors as
+//! problem documents, every mutation audited in its own transaction; the OpenAPI document
+//! at `/api/openapi.json` is generated from the same route table that builds the router,
+//! so no route can be missing from it.
+
+pub mod auth;
+pub mod caller;
+pub mod extract;
+pub mod handlers;
+pub mod mutation;
+pub mod openapi;
+pub mod problem;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use hamn_certs::ClientCertVerifier;
+use sqlx::Any;
+use sqlx::pool::PoolConnection;
+
+pub use caller::{Caller, Scope};
+pub use problem::{ApiError, Problem};
+pub use routes::{ApiRoute, Response as RouteResponse, api_routes};
+
+use crate::db::Database;
+
+/// Largest accepted request body; admin requests are small.
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// What every handler needs.
+#[derive(Clone)]
+pub struct AdminState(Arc<Inner>);
+
+struct Inner {
+    db: Database,
+    verifier: ClientCertVerifier,
+    operator_cns: Vec<String>,
+}
+
+impl std::fmt::Debug for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminState")
+            .field("operator_cns", &self.0.operator_cns)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminState {
+    /// `verifier` judges client certificates against the API CA; `operator_cns` are subject
+    /// CNs that are operators without an API client row.
+    pub fn new(db: Database, verifier: ClientCertVerifier, operator_cns: Vec<String>) -> Self {
+        Self(Arc::new(Inner {
+            db,
+            verifier,
+            operator_cns,
+        }))
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.0.db
+    }
+
+    pub fn verifier(&self) -> &ClientCertVerifier {
+        &self.0.verifier
+    }
+
+    pub fn operator_cns(&self) -> &[String] {
+        &self.0.operator_cns
+    }
+
+    /// A pooled connection for reads.
+    pub async fn conn(&self) -> Result<PoolConnection<Any>, ApiError> {
+        self.0
+            .db
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| ApiError::from_db(e.into(), &[]))
+    }
+}
+
+/// The admin API router: `/api/v1/…` behind client-certificate authentication, and the
+/// OpenAPI document at `/api/openapi.json` (public: it describes, it reveals nothing).
+pub fn admin_router(state: AdminState) -> Router {
+    let mut v1 = Router::new();
+    for route in api_routes() {
+        v1 = v1.route(route.path, route.handler);
+    }
+    let v1 = v1
+        .fallback(problem::no_route)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state);
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/api/openapi.json", axum::routing::get(openapi::serve))
+}

@@ -1,0 +1,257 @@
+//! The route table: every operation's method, path and documentation next to its handler.
+//! The router and the OpenAPI document are both built from it.
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use super::AdminState;
+use super::handlers::{
+    api_clients, apps, audit, entitlements, environments, groups, hosts, pools, sessions, tenants,
+    users, whoami,
+};
+
+/// What an operation answers with on success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Response {
+    /// 200 with the named schema.
+    One(&'static str),
+    /// 201 with the named schema.
+    Created(&'static str),
+    /// 200 with a page of the named schema.
+    Page(&'static str),
+    /// 204.
+    NoContent,
+}
+
+/// One operation of `/api/v1`.
+pub struct ApiRoute {
+    pub method: Method,
+    /// Relative to `/api/v1`, axum/OpenAPI template syntax (`/tenants/{id}`).
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    /// Schema name of the JSON body, if any.
+    pub request: Option<&'static str>,
+    pub response: Response,
+    /// Query parameters: (name, description).
+    pub query: &'static [(&'static str, &'static str)],
+    /// Only operators may call it.
+    pub operator_only: bool,
+    pub handler: MethodRouter<AdminState>,
+}
+
+impl ApiRoute {
+    /// Whether the path ends in a collection rather than one resource.
+    pub fn path_is_collection(&self) -> bool {
+        !self.path.ends_with('}')
+    }
+}
+
+const PAGING: &[(&str, &str)] = &[
+    ("limit", "page size, 1-500 (default 100)"),
+    ("cursor", "next_cursor of the previous page"),
+];
+
+const APP_QUERY: &[(&str, &str)] = &[
+    ("environment_id", "only apps of this environment"),
+    ("limit", "page size, 1-500 (default 100)"),
+    ("cursor", "next_cursor of the previous page"),
+];
+
+const SESSION_QUERY: &[(&str, &str)] = &[
+    ("tenant_id", "only this tenant's sessions"),
+    ("user_id", "only this user's sessions"),
+    ("host_id", "only sessions on this host"),
+    ("state", "launching, active, disconnected or ended"),
+    ("from", "RFC 3339; created at or after"),
+    ("to", "RFC 3339; created before"),
+    ("limit", "page size, 1-500 (default 100)"),
+    ("cursor", "next_cursor of the previous page"),
+];
+
+const AUDIT_QUERY: &[(&str, &str)] = &[
+    ("tenant_id", "only this tenant's events"),
+    ("action", "exact action, e.g. tenant.create"),
+    (
+        "actor_id",
+        "API client id, or cn:NAME for configured operators",
+    ),
+    ("outcome", "success, refused or failed"),
+    ("target_id", "id of the changed resource"),
+    ("from", "RFC 3339; at or after"),
+    ("to", "RFC 3339; before"),
+    ("limit", "page size, 1-500 (default 100)"),
+    ("cursor", "next_cursor of the previous page"),
+];
+
+struct R {
+    method: Method,
+    path: &'static str,
+}
+
+impl R {
+    fn doc(
+        self,
+        summary: &'static str,
+        tag: &'static str,
+        request: Option<&'static str>,
+        response: Response,
+    ) -> D {
+        D {
+            r: self,
+            summary,
+            tag,
+            request,
+            response,
+            query: &[],
+            operator_only: false,
+        }
+    }
+}
+
+struct D {
+    r: R,
+    summary: &'static str,
+    tag: &'static str,
+    request: Option<&'static str>,
+    response: Response,
+    query: &'static [(&'static str, &'static str)],
+    operator_only: bool,
+}
+
+impl D {
+    fn query(mut self, q: &'static [(&'static str, &'static str)]) -> Self {
+        self.query = q;
+        self
+    }
+
+    fn operator(mut self) -> Self {
+        self.operator_only = true;
+        self
+    }
+
+    fn to<H, T>(self, handler: H) -> ApiRoute
+    where
+        H: Handler<T, AdminState>,
+        T: 'static,
+    {
+        // The method comes from the same value the document shows; a mismatch cannot exist.
+        let filter = MethodFilter::try_from(self.r.method.clone()).unwrap_or(MethodFilter::GET);
+        ApiRoute {
+            method: self.r.method,
+            path: self.r.path,
+            summary: self.summary,
+            tag: self.tag,
+            request: self.request,
+            response: self.response,
+            query: self.query,
+            operator_only: self.operator_only,
+            handler: on(filter, handler),
+        }
+    }
+}
+
+fn get(path: &'static str) -> R {
+    R {
+        method: Method::GET,
+        path,
+    }
+}
+fn post(path: &'static str) -> R {
+    R {
+        method: Method::POST,
+        path,
+    }
+}
+fn patch(path: &'static str) -> R {
+    R {
+        method: Method::PATCH,
+        path,
+    }
+}
+fn put(path: &'static str) -> R {
+    R {
+        method: Method::PUT,
+        path,
+    }
+}
+fn delete(path: &'static str) -> R {
+    R {
+        method: Method::DELETE,
+        path,
+    }
+}
+
+use Response::{Created, NoContent, One, Page};
+
+/// Every operation of `/api/v1`.
+// One line per operation reads as a table.
+#[rustfmt::skip]
+pub fn api_routes() -> Vec<ApiRoute> {
+    vec![
+        get("/whoami").doc("The authenticated caller", "meta", None, One("Caller")).to(whoami::get),
+        // tenants
+        get("/tenants").doc("List tenants", "tenants", None, Page("Tenant")).query(PAGING).to(tenants::list),
+        post("/tenants").doc("Create a tenant", "tenants", Some("NewTenant"), Created("Tenant")).operator().to(tenants::create),
+        get("/tenants/{id}").doc("Get a tenant", "tenants", None, One("Tenant")).to(tenants::get),
+        patch("/tenants/{id}").doc("Change a tenant", "tenants", Some("TenantPatch"), One("Tenant")).to(tenants::update),
+        delete("/tenants/{id}").doc("Delete a tenant without resources", "tenants", None, NoContent).operator().to(tenants::delete),
+        // environments
+        get("/tenants/{id}/environments").doc("List a tenant's environments", "environments", None, Page("Environment")).query(PAGING).to(environments::list),
+        post("/tenants/{id}/environments").doc("Create an environment", "environments", Some("NewEnvironment"), Created("Environment")).to(environments::create),
+        get("/environments/{id}").doc("Get an environment", "environments", None, One("Environment")).to(environments::get),
+        patch("/environments/{id}").doc("Change an environment", "environments", Some("EnvironmentPatch"), One("Environment")).to(environments::update),
+        delete("/environments/{id}").doc("Delete an environment without apps", "environments", None, NoContent).to(environments::delete),
+        // pools
+        get("/pools").doc("List host pools (tenant clients: those they may publish on)", "pools", None, Page("HostPool")).query(PAGING).to(pools::list),
+        post("/pools").doc("Create a host pool", "pools", Some("NewHostPool"), Created("HostPool")).operator().to(pools::create),
+        get("/pools/{id}").doc("Get a host pool", "pools", None, One("HostPool")).to(pools::get),
+        patch("/pools/{id}").doc("Change a host pool", "pools", Some("HostPoolPatch"), One("HostPool")).operator().to(pools::update),
+        delete("/pools/{id}").doc("Delete an empty host pool", "pools", None, NoContent).operator().to(pools::delete),
+        // hosts
+        get("/pools/{id}/hosts").doc("List a pool's hosts", "hosts", None, Page("Host")).query(PAGING).operator().to(hosts::list),
+        post("/pools/{id}/hosts").doc("Add a host to a pool", "hosts", Some("NewHost"), Created("Host")).operator().to(hosts::create),
+        get("/hosts/{id}").doc("Get a host", "hosts", None, One("Host")).operator().to(hosts::get),
+        patch("/hosts/{id}").doc("Change a host", "hosts", Some("HostPatch"), One("Host")).operator().to(hosts::update),
+        put("/hosts/{id}/state").doc("Set a host active, draining or in maintenance", "hosts", Some("HostStateChange"), One("Host")).operator().to(hosts::set_state),
+        delete("/hosts/{id}").doc("Remove a host without sessions", "hosts", None, NoContent).operator().to(hosts::delete),
+        // apps
+        get("/tenants/{id}/apps").doc("List a tenant's published apps", "apps", None, Page("App")).query(APP_QUERY).to(apps::list),
+        post("/tenants/{id}/apps").doc("Publish an app", "apps", Some("NewApp"), Created("App")).to(apps::create),
+        get("/apps/{id}").doc("Get an app", "apps", None, One("App")).to(apps::get),
+        patch("/apps/{id}").doc("Change an app", "apps", Some("AppPatch"), One("App")).to(apps::update),
+        delete("/apps/{id}").doc("Unpublish an app", "apps", None, NoContent).to(apps::delete),
+        // users
+        get("/tenants/{id}/users").doc("List a tenant's users", "users", None, Page("User")).query(PAGING).to(users::list),
+        post("/tenants/{id}/users").doc("Create a user", "users", Some("NewUser"), Created("User")).to(users::create),
+        get("/users/{id}").doc("Get a user", "users", None, One("User")).to(users::get),
+        patch("/users/{id}").doc("Change a user", "users", Some("UserPatch"), One("User")).to(users::update),
+        delete("/users/{id}").doc("Delete a user", "users", None, NoContent).to(users::delete),
+        // groups
+        get("/tenants/{id}/groups").doc("List a tenant's groups", "groups", None, Page("Group")).query(PAGING).to(groups::list),
+        post("/tenants/{id}/groups").doc("Create a group", "groups", Some("NewGroup"), Created("Group")).to(groups::create),
+        get("/groups/{id}").doc("Get a group", "groups", None, One("Group")).to(groups::get),
+        patch("/groups/{id}").doc("Change a group", "groups", Some("GroupPatch"), One("Group")).to(groups::update),
+        delete("/groups/{id}").doc("Delete a group, its memberships and entitlements", "groups", None, NoContent).to(groups::delete),
+        get("/groups/{id}/members").doc("List a group's members", "groups", None, Page("GroupMember")).query(PAGING).to(groups::list_members),
+        put("/groups/{id}/members/{user_id}").doc("Add a user to a group (idempotent)", "groups", None, Created("GroupMember")).to(groups::add_member),
+        delete("/groups/{id}/members/{user_id}").doc("Remove a user from a group", "groups", None, NoContent).to(groups::remove_member),
+        // entitlements
+        get("/apps/{id}/entitlements").doc("List who may launch an app", "entitlements", None, Page("Entitlement")).query(PAGING).to(entitlements::list),
+        post("/apps/{id}/entitlements").doc("Entitle a group or user to an app", "entitlements", Some("NewEntitlement"), Created("Entitlement")).to(entitlements::create),
+        get("/entitlements/{id}").doc("Get an entitlement", "entitlements", None, One("Entitlement")).to(entitlements::get),
+        delete("/entitlements/{id}").doc("Revoke an entitlement", "entitlements", None, NoContent).to(entitlements::delete),
+        // sessions and audit (read-only)
+        get("/sessions").doc("List sessions, newest first", "sessions", None, Page("Session")).query(SESSION_QUERY).to(sessions::list),
+        get("/sessions/{id}").doc("Get a session", "sessions", None, One("Session")).to(sessions::get),
+        get("/audit").doc("Read the audit log, newest first", "audit", None, Page("AuditEvent")).query(AUDIT_QUERY).to(audit::list),
+        get("/audit/{id}").doc("Get an audit event", "audit", None, One("AuditEvent")).to(audit::get),
+        // API clients
+        get("/api-clients").doc("List API clients", "api-clients", None, Page("ApiClient")).query(PAGING).operator().to(api_clients::list),
+        post("/api-clients").doc("Register an API client certificate CN", "api-clients", Some("NewApiClient"), Created("ApiClient")).operator().to(api_clients::create),
+        get("/api-clients/{id}").doc("Get an API client", "api-clients", None, One("ApiClient")).operator().to(api_clients::get),
+        patch("/api-clients/{id}").doc("Rename, enable or disable an API client", "api-clients", Some("ApiClientPatch"), One("ApiClient")).operator().to(api_clients::update),
+        delete("/api-clients/{id}").doc("Delete an API client", "api-clients", None, NoContent).operator().to(api_clients::delete),
+    ]
+}
