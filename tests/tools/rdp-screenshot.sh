@@ -29,6 +29,8 @@ usage() {
 host=$1 port=$2 user=$3 pass=$4 out=$5 wait_s=${6:-8}
 size=${RDP_SCREENSHOT_SIZE:-1280x800}
 case $wait_s in '' | *[!0-9]*) usage ;; esac
+case $port in '' | *[!0-9]*) echo "$0: PORT must be a number, got '$port'" >&2; exit 2 ;; esac
+[ -n "$host" ] || usage
 
 for tool in Xvfb xfreerdp import; do
     if ! command -v "$tool" >/dev/null 2>&1; then

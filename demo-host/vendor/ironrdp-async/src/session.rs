@@ -1,0 +1,1 @@
+// TODO: active session async helpers
