@@ -25,7 +25,7 @@ usage() {
     echo "usage: $0 HOST PORT USER PASS OUT.png [SECONDS]" >&2
     exit 2
 }
-[ $# -ge 5 ] && [ $# -le 6 ] || usage
+if [ $# -lt 5 ] || [ $# -gt 6 ]; then usage; fi
 host=$1 port=$2 user=$3 pass=$4 out=$5 wait_s=${6:-8}
 size=${RDP_SCREENSHOT_SIZE:-1280x800}
 case $wait_s in '' | *[!0-9]*) usage ;; esac
@@ -69,7 +69,7 @@ exec {dfd}>"$workdir/display"
 Xvfb -displayfd "$dfd" -screen 0 "${size}x24" -nolisten tcp -noreset >"$workdir/xvfb.log" 2>&1 &
 xvfb_pid=$!
 exec {dfd}>&-
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
     [ -s "$workdir/display" ] && break
     if ! kill -0 "$xvfb_pid" 2>/dev/null; then
         echo "$0: Xvfb failed to start:" >&2
@@ -82,7 +82,8 @@ if [ ! -s "$workdir/display" ]; then
     echo "$0: Xvfb did not report a display" >&2
     exit 1
 fi
-export DISPLAY=":$(head -n1 "$workdir/display")"
+DISPLAY=":$(head -n1 "$workdir/display")"
+export DISPLAY
 if [ -n "${RDP_SCREENSHOT_XKB:-}" ]; then
     setxkbmap "$RDP_SCREENSHOT_XKB"
 fi
