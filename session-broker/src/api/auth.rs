@@ -93,7 +93,7 @@ async fn identify(
             "the client certificate has no subject CN",
         ));
     };
-    if state.operator_cns().iter().any(|o| *o == cn) {
+    if state.operator_cns().contains(&cn) {
         return Ok(Caller {
             name: cn.clone(),
             subject_cn: cn,

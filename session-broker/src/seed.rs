@@ -1,0 +1,267 @@
+//! The demo data `hamn up` starts with: tenant "Demo kommun" with PROD and UTB, the shared
+//! pool "Demopool" with the bundled demo host, the apps "Procapita" and "Procapita UTB",
+//! the group "Alla användare" entitled to both, and a demo user in it. Idempotent: what
+//! exists (looked up by its natural key) is left alone; what is created is audited as a
+//! system action, in one transaction.
+
+use serde::Serialize;
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+use crate::db::{Database, DbError};
+use crate::model::{
+    ActorKind, AppKind, AuditOutcome, EnvironmentKind, HostState, NewApp, NewAuditEvent,
+    NewEntitlement, NewEnvironment, NewGroup, NewHost, NewHostPool, NewTenant, NewUser,
+    PoolStrategy, ValidationErrors,
+};
+use crate::repo::{apps, audit, entitlements, environments, groups, hosts, pools, tenants, users};
+
+pub const DEMO_TENANT_SLUG: &str = "demo";
+pub const DEMO_POOL_NAME: &str = "Demopool";
+pub const DEMO_GROUP_NAME: &str = "Alla användare";
+
+/// What the demo needs from the environment it runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSeed {
+    /// Where the bundled demo app host listens.
+    pub host_address: String,
+    pub host_port: u16,
+    /// Session limit of the demo host.
+    pub host_capacity: u32,
+    /// SAML NameID of the demo user.
+    pub user_name_id: String,
+    pub user_display_name: String,
+    /// HSA-ID of the demo user (the first SITHS test card's).
+    pub user_hsa_id: Option<String>,
+}
+
+impl Default for DemoSeed {
+    fn default() -> Self {
+        Self {
+            host_address: "127.0.0.1".into(),
+            host_port: 3389,
+            host_capacity: 20,
+            user_name_id: "asa.oberg@demo.example".into(),
+            user_display_name: "Åsa Öberg".into(),
+            user_hsa_id: Some("SE2321000016-0001".into()),
+        }
+    }
+}
+
+/// Ids of the seeded records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoIds {
+    pub tenant: Uuid,
+    pub prod: Uuid,
+    pub utb: Uuid,
+    pub pool: Uuid,
+    pub host: Uuid,
+    pub app_prod: Uuid,
+    pub app_utb: Uuid,
+    pub group: Uuid,
+    pub user: Uuid,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("demo seed: {0}")]
+    Invalid(#[from] ValidationErrors),
+}
+
+async fn audited(
+    conn: &mut AnyConnection,
+    action: &str,
+    tenant: Option<Uuid>,
+    target_type: &str,
+    id: Uuid,
+    after: &impl Serialize,
+) -> Result<(), DbError> {
+    let event = NewAuditEvent {
+        tenant_id: tenant,
+        actor_kind: ActorKind::System,
+        actor_id: Some("seed".into()),
+        actor_name: "demo seed".into(),
+        action: action.into(),
+        target_type: Some(target_type.into()),
+        target_id: Some(id.to_string()),
+        outcome: AuditOutcome::Success,
+        source_address: None,
+        before: None,
+        after: serde_json::to_value(after).ok(),
+        detail: None,
+    };
+    audit::insert(conn, &event).await.map(drop)
+}
+
+/// Seeds the demo, creating only what is missing.
+pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
+    let mut tx = db.begin().await?;
+    let c: &mut AnyConnection = &mut tx;
+
+    let tenant = match tenants::get_by_slug(c, DEMO_TENANT_SLUG).await? {
+        Some(t) => t,
+        None => {
+            let new = NewTenant {
+                slug: DEMO_TENANT_SLUG.into(),
+                name: "Demo kommun".into(),
+            };
+            new.validate()?;
+            let t = tenants::insert(c, &new).await?;
+            audited(c, "tenant.create", Some(t.id), "tenant", t.id, &t).await?;
+            t
+        }
+    };
+    let mut env_ids = Vec::new();
+    for kind in [EnvironmentKind::Prod, EnvironmentKind::Utb] {
+        let env = match environments::get_by_kind(c, tenant.id, kind).await? {
+            Some(e) => e,
+            None => {
+                let new = NewEnvironment { kind, name: None };
+                let e = environments::insert(c, tenant.id, &new).await?;
+                audited(
+                    c,
+                    "environment.create",
+                    Some(tenant.id),
+                    "environment",
+                    e.id,
+                    &e,
+                )
+                .await?;
+                e
+            }
+        };
+        env_ids.push(env.id);
+    }
+    let (prod, utb) = (env_ids[0], env_ids[1]);
+
+    let pool = match pools::get_by_name(c, DEMO_POOL_NAME).await? {
+        Some(p) => p,
+        None => {
+            let new = NewHostPool {
+                name: DEMO_POOL_NAME.into(),
+                description: "Delad pool med den inbyggda demovärden".into(),
+                strategy: PoolStrategy::BreadthFirst,
+                dedicated_tenant_id: None,
+            };
+            new.validate()?;
+            let p = pools::insert(c, &new).await?;
+            audited(c, "pool.create", None, "pool", p.id, &p).await?;
+            p
+        }
+    };
+    let host = match hosts::get_by_name(c, pool.id, "demo-host").await? {
+        Some(h) => h,
+        None => {
+            let new = NewHost {
+                name: "demo-host".into(),
+                address: seed.host_address.clone(),
+                port: seed.host_port,
+                capacity: seed.host_capacity,
+                state: HostState::Active,
+            };
+            new.validate()?;
+            let h = hosts::insert(c, pool.id, &new).await?;
+            audited(c, "host.create", None, "host", h.id, &h).await?;
+            h
+        }
+    };
+
+    let mut app_ids = Vec::new();
+    for (env, name) in [(prod, "Procapita"), (utb, "Procapita UTB")] {
+        let app = match apps::get_by_name(c, env, name).await? {
+            Some(a) => a,
+            None => {
+                let new = NewApp {
+                    environment_id: env,
+                    pool_id: pool.id,
+                    display_name: name.into(),
+                    kind: AppKind::Program,
+                    program: Some("||procapita".into()),
+                    args: None,
+                    enabled: true,
+                };
+                new.validate()?;
+                let a = apps::insert(c, tenant.id, &new).await?;
+                audited(c, "app.create", Some(tenant.id), "app", a.id, &a).await?;
+                a
+            }
+        };
+        app_ids.push(app.id);
+    }
+
+    let group = match groups::get_by_name(c, tenant.id, DEMO_GROUP_NAME).await? {
+        Some(g) => g,
+        None => {
+            let new = NewGroup {
+                name: DEMO_GROUP_NAME.into(),
+                external_id: None,
+            };
+            let g = groups::insert(c, tenant.id, &new).await?;
+            audited(c, "group.create", Some(tenant.id), "group", g.id, &g).await?;
+            g
+        }
+    };
+    for app in &app_ids {
+        if entitlements::find_for_group(c, *app, group.id)
+            .await?
+            .is_none()
+        {
+            let new = NewEntitlement {
+                group_id: Some(group.id),
+                user_id: None,
+            };
+            let e = entitlements::insert(c, tenant.id, *app, &new).await?;
+            audited(
+                c,
+                "entitlement.create",
+                Some(tenant.id),
+                "entitlement",
+                e.id,
+                &e,
+            )
+            .await?;
+        }
+    }
+
+    let user = match users::get_by_name_id(c, tenant.id, &seed.user_name_id).await? {
+        Some(u) => u,
+        None => {
+            let new = NewUser {
+                name_id: seed.user_name_id.clone(),
+                hsa_id: seed.user_hsa_id.clone(),
+                display_name: seed.user_display_name.clone(),
+            };
+            new.validate()?;
+            let u = users::insert(c, tenant.id, &new).await?;
+            audited(c, "user.create", Some(tenant.id), "user", u.id, &u).await?;
+            u
+        }
+    };
+    if groups::get_member(c, group.id, user.id).await?.is_none() {
+        let m = groups::add_member(c, tenant.id, group.id, user.id).await?;
+        audited(
+            c,
+            "group.member_add",
+            Some(tenant.id),
+            "group",
+            group.id,
+            &m,
+        )
+        .await?;
+    }
+
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(DemoIds {
+        tenant: tenant.id,
+        prod,
+        utb,
+        pool: pool.id,
+        host: host.id,
+        app_prod: app_ids[0],
+        app_utb: app_ids[1],
+        group: group.id,
+        user: user.id,
+    })
+}

@@ -1,0 +1,92 @@
+//! The broker service: connect and migrate the database, then serve the admin API with
+//! `/healthz` and `/readyz` over TLS that asks for client certificates.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use hamn_certs::server::server_config_requesting_client_cert;
+use hamn_certs::{ClientCertVerifier, ServerCertFiles, ServerTlsError};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{AdminState, admin_router};
+use crate::config::BrokerConfig;
+use crate::db::{Database, DatabaseConfig, DbError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] ServerTlsError),
+    #[error("broker.api_ca {path}: {reason}")]
+    ApiCa { path: PathBuf, reason: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("admin API server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Everything the broker's listener serves: the admin API, `/healthz` and `/readyz`.
+pub fn router(state: AdminState) -> Router {
+    let probes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state.clone());
+    admin_router(state).merge(probes)
+}
+
+/// Process up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Database answering and every migration applied.
+async fn readyz(State(state): State<AdminState>) -> (StatusCode, &'static str) {
+    let db = state.db();
+    match (db.ping().await, db.migrations_done().await) {
+        (Ok(()), Ok(true)) => (StatusCode::OK, "ready"),
+        (Ok(()), _) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
+        (Err(_), _) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}
+
+/// Runs the broker until `shutdown` is cancelled: connects to the database (migrating it
+/// when `config.migrate_on_start`), loads the API CA, and serves [`router`] on
+/// `config.listen` with the certificate in `tls`, asking clients for a certificate from the
+/// API CA. Returns after in-flight requests finish.
+pub async fn run(
+    config: BrokerConfig,
+    db_config: DatabaseConfig,
+    tls: ServerCertFiles,
+    shutdown: CancellationToken,
+) -> Result<(), BrokerError> {
+    let db = Database::connect(&db_config).await?;
+    if config.migrate_on_start {
+        db.migrate().await?;
+    }
+    let verifier =
+        ClientCertVerifier::from_ca_pem_file(&config.api_ca).map_err(|e| BrokerError::ApiCa {
+            path: config.api_ca.clone(),
+            reason: e.to_string(),
+        })?;
+    let tls_config: Arc<rustls::ServerConfig> =
+        server_config_requesting_client_cert(&tls, &config.api_ca)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| BrokerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    tracing::info!(listen = %config.listen, backend = ?db.backend(), "broker admin API listening");
+    let state = AdminState::new(db.clone(), verifier, config.operator_cns.clone());
+    let result = hamn_certs::serve(listener, tls_config, router(state), shutdown).await;
+    db.close().await;
+    result.map_err(BrokerError::Serve)
+}
