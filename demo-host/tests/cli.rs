@@ -33,8 +33,20 @@ fn command(security: &str) -> Command {
     cmd
 }
 
+/// The host process; killed when dropped, so a failing test leaves nothing running.
+struct Host(Option<Child>);
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts the host and returns it with the address from its "listening on" line.
-fn start(security: &str) -> (Child, String) {
+fn start(security: &str) -> (Host, String) {
     let mut child = command(security).spawn().expect("spawn hamn-demo-host");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
@@ -44,10 +56,11 @@ fn start(security: &str) -> (Child, String) {
         .strip_prefix("hamn-demo-host listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
-    (child, addr)
+    (Host(Some(child)), addr)
 }
 
-fn sigterm_and_wait(mut child: Child) -> i32 {
+fn sigterm_and_wait(mut host: Host) -> i32 {
+    let mut child = host.0.take().expect("running");
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -60,6 +73,7 @@ fn sigterm_and_wait(mut child: Child) -> i32 {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("hamn-demo-host did not exit within 5 s of SIGTERM");
 }
 
@@ -153,7 +167,7 @@ fn random_openings_do_not_hurt_the_host() {
         0x03, 0x00, 0x00, 0x13, 0x0E, 0xE0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00,
         0x00,
     ];
-    let (mut child, addr) = start("tls");
+    let (mut host, addr) = start("tls");
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         // xorshift64*
@@ -185,9 +199,10 @@ fn random_openings_do_not_hurt_the_host() {
             );
         }
     }
+    let child = host.0.as_mut().expect("running");
     assert!(child.try_wait().unwrap().is_none(), "host died");
     let mut stderr = child.stderr.take().expect("stderr");
-    assert_eq!(sigterm_and_wait(child), 0);
+    assert_eq!(sigterm_and_wait(host), 0);
     let mut log = String::new();
     stderr.read_to_string(&mut log).unwrap();
     assert!(!log.contains("panicked"), "a connection task panicked:\n{log}");
