@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hamn_certs::{ClientCertError, PeerCertificates};
@@ -68,7 +68,12 @@ pub async fn authenticate(
             next.run(req).await
         }
         Err(refusal) => {
-            let target = format!("{} {}", req.method(), req.uri().path());
+            // Inside the nested router the URI lacks `/api/v1`; audit the path as sent.
+            let path = req
+                .extensions()
+                .get::<OriginalUri>()
+                .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
+            let target = format!("{} {path}", req.method());
             audit_refusal(&state, target, source, &refusal).await;
             refusal.error.into_response()
         }

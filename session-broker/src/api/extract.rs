@@ -12,8 +12,8 @@ use super::problem::ApiError;
 use crate::model::PageRequest;
 use crate::model::page::{DEFAULT_LIMIT, MAX_LIMIT};
 
-/// Turns a serde error at `path` into (field, reason). Unknown and missing fields are
-/// reported by serde at the parent's path with the field's name in backticks.
+/// Turns a serde error at `path` into (field, reason). A missing field is reported at the
+/// parent's path with the field's name in backticks.
 fn field_of(path: &str, message: &str) -> (String, String) {
     let named = ["unknown field `", "missing field `"]
         .iter()
@@ -21,6 +21,8 @@ fn field_of(path: &str, message: &str) -> (String, String) {
         .and_then(|rest| rest.split('`').next());
     let field = match (named, path) {
         (Some(name), "." | "") => name.to_owned(),
+        // serde_path_to_error already ends the path with an unknown field's name.
+        (Some(name), p) if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
         (Some(name), parent) => format!("{parent}.{name}"),
         (None, "." | "") => "body".to_owned(),
         (None, p) => p.to_owned(),
@@ -62,6 +64,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request("body", e.body_text()))?;
+        // serde would accept an array for a struct; every body of this API is an object.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request("body", "must be a JSON object"));
+        }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(de).map_err(|e| {
             let (field, reason) = field_of(&e.path().to_string(), &e.inner().to_string());

@@ -1,0 +1,16 @@
+//! Integration tests of the broker through its public API: repositories, the admin API
+//! router (with client certificates in the request extensions, as the TLS layer sets
+//! them), and real mutual TLS with the Rust client and curl. Every database test runs on
+//! SQLite (a temp file) and on PostgreSQL (a schema of its own, dropped at the end).
+
+mod support;
+
+mod api_crud;
+mod api_errors;
+mod audit_log;
+mod auth;
+mod database;
+mod openapi;
+mod paging;
+mod scope;
+mod tls;
