@@ -1,1 +1,77 @@
-//! Shared helpers for Hamn benchmarks.
+//! Shared pieces of Hamn's benchmarks: latency samples and their summary. Benchmarks
+//! report ratios against a baseline measured in the same process, never absolute
+//! thresholds, because machines differ and a ratio survives that.
+
+use std::time::Duration;
+
+/// Latencies of one operation, and the wall time they took together.
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    latencies: Vec<Duration>,
+    wall: Duration,
+}
+
+/// Throughput and latency percentiles of one operation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    pub count: usize,
+    pub ops_per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl Samples {
+    pub fn new(mut latencies: Vec<Duration>, wall: Duration) -> Self {
+        latencies.sort_unstable();
+        Self { latencies, wall }
+    }
+
+    /// Nearest-rank percentile (`q` in 0..=1).
+    pub fn percentile(&self, q: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = (q * self.latencies.len() as f64).ceil() as usize;
+        self.latencies[rank.clamp(1, self.latencies.len()) - 1]
+    }
+
+    pub fn summary(&self) -> Summary {
+        let secs = self.wall.as_secs_f64();
+        Summary {
+            count: self.latencies.len(),
+            ops_per_sec: if secs > 0.0 {
+                self.latencies.len() as f64 / secs
+            } else {
+                0.0
+            },
+            p50_ms: self.percentile(0.50).as_secs_f64() * 1e3,
+            p99_ms: self.percentile(0.99).as_secs_f64() * 1e3,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let samples = Samples::new(
+            (1..=100).rev().map(Duration::from_millis).collect(),
+            Duration::from_secs(2),
+        );
+        assert_eq!(samples.percentile(0.5), Duration::from_millis(50));
+        assert_eq!(samples.percentile(0.99), Duration::from_millis(99));
+        assert_eq!(samples.percentile(1.0), Duration::from_millis(100));
+        let summary = samples.summary();
+        assert_eq!(summary.count, 100);
+        assert!((summary.ops_per_sec - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn empty_samples_summarise_to_zero() {
+        let summary = Samples::default().summary();
+        assert_eq!(summary.count, 0);
+        assert_eq!(summary.p99_ms, 0.0);
+    }
+}

@@ -19,7 +19,10 @@ pub struct PrintConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum PrintError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Tls(#[from] hamn_certs::ServerTlsError),
     #[error("listener failed: {0}")]
@@ -36,7 +39,12 @@ pub async fn run(config: PrintConfig, shutdown: CancellationToken) -> Result<(),
     let tls = hamn_certs::server::server_config(&config.tls)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| PrintError::Bind { addr: config.listen, source })?;
+        .map_err(|source| PrintError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     tracing::info!(addr = %config.listen, "print service listening");
-    hamn_certs::serve(listener, tls, router(), shutdown).await.map_err(PrintError::Serve)
+    hamn_certs::serve(listener, tls, router(), shutdown)
+        .await
+        .map_err(PrintError::Serve)
 }

@@ -17,7 +17,10 @@ static STATIC: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/static");
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { asset("index.html") }))
-        .route("/static/{*path}", get(|Path(path): Path<String>| async move { asset(&path) }))
+        .route(
+            "/static/{*path}",
+            get(|Path(path): Path<String>| async move { asset(&path) }),
+        )
 }
 
 /// The embedded file at `path`, or `None`; exposed so tests can check what ships.
@@ -32,7 +35,10 @@ fn asset(path: &str) -> Response {
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(path)),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
@@ -62,7 +68,10 @@ mod tests {
         for asset in ["static/portal.css", "static/portal.js"] {
             assert!(index.contains(asset), "index.html does not link {asset}");
             let file = asset.trim_start_matches("static/");
-            assert!(embedded(file).is_some(), "{file} is linked but not embedded");
+            assert!(
+                embedded(file).is_some(),
+                "{file} is linked but not embedded"
+            );
         }
     }
 

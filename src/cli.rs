@@ -1,0 +1,74 @@
+//! The command line: one binary, a subcommand per service or task.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hamn",
+    version,
+    about = "Hamn: the access layer for hosted Windows applications",
+    long_about = "Hamn stands in front of Remote Desktop host pools: a session broker, a \
+                  gateway that streams sessions to browsers and native clients, and a print \
+                  service. `hamn up` runs everything in one process on embedded defaults."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every service command shares.
+#[derive(Debug, Clone, Args, Default)]
+pub struct Common {
+    /// Configuration file (TOML). Default: the embedded demo configuration.
+    #[arg(long, short, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Keep all state (database, certificates) in DIR. Overrides `data_dir`.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format: text or json. Overrides `log.format`.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every service in one process (broker, gateway, print service, demo app host).
+    Up(Common),
+    /// Run the session broker and its admin API.
+    Broker(Common),
+    /// Run the gateway (portal, sessions).
+    Gateway(Common),
+    /// Run the print service.
+    Print(Common),
+    /// Apply database migrations and exit.
+    Migrate(Common),
+    /// Dev certificates.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
+    /// Configuration files.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage tenants, pools, hosts, apps and access through the admin API.
+    Admin(crate::admin::AdminArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Write the dev PKI into DATA/certs (only files that are missing).
+    Init(Common),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate FILE (with HAMN_… environment overrides): one line per problem.
+    Check {
+        /// The configuration file to check.
+        file: PathBuf,
+    },
+}

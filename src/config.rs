@@ -1,0 +1,672 @@
+//! Hamn's configuration: one TOML file, `HAMN_SECTION__KEY` environment overrides, and
+//! validation that reports every problem as one line naming its key.
+//!
+//! The file is parsed in two steps. Serde reads raw values (addresses stay strings) and
+//! `serde_ignored` collects every unknown key, so a typo is reported instead of silently
+//! ignored; then [`RawConfig::validate`] turns the raw values into [`Settings`], collecting
+//! all problems rather than stopping at the first, so an operator fixes a file in one pass.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The configuration `hamn up` uses when no `--config` is given (`config/demo.toml`).
+pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
+
+/// Environment variables with this prefix and a `__` separator override file values.
+const ENV_PREFIX: &str = "HAMN_";
+
+/// One problem in a configuration, naming the key it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} configuration problem(s)", .0.len())]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    fn one(key: &str, message: impl Into<String>) -> Self {
+        Self(vec![Problem {
+            key: key.to_owned(),
+            message: message.into(),
+        }])
+    }
+}
+
+/// The file as written: raw values, before validation.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RawConfig {
+    pub data_dir: PathBuf,
+    pub log: LogSection,
+    pub tls: TlsSection,
+    pub database: DatabaseSection,
+    pub gateway: GatewaySection,
+    pub broker: BrokerSection,
+    pub print: PrintSection,
+    pub demo_host: DemoHostSection,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: "./data".into(),
+            log: LogSection::default(),
+            tls: TlsSection::default(),
+            database: DatabaseSection::default(),
+            gateway: GatewaySection::default(),
+            broker: BrokerSection::default(),
+            print: PrintSection::default(),
+            demo_host: DemoHostSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LogSection {
+    /// `text` (human-readable) or `json`.
+    pub format: String,
+    /// A tracing filter such as `info` or `hamn_broker=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct TlsSection {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        Self {
+            cert: "certs/server.crt".into(),
+            key: "certs/server.key".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DatabaseSection {
+    /// Empty: an SQLite file `hamn.db` in the data directory.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_connections: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct GatewaySection {
+    pub listen: String,
+    pub public_url: String,
+    /// Empty: no plaintext listener at all.
+    pub redirect_listen: String,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8443".into(),
+            public_url: "https://localhost:8443".into(),
+            redirect_listen: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct BrokerSection {
+    pub listen: String,
+    pub api_ca: PathBuf,
+    pub operator_cns: Vec<String>,
+}
+
+impl Default for BrokerSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8444".into(),
+            api_ca: "certs/api-ca.crt".into(),
+            operator_cns: vec!["hamn-operator".into()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PrintSection {
+    pub listen: String,
+}
+
+impl Default for PrintSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8631".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DemoHostSection {
+    pub enabled: bool,
+    pub listen: String,
+    pub username: String,
+    pub password: String,
+    /// Empty: `hamn-demo-host` beside the `hamn` binary, else on PATH.
+    pub command: PathBuf,
+    /// Seed the demo tenant, pool, host and apps on first start.
+    pub seed: bool,
+}
+
+impl Default for DemoHostSection {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: "127.0.0.1:3390".into(),
+            username: "demo".into(),
+            password: String::new(),
+            command: PathBuf::new(),
+            seed: false,
+        }
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "text" => Some(Self::Text),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+/// A validated configuration with paths resolved against the data directory.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub tls: hamn_certs::ServerCertFiles,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub gateway_listen: SocketAddr,
+    pub gateway_public_url: String,
+    pub gateway_redirect_listen: Option<SocketAddr>,
+    pub broker_listen: SocketAddr,
+    pub broker_api_ca: PathBuf,
+    pub broker_operator_cns: Vec<String>,
+    pub print_listen: SocketAddr,
+    pub demo_host: Option<DemoHost>,
+    pub demo_seed: bool,
+}
+
+/// The bundled demo app host, when enabled.
+#[derive(Clone)]
+pub struct DemoHost {
+    pub listen: SocketAddr,
+    pub username: String,
+    pub password: String,
+    pub command: Option<PathBuf>,
+}
+
+impl fmt::Debug for DemoHost {
+    // The password never reaches a log line, even at debug level.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DemoHost")
+            .field("listen", &self.listen)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("command", &self.command)
+            .finish()
+    }
+}
+
+/// Where a configuration comes from and what overrides it.
+#[derive(Debug, Default)]
+pub struct Sources<'a> {
+    /// The TOML text; `None` means the embedded demo configuration.
+    pub text: Option<&'a str>,
+    /// `--data-dir`, which wins over the file.
+    pub data_dir: Option<PathBuf>,
+    /// `--log-format`, which wins over the file.
+    pub log_format: Option<String>,
+    /// Environment variables (name, value); only `HAMN_…__…` names are read.
+    pub env: Vec<(String, String)>,
+}
+
+/// Reads, overrides and validates a configuration.
+pub fn load(sources: Sources<'_>) -> Result<Settings, Problems> {
+    let mut raw = parse(sources.text.unwrap_or(DEMO_CONFIG), &sources.env)?;
+    if let Some(dir) = sources.data_dir {
+        raw.data_dir = dir;
+    }
+    if let Some(format) = sources.log_format {
+        raw.log.format = format;
+    }
+    raw.validate()
+}
+
+/// Parses TOML text with environment overrides applied, reporting unknown keys.
+pub fn parse(text: &str, env: &[(String, String)]) -> Result<RawConfig, Problems> {
+    let mut table: toml::Table = text
+        .parse()
+        .map_err(|error: toml::de::Error| Problems::one("(file)", one_line(&error.to_string())))?;
+    apply_env_overrides(&mut table, env)?;
+
+    let mut unknown = Vec::new();
+    let raw: RawConfig = serde_ignored::deserialize(toml::Value::Table(table), |path| {
+        unknown.push(path.to_string())
+    })
+    .map_err(|error: toml::de::Error| Problems::one("(file)", one_line(&error.to_string())))?;
+    if !unknown.is_empty() {
+        return Err(Problems(
+            unknown
+                .into_iter()
+                .map(|key| Problem {
+                    key,
+                    message: "unknown key".into(),
+                })
+                .collect(),
+        ));
+    }
+    Ok(raw)
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `HAMN_DATABASE__URL=…` sets `database.url`. Values that parse as TOML (numbers,
+/// booleans, arrays, quoted strings) keep their type; anything else is a string.
+fn apply_env_overrides(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), Problems> {
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if !rest.contains("__") {
+            continue;
+        }
+        let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+        if path.iter().any(String::is_empty) {
+            return Err(Problems::one(name, "malformed override name"));
+        }
+        let value = parse_env_value(value);
+        let (last, parents) = path
+            .split_last()
+            .ok_or_else(|| Problems::one(name, "empty key"))?;
+        let mut current = &mut *table;
+        for segment in parents {
+            let entry = current
+                .entry(segment.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            current = entry.as_table_mut().ok_or_else(|| {
+                Problems::one(
+                    &path.join("."),
+                    format!("{name} overrides a value that is not a section"),
+                )
+            })?;
+        }
+        current.insert(last.clone(), value);
+    }
+    Ok(())
+}
+
+fn parse_env_value(value: &str) -> toml::Value {
+    format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut table| table.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()))
+}
+
+impl RawConfig {
+    /// Checks every value and resolves paths, collecting all problems.
+    pub fn validate(self) -> Result<Settings, Problems> {
+        let mut problems = Vec::new();
+        let mut problem = |key: &str, message: String| {
+            problems.push(Problem {
+                key: key.to_owned(),
+                message,
+            });
+        };
+
+        let data_dir = if self.data_dir.as_os_str().is_empty() {
+            PathBuf::from("./data")
+        } else {
+            self.data_dir.clone()
+        };
+        let log_format = LogFormat::parse(&self.log.format).unwrap_or_else(|| {
+            problem(
+                "log.format",
+                format!("{:?} is not one of \"text\", \"json\"", self.log.format),
+            );
+            LogFormat::Text
+        });
+        if self.log.level.trim().is_empty() {
+            problem("log.level", "must not be empty (e.g. \"info\")".into());
+        }
+
+        let mut address = |key: &str, value: &str| -> Option<SocketAddr> {
+            match value.parse::<SocketAddr>() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    problem(
+                        key,
+                        format!(
+                            "{value:?} is not a socket address (ip:port, e.g. \"127.0.0.1:8443\")"
+                        ),
+                    );
+                    None
+                }
+            }
+        };
+        let gateway_listen = address("gateway.listen", &self.gateway.listen);
+        let gateway_redirect_listen = if self.gateway.redirect_listen.is_empty() {
+            Some(None)
+        } else {
+            address("gateway.redirect_listen", &self.gateway.redirect_listen).map(Some)
+        };
+        let broker_listen = address("broker.listen", &self.broker.listen);
+        let print_listen = address("print.listen", &self.print.listen);
+        let demo_listen = address("demo_host.listen", &self.demo_host.listen);
+
+        if !self.gateway.public_url.starts_with("https://") {
+            problem(
+                "gateway.public_url",
+                format!("{:?} must be an https:// URL", self.gateway.public_url),
+            );
+        }
+        let database_url = if self.database.url.is_empty() {
+            format!("sqlite://{}?mode=rwc", data_dir.join("hamn.db").display())
+        } else {
+            self.database.url.clone()
+        };
+        if !["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|s| database_url.starts_with(s))
+        {
+            problem(
+                "database.url",
+                "must start with sqlite: or postgres://".into(),
+            );
+        }
+        if self.database.max_connections == 0 || self.database.max_connections > 1000 {
+            problem(
+                "database.max_connections",
+                "must be between 1 and 1000".into(),
+            );
+        }
+        if self
+            .broker
+            .operator_cns
+            .iter()
+            .any(|cn| cn.trim().is_empty())
+        {
+            problem("broker.operator_cns", "must not contain empty names".into());
+        }
+        if self.demo_host.enabled {
+            if self.demo_host.username.is_empty() {
+                problem(
+                    "demo_host.username",
+                    "must be set when demo_host.enabled = true".into(),
+                );
+            }
+            if self.demo_host.password.len() < 8 {
+                problem(
+                    "demo_host.password",
+                    "must be at least 8 characters when demo_host.enabled = true".into(),
+                );
+            }
+        }
+
+        let listeners = [
+            ("gateway.listen", gateway_listen),
+            ("gateway.redirect_listen", gateway_redirect_listen.flatten()),
+            ("broker.listen", broker_listen),
+            ("print.listen", print_listen),
+            (
+                "demo_host.listen",
+                demo_listen.filter(|_| self.demo_host.enabled),
+            ),
+        ];
+        for (i, (key, addr)) in listeners.iter().enumerate() {
+            let Some(addr) = addr else { continue };
+            if addr.port() == 0 {
+                continue;
+            }
+            if let Some((other, _)) = listeners[..i]
+                .iter()
+                .find(|(_, a)| a.as_ref() == Some(addr))
+            {
+                problem(key, format!("{addr} is already used by {other}"));
+            }
+        }
+
+        if !problems.is_empty() {
+            return Err(Problems(problems));
+        }
+        let resolve = |path: &Path| {
+            if path.is_absolute() {
+                path.to_path_buf()
+            } else {
+                data_dir.join(path)
+            }
+        };
+        // Every Option below is Some: a None pushed a problem and returned above.
+        let (
+            Some(gateway_listen),
+            Some(gateway_redirect_listen),
+            Some(broker_listen),
+            Some(print_listen),
+            Some(demo_listen),
+        ) = (
+            gateway_listen,
+            gateway_redirect_listen,
+            broker_listen,
+            print_listen,
+            demo_listen,
+        )
+        else {
+            return Err(Problems::one("(file)", "internal validation error"));
+        };
+        Ok(Settings {
+            tls: hamn_certs::ServerCertFiles {
+                cert: resolve(&self.tls.cert),
+                key: resolve(&self.tls.key),
+            },
+            broker_api_ca: resolve(&self.broker.api_ca),
+            data_dir: data_dir.clone(),
+            log_format,
+            log_level: self.log.level,
+            database_url,
+            database_max_connections: self.database.max_connections,
+            gateway_listen,
+            gateway_public_url: self.gateway.public_url,
+            gateway_redirect_listen,
+            broker_listen,
+            broker_operator_cns: self.broker.operator_cns,
+            print_listen,
+            demo_seed: self.demo_host.seed,
+            demo_host: self.demo_host.enabled.then(|| DemoHost {
+                listen: demo_listen,
+                username: self.demo_host.username,
+                password: self.demo_host.password,
+                command: (!self.demo_host.command.as_os_str().is_empty())
+                    .then_some(self.demo_host.command),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match load(Sources {
+            text: Some(text),
+            ..Default::default()
+        }) {
+            Ok(_) => Vec::new(),
+            Err(Problems(list)) => list.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn example_documents_every_key_with_its_default() {
+        let example = include_str!("../config/hamn.example.toml");
+        let Ok(parsed) = parse(example, &[]) else {
+            panic!("example must parse")
+        };
+        let as_value = |raw: &RawConfig| toml::Value::try_from(raw).ok();
+        assert_eq!(as_value(&parsed), as_value(&RawConfig::default()));
+        let Some(toml::Value::Table(defaults)) = as_value(&RawConfig::default()) else {
+            panic!()
+        };
+        for (section, value) in &defaults {
+            let Some(keys) = value.as_table() else {
+                continue;
+            };
+            assert!(
+                example.contains(&format!("[{section}]")),
+                "section {section} undocumented"
+            );
+            for key in keys.keys() {
+                assert!(
+                    example.contains(&format!("\n{key} = ")),
+                    "{section}.{key} undocumented"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn demo_config_is_valid() {
+        let settings = load(Sources::default());
+        assert!(settings.is_ok(), "{settings:?}");
+    }
+
+    #[test]
+    fn empty_file_means_defaults() {
+        let Ok(settings) = load(Sources {
+            text: Some(""),
+            ..Default::default()
+        }) else {
+            panic!("defaults must validate");
+        };
+        assert_eq!(settings.gateway_listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(settings.database_url, "sqlite://./data/hamn.db?mode=rwc");
+        assert!(settings.demo_host.is_none());
+    }
+
+    #[test]
+    fn env_overrides_keep_types() {
+        let Ok(settings) = load(Sources {
+            text: Some(""),
+            env: env(&[
+                ("HAMN_DATABASE__URL", "postgres://db/hamn"),
+                ("HAMN_DATABASE__MAX_CONNECTIONS", "3"),
+                ("HAMN_TEST_DATABASE_URL", "ignored: no double underscore"),
+                ("PATH", "/usr/bin"),
+            ]),
+            ..Default::default()
+        }) else {
+            panic!("overrides must validate");
+        };
+        assert_eq!(settings.database_url, "postgres://db/hamn");
+        assert_eq!(settings.database_max_connections, 3);
+    }
+
+    #[test]
+    fn unknown_keys_are_each_named() {
+        assert_eq!(
+            problems("[gateway]\nlisten = \"127.0.0.1:1\"\nlisten_x = 1\n[nope]\na = 1\n"),
+            ["gateway.listen_x: unknown key", "nope: unknown key"]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_on_its_own_line() {
+        let found = problems(
+            "[gateway]\nlisten = \"localhost\"\npublic_url = \"http://x\"\n[log]\nformat = \"xml\"\n",
+        );
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].starts_with("log.format:"), "{found:?}");
+        assert!(found[1].starts_with("gateway.listen:"), "{found:?}");
+        assert!(found[2].starts_with("gateway.public_url:"), "{found:?}");
+    }
+
+    #[test]
+    fn duplicate_listeners_are_refused() {
+        let found = problems("[broker]\nlisten = \"127.0.0.1:8443\"\n");
+        assert_eq!(
+            found,
+            ["broker.listen: 127.0.0.1:8443 is already used by gateway.listen"]
+        );
+    }
+
+    #[test]
+    fn wrong_types_name_the_key() {
+        let found = problems("[database]\nmax_connections = \"many\"\n");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("max_connections"), "{found:?}");
+    }
+
+    #[test]
+    fn the_demo_password_is_never_debug_printed() {
+        let Ok(settings) = load(Sources::default()) else {
+            panic!()
+        };
+        let printed = format!("{settings:?}");
+        let Some(demo) = settings.demo_host else {
+            panic!("demo config enables the host")
+        };
+        assert!(!printed.contains(&demo.password));
+    }
+}

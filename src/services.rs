@@ -1,0 +1,198 @@
+//! Wiring: turns validated [`Settings`] into each service's configuration and runs one
+//! service or all of them, with certificates, migrations, the demo seed and the demo host
+//! in place first. The services themselves know nothing of each other.
+
+use std::path::Path;
+
+use anyhow::Context;
+use hamn_broker::db::{Database, DatabaseConfig};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::Common;
+use crate::config::{self, Settings, Sources};
+
+/// Reads the configuration the command line names (or the embedded demo one), applies
+/// `HAMN_…__…` environment overrides and validates it. Problems come back one per line.
+pub fn load_settings(common: &Common) -> Result<Settings, Vec<String>> {
+    let text = match &common.config {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|error| vec![format!("{}: cannot read: {error}", path.display())])?,
+        ),
+        None => None,
+    };
+    config::load(Sources {
+        text: text.as_deref(),
+        data_dir: common.data_dir.clone(),
+        log_format: common.log_format.clone(),
+        env: std::env::vars().collect(),
+    })
+    .map_err(|problems| problems.0.iter().map(ToString::to_string).collect())
+}
+
+/// Validates a configuration file as `hamn config check` does.
+pub fn check_file(path: &Path) -> Result<Settings, Vec<String>> {
+    load_settings(&Common {
+        config: Some(path.to_path_buf()),
+        ..Common::default()
+    })
+}
+
+fn database_config(settings: &Settings) -> DatabaseConfig {
+    DatabaseConfig {
+        url: settings.database_url.clone(),
+        max_connections: settings.database_max_connections,
+    }
+}
+
+fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
+    hamn_broker::BrokerConfig {
+        listen: settings.broker_listen,
+        api_ca: settings.broker_api_ca.clone(),
+        operator_cns: settings.broker_operator_cns.clone(),
+        // `hamn up` and `hamn broker` migrate before the services start (below).
+        migrate_on_start: false,
+    }
+}
+
+fn gateway_config(settings: &Settings) -> hamn_gateway::GatewayConfig {
+    hamn_gateway::GatewayConfig {
+        listen: settings.gateway_listen,
+        public_url: settings.gateway_public_url.clone(),
+        redirect_listen: settings.gateway_redirect_listen,
+        tls: settings.tls.clone(),
+        database: database_config(settings),
+    }
+}
+
+fn print_config(settings: &Settings) -> hamn_print::PrintConfig {
+    hamn_print::PrintConfig {
+        listen: settings.print_listen,
+        tls: settings.tls.clone(),
+    }
+}
+
+/// Creates the data directory and writes any missing dev certificates.
+pub fn init_certs(settings: &Settings) -> anyhow::Result<hamn_certs::DevPki> {
+    let dir = settings.data_dir.join("certs");
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
+    hamn_certs::DevPki::init(&dir).with_context(|| format!("dev PKI in {}", dir.display()))
+}
+
+/// Connects to the database and applies pending migrations.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<Database> {
+    if settings.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
+    }
+    let database = Database::connect(&database_config(settings))
+        .await
+        .context("database")?;
+    database.migrate().await.context("migrations")?;
+    Ok(database)
+}
+
+/// Cancels `shutdown` on SIGTERM or SIGINT.
+pub fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = shutdown.cancelled() => return,
+        }
+        shutdown.cancel();
+    });
+    Ok(())
+}
+
+/// Which services a command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    All,
+    Broker,
+    Gateway,
+    Print,
+}
+
+/// Runs the chosen services until a signal or the first failure; on failure the others
+/// are shut down too and the error is returned.
+pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone())?;
+
+    if which == Which::All {
+        init_certs(&settings)?;
+    }
+    if matches!(which, Which::All | Which::Broker) {
+        let database = migrate(&settings).await?;
+        if let (true, Some(demo)) = (settings.demo_seed, &settings.demo_host) {
+            let seed = hamn_broker::seed::DemoSeed {
+                host_address: demo.listen.ip().to_string(),
+                host_port: demo.listen.port(),
+                ..Default::default()
+            };
+            hamn_broker::seed::demo(&database, seed)
+                .await
+                .context("seeding the demo tenant")?;
+        }
+        database.close().await;
+    }
+    let demo_host = match (&settings.demo_host, which) {
+        (Some(demo), Which::All) => Some(crate::demo_host::start(demo, &settings.tls).await?),
+        _ => None,
+    };
+
+    let mut services = JoinSet::new();
+    if matches!(which, Which::All | Which::Broker) {
+        let (config, token) = (broker_config(&settings), shutdown.clone());
+        let (database, tls) = (database_config(&settings), settings.tls.clone());
+        services.spawn(async move {
+            hamn_broker::run(config, database, tls, token)
+                .await
+                .context("broker")
+        });
+    }
+    if matches!(which, Which::All | Which::Gateway) {
+        let (config, token) = (gateway_config(&settings), shutdown.clone());
+        services.spawn(async move { hamn_gateway::run(config, token).await.context("gateway") });
+    }
+    if matches!(which, Which::All | Which::Print) {
+        let (config, token) = (print_config(&settings), shutdown.clone());
+        services.spawn(async move {
+            hamn_print::run(config, token)
+                .await
+                .context("print service")
+        });
+    }
+    if which == Which::All {
+        println!("Hamn is running. Portal: {}", settings.gateway_public_url);
+        println!(
+            "Admin API: https://{} (client certificate {})",
+            settings.broker_listen,
+            settings.data_dir.join("certs/api-operator.crt").display()
+        );
+    }
+
+    let mut outcome = Ok(());
+    while let Some(joined) = services.join_next().await {
+        let result = joined.context("service task panicked").and_then(|r| r);
+        if let Err(error) = result {
+            tracing::error!("{error:#}");
+            if outcome.is_ok() {
+                outcome = Err(error);
+            }
+        }
+        // One service ending (error or not) ends the process: a half-running Hamn misleads.
+        shutdown.cancel();
+    }
+    if let Some(host) = demo_host {
+        host.stop().await;
+    }
+    tracing::info!("stopped");
+    outcome
+}

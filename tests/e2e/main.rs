@@ -1,0 +1,6 @@
+//! End-to-end tests of the `hamn` binary against real peers: curl, headless Chromium,
+//! xfreerdp under Xvfb. One test binary for the root crate (linking is slow on two cores).
+
+mod config_check;
+mod smoke;
+mod support;

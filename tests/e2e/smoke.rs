@@ -1,0 +1,350 @@
+//! `hamn up` end to end: start in a temp data dir on free ports, then talk to it as its
+//! users would — curl over HTTPS, the admin API with good and bad client certificates, the
+//! admin CLI, Chromium on the portal, xfreerdp on the demo app host — and stop it with
+//! SIGTERM, leaving no process behind.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use hamn_certs::pki::{ClientCertOptions, ClientEku};
+
+use crate::support::{HamnUp, TempDir, hamn_bin, process_alive, repo};
+
+#[test]
+fn hamn_up_serves_everything_and_stops_cleanly() {
+    let mut up = HamnUp::start(&[]);
+    let gateway = format!("https://localhost:{}", up.ports.gateway);
+    let broker = format!("https://127.0.0.1:{}", up.ports.broker);
+
+    health_and_transport_security(&up, &gateway, &broker);
+    admin_api_requires_good_client_certificates(&up, &broker);
+    admin_cli_lists_the_demo_tenant(&up, &broker);
+    portal_works_in_chromium(&gateway);
+    demo_host_shows_the_app_to_xfreerdp(&up);
+
+    let children = up.children();
+    assert!(
+        !children.is_empty(),
+        "the demo host should be a child of hamn up"
+    );
+    let status = up.terminate();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "SIGTERM exit: {status:?}\n{}",
+        up.logs()
+    );
+    for pid in children {
+        assert!(!process_alive(pid), "child {pid} outlived hamn up");
+    }
+    let (code, _) = up.curl(&[], &format!("{gateway}/healthz"));
+    assert_eq!(code, 0, "the gateway still answers after shutdown");
+}
+
+fn health_and_transport_security(up: &HamnUp, gateway: &str, broker: &str) {
+    for base in [gateway, broker] {
+        assert_eq!(
+            up.curl(&[], &format!("{base}/healthz")),
+            (200, "ok".into()),
+            "{base}"
+        );
+        let (code, body) = up.curl(&[], &format!("{base}/readyz"));
+        assert_eq!(code, 200, "{base}/readyz: {body}");
+    }
+    let (code, _) = up.curl(
+        &[],
+        &format!("https://127.0.0.1:{}/healthz", up.ports.print),
+    );
+    assert_eq!(code, 200, "print service health");
+
+    // TLS below 1.2 is refused outright.
+    let (code, _) = up.curl(&["--tls-max", "1.1"], &format!("{gateway}/healthz"));
+    assert_eq!(code, 0, "TLS 1.1 must not be accepted");
+
+    // The only plaintext listener redirects to the HTTPS portal.
+    let output = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+        ])
+        .arg(format!(
+            "http://127.0.0.1:{}/some/path?x=1",
+            up.ports.redirect
+        ))
+        .output()
+        .expect("curl redirect");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("308 {gateway}/some/path?x=1")
+    );
+
+    // Every portal response carries the security headers.
+    let output = Command::new("curl")
+        .args(["-sS", "-D", "-", "-o", "/dev/null", "--cacert"])
+        .arg(up.certs().join("ca.crt"))
+        .arg(format!("{gateway}/"))
+        .output()
+        .expect("curl headers");
+    let headers = String::from_utf8_lossy(&output.stdout).to_ascii_lowercase();
+    for header in [
+        "strict-transport-security:",
+        "content-security-policy:",
+        "x-frame-options: deny",
+    ] {
+        assert!(headers.contains(header), "missing {header} in {headers}");
+    }
+}
+
+fn write_pem(dir: &Path, name: &str, cert: &str, key: &str) -> (String, String) {
+    let cert_path = dir.join(format!("{name}.crt"));
+    let key_path = dir.join(format!("{name}.key"));
+    std::fs::write(&cert_path, cert).expect("write cert");
+    std::fs::write(&key_path, key).expect("write key");
+    (
+        cert_path.display().to_string(),
+        key_path.display().to_string(),
+    )
+}
+
+fn admin_api_requires_good_client_certificates(up: &HamnUp, broker: &str) {
+    let certs = up.certs();
+    let whoami = format!("{broker}/api/v1/whoami");
+    let operator = |file: &str| certs.join(file).display().to_string();
+
+    let (code, body) = up.curl(
+        &[
+            "--cert",
+            &operator("api-operator.crt"),
+            "--key",
+            &operator("api-operator.key"),
+        ],
+        &whoami,
+    );
+    assert_eq!(code, 200, "operator whoami: {body}");
+    assert!(body.contains("hamn-operator"), "{body}");
+
+    let (code, body) = up.curl(&[], &whoami);
+    assert_eq!(code, 401, "no certificate: {body}");
+    assert!(
+        body.contains("\"status\":401"),
+        "problem document expected: {body}"
+    );
+
+    let scratch = TempDir::new("certs");
+    let read = |file: &str| std::fs::read_to_string(certs.join(file)).expect("read dev PKI file");
+    let (api_ca, api_ca_key) = (read("api-ca.crt"), read("api-ca.key"));
+    let (other_ca, other_ca_key) = (read("siths-ca.crt"), read("siths-ca.key"));
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86_400);
+    let current = Some((now - day, now + 30 * day));
+    let expired = Some((now - 60 * day, now - 30 * day));
+    let cases = [
+        (
+            "no-eku",
+            &api_ca,
+            &api_ca_key,
+            ClientEku::Absent,
+            current,
+            403,
+        ),
+        (
+            "other-ca",
+            &other_ca,
+            &other_ca_key,
+            ClientEku::ClientAuth,
+            current,
+            401,
+        ),
+        (
+            "expired",
+            &api_ca,
+            &api_ca_key,
+            ClientEku::ClientAuth,
+            expired,
+            401,
+        ),
+    ];
+    for (name, ca, ca_key, extended_key_usage, validity, expected) in cases {
+        let options = ClientCertOptions {
+            subject_serial_number: None,
+            extended_key_usage,
+            validity,
+        };
+        let issued = hamn_certs::pki::issue_client_cert(ca, ca_key, "hamn-operator", &options)
+            .expect("issue test certificate");
+        let (cert, key) = write_pem(&scratch.0, name, &issued.cert_pem, &issued.key_pem);
+        let (code, body) = up.curl(&["--cert", &cert, "--key", &key], &whoami);
+        assert_eq!(code, expected, "{name}: {body}");
+        assert!(
+            body.contains(&format!("\"status\":{expected}")),
+            "{name}: {body}"
+        );
+    }
+
+    // Every refusal above is in the audit log.
+    let (code, body) = up.curl(
+        &[
+            "--cert",
+            &operator("api-operator.crt"),
+            "--key",
+            &operator("api-operator.key"),
+        ],
+        &format!("{broker}/api/v1/audit?action=api.auth_refused&limit=50"),
+    );
+    assert_eq!(code, 200, "{body}");
+    let audit: serde_json::Value = serde_json::from_str(&body).expect("audit JSON");
+    let refusals = audit["items"].as_array().map_or(0, Vec::len);
+    assert!(
+        refusals >= 4,
+        "expected 4 audited refusals, got {refusals}: {body}"
+    );
+}
+
+fn admin_cli_lists_the_demo_tenant(up: &HamnUp, broker: &str) {
+    let run = |args: &[&str]| {
+        let output = Command::new(hamn_bin())
+            .args(["admin", "--data-dir"])
+            .arg(&up.data.0)
+            .args(["--url", broker])
+            .args(args)
+            .output()
+            .expect("run hamn admin");
+        assert!(
+            output.status.success(),
+            "hamn admin {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let table = run(&["tenants", "list"]);
+    assert!(table.contains("Demo kommun"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "tenants", "list"])).expect("--json output");
+    assert!(json.to_string().contains("Demo kommun"), "{json}");
+    let created = run(&["tenants", "create", "slug=e2e-kommun", "name=E2E kommun"]);
+    assert!(created.contains("e2e-kommun"), "{created}");
+    assert!(run(&["tenants", "list"]).contains("E2E kommun"));
+}
+
+fn portal_works_in_chromium(gateway: &str) {
+    let scratch = TempDir::new("portal");
+    let shot = scratch.0.join("portal.png");
+    let output = Command::new("node")
+        .arg(repo().join("tests/browser/portal.mjs"))
+        .arg(format!("{gateway}/"))
+        .arg(&shot)
+        .current_dir(repo().join("tests"))
+        .output()
+        .expect("run node (./scripts/test installs it)");
+    assert!(
+        output.status.success(),
+        "portal in Chromium: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
+        "no portal screenshot"
+    );
+}
+
+/// A binary PPM (P6) image as ImageMagick writes it.
+struct Ppm {
+    width: usize,
+    height: usize,
+    pixels: Vec<u8>,
+}
+
+impl Ppm {
+    fn read(path: &Path) -> Self {
+        let bytes = std::fs::read(path).expect("read ppm");
+        // Header: "P6", width, height, maxval, each separated by white space.
+        let mut fields = Vec::new();
+        let mut at = 0;
+        while fields.len() < 4 {
+            while bytes[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            let start = at;
+            while !bytes[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            fields.push(String::from_utf8_lossy(&bytes[start..at]).into_owned());
+        }
+        assert_eq!(fields[0], "P6");
+        assert_eq!(fields[3], "255");
+        let (width, height) = (
+            fields[1].parse().expect("width"),
+            fields[2].parse().expect("height"),
+        );
+        Self {
+            width,
+            height,
+            pixels: bytes[at + 1..].to_vec(),
+        }
+    }
+
+    fn rgb(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]]
+    }
+}
+
+fn demo_host_shows_the_app_to_xfreerdp(up: &HamnUp) {
+    let scratch = TempDir::new("rdp");
+    let png = scratch.0.join("demo.png");
+    let output = Command::new(repo().join("tests/tools/rdp-screenshot.sh"))
+        .args([
+            "127.0.0.1",
+            &up.ports.demo_host.to_string(),
+            "demo",
+            "Hamn-demo-2026",
+        ])
+        .arg(&png)
+        .output()
+        .expect("run rdp-screenshot.sh");
+    assert!(
+        output.status.success(),
+        "xfreerdp screenshot failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ppm = scratch.0.join("demo.ppm");
+    let status = Command::new("convert")
+        .arg(&png)
+        .arg(&ppm)
+        .status()
+        .expect("convert");
+    assert!(status.success());
+    let image = Ppm::read(&ppm);
+    assert!(
+        image.width >= 1024 && image.height >= 700,
+        "{}x{}",
+        image.width,
+        image.height
+    );
+
+    let mut colours = std::collections::HashSet::new();
+    for chunk in image.pixels.chunks_exact(3).step_by(7) {
+        colours.insert([chunk[0], chunk[1], chunk[2]]);
+    }
+    assert!(
+        colours.len() > 20,
+        "the screen is nearly uniform: {} colours",
+        colours.len()
+    );
+    for (x, y, expected) in crate::smoke::DEMO_PIXELS {
+        assert_eq!(image.rgb(*x, *y), *expected, "pixel at ({x},{y})");
+    }
+}
+
+/// Pixels whose colour the demo app fixes (demo-host/README.md): (x, y, rgb) — the title
+/// bar right of its text, the selected first client row, and the status bar.
+pub const DEMO_PIXELS: &[(usize, usize, [u8; 3])] = &[
+    (700, 24, [31, 78, 121]),
+    (200, 124, [204, 228, 247]),
+    (1000, 792, [221, 230, 238]),
+];

@@ -1,0 +1,228 @@
+//! Helpers for driving a real `hamn` process: free ports, a temp data dir, curl calls and
+//! a clean stop that proves no child process is left behind.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `hamn` binary cargo built for these tests.
+pub fn hamn_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hamn")
+}
+
+/// The repository root (for fixtures and tools).
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let dir =
+            std::env::temp_dir().join(format!("hamn-e2e-{label}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Ports of one `hamn up` instance.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub gateway: u16,
+    pub redirect: u16,
+    pub broker: u16,
+    pub print: u16,
+    pub demo_host: u16,
+}
+
+impl Ports {
+    pub fn free() -> Self {
+        Self {
+            gateway: free_port(),
+            redirect: free_port(),
+            broker: free_port(),
+            print: free_port(),
+            demo_host: free_port(),
+        }
+    }
+}
+
+/// A running `hamn up` on the embedded demo configuration, moved to free ports through
+/// `HAMN_…__…` environment overrides (which this also exercises).
+pub struct HamnUp {
+    pub child: Child,
+    pub ports: Ports,
+    pub data: TempDir,
+    pub log: PathBuf,
+}
+
+impl HamnUp {
+    pub fn start(extra_env: &[(&str, String)]) -> Self {
+        let data = TempDir::new("up");
+        let ports = Ports::free();
+        let log = data.0.join("hamn.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut command = Command::new(hamn_bin());
+        command
+            .args(["up", "--data-dir"])
+            .arg(&data.0)
+            .env(
+                "HAMN_GATEWAY__LISTEN",
+                format!("127.0.0.1:{}", ports.gateway),
+            )
+            .env(
+                "HAMN_GATEWAY__PUBLIC_URL",
+                format!("https://localhost:{}", ports.gateway),
+            )
+            .env(
+                "HAMN_GATEWAY__REDIRECT_LISTEN",
+                format!("127.0.0.1:{}", ports.redirect),
+            )
+            .env("HAMN_BROKER__LISTEN", format!("127.0.0.1:{}", ports.broker))
+            .env("HAMN_PRINT__LISTEN", format!("127.0.0.1:{}", ports.print))
+            .env(
+                "HAMN_DEMO_HOST__LISTEN",
+                format!("127.0.0.1:{}", ports.demo_host),
+            )
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log file"))
+            .stderr(log_file);
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("spawn hamn up");
+        let up = Self {
+            child,
+            ports,
+            data,
+            log,
+        };
+        up.wait_until_healthy();
+        up
+    }
+
+    pub fn certs(&self) -> PathBuf {
+        self.data.0.join("certs")
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_until_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if self.certs().join("ca.crt").exists() {
+                let (status, _) = self.curl(
+                    &[],
+                    &format!("https://localhost:{}/healthz", self.ports.gateway),
+                );
+                let (broker, _) = self.curl(
+                    &[],
+                    &format!("https://127.0.0.1:{}/healthz", self.ports.broker),
+                );
+                if status == 200 && broker == 200 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "hamn up did not become healthy:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// curl with the dev CA trusted; returns (HTTP status, body). Status 0: no HTTP answer.
+    pub fn curl(&self, args: &[&str], url: &str) -> (u16, String) {
+        let output = Command::new("curl")
+            .args(["-sS", "--max-time", "10", "--cacert"])
+            .arg(self.certs().join("ca.crt"))
+            .args(args)
+            .args(["-w", "\n%{http_code}", url])
+            .output()
+            .expect("run curl");
+        parse_curl(&output)
+    }
+
+    /// Child processes of hamn (the demo host), read from /proc.
+    pub fn children(&self) -> Vec<u32> {
+        let pid = self.child.id();
+        let path = format!("/proc/{pid}/task/{pid}/children");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
+    /// SIGTERM, then the exit status (None if it had to be killed after 20 s).
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+}
+
+impl Drop for HamnUp {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            for pid in self.children() {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn parse_curl(output: &Output) -> (u16, String) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (body, code) = stdout.rsplit_once('\n').unwrap_or(("", &stdout));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+/// Whether a process with this pid still exists (and is not a zombie).
+pub fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
