@@ -53,6 +53,8 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
         operator_cns: settings.broker_operator_cns.clone(),
         // `hamn up` and `hamn broker` migrate before the services start (below).
         migrate_on_start: false,
+        database: database_config(settings),
+        tls: settings.tls.clone(),
     }
 }
 
@@ -150,12 +152,7 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
     let mut services = JoinSet::new();
     if matches!(which, Which::All | Which::Broker) {
         let (config, token) = (broker_config(&settings), shutdown.clone());
-        let (database, tls) = (database_config(&settings), settings.tls.clone());
-        services.spawn(async move {
-            hamn_broker::run(config, database, tls, token)
-                .await
-                .context("broker")
-        });
+        services.spawn(async move { hamn_broker::run(config, token).await.context("broker") });
     }
     if matches!(which, Which::All | Which::Gateway) {
         let (config, token) = (gateway_config(&settings), shutdown.clone());

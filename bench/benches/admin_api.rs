@@ -1,8 +1,9 @@
 //! Admin API throughput and p99 latency on SQLite and on PostgreSQL, printed side by side.
 //!
 //! Each backend gets a real broker (TLS, mTLS, audit in the same transaction) on loopback.
-//! The baseline is `GET /healthz` through the same client and TLS connection pool, so the
-//! ratios say what the database path costs on top of HTTP and TLS on this machine.
+//! The baseline is `GET /api/v1/whoami` (TLS, HTTP, client-certificate check, no database)
+//! through the same client and connection pool, so the ratios say what the database path
+//! costs on top of everything else on this machine.
 //! Run: `cargo bench -p hamn-bench` (PostgreSQL from HAMN_TEST_DATABASE_URL, else
 //! 127.0.0.1:5432; the column says so when none answers).
 
@@ -61,7 +62,7 @@ async fn compare(scratch: &std::path::Path) -> anyhow::Result<Vec<Row>> {
             None
         }
     };
-    let names = ["healthz (baseline)", "create tenant", "read tenant"];
+    let names = ["whoami (baseline)", "create tenant", "read tenant"];
     Ok(names
         .iter()
         .enumerate()
@@ -124,17 +125,13 @@ async fn measure(pki: &hamn_certs::DevPki, url: &str) -> anyhow::Result<[Summary
         api_ca: pki.paths.api_ca_cert(),
         operator_cns: vec![hamn_certs::pki::OPERATOR_CN.into()],
         migrate_on_start: true,
+        database: DatabaseConfig {
+            url: url.to_owned(),
+            max_connections: 10,
+        },
+        tls: pki.server_cert_files(),
     };
-    let database = DatabaseConfig {
-        url: url.to_owned(),
-        max_connections: 10,
-    };
-    let broker = tokio::spawn(hamn_broker::run(
-        config,
-        database,
-        pki.server_cert_files(),
-        shutdown.clone(),
-    ));
+    let broker = tokio::spawn(hamn_broker::run(config, shutdown.clone()));
     let client = Arc::new(AdminClient::new(
         &format!("https://127.0.0.1:{port}"),
         &pki.paths.ca_cert(),
@@ -144,8 +141,8 @@ async fn measure(pki: &hamn_certs::DevPki, url: &str) -> anyhow::Result<[Summary
     wait_ready(&client).await?;
 
     let baseline = run_concurrently(&client, |client, _| async move {
-        let response = client.request(Method::GET, "/healthz", None).await?;
-        expect(response.status.as_u16(), 200, "healthz")
+        let response = client.request(Method::GET, "/api/v1/whoami", None).await?;
+        expect(response.status.as_u16(), 200, "whoami")
     })
     .await?;
 
@@ -189,8 +186,9 @@ async fn measure(pki: &hamn_certs::DevPki, url: &str) -> anyhow::Result<[Summary
 async fn wait_ready(client: &AdminClient) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        // /readyz answers text, which the JSON client reports as NotJson with its status.
         let response = client.request(Method::GET, "/readyz", None).await;
-        if response.is_ok_and(|r| r.status.is_success()) {
+        if let Err(hamn_broker::ClientError::NotJson { status: 200, .. }) = response {
             return Ok(());
         }
         if Instant::now() > deadline {

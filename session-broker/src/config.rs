@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-/// Settings of the broker service. The database is configured apart
-/// ([`crate::db::DatabaseConfig`]) because other services share it.
+/// Settings of the broker service. The database and the server certificate are shared
+/// with the other services; the caller passes the same ones to each.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerConfig {
@@ -23,6 +23,10 @@ pub struct BrokerConfig {
     /// apart (`hamn migrate`) before rolling out several brokers.
     #[serde(default = "default_true")]
     pub migrate_on_start: bool,
+    /// The database the broker manages.
+    pub database: crate::db::DatabaseConfig,
+    /// The admin API's server certificate.
+    pub tls: hamn_certs::ServerCertFiles,
 }
 
 pub fn default_listen() -> SocketAddr {

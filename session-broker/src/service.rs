@@ -9,12 +9,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use hamn_certs::server::server_config_requesting_client_cert;
-use hamn_certs::{ClientCertVerifier, ServerCertFiles, ServerTlsError};
+use hamn_certs::{ClientCertVerifier, ServerTlsError};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{AdminState, admin_router};
 use crate::config::BrokerConfig;
-use crate::db::{Database, DatabaseConfig, DbError};
+use crate::db::{Database, DbError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -59,15 +59,10 @@ async fn readyz(State(state): State<AdminState>) -> (StatusCode, &'static str) {
 
 /// Runs the broker until `shutdown` is cancelled: connects to the database (migrating it
 /// when `config.migrate_on_start`), loads the API CA, and serves [`router`] on
-/// `config.listen` with the certificate in `tls`, asking clients for a certificate from the
+/// `config.listen` with the certificate in `config.tls`, asking clients for a certificate from the
 /// API CA. Returns after in-flight requests finish.
-pub async fn run(
-    config: BrokerConfig,
-    db_config: DatabaseConfig,
-    tls: ServerCertFiles,
-    shutdown: CancellationToken,
-) -> Result<(), BrokerError> {
-    let db = Database::connect(&db_config).await?;
+pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<(), BrokerError> {
+    let db = Database::connect(&config.database).await?;
     if config.migrate_on_start {
         db.migrate().await?;
     }
@@ -77,7 +72,7 @@ pub async fn run(
             reason: e.to_string(),
         })?;
     let tls_config: Arc<rustls::ServerConfig> =
-        server_config_requesting_client_cert(&tls, &config.api_ca)?;
+        server_config_requesting_client_cert(&config.tls, &config.api_ca)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| BrokerError::Bind {

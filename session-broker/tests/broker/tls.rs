@@ -199,18 +199,14 @@ async fn run_serves_until_cancelled() {
         api_ca: c.pki.paths.api_ca_cert(),
         operator_cns: vec![OPERATOR_CN.into()],
         migrate_on_start: true,
-    };
-    let db = DatabaseConfig {
-        url: format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display()),
-        max_connections: 4,
+        database: DatabaseConfig {
+            url: format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display()),
+            max_connections: 4,
+        },
+        tls: c.pki.paths.server_files(),
     };
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(hamn_broker::run(
-        config,
-        db,
-        c.pki.paths.server_files(),
-        shutdown.clone(),
-    ));
+    let task = tokio::spawn(hamn_broker::run(config, shutdown.clone()));
     let client = AdminClient::new(
         &format!("https://localhost:{port}"),
         &c.pki.paths.ca_cert(),
