@@ -65,11 +65,21 @@ pub async fn start(
         .env("HAMN_DEMO_HOST_PASSWORD", &demo.password)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        // Its log lines are re-emitted through our subscriber, so `--log-format json` holds
+        // for everything `hamn up` writes.
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("cannot start {}", binary.display()))?;
 
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::info!(target: "hamn_demo_host", "{line}");
+            }
+        });
+    }
     let stdout = child.stdout.take().context("demo host stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let ready = tokio::time::timeout(Duration::from_secs(30), async {

@@ -13,7 +13,7 @@ use crate::support::{HamnUp, TempDir, hamn_bin, process_alive, repo};
 
 #[test]
 fn hamn_up_serves_everything_and_stops_cleanly() {
-    let mut up = HamnUp::start(&[]);
+    let mut up = HamnUp::start(&[("HAMN_LOG__FORMAT", "json".into())]);
     let gateway = format!("https://localhost:{}", up.ports.gateway);
     let broker = format!("https://127.0.0.1:{}", up.ports.broker);
 
@@ -39,6 +39,28 @@ fn hamn_up_serves_everything_and_stops_cleanly() {
     }
     let (code, _) = up.curl(&[], &format!("{gateway}/healthz"));
     assert_eq!(code, 0, "the gateway still answers after shutdown");
+
+    assert!(up.banner().contains(&format!("Portal: {gateway}")), "{}", up.banner());
+    logs_are_json_without_secrets(&up.logs());
+}
+
+/// With `log.format = "json"` every line hamn (and its demo host child) wrote is a JSON
+/// event, and no secret the test handled appears anywhere.
+fn logs_are_json_without_secrets(logs: &str) {
+    let mut events = 0;
+    for line in logs.lines().filter(|l| !l.trim().is_empty()) {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(event.get("level").is_some(), "no level: {line}");
+        events += 1;
+    }
+    assert!(events >= 5, "too few log events: {logs}");
+    for secret in ["Hamn-demo-2026", "PRIVATE KEY"] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+    for expected in ["gateway listening", "broker admin API listening", "demo app host started"] {
+        assert!(logs.contains(expected), "log lacks {expected:?}");
+    }
 }
 
 fn health_and_transport_security(up: &HamnUp, gateway: &str, broker: &str) {

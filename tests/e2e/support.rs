@@ -72,7 +72,10 @@ pub struct HamnUp {
     pub child: Child,
     pub ports: Ports,
     pub data: TempDir,
+    /// What hamn wrote to stderr: its logs.
     pub log: PathBuf,
+    /// What hamn wrote to stdout: the start-up banner.
+    pub stdout: PathBuf,
 }
 
 impl HamnUp {
@@ -80,7 +83,9 @@ impl HamnUp {
         let data = TempDir::new("up");
         let ports = Ports::free();
         let log = data.0.join("hamn.log");
+        let stdout = data.0.join("hamn.out");
         let log_file = std::fs::File::create(&log).expect("log file");
+        let out_file = std::fs::File::create(&stdout).expect("stdout file");
         let mut command = Command::new(hamn_bin());
         command
             .args(["up", "--data-dir"])
@@ -104,7 +109,7 @@ impl HamnUp {
                 format!("127.0.0.1:{}", ports.demo_host),
             )
             .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file"))
+            .stdout(out_file)
             .stderr(log_file);
         for (key, value) in extra_env {
             command.env(key, value);
@@ -126,6 +131,10 @@ impl HamnUp {
 
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn banner(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
 
     fn wait_until_healthy(&self) {
