@@ -120,6 +120,7 @@ impl HamnUp {
             ports,
             data,
             log,
+            stdout,
         };
         up.wait_until_healthy();
         up
