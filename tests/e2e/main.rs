@@ -2,5 +2,6 @@
 //! xfreerdp under Xvfb. One test binary for the root crate (linking is slow on two cores).
 
 mod config_check;
+mod scale_out;
 mod smoke;
 mod support;
