@@ -29,13 +29,22 @@ impl ScratchDatabase {
     }
 
     fn url(&self) -> String {
-        let base = self.admin_url.rsplit_once('/').map_or(self.admin_url.as_str(), |(b, _)| b);
+        let base = self
+            .admin_url
+            .rsplit_once('/')
+            .map_or(self.admin_url.as_str(), |(b, _)| b);
         format!("{base}/{}", self.name)
     }
 
     fn psql(&self, sql: &str) {
         let output = Command::new("psql")
-            .args([self.admin_url.as_str(), "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
+            .args([
+                self.admin_url.as_str(),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAtc",
+                sql,
+            ])
             .output()
             .expect("psql (./scripts/test installs PostgreSQL)");
         assert!(
@@ -58,7 +67,11 @@ impl ScratchDatabase {
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         let _ = Command::new("psql")
-            .args([self.admin_url.as_str(), "-qAtc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .args([
+                self.admin_url.as_str(),
+                "-qAtc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
             .output();
     }
 }
@@ -74,7 +87,11 @@ fn hamn(args: &[&str], env: &[(&str, String)]) -> Command {
 
 fn run_ok(mut command: Command) -> String {
     let output = command.output().expect("run hamn");
-    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -106,7 +123,9 @@ fn wait_ready(ca: &std::path::Path, url: &str, child: &mut Child) {
 }
 
 fn terminate(mut child: Child) -> Option<i32> {
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
@@ -127,7 +146,10 @@ fn migrate_creates_the_schema_on_sqlite_idempotently() {
         let out = run_ok(hamn(&["migrate", "--data-dir", &dir], &[]));
         assert!(out.contains("migrations applied"), "{out}");
     }
-    assert!(data.0.join("hamn.db").is_file(), "no SQLite file in the data dir");
+    assert!(
+        data.0.join("hamn.db").is_file(),
+        "no SQLite file in the data dir"
+    );
 }
 
 #[test]
@@ -148,7 +170,10 @@ fn broker_and_gateway_run_apart_on_one_postgres() {
     }
     let tables = database.tables();
     for table in ["tenants", "hosts", "audit_events", "api_clients"] {
-        assert!(tables.split(',').any(|t| t == table), "{table} missing from {tables}");
+        assert!(
+            tables.split(',').any(|t| t == table),
+            "{table} missing from {tables}"
+        );
     }
 
     let spawn = |service: &str| {
@@ -162,24 +187,51 @@ fn broker_and_gateway_run_apart_on_one_postgres() {
     let mut broker = spawn("broker");
     let mut gateway = spawn("gateway");
     let ca = data.0.join("certs/ca.crt");
-    wait_ready(&ca, &format!("https://127.0.0.1:{broker_port}/readyz"), &mut broker);
-    wait_ready(&ca, &format!("https://localhost:{gateway_port}/readyz"), &mut gateway);
+    wait_ready(
+        &ca,
+        &format!("https://127.0.0.1:{broker_port}/readyz"),
+        &mut broker,
+    );
+    wait_ready(
+        &ca,
+        &format!("https://localhost:{gateway_port}/readyz"),
+        &mut gateway,
+    );
 
     // A change made through one service's API is in the shared database.
     let certs = data.0.join("certs");
-    let (cert, key) = (certs.join("api-operator.crt"), certs.join("api-operator.key"));
+    let (cert, key) = (
+        certs.join("api-operator.crt"),
+        certs.join("api-operator.key"),
+    );
     let (cert, key) = (cert.display().to_string(), key.display().to_string());
     let (code, body) = curl(
         &ca,
-        &["--cert", &cert, "--key", &key, "-H", "content-type: application/json", "-d", r#"{"slug":"sundsvall","name":"Sundsvalls kommun"}"#],
+        &[
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            r#"{"slug":"sundsvall","name":"Sundsvalls kommun"}"#,
+        ],
         &format!("https://127.0.0.1:{broker_port}/api/v1/tenants"),
     );
     assert_eq!(code, 201, "{body}");
     let output = Command::new("psql")
-        .args([database.url().as_str(), "-qAtc", "SELECT name FROM tenants WHERE slug = 'sundsvall'"])
+        .args([
+            database.url().as_str(),
+            "-qAtc",
+            "SELECT name FROM tenants WHERE slug = 'sundsvall'",
+        ])
         .output()
         .expect("psql");
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "Sundsvalls kommun");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "Sundsvalls kommun"
+    );
 
     assert_eq!(terminate(gateway), Some(0), "gateway exit on SIGTERM");
     assert_eq!(terminate(broker), Some(0), "broker exit on SIGTERM");

@@ -40,7 +40,11 @@ fn hamn_up_serves_everything_and_stops_cleanly() {
     let (code, _) = up.curl(&[], &format!("{gateway}/healthz"));
     assert_eq!(code, 0, "the gateway still answers after shutdown");
 
-    assert!(up.banner().contains(&format!("Portal: {gateway}")), "{}", up.banner());
+    assert!(
+        up.banner().contains(&format!("Portal: {gateway}")),
+        "{}",
+        up.banner()
+    );
     logs_are_json_without_secrets(&up.logs());
 }
 
@@ -58,7 +62,11 @@ fn logs_are_json_without_secrets(logs: &str) {
     for secret in ["Hamn-demo-2026", "PRIVATE KEY"] {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
     }
-    for expected in ["gateway listening", "broker admin API listening", "demo app host started"] {
+    for expected in [
+        "gateway listening",
+        "broker admin API listening",
+        "demo app host started",
+    ] {
         assert!(logs.contains(expected), "log lacks {expected:?}");
     }
 }
