@@ -7,6 +7,7 @@
 mod headers;
 mod portal;
 mod redirect;
+pub mod wire;
 
 use std::net::SocketAddr;
 
