@@ -36,3 +36,63 @@ pub fn default_listen() -> SocketAddr {
 fn default_true() -> bool {
     true
 }
+
+/// Where the key that seals secrets at rest (host credentials) comes from: `secrets_key`
+/// (base64 of 32 bytes) or `secrets_key_file` (a file holding that text). Kept apart from
+/// [`BrokerConfig`] so the services that construct it need no change until they wire the
+/// key; the `[broker]` keys keep these names.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// `broker.secrets_key`: 32 random bytes in base64 (`openssl rand -base64 32`).
+    /// Default: none.
+    #[serde(default)]
+    pub secrets_key: Option<String>,
+    /// `broker.secrets_key_file`: a file with the base64 key, relative to the data dir.
+    /// Default: none; `hamn up` uses `<data_dir>/secrets_key`, created if missing.
+    #[serde(default)]
+    pub secrets_key_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SecretsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsConfig")
+            .field(
+                "secrets_key",
+                &self.secrets_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("secrets_key_file", &self.secrets_key_file)
+            .finish()
+    }
+}
+
+/// A configuration problem with the secrets key; the text names the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsConfigError {
+    #[error("broker.secrets_key and broker.secrets_key_file are both set; keep one")]
+    Both,
+    #[error("broker.secrets_key: {0}")]
+    Key(crate::secrets::SecretsKeyError),
+    #[error("broker.secrets_key_file: {0}")]
+    File(crate::secrets::SecretsKeyError),
+}
+
+impl SecretsConfig {
+    /// The configured key, `None` when neither setting is given (host credentials then
+    /// cannot be stored or resolved). Relative file paths resolve against `data_dir`.
+    pub fn load(
+        &self,
+        data_dir: &std::path::Path,
+    ) -> Result<Option<crate::secrets::SecretsKey>, SecretsConfigError> {
+        match (&self.secrets_key, &self.secrets_key_file) {
+            (Some(_), Some(_)) => Err(SecretsConfigError::Both),
+            (Some(k), None) => crate::secrets::SecretsKey::from_base64(k)
+                .map(Some)
+                .map_err(SecretsConfigError::Key),
+            (None, Some(p)) => crate::secrets::SecretsKey::read_file(&data_dir.join(p))
+                .map(Some)
+                .map_err(SecretsConfigError::File),
+            (None, None) => Ok(None),
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! The session broker: tenants, environments, pools, hosts, apps, entitlements, the audit
-//! log, the database, and the admin API that manages them.
+//! log, the database, and the admin API that manages them; launch tickets ([`ticket`],
+//! [`launch`]) and the host credentials the gateway logs on with ([`credentials`]).
 //!
 //! Entry point: [`run`] (connect, migrate, serve the admin API over mutual TLS). The
 //! pieces are public for the `hamn` binary, tests and benchmarks: [`db`] (the database),
@@ -9,15 +10,24 @@
 pub mod api;
 pub mod client;
 pub mod config;
+pub mod credentials;
 pub mod db;
+pub mod launch;
 pub mod model;
+pub mod placement;
 pub mod repo;
+pub mod secrets;
 pub mod seed;
 pub mod service;
+pub mod ticket;
 
 pub use api::{AdminState, admin_router};
 pub use client::{AdminClient, ApiResponse, ClientError};
-pub use config::BrokerConfig;
+pub use config::{BrokerConfig, SecretsConfig};
+pub use credentials::{HostCredentials, resolve as resolve_host_credentials};
 pub use db::{Database, DatabaseConfig, DbError};
+pub use launch::{LaunchError, LaunchTicket, issue_launch_ticket};
+pub use secrets::{Secret, SecretsKey, load_or_create_secrets_key};
 pub use seed::{DemoIds, DemoSeed};
-pub use service::{BrokerError, router, run};
+pub use service::{BrokerError, router, run, run_with_secrets};
+pub use ticket::{LaunchPath, Refusal, TicketIssuer, TicketKeys, TicketVerifier};

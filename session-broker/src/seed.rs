@@ -1,5 +1,6 @@
 //! The demo data `hamn up` starts with: tenant "Demo kommun" with PROD and UTB, the shared
-//! pool "Demopool" with the bundled demo host, the apps "Procapita" and "Procapita UTB",
+//! pool "Demopool" (host certificate policy `ignore`: the demo host's certificate is a
+//! lab one) with the bundled demo host and its Windows-style credentials, the apps "Procapita" and "Procapita UTB",
 //! the group "Alla användare" entitled to both, and a demo user in it. Idempotent: what
 //! exists (looked up by its natural key) is left alone; what is created is audited as a
 //! system action, in one transaction.
@@ -8,20 +9,22 @@ use serde::Serialize;
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
+use crate::credentials::{self, CredentialsError, SetPoolCredentials};
 use crate::db::{Database, DbError};
 use crate::model::{
-    ActorKind, AppKind, AuditOutcome, EnvironmentKind, HostState, NewApp, NewAuditEvent,
-    NewEntitlement, NewEnvironment, NewGroup, NewHost, NewHostPool, NewTenant, NewUser,
-    PoolStrategy, ValidationErrors,
+    ActorKind, AppKind, AuditOutcome, EnvironmentKind, HostCertPolicy, HostPool, HostState, NewApp,
+    NewAuditEvent, NewEntitlement, NewEnvironment, NewGroup, NewHost, NewHostPool, NewTenant,
+    NewUser, PoolStrategy, ValidationErrors,
 };
 use crate::repo::{apps, audit, entitlements, environments, groups, hosts, pools, tenants, users};
+use crate::secrets::{Secret, SecretsKey};
 
 pub const DEMO_TENANT_SLUG: &str = "demo";
 pub const DEMO_POOL_NAME: &str = "Demopool";
 pub const DEMO_GROUP_NAME: &str = "Alla användare";
 
 /// What the demo needs from the environment it runs in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DemoSeed {
     /// Where the bundled demo app host listens.
     pub host_address: String,
@@ -33,6 +36,29 @@ pub struct DemoSeed {
     pub user_display_name: String,
     /// HSA-ID of the demo user (the first SITHS test card's).
     pub user_hsa_id: Option<String>,
+    /// The account the gateway logs on to the demo host with (`demo_host.username`).
+    pub host_username: String,
+    /// Its password (`demo_host.password`).
+    pub host_password: Secret,
+    /// Seals the stored password. `None`: the credentials are not stored (and the demo
+    /// pool cannot be reached through the gateway until an operator sets them).
+    pub secrets_key: Option<SecretsKey>,
+}
+
+impl std::fmt::Debug for DemoSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoSeed")
+            .field("host_address", &self.host_address)
+            .field("host_port", &self.host_port)
+            .field("host_capacity", &self.host_capacity)
+            .field("user_name_id", &self.user_name_id)
+            .field("user_display_name", &self.user_display_name)
+            .field("user_hsa_id", &self.user_hsa_id)
+            .field("host_username", &self.host_username)
+            .field("host_password", &self.host_password)
+            .field("secrets_key", &self.secrets_key)
+            .finish()
+    }
 }
 
 impl Default for DemoSeed {
@@ -44,6 +70,10 @@ impl Default for DemoSeed {
             user_name_id: "asa.oberg@demo.example".into(),
             user_display_name: "Åsa Öberg".into(),
             user_hsa_id: Some("SE2321000016-0001".into()),
+            // The lab account of `config/demo.toml`.
+            host_username: "demo".into(),
+            host_password: Secret::new("Hamn-demo-2026"),
+            secrets_key: None,
         }
     }
 }
@@ -68,6 +98,8 @@ pub enum SeedError {
     Database(#[from] DbError),
     #[error("demo seed: {0}")]
     Invalid(#[from] ValidationErrors),
+    #[error("demo seed: {0}")]
+    Credentials(#[from] CredentialsError),
 }
 
 async fn audited(
@@ -93,6 +125,53 @@ async fn audited(
         detail: None,
     };
     audit::insert(conn, &event).await.map(drop)
+}
+
+/// Stores the demo host credentials unless the same ones are stored already (a changed
+/// configured password, or a new secrets key, replaces them).
+async fn seed_credentials(
+    c: &mut AnyConnection,
+    key: &SecretsKey,
+    pool: &HostPool,
+    seed: &DemoSeed,
+) -> Result<(), SeedError> {
+    let new = SetPoolCredentials {
+        username: seed.host_username.clone(),
+        domain: None,
+        password: seed.host_password.clone(),
+    };
+    new.validate()?;
+    let before = credentials::get(c, pool.id).await?;
+    if before.is_some() {
+        match credentials::resolve_on(c, key, pool.id).await {
+            Ok(current)
+                if current.username == new.username
+                    && current.domain.is_none()
+                    && current.password == new.password =>
+            {
+                return Ok(());
+            }
+            Ok(_) | Err(CredentialsError::Undecryptable { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let after = credentials::set(c, key, pool.id, &new).await?;
+    let event = NewAuditEvent {
+        tenant_id: None,
+        actor_kind: ActorKind::System,
+        actor_id: Some("seed".into()),
+        actor_name: "demo seed".into(),
+        action: "pool.credentials_set".into(),
+        target_type: Some("pool".into()),
+        target_id: Some(pool.id.to_string()),
+        outcome: AuditOutcome::Success,
+        source_address: None,
+        before: before.and_then(|b| serde_json::to_value(b).ok()),
+        after: serde_json::to_value(after).ok(),
+        detail: None,
+    };
+    audit::insert(c, &event).await?;
+    Ok(())
 }
 
 /// Seeds the demo, creating only what is missing.
@@ -144,6 +223,9 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
                 description: "Delad pool med den inbyggda demovärden".into(),
                 strategy: PoolStrategy::BreadthFirst,
                 dedicated_tenant_id: None,
+                host_cert_policy: HostCertPolicy::Ignore,
+                host_ca_pem: None,
+                host_cert_pins: Vec::new(),
             };
             new.validate()?;
             let p = pools::insert(c, &new).await?;
@@ -167,6 +249,10 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
             h
         }
     };
+
+    if let Some(key) = &seed.secrets_key {
+        seed_credentials(c, key, &pool, &seed).await?;
+    }
 
     let mut app_ids = Vec::new();
     for (env, name) in [(prod, "Procapita"), (utb, "Procapita UTB")] {

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{AdminState, admin_router};
 use crate::config::BrokerConfig;
 use crate::db::{Database, DbError};
+use crate::secrets::SecretsKey;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -62,6 +63,16 @@ async fn readyz(State(state): State<AdminState>) -> (StatusCode, &'static str) {
 /// `config.listen` with the certificate in `config.tls`, asking clients for a certificate from the
 /// API CA. Returns after in-flight requests finish.
 pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<(), BrokerError> {
+    run_with_secrets(config, None, shutdown).await
+}
+
+/// [`run`] with the key that seals host credentials (see
+/// [`crate::config::SecretsConfig::load`]); without it the credentials API answers 503.
+pub async fn run_with_secrets(
+    config: BrokerConfig,
+    secrets_key: Option<SecretsKey>,
+    shutdown: CancellationToken,
+) -> Result<(), BrokerError> {
     let db = Database::connect(&config.database).await?;
     if config.migrate_on_start {
         db.migrate().await?;
@@ -80,7 +91,12 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
             source,
         })?;
     tracing::info!(listen = %config.listen, backend = ?db.backend(), "broker admin API listening");
-    let state = AdminState::new(db.clone(), verifier, config.operator_cns.clone());
+    let state = AdminState::with_secrets_key(
+        db.clone(),
+        verifier,
+        config.operator_cns.clone(),
+        secrets_key,
+    );
     let result = hamn_certs::serve(listener, tls_config, router(state), shutdown).await;
     db.close().await;
     result.map_err(BrokerError::Serve)

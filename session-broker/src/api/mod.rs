@@ -25,6 +25,7 @@ pub use problem::{ApiError, Problem};
 pub use routes::{ApiRoute, Response as RouteResponse, api_routes};
 
 use crate::db::Database;
+use crate::secrets::SecretsKey;
 
 /// Largest accepted request body; admin requests are small.
 const BODY_LIMIT: usize = 256 * 1024;
@@ -37,12 +38,14 @@ struct Inner {
     db: Database,
     verifier: ClientCertVerifier,
     operator_cns: Vec<String>,
+    secrets_key: Option<SecretsKey>,
 }
 
 impl std::fmt::Debug for AdminState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminState")
             .field("operator_cns", &self.0.operator_cns)
+            .field("secrets_key", &self.0.secrets_key)
             .finish_non_exhaustive()
     }
 }
@@ -51,11 +54,27 @@ impl AdminState {
     /// `verifier` judges client certificates against the API CA; `operator_cns` are subject
     /// CNs that are operators without an API client row.
     pub fn new(db: Database, verifier: ClientCertVerifier, operator_cns: Vec<String>) -> Self {
+        Self::with_secrets_key(db, verifier, operator_cns, None)
+    }
+
+    /// Like [`Self::new`], with the key that seals host credentials; without one,
+    /// `PUT /pools/{id}/credentials` answers 503.
+    pub fn with_secrets_key(
+        db: Database,
+        verifier: ClientCertVerifier,
+        operator_cns: Vec<String>,
+        secrets_key: Option<SecretsKey>,
+    ) -> Self {
         Self(Arc::new(Inner {
             db,
             verifier,
             operator_cns,
+            secrets_key,
         }))
+    }
+
+    pub fn secrets_key(&self) -> Option<&SecretsKey> {
+        self.0.secrets_key.as_ref()
     }
 
     pub fn db(&self) -> &Database {

@@ -14,13 +14,14 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Required, ResponseBuilder}
 use super::caller::{Caller, Scope};
 use super::problem::{PROBLEM_JSON, Problem};
 use super::routes::{Response, api_routes};
+use crate::credentials::{PoolCredentials, SetPoolCredentials};
 use crate::model::{
     ActorKind, ApiClient, ApiClientPatch, ApiClientScope, App, AppKind, AppPatch, AuditEvent,
     AuditOutcome, Entitlement, Environment, EnvironmentKind, EnvironmentPatch, FieldError, Group,
-    GroupMember, GroupPatch, Host, HostHealth, HostPatch, HostPool, HostPoolPatch, HostState,
-    HostStateChange, NewApiClient, NewApp, NewEntitlement, NewEnvironment, NewGroup, NewHost,
-    NewHostPool, NewTenant, NewUser, PoolStrategy, Session, SessionState, Tenant, TenantPatch,
-    User, UserPatch,
+    GroupMember, GroupPatch, Host, HostCertPolicy, HostHealth, HostPatch, HostPool, HostPoolPatch,
+    HostState, HostStateChange, NewApiClient, NewApp, NewEntitlement, NewEnvironment, NewGroup,
+    NewHost, NewHostPool, NewTenant, NewUser, PoolStrategy, Session, SessionState, Tenant,
+    TenantPatch, User, UserPatch,
 };
 
 #[derive(OpenApi)]
@@ -51,6 +52,7 @@ use crate::model::{
         Host,
         HostHealth,
         HostPatch,
+        HostCertPolicy,
         HostPool,
         HostPoolPatch,
         HostState,
@@ -64,11 +66,13 @@ use crate::model::{
         NewHostPool,
         NewTenant,
         NewUser,
+        PoolCredentials,
         PoolStrategy,
         Problem,
         Scope,
         Session,
         SessionState,
+        SetPoolCredentials,
         Tenant,
         TenantPatch,
         User,

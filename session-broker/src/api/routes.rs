@@ -7,8 +7,8 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::AdminState;
 use super::handlers::{
-    api_clients, apps, audit, entitlements, environments, groups, hosts, pools, sessions, tenants,
-    users, whoami,
+    api_clients, apps, audit, credentials, entitlements, environments, groups, hosts, pools,
+    sessions, tenants, users, whoami,
 };
 
 /// What an operation answers with on success.
@@ -209,6 +209,9 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/pools/{id}").doc("Get a host pool", "pools", None, One("HostPool")).to(pools::get),
         patch("/pools/{id}").doc("Change a host pool", "pools", Some("HostPoolPatch"), One("HostPool")).operator().to(pools::update),
         delete("/pools/{id}").doc("Delete an empty host pool", "pools", None, NoContent).operator().to(pools::delete),
+        get("/pools/{id}/credentials").doc("The host credentials of a pool, without the password", "pools", None, One("PoolCredentials")).operator().to(credentials::get),
+        put("/pools/{id}/credentials").doc("Set the host credentials of a pool (the password is write-only)", "pools", Some("SetPoolCredentials"), One("PoolCredentials")).operator().to(credentials::set),
+        delete("/pools/{id}/credentials").doc("Remove the host credentials of a pool", "pools", None, NoContent).operator().to(credentials::delete),
         // hosts
         get("/pools/{id}/hosts").doc("List a pool's hosts", "hosts", None, Page("Host")).query(PAGING).operator().to(hosts::list),
         post("/pools/{id}/hosts").doc("Add a host to a pool", "hosts", Some("NewHost"), Created("Host")).operator().to(hosts::create),

@@ -7,6 +7,18 @@ use uuid::Uuid;
 use super::validate::{ValidationErrors, double_option};
 
 text_enum! {
+    /// How the gateway checks the TLS certificate of the pool's hosts: `verify` against the
+    /// system roots or the pool's `host_ca_pem`; `pin` to SHA-256 fingerprints of the host
+    /// certificates; `ignore` for lab pools (the gateway logs a warning on every connect).
+    HostCertPolicy { Verify = "verify", Pin = "pin", Ignore = "ignore" }
+}
+
+/// Largest accepted `host_ca_pem`.
+pub const MAX_CA_PEM_BYTES: usize = 64 * 1024;
+/// Most fingerprints a pinned pool may list.
+pub const MAX_PINS: usize = 64;
+
+text_enum! {
     /// How placement picks a host: spread load (breadth-first) or fill hosts in turn
     /// (depth-first).
     PoolStrategy { BreadthFirst = "breadth_first", DepthFirst = "depth_first" }
@@ -20,6 +32,12 @@ pub struct HostPool {
     pub strategy: PoolStrategy,
     /// `null`: shared by every tenant; otherwise the one tenant that may publish on it.
     pub dedicated_tenant_id: Option<Uuid>,
+    pub host_cert_policy: HostCertPolicy,
+    /// PEM CA certificates the hosts' certificates must chain to (`verify` only; `null`:
+    /// the system roots).
+    pub host_ca_pem: Option<String>,
+    /// SHA-256 fingerprints of accepted host certificates, lower-case hex (`pin` only).
+    pub host_cert_pins: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -30,6 +48,109 @@ impl HostPool {
     /// Whether `tenant` may publish apps on this pool.
     pub fn serves(&self, tenant: Uuid) -> bool {
         self.dedicated_tenant_id.is_none_or(|t| t == tenant)
+    }
+
+    /// The check the gateway applies to a host certificate of this pool.
+    pub fn host_cert_check(&self) -> HostCertCheck<'_> {
+        match self.host_cert_policy {
+            HostCertPolicy::Verify => HostCertCheck::Verify {
+                ca_pem: self.host_ca_pem.as_deref(),
+            },
+            HostCertPolicy::Pin => HostCertCheck::Pin(
+                self.host_cert_pins
+                    .iter()
+                    .filter_map(|p| pin_bytes(p))
+                    .collect(),
+            ),
+            HostCertPolicy::Ignore => HostCertCheck::Ignore,
+        }
+    }
+}
+
+/// A pool's host certificate policy, ready for the gateway's TLS client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostCertCheck<'a> {
+    /// Chain to `ca_pem`, or to the system roots when `None`, and match the host name.
+    Verify { ca_pem: Option<&'a str> },
+    /// Accept exactly the certificates with these SHA-256 fingerprints (of the DER).
+    Pin(Vec<[u8; 32]>),
+    /// Accept any certificate; log a warning.
+    Ignore,
+}
+
+/// Normalises a fingerprint: lower case, without `:` separators or spaces.
+pub fn normalize_pin(pin: &str) -> String {
+    pin.chars()
+        .filter(|c| *c != ':' && !c.is_whitespace())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The 32 bytes of a normalised fingerprint.
+pub fn pin_bytes(pin: &str) -> Option<[u8; 32]> {
+    let pin = normalize_pin(pin);
+    if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(pin.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Checks the policy with its CA and pins as a whole.
+fn check_cert_policy(
+    v: &mut ValidationErrors,
+    policy: HostCertPolicy,
+    ca_pem: Option<&str>,
+    pins: &[String],
+) {
+    if let Some(pem) = ca_pem {
+        if policy != HostCertPolicy::Verify {
+            v.push(
+                "host_ca_pem",
+                "is only allowed with host_cert_policy verify",
+            );
+        } else if pem.len() > MAX_CA_PEM_BYTES {
+            v.push(
+                "host_ca_pem",
+                format!("must be at most {MAX_CA_PEM_BYTES} bytes"),
+            );
+        } else {
+            let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut pem.as_bytes()).collect();
+            match certs {
+                Ok(c) if !c.is_empty() => {}
+                _ => v.push(
+                    "host_ca_pem",
+                    "must hold one or more PEM certificates (BEGIN CERTIFICATE)",
+                ),
+            }
+        }
+    }
+    match policy {
+        HostCertPolicy::Pin if pins.is_empty() => v.push(
+            "host_cert_pins",
+            "must list at least one SHA-256 fingerprint with host_cert_policy pin",
+        ),
+        HostCertPolicy::Pin => {
+            if pins.len() > MAX_PINS {
+                v.push("host_cert_pins", format!("must list at most {MAX_PINS}"));
+            }
+            for (i, p) in pins.iter().enumerate() {
+                if pin_bytes(p).is_none() {
+                    v.push(
+                        &format!("host_cert_pins[{i}]"),
+                        "must be a SHA-256 fingerprint: 64 hex digits, optionally colon-separated",
+                    );
+                }
+            }
+        }
+        _ if !pins.is_empty() => v.push(
+            "host_cert_pins",
+            "is only allowed with host_cert_policy pin",
+        ),
+        _ => {}
     }
 }
 
@@ -43,6 +164,16 @@ pub struct NewHostPool {
     pub strategy: PoolStrategy,
     #[serde(default)]
     pub dedicated_tenant_id: Option<Uuid>,
+    #[serde(default = "default_cert_policy")]
+    pub host_cert_policy: HostCertPolicy,
+    #[serde(default)]
+    pub host_ca_pem: Option<String>,
+    #[serde(default)]
+    pub host_cert_pins: Vec<String>,
+}
+
+fn default_cert_policy() -> HostCertPolicy {
+    HostCertPolicy::Verify
 }
 
 fn default_strategy() -> PoolStrategy {
@@ -54,7 +185,20 @@ impl NewHostPool {
         let mut v = ValidationErrors::default();
         v.text("name", &self.name, 200);
         v.long_text("description", &self.description, 2000);
+        check_cert_policy(
+            &mut v,
+            self.host_cert_policy,
+            self.host_ca_pem.as_deref(),
+            &self.host_cert_pins,
+        );
         v.finish()
+    }
+
+    /// Fingerprints in their stored form.
+    pub fn normalize(&mut self) {
+        for p in &mut self.host_cert_pins {
+            *p = normalize_pin(p);
+        }
     }
 }
 
@@ -67,6 +211,11 @@ pub struct HostPoolPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub dedicated_tenant_id: Option<Option<Uuid>>,
+    pub host_cert_policy: Option<HostCertPolicy>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub host_ca_pem: Option<Option<String>>,
+    pub host_cert_pins: Option<Vec<String>>,
 }
 
 impl HostPoolPatch {
@@ -79,7 +228,8 @@ impl HostPoolPatch {
         v.finish()
     }
 
-    pub fn apply(&self, p: &mut HostPool) {
+    /// Applies the patch and validates the resulting certificate policy as a whole.
+    pub fn apply(&self, p: &mut HostPool) -> Result<(), ValidationErrors> {
         if let Some(x) = &self.name {
             p.name.clone_from(x);
         }
@@ -92,5 +242,29 @@ impl HostPoolPatch {
         if let Some(x) = self.dedicated_tenant_id {
             p.dedicated_tenant_id = x;
         }
+        if let Some(x) = self.host_cert_policy {
+            // Leaving a policy drops its settings unless the patch restates them.
+            if x != HostCertPolicy::Pin && self.host_cert_pins.is_none() {
+                p.host_cert_pins.clear();
+            }
+            if x != HostCertPolicy::Verify && self.host_ca_pem.is_none() {
+                p.host_ca_pem = None;
+            }
+            p.host_cert_policy = x;
+        }
+        if let Some(x) = &self.host_ca_pem {
+            p.host_ca_pem.clone_from(x);
+        }
+        if let Some(x) = &self.host_cert_pins {
+            p.host_cert_pins = x.iter().map(|s| normalize_pin(s)).collect();
+        }
+        let mut v = ValidationErrors::default();
+        check_cert_policy(
+            &mut v,
+            p.host_cert_policy,
+            p.host_ca_pem.as_deref(),
+            &p.host_cert_pins,
+        );
+        v.finish()
     }
 }

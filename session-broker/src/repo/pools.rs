@@ -6,11 +6,18 @@ use uuid::Uuid;
 
 use super::sql::{Arg, Sql};
 use crate::db::DbError;
-use crate::db::row::{get_enum, get_opt_uuid, get_string, get_time, get_uuid, millis, now};
+use crate::db::row::{
+    get_enum, get_opt_string, get_opt_uuid, get_string, get_time, get_uuid, millis, now,
+};
 use crate::model::{HostPool, NewHostPool, Page, PageRequest};
 
-const SELECT: &str = "SELECT id, name, description, strategy, dedicated_tenant_id, created_at, \
-                      updated_at FROM host_pools";
+const SELECT: &str = "SELECT id, name, description, strategy, dedicated_tenant_id, \
+                      host_cert_policy, host_ca_pem, host_cert_pins, created_at, updated_at \
+                      FROM host_pools";
+
+fn pins_json(pins: &[String]) -> String {
+    serde_json::to_string(pins).unwrap_or_else(|_| "[]".to_owned())
+}
 
 fn from_row(r: &AnyRow) -> Result<HostPool, DbError> {
     Ok(HostPool {
@@ -19,6 +26,10 @@ fn from_row(r: &AnyRow) -> Result<HostPool, DbError> {
         description: get_string(r, "description")?,
         strategy: get_enum(r, "strategy")?,
         dedicated_tenant_id: get_opt_uuid(r, "dedicated_tenant_id")?,
+        host_cert_policy: get_enum(r, "host_cert_policy")?,
+        host_ca_pem: get_opt_string(r, "host_ca_pem")?,
+        host_cert_pins: serde_json::from_str(&get_string(r, "host_cert_pins")?)
+            .map_err(|e| DbError::Corrupt(format!("column host_cert_pins: {e}")))?,
         created_at: get_time(r, "created_at")?,
         updated_at: get_time(r, "updated_at")?,
     })
@@ -32,18 +43,25 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
         description: new.description.clone(),
         strategy: new.strategy,
         dedicated_tenant_id: new.dedicated_tenant_id,
+        host_cert_policy: new.host_cert_policy,
+        host_ca_pem: new.host_ca_pem.clone(),
+        host_cert_pins: new.host_cert_pins.clone(),
         created_at: now,
         updated_at: now,
     };
     sqlx::query(
         "INSERT INTO host_pools (id, name, description, strategy, dedicated_tenant_id, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         host_cert_policy, host_ca_pem, host_cert_pins, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(p.id.to_string())
     .bind(p.name.as_str())
     .bind(p.description.as_str())
     .bind(p.strategy.as_str())
     .bind(p.dedicated_tenant_id.map(|t| t.to_string()))
+    .bind(p.host_cert_policy.as_str())
+    .bind(p.host_ca_pem.clone())
+    .bind(pins_json(&p.host_cert_pins))
     .bind(millis(now))
     .bind(millis(now))
     .execute(conn)
@@ -75,12 +93,16 @@ pub async fn update(conn: &mut AnyConnection, p: &HostPool) -> Result<HostPool, 
     p.updated_at = now();
     sqlx::query(
         "UPDATE host_pools SET name = $1, description = $2, strategy = $3, \
-         dedicated_tenant_id = $4, updated_at = $5 WHERE id = $6",
+         dedicated_tenant_id = $4, host_cert_policy = $5, host_ca_pem = $6, \
+         host_cert_pins = $7, updated_at = $8 WHERE id = $9",
     )
     .bind(p.name.as_str())
     .bind(p.description.as_str())
     .bind(p.strategy.as_str())
     .bind(p.dedicated_tenant_id.map(|t| t.to_string()))
+    .bind(p.host_cert_policy.as_str())
+    .bind(p.host_ca_pem.clone())
+    .bind(pins_json(&p.host_cert_pins))
     .bind(millis(p.updated_at))
     .bind(p.id.to_string())
     .execute(conn)

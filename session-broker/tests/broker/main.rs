@@ -2,6 +2,8 @@
 //! router (with client certificates in the request extensions, as the TLS layer sets
 //! them), and real mutual TLS with the Rust client and curl. Every database test runs on
 //! SQLite (a temp file) and on PostgreSQL (a schema of its own, dropped at the end).
+//! Launch tickets: the codec and keys without a database (`ticket_codec`), issuing and
+//! single-use consumption with one (`tickets`).
 
 mod support;
 
@@ -9,8 +11,12 @@ mod api_crud;
 mod api_errors;
 mod audit_log;
 mod auth;
+mod credentials;
 mod database;
 mod openapi;
 mod paging;
+mod pool_cert_policy;
 mod scope;
+mod ticket_codec;
+mod tickets;
 mod tls;

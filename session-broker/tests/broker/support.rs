@@ -254,6 +254,25 @@ impl Harness {
         }
     }
 
+    /// A harness whose admin API seals host credentials with `key`.
+    pub async fn with_secrets(backend: Backend, key: hamn_broker::SecretsKey) -> Self {
+        let t = TestDb::new(backend).await;
+        let c = certs();
+        let verifier =
+            ClientCertVerifier::from_ca_pem_file(&c.pki.paths.api_ca_cert()).expect("verifier");
+        let state = AdminState::with_secrets_key(
+            t.db.clone(),
+            verifier,
+            vec![OPERATOR_CN.to_owned()],
+            Some(key),
+        );
+        Self {
+            t,
+            state,
+            operator: c.operator.clone(),
+        }
+    }
+
     pub fn db(&self) -> &Database {
         &self.t.db
     }

@@ -231,7 +231,10 @@ async fn run_serves_until_cancelled() {
 
 #[test]
 fn broker_config_defaults() {
-    let c: BrokerConfig = toml_like(r#"{"api_ca": "/x/api-ca.crt"}"#);
+    let c: BrokerConfig = toml_like(
+        r#"{"api_ca": "/x/api-ca.crt", "database": {"url": "sqlite://x"},
+            "tls": {"cert": "/x/s.crt", "key": "/x/s.key"}}"#,
+    );
     assert_eq!(c.listen, "127.0.0.1:8444".parse().unwrap());
     assert!(c.operator_cns.is_empty() && c.migrate_on_start);
     let bad = serde_json::from_str::<BrokerConfig>(r#"{"api_ca": "/x", "listne": "1.2.3.4:1"}"#)

@@ -4,6 +4,7 @@
 pub mod api_clients;
 pub mod apps;
 pub mod audit;
+pub mod credentials;
 pub mod entitlements;
 pub mod environments;
 pub mod groups;

@@ -51,10 +51,11 @@ pub async fn list(
 pub async fn create(
     State(s): State<AdminState>,
     caller: Caller,
-    Body(new): Body<NewHostPool>,
+    Body(mut new): Body<NewHostPool>,
 ) -> Result<(StatusCode, Json<HostPool>), ApiError> {
     caller.require_operator()?;
     new.validate()?;
+    new.normalize();
     let mut m = Mutation::begin(s.db(), &caller).await?;
     check_dedicated(m.conn(), new.dedicated_tenant_id).await?;
     let p = pools::insert(m.conn(), &new)
@@ -91,7 +92,7 @@ pub async fn update(
     let before = visible_pool(m.conn(), &caller, ids.id()).await?;
     caller.require_operator()?;
     let mut p = before.clone();
-    patch.apply(&mut p);
+    patch.apply(&mut p)?;
     check_dedicated(m.conn(), p.dedicated_tenant_id).await?;
     let after = pools::update(m.conn(), &p)
         .await

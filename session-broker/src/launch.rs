@@ -1,0 +1,230 @@
+//! Launching an app: check the entitlement, place the session, record it in state
+//! `launching`, and hand out a launch ticket for it, all in one transaction with its audit
+//! event. Refusals are typed, carry the words the user sees (Swedish by default, English
+//! when chosen) and are audited too.
+
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::db::row::millis;
+use crate::db::{Database, DbError};
+use crate::model::{ActorKind, AuditOutcome, Host, NewAuditEvent, NewSession, Session, User};
+use crate::placement;
+use crate::repo;
+use crate::ticket::{self, Claims, Grant, KeyError, LaunchPath, TicketIssuer};
+
+/// A granted launch.
+#[derive(Debug, Clone)]
+pub struct LaunchTicket {
+    /// The ticket, base64url, for the browser (websocket) or the `.rdp` file.
+    pub ticket: String,
+    pub claims: Claims,
+    pub session: Session,
+    pub host: Host,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Why a launch was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("unknown user")]
+    UnknownUser,
+    /// No such app, or one of another tenant (the same answer, so ids leak nothing).
+    #[error("unknown app")]
+    UnknownApp,
+    #[error("the user is not entitled to the app")]
+    NotEntitled,
+    #[error("the app is disabled")]
+    AppDisabled,
+    #[error("no host of the pool can take a session")]
+    NoHostAvailable,
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
+
+impl LaunchError {
+    /// What the user is told, in Swedish.
+    pub fn message_sv(&self) -> &'static str {
+        match self {
+            Self::UnknownUser => "Din inloggning känns inte igen. Logga in igen.",
+            Self::UnknownApp => "Applikationen finns inte.",
+            Self::NotEntitled => "Du har inte behörighet att starta den här applikationen.",
+            Self::AppDisabled => "Applikationen är inte tillgänglig just nu.",
+            Self::NoHostAvailable => {
+                "Ingen server kan ta emot fler sessioner just nu. Försök igen om en stund."
+            }
+            Self::Database(_) | Self::Keys(_) => {
+                "Ett tekniskt fel uppstod. Försök igen om en stund."
+            }
+        }
+    }
+
+    /// What the user is told, in English.
+    pub fn message_en(&self) -> &'static str {
+        match self {
+            Self::UnknownUser => "Your login is not recognised. Please log in again.",
+            Self::UnknownApp => "The application does not exist.",
+            Self::NotEntitled => "You are not entitled to launch this application.",
+            Self::AppDisabled => "The application is not available right now.",
+            Self::NoHostAvailable => {
+                "No host can take more sessions right now. Please try again shortly."
+            }
+            Self::Database(_) | Self::Keys(_) => {
+                "A technical error occurred. Please try again shortly."
+            }
+        }
+    }
+
+    /// Whether the user's request was refused (as opposed to the broker failing).
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, Self::Database(_) | Self::Keys(_))
+    }
+
+    /// Stable word for audit events and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::UnknownApp => "unknown_app",
+            Self::NotEntitled => "not_entitled",
+            Self::AppDisabled => "app_disabled",
+            Self::NoHostAvailable => "no_host_available",
+            Self::Database(_) => "database",
+            Self::Keys(_) => "keys",
+        }
+    }
+}
+
+fn launch_event(
+    user: Option<&User>,
+    user_id: Uuid,
+    app_id: Uuid,
+    outcome: AuditOutcome,
+    target: (&str, String),
+    detail: String,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        tenant_id: user.map(|u| u.tenant_id),
+        actor_kind: ActorKind::User,
+        actor_id: Some(user_id.to_string()),
+        actor_name: user.map_or_else(|| user_id.to_string(), |u| u.display_name.clone()),
+        action: "session.launch".into(),
+        target_type: Some(target.0.to_owned()),
+        target_id: Some(target.1),
+        outcome,
+        source_address: None,
+        before: None,
+        after: None,
+        detail: Some(format!(
+            "app {app_id}{}; {detail}",
+            user.and_then(|u| u.hsa_id.as_deref())
+                .map(|h| format!(" hsa_id {h}"))
+                .unwrap_or_default()
+        )),
+    }
+}
+
+/// Launches `app_id` for `user_id` over `path`: checks the user is entitled to an enabled
+/// app of their tenant, places the session with [`placement::choose_host`], creates the
+/// `sessions` row (`launching`), records the ticket for single use, audits
+/// `session.launch`, and returns the signed ticket. A refusal is audited as
+/// `session.launch` with outcome `refused` and its reason.
+pub async fn issue_launch_ticket(
+    db: &Database,
+    issuer: &TicketIssuer,
+    user_id: Uuid,
+    app_id: Uuid,
+    path: LaunchPath,
+) -> Result<LaunchTicket, LaunchError> {
+    let mut tx = db.begin().await?;
+    let result = launch_in(&mut tx, issuer, user_id, app_id, path).await;
+    match result {
+        Ok(granted) => {
+            tx.commit().await.map_err(DbError::from)?;
+            Ok(granted)
+        }
+        Err(e) => {
+            tx.rollback().await.map_err(DbError::from)?;
+            if e.is_refusal() {
+                let mut conn = db.pool().acquire().await.map_err(DbError::from)?;
+                let user = repo::users::get(&mut conn, user_id).await?;
+                let event = launch_event(
+                    user.as_ref(),
+                    user_id,
+                    app_id,
+                    AuditOutcome::Refused,
+                    ("app", app_id.to_string()),
+                    format!("refused: {}", e.reason()),
+                );
+                repo::audit::insert(&mut conn, &event).await?;
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn launch_in(
+    conn: &mut AnyConnection,
+    issuer: &TicketIssuer,
+    user_id: Uuid,
+    app_id: Uuid,
+    path: LaunchPath,
+) -> Result<LaunchTicket, LaunchError> {
+    let user = repo::users::get(conn, user_id)
+        .await?
+        .ok_or(LaunchError::UnknownUser)?;
+    let app = match repo::apps::get(conn, app_id).await? {
+        Some(a) if a.tenant_id == user.tenant_id => a,
+        _ => return Err(LaunchError::UnknownApp),
+    };
+    if !repo::entitlements::is_entitled(conn, app.id, user.id).await? {
+        return Err(LaunchError::NotEntitled);
+    }
+    // Checked after the entitlement so unentitled users learn nothing about the app.
+    if !app.enabled {
+        return Err(LaunchError::AppDisabled);
+    }
+    let host = placement::choose_host(conn, app.pool_id)
+        .await?
+        .ok_or(LaunchError::NoHostAvailable)?;
+    let session = repo::sessions::insert(
+        conn,
+        &NewSession {
+            tenant_id: user.tenant_id,
+            user_id: user.id,
+            app_id: app.id,
+            host_id: host.id,
+        },
+    )
+    .await?;
+    let grant = Grant {
+        user_id: user.id,
+        tenant_id: user.tenant_id,
+        session_id: session.id,
+        host_id: host.id,
+        app_id: app.id,
+        path,
+    };
+    let claims = issuer.claims(&grant, millis(session.created_at))?;
+    ticket::record(conn, issuer.keys().key_id(), &claims).await?;
+    let event = launch_event(
+        Some(&user),
+        user.id,
+        app.id,
+        AuditOutcome::Success,
+        ("session", session.id.to_string()),
+        format!("host {} path {path} ticket {}", host.id, claims.ticket_id),
+    );
+    repo::audit::insert(conn, &event).await?;
+    let expires_at = crate::db::row::from_millis(claims.expires_at_ms)
+        .map_err(|e| DbError::Corrupt(format!("ticket expiry: {e}")))?;
+    Ok(LaunchTicket {
+        ticket: issuer.sign(&claims),
+        claims,
+        session,
+        host,
+        expires_at,
+    })
+}
