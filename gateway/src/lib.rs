@@ -6,6 +6,7 @@
 
 mod headers;
 mod portal;
+pub mod rdp;
 mod redirect;
 pub mod wire;
 

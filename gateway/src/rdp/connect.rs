@@ -1,0 +1,286 @@
+//! The connection sequence: TCP, X.224 negotiation, TLS under the certificate policy,
+//! NLA (CredSSP/NTLM) when the host wants it, licensing and capability exchange, then a short
+//! logon phase that catches hosts which accept the connection but refuse the user.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ironrdp_connector::credssp::CredsspSequence;
+use ironrdp_connector::sspi::generator::NetworkRequest;
+use ironrdp_connector::{
+    ClientConnector, ClientConnectorState, ConnectionOutcome, ConnectorErrorExt as _, ServerName,
+};
+use ironrdp_core::WriteBuf;
+use ironrdp_displaycontrol::client::DisplayControlClient;
+use ironrdp_dvc::DrdynvcClient;
+use ironrdp_graphics::image_processing::PixelFormat;
+use ironrdp_pdu::rdp::capability_sets::InputFlags;
+use ironrdp_session::ActiveStageBuilder;
+use ironrdp_session::image::DecodedImage;
+use ironrdp_tokio::TokioFramed;
+use tokio::net::TcpStream;
+
+use super::config::{RdpParams, connector_config};
+use super::error::{Phase, RdpError};
+use super::input::InputState;
+use super::link::{Link, is_logon_refusal};
+use super::session::{Counters, RdpSession};
+
+/// Without a required logon confirmation, how long the logon phase waits for the host's first
+/// picture (a host that refuses the user says so before drawing anything).
+const FIRST_PICTURE_WAIT: Duration = Duration::from_secs(5);
+/// How long to watch for a hang-up after an undecodable PDU at logon.
+const HANGUP_WAIT: Duration = Duration::from_secs(2);
+
+/// Connects to the host and returns a session that is active and logged on, with the first
+/// picture already decoded. Never logs the password.
+pub async fn connect(params: RdpParams) -> Result<RdpSession, RdpError> {
+    params.validate()?;
+    let started = Instant::now();
+    let phase = Mutex::new(Phase::Tcp);
+    let sequence =
+        tokio::time::timeout(params.connect_timeout, connect_sequence(&params, &phase)).await;
+    let mut link = match sequence {
+        Ok(result) => result?,
+        Err(_) => {
+            let phase = phase.lock().map(|p| *p).unwrap_or(Phase::Tcp);
+            return Err(RdpError::Timeout {
+                phase,
+                after: params.connect_timeout,
+            });
+        }
+    };
+    let activated_in = started.elapsed();
+    logon_phase(&mut link, params.require_logon_confirmation).await?;
+    let (width, height) = link.desktop_size();
+    tracing::info!(
+        host = %params.host,
+        port = params.port,
+        user = %params.credentials.username,
+        width,
+        height,
+        activated_ms = activated_in.as_millis() as u64,
+        logged_on_ms = started.elapsed().as_millis() as u64,
+        "RDP session connected"
+    );
+    Ok(RdpSession::new(link, started.elapsed()))
+}
+
+fn set_phase(cell: &Mutex<Phase>, phase: Phase) {
+    if let Ok(mut p) = cell.lock() {
+        *p = phase;
+    }
+}
+
+async fn connect_sequence(params: &RdpParams, phase: &Mutex<Phase>) -> Result<Link, RdpError> {
+    let addr = format!("{}:{}", params.host, params.port);
+    let tcp = TcpStream::connect((params.host.as_str(), params.port))
+        .await
+        .map_err(|source| RdpError::HostUnreachable {
+            addr: addr.clone(),
+            source,
+        })?;
+    tcp.set_nodelay(true).ok();
+    let client_addr = tcp
+        .local_addr()
+        .map_err(|source| RdpError::HostUnreachable {
+            addr: addr.clone(),
+            source,
+        })?;
+
+    let drdynvc =
+        DrdynvcClient::new().with_dynamic_channel(DisplayControlClient::new(|_| Ok(Vec::new())));
+    let mut connector =
+        ClientConnector::new(connector_config(params)?, client_addr).with_static_channel(drdynvc);
+
+    set_phase(phase, Phase::Negotiation);
+    let mut framed = TokioFramed::new(tcp);
+    let should_upgrade = ironrdp_tokio::connect_begin(&mut framed, &mut connector)
+        .await
+        .map_err(|e| RdpError::from_connector(Phase::Negotiation, e))?;
+
+    set_phase(phase, Phase::Tls);
+    let (tcp, leftover) = framed.into_inner();
+    let (tls, server_public_key) =
+        super::tls::upgrade(tcp, &params.host, &params.cert_policy).await?;
+    let upgraded = ironrdp_tokio::mark_as_upgraded(should_upgrade, &mut connector);
+    let mut framed = TokioFramed::new_with_leftover(tls, leftover);
+
+    let server_name = ServerName::new(params.host.clone());
+    if connector.should_perform_credssp() {
+        set_phase(phase, Phase::Nla);
+        credssp(
+            &mut connector,
+            &mut framed,
+            server_name.clone(),
+            server_public_key.clone(),
+        )
+        .await?;
+    }
+
+    set_phase(phase, Phase::Activation);
+    let outcome = ironrdp_tokio::connect_finalize(
+        upgraded,
+        connector,
+        &mut framed,
+        &mut NoNetwork,
+        server_name,
+        server_public_key,
+        None,
+    )
+    .await
+    .map_err(|e| RdpError::from_connector(Phase::Activation, e))?;
+    let result = match outcome {
+        ConnectionOutcome::Connected(result) => result,
+        ConnectionOutcome::Redirected(_) => return Err(RdpError::Redirected),
+    };
+
+    let fastpath_input = result
+        .input_flags
+        .intersects(InputFlags::FASTPATH_INPUT | InputFlags::FASTPATH_INPUT_2);
+    let desktop = result.desktop_size;
+    let stage = ActiveStageBuilder {
+        static_channels: result.static_channels,
+        user_channel_id: result.user_channel_id,
+        io_channel_id: result.io_channel_id,
+        message_channel_id: result.message_channel_id,
+        share_id: result.share_id,
+        compression_type: result.compression_type,
+        enable_server_pointer: result.enable_server_pointer,
+        pointer_software_rendering: result.pointer_software_rendering,
+    }
+    .build();
+    set_phase(phase, Phase::Logon);
+    Ok(Link {
+        framed,
+        stage,
+        image: DecodedImage::new(PixelFormat::RgbA32, desktop.width, desktop.height),
+        activation: result.activation_factory,
+        input: InputState::new(desktop.width, desktop.height),
+        counters: Arc::new(Counters::default()),
+        last_pointer: None,
+        fastpath_input,
+    })
+}
+
+/// CredSSP run here rather than inside `connect_finalize` so its failures are known to be
+/// NLA failures (a refused password shows up as a hang-up or an NTSTATUS).
+async fn credssp(
+    connector: &mut ClientConnector,
+    framed: &mut super::link::Transport,
+    server_name: ServerName,
+    server_public_key: Vec<u8>,
+) -> Result<(), RdpError> {
+    let ClientConnectorState::Credssp { selected_protocol } = connector.state else {
+        return Err(RdpError::Protocol {
+            phase: Phase::Nla,
+            detail: "connector is not in the CredSSP state".to_owned(),
+        });
+    };
+    let (sequence, ts_request) = CredsspSequence::init(
+        connector.config.credentials.clone(),
+        connector.config.domain.as_deref(),
+        selected_protocol,
+        server_name,
+        server_public_key,
+        None,
+    )
+    .map_err(|e| RdpError::from_connector(Phase::Nla, e))?;
+    let mut buf = WriteBuf::new();
+    ironrdp_tokio::perform_credssp(framed, &mut NoNetwork, &mut buf, sequence, ts_request)
+        .await
+        .map_err(|e| RdpError::from_connector(Phase::Nla, e))?;
+    connector.mark_credssp_as_done();
+    Ok(())
+}
+
+/// Reads frames after activation until the host shows it accepted the user: a Save Session
+/// Info "logon complete" when `require_confirmation` is set, else the first picture.
+async fn logon_phase(
+    link: &mut Link,
+    require_confirmation: Option<Duration>,
+) -> Result<(), RdpError> {
+    let wait = require_confirmation.unwrap_or(FIRST_PICTURE_WAIT);
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut seen_graphics = false;
+    // A hang-up before the first picture is the host refusing the user (the demo host and
+    // Windows both close after a Set Error Info); after it, it is an ordinary loss.
+    let hangup = |seen_graphics: bool, e: RdpError| match e {
+        RdpError::ConnectionLost { source, .. } if !seen_graphics => {
+            RdpError::AuthenticationFailed(format!(
+                "the host closed the connection at logon: {source}"
+            ))
+        }
+        RdpError::ConnectionLost { source, .. } => RdpError::ConnectionLost {
+            phase: Phase::Logon,
+            source,
+        },
+        other => other,
+    };
+    loop {
+        let frame = tokio::time::timeout_at(deadline, link.read_frame()).await;
+        let (action, frame) = match frame {
+            Err(_) if require_confirmation.is_some() => {
+                return Err(RdpError::LogonNotConfirmed(wait));
+            }
+            Err(_) => {
+                tracing::debug!("no picture from the host yet; continuing");
+                return Ok(());
+            }
+            Ok(Err(e)) => return Err(hangup(seen_graphics, e)),
+            Ok(Ok(frame)) => frame,
+        };
+        let processed = match link.process(action, &frame, None).await {
+            Ok(processed) => processed,
+            Err(RdpError::Protocol { detail, .. }) if !seen_graphics => {
+                return Err(undecodable_before_first_picture(link, detail).await);
+            }
+            Err(e) => return Err(hangup(seen_graphics, e)),
+        };
+        seen_graphics |= processed.graphics;
+        if let Some(reason) = processed.terminated {
+            return Err(if is_logon_refusal(&reason) {
+                RdpError::AuthenticationFailed(reason.description())
+            } else {
+                RdpError::HostDisconnected(reason.description())
+            });
+        }
+        if let Some(error) = processed.logon_error
+            && require_confirmation.is_some()
+        {
+            tracing::debug!(%error, "logon error notification while waiting for the logon");
+        }
+        if processed.logon_confirmed || (require_confirmation.is_none() && processed.graphics) {
+            return Ok(());
+        }
+    }
+}
+
+/// A PDU we cannot decode before the first picture: when the host hangs up right after it,
+/// it was the host's way of refusing the user (the demo host's IronRDP server sends its
+/// "access denied" Set Error Info without the share headers, then closes).
+async fn undecodable_before_first_picture(link: &mut Link, detail: String) -> RdpError {
+    match tokio::time::timeout(HANGUP_WAIT, link.read_frame()).await {
+        Ok(Err(RdpError::ConnectionLost { .. })) => RdpError::AuthenticationFailed(format!(
+            "the host closed the connection at logon after an undecodable PDU ({detail})"
+        )),
+        _ => RdpError::Protocol {
+            phase: Phase::Logon,
+            detail,
+        },
+    }
+}
+
+/// CredSSP with NTLM needs no network access (Kerberos would).
+struct NoNetwork;
+
+impl ironrdp_tokio::NetworkClient for NoNetwork {
+    async fn send(
+        &mut self,
+        _request: &NetworkRequest,
+    ) -> ironrdp_connector::ConnectorResult<Vec<u8>> {
+        Err(ironrdp_connector::ConnectorError::general(
+            "network requests (Kerberos) are not supported",
+        ))
+    }
+}

@@ -1,0 +1,33 @@
+//! The RDP client leg: the gateway connects to a Remote Desktop host with IronRDP, decodes
+//! its graphics into a framebuffer and turns browser input into RDP input.
+//!
+//! - [`connect`] runs the connection sequence (TCP, X.224, TLS under a [`CertPolicy`], NLA
+//!   when the host wants it, activation, logon check) and returns an [`RdpSession`].
+//! - [`RdpSession::start`] hands the session to its own task, which reports picture and
+//!   pointer changes to a [`DisplaySink`] and returns an [`RdpHandle`] (input, resize, close,
+//!   counters) and a [`SessionTask`] (how it ended).
+//!
+//! Sans-IO parts: [`config`] (parameters → IronRDP configuration), [`input`] (input →
+//! fast-path events), [`sink`] (rectangles and pixel access). I/O lives in `connect`, `tls`,
+//! `link` and `session`.
+
+pub mod config;
+mod connect;
+pub mod error;
+pub mod input;
+mod link;
+pub mod session;
+pub mod sink;
+pub mod tls;
+
+pub use config::{CertPolicy, HostCredentials, KEYBOARD_LAYOUT_SWEDISH, RdpParams, SecurityMode};
+pub use connect::connect;
+pub use error::{Phase, RdpError};
+pub use input::{InputState, MouseButton, RdpInput, WheelAxis};
+pub use session::{
+    Counters, RdpHandle, RdpSession, ResizeOutcome, SessionEnd, SessionGone, SessionStats,
+    SessionTask, TryInputError,
+};
+pub use sink::{
+    DecodedImage, DecodedPointer, DisplaySink, PointerUpdate, Rect, copy_rgba, pixel_rgb,
+};

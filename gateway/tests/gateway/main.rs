@@ -1,0 +1,3 @@
+//! The gateway's integration tests: one binary, one module per area.
+
+mod wire;

@@ -1,0 +1,380 @@
+//! The RDP client leg against real peers: the bundled demo host over TLS and NLA (pixels,
+//! typing with Swedish scancodes and Unicode, wrong passwords, certificate policies, a host
+//! that dies), xrdp and freerdp-shadow (see `rdp_xrdp` / `rdp_shadow` below).
+
+#[path = "../support/rdp_peers.rs"]
+mod peers;
+
+use std::time::{Duration, Instant};
+
+use hamn_gateway::rdp::{
+    self, CertPolicy, MouseButton, RdpError, RdpInput, SecurityMode, SessionEnd, pixel_rgb,
+    tls::certificate_sha256,
+};
+use peers::{DEMO_PASSWORD, DemoHost, FrameSink};
+
+const TITLE_BAR: [u8; 3] = [31, 78, 121];
+const SELECTED_ROW: [u8; 3] = [204, 228, 247];
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The "Namn" field of the demo app: x 538–1018, y 164–196.
+const NAME_FIELD: (u16, u16, u16, u16) = (540, 166, 476, 28);
+
+fn key(scancode: u8) -> [RdpInput; 2] {
+    [
+        RdpInput::Key {
+            scancode,
+            extended: false,
+            down: true,
+        },
+        RdpInput::Key {
+            scancode,
+            extended: false,
+            down: false,
+        },
+    ]
+}
+
+fn click(x: u16, y: u16) -> Vec<RdpInput> {
+    vec![
+        RdpInput::MouseMove { x, y },
+        RdpInput::MouseButton {
+            button: MouseButton::Left,
+            down: true,
+        },
+        RdpInput::MouseButton {
+            button: MouseButton::Left,
+            down: false,
+        },
+    ]
+}
+
+async fn wait_for_app(sink: &FrameSink) {
+    sink.wait_for("the demo app's title bar and selected row", WAIT, |f| {
+        f.width == 1280 && f.pixel(700, 24) == TITLE_BAR && f.pixel(200, 124) == SELECTED_ROW
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_host_over_tls_shows_the_app_with_real_pixels() {
+    let host = DemoHost::start("tls");
+    let mut params = host.params(DEMO_PASSWORD);
+    params.security = SecurityMode::TlsOnly;
+    let session = rdp::connect(params).await.expect("connect over TLS");
+    assert_eq!(session.desktop_size(), (1280, 800));
+    eprintln!(
+        "demo host TLS: connected and logged on in {:?}",
+        session.connect_time()
+    );
+
+    let sink = FrameSink::default();
+    let (handle, task) = session.start(sink.clone());
+    let started = Instant::now();
+    wait_for_app(&sink).await;
+    eprintln!(
+        "demo host TLS: full screen {:?} after start",
+        started.elapsed()
+    );
+    sink.with(|f| {
+        assert_eq!(f.resizes.first(), Some(&(1280, 800)));
+        // The title bar's text-free part is exactly the title colour; the title text is not.
+        assert!(
+            f.region_rgb(640, 0, 320, 48)
+                .chunks(3)
+                .all(|p| p == TITLE_BAR)
+        );
+        let title_text = f.region_rgb(16, 12, 250, 26);
+        let distinct: std::collections::BTreeSet<&[u8]> = title_text.chunks(3).collect();
+        assert!(
+            distinct.len() > 8,
+            "anti-aliased title text, got {} colours",
+            distinct.len()
+        );
+        assert_eq!(f.pixel(800, 600), [0xF3, 0xF3, 0xF3], "background");
+        assert_eq!(f.pixel(640, 780), [0xDD, 0xE6, 0xEE], "status bar");
+    });
+    let stats = handle.stats();
+    assert!(
+        stats.bytes_in > 10_000 && stats.frames_in > 0 && stats.graphics_updates > 0,
+        "{stats:?}"
+    );
+    assert!(
+        stats.bytes_out > 0,
+        "frame acknowledgements went out: {stats:?}"
+    );
+
+    handle.close();
+    assert_eq!(task.wait().await.expect("clean close"), SessionEnd::Closed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_host_over_nla_with_a_pinned_certificate() {
+    let host = DemoHost::start("nla");
+    let mut params = host.params(DEMO_PASSWORD);
+    params.cert_policy = CertPolicy::Pin {
+        sha256: vec![[0; 32], certificate_sha256(&host.cert_der)],
+    };
+    let session = rdp::connect(params).await.expect("connect with NLA");
+    eprintln!(
+        "demo host NLA: connected and logged on in {:?}",
+        session.connect_time()
+    );
+    let sink = FrameSink::default();
+    let (handle, task) = session.start(sink.clone());
+    wait_for_app(&sink).await;
+    handle.close();
+    assert_eq!(task.wait().await.expect("clean close"), SessionEnd::Closed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_are_authentication_failures() {
+    for security in ["tls", "nla"] {
+        let host = DemoHost::start(security);
+        let result = rdp::connect(host.params("fel-lösenord")).await;
+        match result {
+            Err(RdpError::AuthenticationFailed(detail)) => {
+                eprintln!("{security}: wrong password → AuthenticationFailed({detail})");
+                assert!(
+                    !detail.contains("fel-lösenord"),
+                    "the password never shows: {detail}"
+                );
+            }
+            other => panic!("{security}: expected AuthenticationFailed, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_policies_refuse_the_wrong_host_certificate() {
+    let host = DemoHost::start("tls");
+    let mut params = host.params(DEMO_PASSWORD);
+    params.cert_policy = CertPolicy::Verify {
+        ca_pem: Some(host.other_ca_pem.clone()),
+    };
+    let err = rdp::connect(params.clone()).await.expect_err("foreign CA");
+    assert!(matches!(err, RdpError::CertificateRejected(_)), "{err:?}");
+
+    params.cert_policy = CertPolicy::Pin {
+        sha256: vec![[7; 32]],
+    };
+    let err = rdp::connect(params.clone()).await.expect_err("wrong pin");
+    assert!(matches!(err, RdpError::CertificateRejected(_)), "{err:?}");
+
+    params.cert_policy = CertPolicy::Ignore;
+    let session = rdp::connect(params)
+        .await
+        .expect("ignore accepts any certificate");
+    let (handle, task) = session.start(FrameSink::default());
+    handle.close();
+    task.wait().await.expect("clean close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_and_silent_hosts_fail_with_their_own_errors() {
+    let host = DemoHost::start("tls");
+    let mut params = host.params(DEMO_PASSWORD);
+    params.port = peers::free_port();
+    let err = rdp::connect(params.clone())
+        .await
+        .expect_err("nobody listens");
+    assert!(matches!(err, RdpError::HostUnreachable { .. }), "{err:?}");
+
+    // Accepts TCP, never answers the X.224 request.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    params.port = silent.local_addr().expect("addr").port();
+    params.connect_timeout = Duration::from_millis(700);
+    let keep = tokio::spawn(async move {
+        let held = silent.accept().await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(held);
+    });
+    let err = rdp::connect(params).await.expect_err("silent host");
+    assert!(
+        matches!(
+            err,
+            RdpError::Timeout {
+                phase: rdp::Phase::Negotiation,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    keep.abort();
+}
+
+/// Types into the "Namn" field and returns the field's pixels.
+async fn type_into_name_field(host: &DemoHost, keys: Vec<RdpInput>) -> Vec<u8> {
+    let session = rdp::connect(host.params(DEMO_PASSWORD))
+        .await
+        .expect("connect");
+    let sink = FrameSink::default();
+    let (handle, task) = session.start(sink.clone());
+    wait_for_app(&sink).await;
+    let (x, y, w, h) = NAME_FIELD;
+    let before = sink.with(|f| f.region_rgb(x, y, w, h));
+    handle.input(click(700, 180)).await.expect("click");
+    // Clear the field (Backspace × 12), then type.
+    let mut inputs: Vec<RdpInput> = (0..12).flat_map(|_| key(0x0E)).collect();
+    inputs.extend(keys);
+    handle.input(inputs).await.expect("type");
+    sink.wait_for("the typed text in the Namn field", WAIT, |f| {
+        f.region_rgb(x, y, w, h) != before
+    })
+    .await;
+    // Let the last characters arrive, then wait for a quiet field.
+    let mut last = sink.with(|f| f.region_rgb(x, y, w, h));
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = sink.with(|f| f.region_rgb(x, y, w, h));
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    assert!(handle.stats().input_events >= 30, "{:?}", handle.stats());
+    handle.close();
+    task.wait().await.expect("clean close");
+    last
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_swedish_scancodes_and_unicode_gives_the_same_text() {
+    let host = DemoHost::start("tls");
+    // "Åsa ÅÄÖ åäö" on the Swedish layout: Shift 0x2A, å 0x1A, ä 0x28, ö 0x27, s 0x1F,
+    // a 0x1E, space 0x39.
+    let shift = |down| RdpInput::Key {
+        scancode: 0x2A,
+        extended: false,
+        down,
+    };
+    let mut scancodes = vec![shift(true)];
+    scancodes.extend(key(0x1A));
+    scancodes.push(shift(false));
+    scancodes.extend([0x1F, 0x1E, 0x39].into_iter().flat_map(key));
+    scancodes.push(shift(true));
+    scancodes.extend([0x1A, 0x28, 0x27].into_iter().flat_map(key));
+    scancodes.push(shift(false));
+    scancodes.extend([0x39, 0x1A, 0x28, 0x27].into_iter().flat_map(key));
+    let typed_with_scancodes = type_into_name_field(&host, scancodes).await;
+
+    let unicode: Vec<RdpInput> = "Åsa ÅÄÖ åäö"
+        .chars()
+        .flat_map(|ch| {
+            [
+                RdpInput::Unicode { ch, down: true },
+                RdpInput::Unicode { ch, down: false },
+            ]
+        })
+        .collect();
+    let typed_with_unicode = type_into_name_field(&host, unicode).await;
+    assert!(
+        typed_with_scancodes == typed_with_unicode,
+        "Swedish scancodes and Unicode events must draw the same text"
+    );
+
+    // And it is not the text the field started with.
+    let ascii: Vec<RdpInput> = [0x1F, 0x1E, 0x1F].into_iter().flat_map(key).collect();
+    let typed_ascii = type_into_name_field(&host, ascii).await;
+    assert!(typed_ascii != typed_with_scancodes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_framebuffer_equals_what_xfreerdp_shows() {
+    let host = DemoHost::start("tls");
+    let session = rdp::connect(host.params(DEMO_PASSWORD))
+        .await
+        .expect("connect");
+    let sink = FrameSink::default();
+    let (handle, task) = session.start(sink.clone());
+    wait_for_app(&sink).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // An independent client's view of the same (freshly started) app.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let png = dir.path().join("xfreerdp.png");
+    let raw = dir.path().join("xfreerdp.rgb");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/tools/rdp-screenshot.sh"
+    );
+    let status = std::process::Command::new(script)
+        .args([
+            "127.0.0.1",
+            &host.port.to_string(),
+            peers::DEMO_USER,
+            DEMO_PASSWORD,
+        ])
+        .arg(&png)
+        .arg("8")
+        .env("RDP_SCREENSHOT_SEC", "tls")
+        .env("RDP_SCREENSHOT_EXTRA", "/cert:ignore")
+        .status()
+        .expect("run rdp-screenshot.sh");
+    assert!(status.success(), "rdp-screenshot.sh failed: {status}");
+    let converted = std::process::Command::new("convert")
+        .arg(&png)
+        .arg(format!("rgb:{}", raw.display()))
+        .status()
+        .expect("run convert");
+    assert!(converted.success());
+    let reference = std::fs::read(&raw).expect("raw screenshot");
+    assert_eq!(reference.len(), 1280 * 800 * 3);
+
+    // Title bar, client list and form (the pointer is drawn by xfreerdp's X server, never by
+    // the host, so it is in neither picture).
+    let (x, y, w, h) = (0u16, 0u16, 1280u16, 400u16);
+    let ours = sink.with(|f| f.region_rgb(x, y, w, h));
+    let mut theirs = Vec::with_capacity(ours.len());
+    for row in y..y + h {
+        let start = (usize::from(row) * 1280 + usize::from(x)) * 3;
+        theirs.extend_from_slice(&reference[start..start + usize::from(w) * 3]);
+    }
+    let differing = ours
+        .chunks(3)
+        .zip(theirs.chunks(3))
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(
+        differing,
+        0,
+        "{differing} of {} pixels differ from xfreerdp's picture",
+        w as usize * h as usize
+    );
+    handle.close();
+    task.wait().await.expect("clean close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_dies_mid_session_ends_it_with_a_typed_error() {
+    let mut host = DemoHost::start("tls");
+    let session = rdp::connect(host.params(DEMO_PASSWORD))
+        .await
+        .expect("connect");
+    assert_eq!(pixel_rgb(session.image(), 700, 24).map(|_| ()), Some(()));
+    let sink = FrameSink::default();
+    let (handle, task) = session.start(sink.clone());
+    wait_for_app(&sink).await;
+    host.kill();
+    let err = tokio::time::timeout(WAIT, task.wait())
+        .await
+        .expect("the session notices")
+        .expect_err("a dead host is an error");
+    assert!(
+        matches!(
+            err,
+            RdpError::ConnectionLost {
+                phase: rdp::Phase::Session,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(handle.is_closed());
+    assert!(
+        handle.input(click(1, 1)).await.is_err(),
+        "input to an ended session is refused"
+    );
+}
