@@ -1,0 +1,8 @@
+//! The code under fuzzing, compiled from the gateway's own source files.
+//!
+//! The wire codec depends on nothing but `thiserror`, so it is included by path instead
+//! of depending on `hamn-gateway`: that would drag axum, sqlx and IronRDP through the
+//! sanitizer build (many minutes on two cores) for code the targets never call.
+
+#[path = "../../src/wire/mod.rs"]
+pub mod wire;
