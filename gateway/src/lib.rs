@@ -4,6 +4,7 @@
 //! [`run`] is the service's one entry: it binds its listeners, serves until the shutdown
 //! token is cancelled, then lets in-flight requests finish.
 
+pub mod display;
 mod headers;
 mod portal;
 pub mod rdp;

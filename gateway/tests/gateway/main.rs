@@ -1,4 +1,5 @@
 //! The gateway's integration tests: one binary, one module per area.
 
+mod display;
 mod rdp;
 mod wire;
