@@ -9,7 +9,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
     if let Ok(message) = decode_client(data, &limits) {
-        assert_eq!(encode_client(&message), data, "non-canonical encoding of {message:?}");
+        assert_eq!(
+            encode_client(&message),
+            data,
+            "non-canonical encoding of {message:?}"
+        );
     }
     // The same bytes split into messages at 0xFF-free boundaries exercise ordering rules.
     let mut stream = ClientStream::new(limits);

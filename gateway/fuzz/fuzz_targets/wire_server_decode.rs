@@ -11,7 +11,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();
     if let Ok(message) = decode_server(data, &limits) {
-        assert_eq!(encode_server(&message), data, "non-canonical encoding of {message:?}");
+        assert_eq!(
+            encode_server(&message),
+            data,
+            "non-canonical encoding of {message:?}"
+        );
     }
     let mut stream = ServerStream::new(limits, PROTOCOL_VERSION);
     for chunk in data.split(|b| *b == 0xFF) {
