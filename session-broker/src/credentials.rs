@@ -54,12 +54,6 @@ impl std::fmt::Debug for SetPoolCredentials {
     }
 }
 
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret::new)
-    }
-}
-
 impl SetPoolCredentials {
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut v = ValidationErrors::default();
