@@ -153,6 +153,23 @@ test("close and status texts equal the gateway's", () => {
   assert.equal(statusText(3, 42), "Återansluter till värden … (42 s kvar)");
 });
 
+test("mutated fixtures get the same verdict as from the Rust decoder", () => {
+  const lines = readFileSync(new URL("mutations.txt", fixtures), "utf8").trim().split("\n");
+  assert.ok(lines.length > 500);
+  for (const line of lines) {
+    const [dir, hex, code] = line.split(" ");
+    const input = hex === "-" ? new Uint8Array(0) : Uint8Array.from(hex.match(/../g), (b) => parseInt(b, 16));
+    let verdict = 0;
+    try {
+      (dir === "s" ? decodeServer : decodeClient)(input);
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      verdict = e.code;
+    }
+    assert.equal(verdict, Number(code), `${dir} ${hex}`);
+  }
+});
+
 test("truncated server messages are rejected", () => {
   for (const name of Object.keys(SERVER)) {
     const full = fixture(name);

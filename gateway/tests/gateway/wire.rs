@@ -722,6 +722,8 @@ fn cross_language_fixtures_match_the_encoder() {
         .collect();
     check_file(&dir.join("texts.txt"), texts.as_bytes());
 
+    check_file(&dir.join("mutations.txt"), mutations().as_bytes());
+
     // No stale fixture the JS tests would still check.
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     for entry in entries.flatten() {
@@ -730,6 +732,62 @@ fn cross_language_fixtures_match_the_encoder() {
             assert!(names.contains(&stem), "stale fixture {file}");
         }
     }
+}
+
+/// Mutated fixture bytes with the Rust decoder's verdict (`0` accepted, else the close
+/// code), one per line: `s|c <hex> <code>`. The node tests decode the same bytes and must
+/// reach the same verdict, so the two decoders agree on malformed input too.
+fn mutations() -> String {
+    // xorshift: deterministic, so the file only changes when the codec does.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        usize::try_from(state % n.max(1) as u64).unwrap_or_default()
+    };
+    let sources = server_fixtures()
+        .into_iter()
+        .map(|(_, m)| ('s', encode_server(&m)))
+        .chain(
+            client_fixtures()
+                .into_iter()
+                .map(|(_, m)| ('c', encode_client(&m))),
+        );
+    let mut out = String::new();
+    for (dir, original) in sources {
+        for _ in 0..24 {
+            let mut bytes = original.clone();
+            match next(4) {
+                0 => bytes.truncate(next(bytes.len())),
+                1 => bytes.push(u8::try_from(next(256)).unwrap_or_default()),
+                2 => {
+                    let i = next(bytes.len());
+                    if let Some(b) = bytes.get_mut(i) {
+                        *b = u8::try_from(next(256)).unwrap_or_default();
+                    }
+                }
+                _ => {
+                    let i = next(bytes.len());
+                    if let Some(b) = bytes.get_mut(i) {
+                        *b ^= 0x80;
+                    }
+                }
+            }
+            let verdict = if dir == 's' {
+                decode_server(&bytes, &Limits::default()).err()
+            } else {
+                decode_client(&bytes, &Limits::default()).err()
+            };
+            let code = verdict.map_or(0, |e| e.close_code().as_u16());
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            out.push_str(&format!(
+                "{dir} {} {code}\n",
+                if hex.is_empty() { "-" } else { &hex }
+            ));
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------- the browser's tests
