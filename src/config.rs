@@ -150,6 +150,10 @@ pub struct BrokerSection {
     pub listen: String,
     pub api_ca: PathBuf,
     pub operator_cns: Vec<String>,
+    /// Base64 of 32 random bytes sealing host credentials at rest. Empty: see the file.
+    pub secrets_key: String,
+    /// A file holding that key. Empty: `DATA/secrets_key`, created by `hamn up`.
+    pub secrets_key_file: PathBuf,
 }
 
 impl Default for BrokerSection {
@@ -158,6 +162,8 @@ impl Default for BrokerSection {
             listen: "127.0.0.1:8444".into(),
             api_ca: "certs/api-ca.crt".into(),
             operator_cns: vec!["hamn-operator".into()],
+            secrets_key: String::new(),
+            secrets_key_file: PathBuf::new(),
         }
     }
 }
@@ -234,6 +240,7 @@ pub struct Settings {
     pub broker_listen: SocketAddr,
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
+    pub broker_secrets: hamn_broker::SecretsConfig,
     pub print_listen: SocketAddr,
     pub demo_host: Option<DemoHost>,
     pub demo_seed: bool,
@@ -524,6 +531,12 @@ impl RawConfig {
             gateway_redirect_listen,
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
+            broker_secrets: hamn_broker::SecretsConfig {
+                secrets_key: (!self.broker.secrets_key.is_empty())
+                    .then_some(self.broker.secrets_key),
+                secrets_key_file: (!self.broker.secrets_key_file.as_os_str().is_empty())
+                    .then(|| resolve(&self.broker.secrets_key_file)),
+            },
             print_listen,
             demo_seed: self.demo_host.seed,
             demo_host: self.demo_host.enabled.then(|| DemoHost {
@@ -656,6 +669,13 @@ mod tests {
         let found = problems("[database]\nmax_connections = \"many\"\n");
         assert_eq!(found.len(), 1);
         assert!(found[0].contains("max_connections"), "{found:?}");
+    }
+
+    #[test]
+    fn a_malformed_secrets_key_is_named() {
+        let found = problems("[broker]\nsecrets_key = \"c2hvcnQ=\"\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("broker.secrets_key: "), "{found:?}");
     }
 
     #[test]

@@ -96,6 +96,29 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<Database> {
     Ok(database)
 }
 
+/// The key sealing host credentials: as configured, else (for `hamn up` only) the one in
+/// the data dir, created when missing. A standalone broker never invents a key: brokers of
+/// one installation must share it.
+fn secrets_key(
+    settings: &Settings,
+    which: Which,
+) -> anyhow::Result<Option<hamn_broker::SecretsKey>> {
+    let configured = settings.broker_secrets.load(&settings.data_dir)?;
+    match (configured, which) {
+        (Some(key), _) => Ok(Some(key)),
+        (None, Which::All) => Ok(Some(hamn_broker::load_or_create_secrets_key(
+            &settings.data_dir,
+        )?)),
+        (None, Which::Broker) => {
+            tracing::warn!(
+                "no broker.secrets_key configured: host credentials cannot be stored or used"
+            );
+            Ok(None)
+        }
+        (None, _) => Ok(None),
+    }
+}
+
 /// Cancels `shutdown` on SIGTERM or SIGINT.
 pub fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -130,12 +153,16 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
     if which == Which::All {
         init_certs(&settings)?;
     }
+    let secrets_key = secrets_key(&settings, which)?;
     if matches!(which, Which::All | Which::Broker) {
         let database = migrate(&settings).await?;
         if let (true, Some(demo)) = (settings.demo_seed, &settings.demo_host) {
             let seed = hamn_broker::seed::DemoSeed {
                 host_address: demo.listen.ip().to_string(),
                 host_port: demo.listen.port(),
+                host_username: demo.username.clone(),
+                host_password: hamn_broker::Secret::new(demo.password.clone()),
+                secrets_key: secrets_key.clone(),
                 ..Default::default()
             };
             hamn_broker::seed::demo(&database, seed)
@@ -152,7 +179,12 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
     let mut services = JoinSet::new();
     if matches!(which, Which::All | Which::Broker) {
         let (config, token) = (broker_config(&settings), shutdown.clone());
-        services.spawn(async move { hamn_broker::run(config, token).await.context("broker") });
+        let key = secrets_key.clone();
+        services.spawn(async move {
+            hamn_broker::run_with_secrets(config, key, token)
+                .await
+                .context("broker")
+        });
     }
     if matches!(which, Which::All | Which::Gateway) {
         let (config, token) = (gateway_config(&settings), shutdown.clone());

@@ -140,11 +140,11 @@ async fn measure(pki: &hamn_certs::DevPki, url: &str) -> anyhow::Result<[Summary
     )?);
     wait_ready(&client).await?;
 
-    let baseline = run_concurrently(&client, |client, _| async move {
+    let whoami = |client: Arc<AdminClient>, _| async move {
         let response = client.request(Method::GET, "/api/v1/whoami", None).await?;
         expect(response.status.as_u16(), 200, "whoami")
-    })
-    .await?;
+    };
+    let baseline_before = run_concurrently(&client, whoami).await?;
 
     let run_id = std::process::id();
     let ids = Arc::new(std::sync::Mutex::new(Vec::with_capacity(OPERATIONS)));
@@ -177,6 +177,11 @@ async fn measure(pki: &hamn_certs::DevPki, url: &str) -> anyhow::Result<[Summary
         }
     })
     .await?;
+
+    // The baseline runs before and after, so drift in machine load during the run moves
+    // both sides of the ratio alike.
+    let baseline_after = run_concurrently(&client, whoami).await?;
+    let baseline = baseline_before.mean(&baseline_after);
 
     shutdown.cancel();
     broker.await.context("broker task")?.context("broker")?;

@@ -20,6 +20,19 @@ pub struct Summary {
     pub p99_ms: f64,
 }
 
+impl Summary {
+    /// The mean of two measurements of the same operation (e.g. a baseline taken before
+    /// and after the measured work).
+    pub fn mean(&self, other: &Summary) -> Summary {
+        Summary {
+            count: self.count + other.count,
+            ops_per_sec: (self.ops_per_sec + other.ops_per_sec) / 2.0,
+            p50_ms: (self.p50_ms + other.p50_ms) / 2.0,
+            p99_ms: (self.p99_ms + other.p99_ms) / 2.0,
+        }
+    }
+}
+
 impl Samples {
     pub fn new(mut latencies: Vec<Duration>, wall: Duration) -> Self {
         latencies.sort_unstable();
