@@ -10,8 +10,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use hamn_gateway::display::{
-    Encoder, EncoderConfig, Encoding, Framebuffer, PixelFormat, PngLevel, Rect, TileOp,
-    encode_jpeg, encode_png, encode_png_rgb,
+    Encoder, EncoderConfig, Encoding, Framebuffer, Lossless, PixelFormat, PngLevel, Rect, TileOp,
+    encode_jpeg, encode_png_with, encode_webp,
 };
 
 const FIXTURE: &str = concat!(
@@ -41,20 +41,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     type Enc = fn(&[u8], u32, u32) -> Vec<u8>;
-    let candidates: [(&str, Enc); 8] = [
-        ("png fastest (indexed)", |p, w, h| {
-            png(p, w, h, PngLevel::Fastest, true)
+    let candidates: [(&str, Enc); 9] = [
+        ("png fastest rgb", |p, w, h| {
+            png(p, w, h, PngLevel::Fastest, false)
         }),
-        ("png fast (indexed)", |p, w, h| {
-            png(p, w, h, PngLevel::Fast, true)
-        }),
-        ("png fast (rgb only)", |p, w, h| {
+        ("png fast rgb", |p, w, h| {
             png(p, w, h, PngLevel::Fast, false)
         }),
-        ("png balanced (indexed)", |p, w, h| {
+        ("png fast indexed", |p, w, h| {
+            png(p, w, h, PngLevel::Fast, true)
+        }),
+        ("png balanced indexed", |p, w, h| {
             png(p, w, h, PngLevel::Balanced, true)
         }),
-        ("webp lossless", webp),
+        ("png balanced rgb", |p, w, h| {
+            png(p, w, h, PngLevel::Balanced, false)
+        }),
+        ("webp lossless", |p, w, h| {
+            encode_webp(p, w, h).unwrap_or_default()
+        }),
         ("jpeg q60", |p, w, h| jpeg(p, w, h, 60)),
         ("jpeg q70", |p, w, h| jpeg(p, w, h, 70)),
         ("jpeg q85", |p, w, h| jpeg(p, w, h, 85)),
@@ -105,6 +110,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             animate(fb, &photo, w, i);
         },
     )?;
+    let png = EncoderConfig {
+        lossless: Lossless::Png(PngLevel::Fast),
+        ..EncoderConfig::default()
+    };
+    scenario("keyframe, png fast", png.clone(), &ui, w, h, |_, _| {})?;
+    scenario("typing, png fast", png, &ui, w, h, |fb, i| {
+        fb.fill(Rect::new(546 + i * 8, 220, 7, 14), [30, 30, 30]);
+    })?;
     let lossless = EncoderConfig {
         lossy: false,
         ..EncoderConfig::default()
@@ -168,7 +181,7 @@ fn scenario(
     let key = encoder.take_frame(&fb)?.ok_or("no keyframe")?;
     let key_time = start.elapsed();
     encoder.ack(key.id);
-    if name == "keyframe" {
+    if name.starts_with("keyframe") {
         let jpeg = key
             .tiles()
             .filter(|t| matches!(t.encoding, Encoding::Jpeg { .. }))
@@ -226,25 +239,11 @@ fn animate(fb: &mut Framebuffer, photo: &[u8], w: u32, i: u32) {
 }
 
 fn png(p: &[u8], w: u32, h: u32, level: PngLevel, indexed: bool) -> Vec<u8> {
-    let out = if indexed {
-        encode_png(p, w, h, level)
-    } else {
-        encode_png_rgb(p, w, h, level)
-    };
-    out.unwrap_or_default()
+    encode_png_with(p, w, h, level, indexed).unwrap_or_default()
 }
 
 fn jpeg(p: &[u8], w: u32, h: u32, quality: u8) -> Vec<u8> {
     encode_jpeg(p, w, h, quality).unwrap_or_default()
-}
-
-fn webp(p: &[u8], w: u32, h: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let encoder = image_webp::WebPEncoder::new(&mut out);
-    match encoder.encode(p, w, h, image_webp::ColorType::Rgba8) {
-        Ok(()) => out,
-        Err(_) => Vec::new(),
-    }
 }
 
 /// The frame as `TILE`-sized tiles of packed RGBA, like a keyframe.

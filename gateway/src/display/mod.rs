@@ -15,9 +15,9 @@ mod geometry;
 mod raster;
 mod scroll;
 
-pub use codec::{PngLevel, encode_jpeg, encode_png, encode_png_rgb};
+pub use codec::{PngLevel, encode_jpeg, encode_png, encode_png_with, encode_webp};
 pub use damage::{CELL, Damage};
-pub use encoder::{Encoder, EncoderConfig, Encoding, Frame, Tile, TileOp};
+pub use encoder::{Encoder, EncoderConfig, Encoding, Frame, Lossless, Tile, TileOp};
 pub use framebuffer::{Framebuffer, HostCopy, MAX_SIDE, PixelFormat};
 pub use geometry::{Point, Rect};
 
