@@ -9,8 +9,15 @@
 //! `codeToScancode` in `web-client/static/wire.js`; a test keeps the two equal.
 
 /// A validated scancode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Scancode(u16);
+
+impl std::fmt::Debug for Scancode {
+    // Hex, as scancode tables print them: 0xE038 reads as "extended 0x38" at a glance.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scancode({:#06X})", self.0)
+    }
+}
 
 impl Scancode {
     /// Accepts make codes 0x01–0x7F, optionally with the E0 prefix; Pause as 0xE11D.
