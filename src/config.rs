@@ -442,6 +442,18 @@ impl RawConfig {
                 "must be between 1 and 1000".into(),
             );
         }
+        let (inline_key, key_file) = (&self.broker.secrets_key, &self.broker.secrets_key_file);
+        if !inline_key.is_empty() && !key_file.as_os_str().is_empty() {
+            problem(
+                "broker.secrets_key",
+                "set secrets_key or secrets_key_file, not both".into(),
+            );
+        }
+        if !inline_key.is_empty()
+            && let Err(error) = hamn_broker::SecretsKey::from_base64(inline_key)
+        {
+            problem("broker.secrets_key", error.to_string());
+        }
         if self
             .broker
             .operator_cns

@@ -257,6 +257,36 @@ fn admin_cli_lists_the_demo_tenant(up: &HamnUp, broker: &str) {
     let created = run(&["tenants", "create", "slug=e2e-kommun", "name=E2E kommun"]);
     assert!(created.contains("e2e-kommun"), "{created}");
     assert!(run(&["tenants", "list"]).contains("E2E kommun"));
+
+    // The demo pool's host credentials are stored sealed: readable as a username only.
+    let pools: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "pools", "list"])).expect("pools JSON");
+    let pool = pools["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|p| p["name"] == "Demopool"))
+        .and_then(|p| p["id"].as_str())
+        .expect("the demo pool is seeded")
+        .to_owned();
+    let certs = up.certs();
+    let (cert, key) = (
+        certs.join("api-operator.crt"),
+        certs.join("api-operator.key"),
+    );
+    let (code, body) = up.curl(
+        &[
+            "--cert",
+            &cert.display().to_string(),
+            "--key",
+            &key.display().to_string(),
+        ],
+        &format!("{broker}/api/v1/pools/{pool}/credentials"),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"username\":\"demo\""), "{body}");
+    assert!(
+        !body.contains("Hamn-demo-2026"),
+        "the password must never be returned"
+    );
 }
 
 fn portal_works_in_chromium(gateway: &str) {
