@@ -22,6 +22,17 @@ pub struct Damage {
     cells: Vec<bool>,
 }
 
+/// The pixel rectangle of cell (`col`, `row`) on a `width`×`height` screen, clipped.
+pub fn cell_rect(col: u32, row: u32, width: u32, height: u32) -> Option<Rect> {
+    Rect::new(
+        col.saturating_mul(CELL),
+        row.saturating_mul(CELL),
+        CELL,
+        CELL,
+    )
+    .clip(width, height)
+}
+
 impl Damage {
     /// No damage on a `width`×`height` screen.
     pub fn new(width: u32, height: u32) -> Self {
