@@ -101,6 +101,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )?;
     scenario(
+        "clock + caret, far apart",
+        EncoderConfig::default(),
+        &ui,
+        w,
+        h,
+        |fb, i| {
+            fb.fill(Rect::new(1180, 16, 8 + i % 3, 14), [255, 255, 255]);
+            let on = if i % 2 == 0 {
+                [0, 0, 0]
+            } else {
+                [255, 255, 255]
+            };
+            fb.fill(Rect::new(548, 267, 1, 16), on);
+        },
+    )?;
+    scenario(
         "animation 320x240 (photo)",
         EncoderConfig::default(),
         &ui,

@@ -252,6 +252,7 @@ impl Encoder {
         if self.config.detect_scroll
             && copies.is_empty()
             && let Some(area) = damage.bounds()
+            && worth_scroll_search(&damage)
             && let Some(found) = scroll::detect(&self.shadow, fb.pixels(), stride, area)
         {
             self.shadow_blit(stride, found.src, found.dst);
@@ -461,6 +462,15 @@ impl Encoder {
         self.history
             .get_mut(row as usize * self.cols as usize + col as usize)
     }
+}
+
+/// A scroll repaints a block at least two cells high. Scattered small changes (a clock in one
+/// corner, a caret in another) have a large bounding box but no cell damaged above another;
+/// searching that box would cost a full-screen comparison per frame for nothing.
+fn worth_scroll_search(damage: &Damage) -> bool {
+    damage
+        .cells()
+        .any(|(col, row)| damage.contains_cell(col, row + 1))
 }
 
 /// A mask of the lowest `n` bits (n clamped to 32).
