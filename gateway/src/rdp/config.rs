@@ -62,6 +62,23 @@ pub enum SecurityMode {
     NlaOnly,
 }
 
+/// How the logon phase after activation decides the host accepted the user. A host that
+/// refuses says so (Set Error Info, logon errors, a hang-up) and fails the connection in every
+/// mode; the modes differ in what counts as success.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogonCheck {
+    /// The first picture (the demo host; hosts that refuse before drawing anything).
+    FirstPicture,
+    /// A Save Session Info PDU reporting a completed logon within the duration (Windows),
+    /// else [`RdpError::LogonNotConfirmed`].
+    SaveSessionInfo(Duration),
+    /// The whole desktop painted within the duration (Save Session Info also confirms). For
+    /// xrdp with Xorg, which sends no Save Session Info: on the right password the X session
+    /// paints the whole desktop; on a wrong one xrdp keeps the connection and only paints its
+    /// "Connection Log" window ("login failed …") instead of refusing.
+    FullDesktopPainted(Duration),
+}
+
 /// Everything [`super::connect`] needs for one connection.
 #[derive(Clone, Debug)]
 pub struct RdpParams {
@@ -79,11 +96,8 @@ pub struct RdpParams {
     pub client_name: String,
     /// Whole connection sequence: TCP, TLS, NLA, licensing and capability exchange.
     pub connect_timeout: Duration,
-    /// After activation, wait this long for the host to confirm the logon with a Save Session
-    /// Info PDU, else fail with [`RdpError::LogonNotConfirmed`]. Hosts that never send one (the
-    /// demo host) leave it `None`; xrdp, which paints its own "login failed" dialog instead of
-    /// refusing, needs it.
-    pub require_logon_confirmation: Option<Duration>,
+    /// How the gateway decides, after activation, that the host accepted the user.
+    pub logon_check: LogonCheck,
     /// Offer RemoteFX (lossy on the host→gateway leg). Off by default: the gateway re-encodes
     /// anyway and lossless bitmaps keep text exact.
     pub remotefx: bool,
@@ -91,7 +105,7 @@ pub struct RdpParams {
 
 impl RdpParams {
     /// Parameters with the defaults: Swedish keyboard, 1280×800, negotiate TLS/NLA,
-    /// 15 s connect timeout, no logon confirmation, no RemoteFX.
+    /// 15 s connect timeout, logon accepted at the first picture, no RemoteFX.
     pub fn new(
         host: impl Into<String>,
         port: u16,
@@ -109,7 +123,7 @@ impl RdpParams {
             keyboard_layout: KEYBOARD_LAYOUT_SWEDISH,
             client_name: "hamn".to_owned(),
             connect_timeout: Duration::from_secs(15),
-            require_logon_confirmation: None,
+            logon_check: LogonCheck::FirstPicture,
             remotefx: false,
         }
     }

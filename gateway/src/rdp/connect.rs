@@ -20,15 +20,13 @@ use ironrdp_session::image::DecodedImage;
 use ironrdp_tokio::TokioFramed;
 use tokio::net::TcpStream;
 
-use super::config::{RdpParams, connector_config};
+use super::config::{LogonCheck, RdpParams, connector_config};
 use super::error::{Phase, RdpError};
 use super::input::InputState;
-use super::link::{Link, is_logon_refusal};
+use super::link::Link;
+use super::logon::{LogonJudge, Verdict};
 use super::session::{Counters, RdpSession};
 
-/// Without a required logon confirmation, how long the logon phase waits for the host's first
-/// picture (a host that refuses the user says so before drawing anything).
-const FIRST_PICTURE_WAIT: Duration = Duration::from_secs(5);
 /// How long to watch for a hang-up after an undecodable PDU at logon.
 const HANGUP_WAIT: Duration = Duration::from_secs(2);
 
@@ -51,7 +49,7 @@ pub async fn connect(params: RdpParams) -> Result<RdpSession, RdpError> {
         }
     };
     let activated_in = started.elapsed();
-    logon_phase(&mut link, params.require_logon_confirmation).await?;
+    logon_phase(&mut link, params.logon_check).await?;
     let (width, height) = link.desktop_size();
     tracing::info!(
         host = %params.host,
@@ -194,15 +192,11 @@ async fn credssp(
     Ok(())
 }
 
-/// Reads frames after activation until the host shows it accepted the user: a Save Session
-/// Info "logon complete" when `require_confirmation` is set, else the first picture.
-async fn logon_phase(
-    link: &mut Link,
-    require_confirmation: Option<Duration>,
-) -> Result<(), RdpError> {
-    let wait = require_confirmation.unwrap_or(FIRST_PICTURE_WAIT);
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut seen_graphics = false;
+/// Reads frames after activation until the [`LogonJudge`] says the host accepted the user.
+async fn logon_phase(link: &mut Link, check: LogonCheck) -> Result<(), RdpError> {
+    let (width, height) = link.desktop_size();
+    let mut judge = LogonJudge::new(check, width, height);
+    let deadline = tokio::time::Instant::now() + judge.wait();
     // A hang-up before the first picture is the host refusing the user (the demo host and
     // Windows both close after a Set Error Info); after it, it is an ordinary loss.
     let hangup = |seen_graphics: bool, e: RdpError| match e {
@@ -218,39 +212,19 @@ async fn logon_phase(
         other => other,
     };
     loop {
-        let frame = tokio::time::timeout_at(deadline, link.read_frame()).await;
-        let (action, frame) = match frame {
-            Err(_) if require_confirmation.is_some() => {
-                return Err(RdpError::LogonNotConfirmed(wait));
-            }
-            Err(_) => {
-                tracing::debug!("no picture from the host yet; continuing");
-                return Ok(());
-            }
-            Ok(Err(e)) => return Err(hangup(seen_graphics, e)),
+        let (action, frame) = match tokio::time::timeout_at(deadline, link.read_frame()).await {
+            Err(_) => return judge.timed_out(),
+            Ok(Err(e)) => return Err(hangup(judge.seen_graphics(), e)),
             Ok(Ok(frame)) => frame,
         };
         let processed = match link.process(action, &frame, None).await {
             Ok(processed) => processed,
-            Err(RdpError::Protocol { detail, .. }) if !seen_graphics => {
+            Err(RdpError::Protocol { detail, .. }) if !judge.seen_graphics() => {
                 return Err(undecodable_before_first_picture(link, detail).await);
             }
-            Err(e) => return Err(hangup(seen_graphics, e)),
+            Err(e) => return Err(hangup(judge.seen_graphics(), e)),
         };
-        seen_graphics |= processed.graphics;
-        if let Some(reason) = processed.terminated {
-            return Err(if is_logon_refusal(&reason) {
-                RdpError::AuthenticationFailed(reason.description())
-            } else {
-                RdpError::HostDisconnected(reason.description())
-            });
-        }
-        if let Some(error) = processed.logon_error
-            && require_confirmation.is_some()
-        {
-            tracing::debug!(%error, "logon error notification while waiting for the logon");
-        }
-        if processed.logon_confirmed || (require_confirmation.is_none() && processed.graphics) {
+        if judge.observe(&processed)? == Verdict::Accepted {
             return Ok(());
         }
     }

@@ -37,6 +37,8 @@ pub(crate) struct Processed {
     pub logon_confirmed: bool,
     /// At least one graphics update landed in the image.
     pub graphics: bool,
+    /// The damaged regions, clipped to the desktop.
+    pub regions: Vec<Rect>,
     /// The host ended the session.
     pub terminated: Option<GracefulDisconnectReason>,
     /// The host reported a logon error (Save Session Info, logon errors).
@@ -123,11 +125,11 @@ impl Link {
                     self.counters
                         .graphics_updates
                         .fetch_add(1, Ordering::Relaxed);
-                    if let (Some(sink), Some(rect)) = (
-                        sink.as_deref_mut(),
-                        Rect::from_inclusive(&region, width, height),
-                    ) {
-                        sink.update(rect, &self.image);
+                    if let Some(rect) = Rect::from_inclusive(&region, width, height) {
+                        if let Some(sink) = sink.as_deref_mut() {
+                            sink.update(rect, &self.image);
+                        }
+                        processed.regions.push(rect);
                     }
                 }
                 ActiveStageOutput::PointerDefault => {

@@ -16,11 +16,14 @@ mod connect;
 pub mod error;
 pub mod input;
 mod link;
+mod logon;
 pub mod session;
 pub mod sink;
 pub mod tls;
 
-pub use config::{CertPolicy, HostCredentials, KEYBOARD_LAYOUT_SWEDISH, RdpParams, SecurityMode};
+pub use config::{
+    CertPolicy, HostCredentials, KEYBOARD_LAYOUT_SWEDISH, LogonCheck, RdpParams, SecurityMode,
+};
 pub use connect::connect;
 pub use error::{Phase, RdpError};
 pub use input::{InputState, MouseButton, RdpInput, WheelAxis};

@@ -378,3 +378,50 @@ async fn a_host_that_dies_mid_session_ends_it_with_a_typed_error() {
         "input to an ended session is refused"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xrdp_over_tls_logs_on_and_shows_the_x_session() {
+    let _one_xrdp = peers::XRDP_LOCK.lock().await;
+    let xrdp = peers::Xrdp::start();
+    let session = rdp::connect(xrdp.params(peers::XRDP_PASSWORD))
+        .await
+        .unwrap_or_else(|e| panic!("connect to xrdp: {e}\n{}", xrdp.logs()));
+    eprintln!(
+        "xrdp: connected and logon confirmed in {:?}",
+        session.connect_time()
+    );
+    let sink = FrameSink::default();
+    let (handle, task) = session.start(sink.clone());
+    sink.wait_for(
+        "the xmessage window of the X session",
+        Duration::from_secs(60),
+        |f| {
+            f.width == 1280
+                && f.pixel(150, 150) == peers::XRDP_WINDOW_BG
+                && f.pixel(1000, 700) == [0, 0, 0]
+        },
+    )
+    .await;
+    let stats = handle.stats();
+    eprintln!("xrdp: {stats:?}");
+    handle.close();
+    assert_eq!(task.wait().await.expect("clean close"), SessionEnd::Closed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xrdp_with_a_wrong_password_is_not_a_success() {
+    let _one_xrdp = peers::XRDP_LOCK.lock().await;
+    let xrdp = peers::Xrdp::start();
+    let mut params = xrdp.params("fel-lösenord");
+    params.logon_check = rdp::LogonCheck::FullDesktopPainted(Duration::from_secs(10));
+    let started = Instant::now();
+    match rdp::connect(params).await {
+        Err(e) if e.is_authentication() => {
+            eprintln!("xrdp wrong password → {e} after {:?}", started.elapsed())
+        }
+        other => panic!(
+            "expected an authentication error, got {other:?}\n{}",
+            xrdp.logs()
+        ),
+    }
+}

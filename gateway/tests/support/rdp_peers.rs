@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hamn_gateway::rdp::{
-    CertPolicy, DecodedImage, DisplaySink, HostCredentials, PointerUpdate, RdpParams, Rect,
-    SecurityMode, copy_rgba,
+    CertPolicy, DecodedImage, DisplaySink, HostCredentials, LogonCheck, PointerUpdate, RdpParams,
+    Rect, SecurityMode, copy_rgba,
 };
 
 pub const DEMO_USER: &str = "demo";
@@ -148,6 +148,7 @@ pub struct Frame {
     pub updates: u64,
     pub resizes: Vec<(u16, u16)>,
     pub pointers: u64,
+    pub rects: Vec<Rect>,
 }
 
 impl Frame {
@@ -190,6 +191,7 @@ impl DisplaySink for FrameSink {
             f.rgba[start..start + row].copy_from_slice(line);
         }
         f.updates += 1;
+        f.rects.push(rect);
     }
 
     fn pointer(&mut self, _update: PointerUpdate) {
@@ -213,5 +215,229 @@ impl FrameSink {
 
     pub fn with<T>(&self, f: impl FnOnce(&Frame) -> T) -> T {
         f(&self.0.lock().expect("frame lock"))
+    }
+}
+
+/// Serialises the tests that run xrdp: xrdp finds its session manager on the port named in
+/// `/etc/xrdp/sesman.ini` (3350), so only one xrdp instance can run at a time.
+pub static XRDP_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub const XRDP_USER: &str = "hamn-xrdp-test";
+pub const XRDP_PASSWORD: &str = "Xrdp-test-lösen-1";
+/// The colour of the test session's window (an `xmessage` at +100+100, 400×100).
+pub const XRDP_WINDOW_BG: [u8; 3] = [0xCC, 0xE4, 0xF7];
+
+/// Debian's xrdp + xorgxrdp started for one test: its own xrdp.ini and sesman.ini in a temp
+/// dir, a free port, TLS with the dev certificate, and a throwaway local user whose X session
+/// is one `xmessage` window. Everything it started is stopped on drop.
+pub struct Xrdp {
+    pub port: u16,
+    pub ca_pem: String,
+    xrdp: Child,
+    sesman: Child,
+    dir: tempfile::TempDir,
+}
+
+fn run(cmd: &mut Command) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Why xrdp cannot run here, if it cannot.
+pub fn xrdp_unavailable() -> Option<String> {
+    for path in [
+        "/usr/sbin/xrdp",
+        "/usr/sbin/xrdp-sesman",
+        "/usr/lib/xorg/Xorg",
+        "/usr/lib/xorg/modules/drivers/xrdpdev_drv.so",
+        "/usr/bin/xmessage",
+    ] {
+        if !Path::new(path).exists() {
+            return Some(format!(
+                "{path} is missing (apt-get install xrdp xorgxrdp x11-utils)"
+            ));
+        }
+    }
+    let uid = run(Command::new("id").arg("-u")).stdout;
+    if String::from_utf8_lossy(&uid).trim() != "0" {
+        return Some("xrdp-sesman must run as root to start sessions for the test user".to_owned());
+    }
+    None
+}
+
+impl Xrdp {
+    pub fn start() -> Xrdp {
+        if let Some(reason) = xrdp_unavailable() {
+            panic!("xrdp cannot run: {reason}");
+        }
+        let sesman_port = std::fs::read_to_string("/etc/xrdp/sesman.ini")
+            .ok()
+            .and_then(|ini| {
+                ini.lines().find_map(|l| {
+                    l.trim()
+                        .strip_prefix("ListenPort=")
+                        .map(|p| p.trim().to_owned())
+                })
+            })
+            .unwrap_or_else(|| "3350".to_owned());
+        assert!(
+            std::net::TcpStream::connect(("localhost", sesman_port.parse::<u16>().unwrap_or(3350)))
+                .is_err(),
+            "port {sesman_port} (xrdp-sesman, fixed by /etc/xrdp/sesman.ini) is in use: another xrdp runs"
+        );
+
+        // The throwaway user and its X session.
+        let exists = Command::new("id")
+            .arg(XRDP_USER)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !exists {
+            run(Command::new("useradd").args(["-m", "-s", "/bin/sh", XRDP_USER]));
+        }
+        let mut chpasswd = Command::new("chpasswd")
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("run chpasswd");
+        {
+            use std::io::Write as _;
+            let mut stdin = chpasswd.stdin.take().expect("chpasswd stdin");
+            writeln!(stdin, "{XRDP_USER}:{XRDP_PASSWORD}").expect("write chpasswd");
+        }
+        assert!(
+            chpasswd.wait().expect("chpasswd").success(),
+            "chpasswd failed"
+        );
+        let home = PathBuf::from(format!("/home/{XRDP_USER}"));
+        let xsession = home.join(".xsession");
+        std::fs::write(
+            &xsession,
+            "#!/bin/sh\nexec xmessage -geometry 400x100+100+100 -bg '#cce4f7' -fg black 'Hamn xrdp-test'\n",
+        )
+        .expect("write .xsession");
+        run(Command::new("chown")
+            .arg(format!("{XRDP_USER}:"))
+            .arg(&xsession));
+        run(Command::new("chmod").arg("755").arg(&xsession));
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        hamn_certs::DevPki::init(dir.path()).expect("dev PKI");
+        let paths = hamn_certs::DevPkiPaths::new(dir.path());
+        let ca_pem = std::fs::read_to_string(paths.ca_cert()).expect("CA PEM");
+        let port = free_port();
+        let d = dir.path().display();
+        let xrdp_ini = format!(
+            "[Globals]\nini_version=1\nfork=true\nport=tcp://127.0.0.1:{port}\nuse_vsock=false\n\
+             tcp_nodelay=true\nsecurity_layer=tls\ncrypt_level=none\ncertificate={cert}\n\
+             key_file={key}\nssl_protocols=TLSv1.2, TLSv1.3\nautorun=Xorg\nallow_channels=true\n\
+             allow_multimon=false\nbitmap_cache=true\nbitmap_compression=true\n\
+             bulk_compression=false\nmax_bpp=32\nnew_cursors=true\nuse_fastpath=both\n\
+             require_credentials=false\n\
+             [Logging]\nLogFile={d}/xrdp.log\nLogLevel=INFO\nEnableSyslog=false\n\
+             [Channels]\nrdpdr=false\nrdpsnd=false\ndrdynvc=true\ncliprdr=true\nrail=false\n\
+             xrdpvr=false\ntcutils=false\n\
+             [Xorg]\nname=Xorg\nlib=libxup.so\nusername=ask\npassword=ask\nip=127.0.0.1\n\
+             port=-1\ncode=20\n",
+            cert = paths.server_cert().display(),
+            key = paths.server_key().display(),
+        );
+        std::fs::write(dir.path().join("xrdp.ini"), xrdp_ini).expect("write xrdp.ini");
+        let sesman_ini = std::fs::read_to_string("/etc/xrdp/sesman.ini")
+            .expect("read /etc/xrdp/sesman.ini")
+            .lines()
+            .map(|l| match l.split('=').next() {
+                Some("LogFile") => format!("LogFile={d}/sesman.log"),
+                Some("EnableSyslog") => "EnableSyslog=false".to_owned(),
+                Some("KillDisconnected") => "KillDisconnected=true".to_owned(),
+                _ => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(dir.path().join("sesman.ini"), sesman_ini).expect("write sesman.ini");
+
+        let sesman = Command::new("/usr/sbin/xrdp-sesman")
+            .arg("--nodaemon")
+            .arg("--config")
+            .arg(dir.path().join("sesman.ini"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start xrdp-sesman");
+        let xrdp = Command::new("/usr/sbin/xrdp")
+            .arg("--nodaemon")
+            .arg("--config")
+            .arg(dir.path().join("xrdp.ini"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start xrdp");
+        let server = Xrdp {
+            port,
+            ca_pem,
+            xrdp,
+            sesman,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "xrdp did not listen: {}",
+                server.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    pub fn params(&self, password: &str) -> RdpParams {
+        let mut params = RdpParams::new(
+            "127.0.0.1",
+            self.port,
+            HostCredentials {
+                username: XRDP_USER.to_owned(),
+                domain: None,
+                password: password.to_owned(),
+            },
+            CertPolicy::Verify {
+                ca_pem: Some(self.ca_pem.clone()),
+            },
+        );
+        params.security = SecurityMode::TlsOnly;
+        params.connect_timeout = Duration::from_secs(60);
+        params.logon_check = LogonCheck::FullDesktopPainted(Duration::from_secs(30));
+        params
+    }
+
+    /// xrdp's and sesman's logs, for failure messages.
+    pub fn logs(&self) -> String {
+        ["xrdp.log", "sesman.log"]
+            .iter()
+            .map(|f| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Xrdp {
+    fn drop(&mut self) {
+        for child in [&mut self.xrdp, &mut self.sesman] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // The session's Xorg, window manager and channel server run as the test user, which
+        // exists only for these tests: stop exactly its processes, by id.
+        if let Ok(out) = Command::new("pgrep").arg("-u").arg(XRDP_USER).output() {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").arg(pid).status();
+            }
+        }
     }
 }
