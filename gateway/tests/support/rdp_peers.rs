@@ -441,3 +441,156 @@ impl Drop for Xrdp {
         }
     }
 }
+
+pub const SHADOW_USER: &str = "shadowuser";
+pub const SHADOW_PASSWORD: &str = "Shadow-test-1";
+/// NT hash (MD4 of the UTF-16LE password) of [`SHADOW_PASSWORD`], for FreeRDP's SAM file;
+/// computed once with `iconv -t utf-16le | openssl dgst -md4 -provider legacy`.
+const SHADOW_NT_HASH: &str = "66d8f86e23b4a06b9aeefacdfd95d42c";
+
+/// `freerdp-shadow-cli` (FreeRDP 2) sharing a private Xvfb display that shows one `xmessage`
+/// window (+100+100, 400×100, [`XRDP_WINDOW_BG`]), NLA only, with a SAM file for its one
+/// user. Stopped on drop.
+pub struct Shadow {
+    pub port: u16,
+    /// SHA-256 of the certificate the shadow server generated for itself.
+    pub cert_sha256: [u8; 32],
+    children: Vec<Child>,
+    _dir: tempfile::TempDir,
+}
+
+/// Why freerdp-shadow cannot run here, if it cannot.
+pub fn shadow_unavailable() -> Option<String> {
+    for (path, package) in [
+        ("/usr/bin/freerdp-shadow-cli", "freerdp2-shadow-x11"),
+        ("/usr/bin/Xvfb", "xvfb"),
+        ("/usr/bin/xmessage", "x11-utils"),
+    ] {
+        if !Path::new(path).exists() {
+            return Some(format!("{path} is missing (apt-get install {package})"));
+        }
+    }
+    None
+}
+
+impl Shadow {
+    pub fn start() -> Shadow {
+        if let Some(reason) = shadow_unavailable() {
+            panic!("freerdp-shadow cannot run: {reason}");
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let display = (120..200)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            })
+            .expect("a free X display number");
+        let display = format!(":{display}");
+        let mut children = Vec::new();
+        children.push(
+            Command::new("Xvfb")
+                .args([
+                    display.as_str(),
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start Xvfb"),
+        );
+        let socket = format!("/tmp/.X11-unix/X{}", &display[1..]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !Path::new(&socket).exists() {
+            assert!(Instant::now() < deadline, "Xvfb did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        children.push(
+            Command::new("xmessage")
+                .args([
+                    "-geometry",
+                    "400x100+100+100",
+                    "-bg",
+                    "#cce4f7",
+                    "-fg",
+                    "black",
+                    "Hamn shadow-test",
+                ])
+                .env("DISPLAY", &display)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start xmessage"),
+        );
+        let sam = dir.path().join("sam");
+        std::fs::write(
+            &sam,
+            format!("{SHADOW_USER}::aad3b435b51404eeaad3b435b51404ee:{SHADOW_NT_HASH}:::\n"),
+        )
+        .expect("write SAM file");
+        let port = free_port();
+        children.push(
+            Command::new("freerdp-shadow-cli")
+                .arg(format!("/port:{port}"))
+                .arg("/bind-address:127.0.0.1")
+                .arg("/sec:nla")
+                .arg(format!("/sam-file:{}", sam.display()))
+                .env("DISPLAY", &display)
+                .env("HOME", dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start freerdp-shadow-cli"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "freerdp-shadow-cli did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let cert = dir.path().join(".config/freerdp/shadow/shadow.crt");
+        let pem = std::fs::read(&cert).unwrap_or_else(|e| panic!("{}: {e}", cert.display()));
+        let der = rustls_pemfile::certs(&mut pem.as_slice())
+            .next()
+            .expect("a certificate")
+            .expect("PEM");
+        Shadow {
+            port,
+            cert_sha256: hamn_gateway::rdp::tls::certificate_sha256(&der),
+            children,
+            _dir: dir,
+        }
+    }
+
+    pub fn params(&self, password: &str) -> RdpParams {
+        let mut params = RdpParams::new(
+            "127.0.0.1",
+            self.port,
+            HostCredentials {
+                username: SHADOW_USER.to_owned(),
+                domain: None,
+                password: password.to_owned(),
+            },
+            CertPolicy::Pin {
+                sha256: vec![self.cert_sha256],
+            },
+        );
+        params.security = SecurityMode::NlaOnly;
+        params.connect_timeout = Duration::from_secs(60);
+        params
+    }
+}
+
+impl Drop for Shadow {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
