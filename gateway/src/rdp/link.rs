@@ -100,13 +100,16 @@ impl Link {
         frame: &[u8],
         mut sink: Option<&mut dyn DisplaySink>,
     ) -> Result<Processed, RdpError> {
-        let outputs = self
-            .stage
-            .process(&mut self.image, action, frame, None)
-            .map_err(|e| RdpError::Protocol {
-                phase: Phase::Session,
-                detail: error_chain(&e),
-            })?;
+        let started = std::time::Instant::now();
+        let decoded = self.stage.process(&mut self.image, action, frame, None);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.counters
+            .decode_micros
+            .fetch_add(micros, Ordering::Relaxed);
+        let outputs = decoded.map_err(|e| RdpError::Protocol {
+            phase: Phase::Session,
+            detail: error_chain(&e),
+        })?;
 
         // Acknowledgements first: the host paces its frames on them.
         for output in &outputs {

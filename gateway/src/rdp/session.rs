@@ -31,6 +31,7 @@ pub struct Counters {
     pub(crate) graphics_updates: AtomicU64,
     pub(crate) input_events: AtomicU64,
     pub(crate) reactivations: AtomicU64,
+    pub(crate) decode_micros: AtomicU64,
 }
 
 /// A snapshot of [`Counters`]. Bytes are RDP PDU bytes inside TLS.
@@ -44,6 +45,8 @@ pub struct SessionStats {
     pub graphics_updates: u64,
     pub input_events: u64,
     pub reactivations: u64,
+    /// Time spent in IronRDP's frame processing (decoding into the image), microseconds.
+    pub decode_micros: u64,
 }
 
 impl Counters {
@@ -55,6 +58,7 @@ impl Counters {
             graphics_updates: self.graphics_updates.load(Ordering::Relaxed),
             input_events: self.input_events.load(Ordering::Relaxed),
             reactivations: self.reactivations.load(Ordering::Relaxed),
+            decode_micros: self.decode_micros.load(Ordering::Relaxed),
         }
     }
 }

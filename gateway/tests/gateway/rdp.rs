@@ -95,6 +95,12 @@ async fn demo_host_over_tls_shows_the_app_with_real_pixels() {
         assert_eq!(f.pixel(640, 780), [0xDD, 0xE6, 0xEE], "status bar");
     });
     let stats = handle.stats();
+    eprintln!(
+        "demo host TLS: full 1280×800 screen decoded in {:.1} ms of IronRDP processing ({} frames, {} bytes)",
+        stats.decode_micros as f64 / 1000.0,
+        stats.frames_in,
+        stats.bytes_in
+    );
     assert!(
         stats.bytes_in > 10_000 && stats.frames_in > 0 && stats.graphics_updates > 0,
         "{stats:?}"
@@ -281,6 +287,44 @@ async fn typing_swedish_scancodes_and_unicode_gives_the_same_text() {
     assert!(typed_ascii != typed_with_scancodes);
 }
 
+/// xfreerdp's picture (RGB, 1280×800) of a fresh session on `port`, via tests/tools.
+fn xfreerdp_picture(port: u16, user: &str, password: &str, security: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let png = dir.path().join("xfreerdp.png");
+    let raw = dir.path().join("xfreerdp.rgb");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/tools/rdp-screenshot.sh"
+    );
+    let status = std::process::Command::new(script)
+        .args(["127.0.0.1", &port.to_string(), user, password])
+        .arg(&png)
+        .arg("8")
+        .env("RDP_SCREENSHOT_SEC", security)
+        .env("RDP_SCREENSHOT_EXTRA", "/cert:ignore")
+        .status()
+        .expect("run rdp-screenshot.sh");
+    assert!(status.success(), "rdp-screenshot.sh failed: {status}");
+    let converted = std::process::Command::new("convert")
+        .arg(&png)
+        .arg(format!("rgb:{}", raw.display()))
+        .status()
+        .expect("run convert");
+    assert!(converted.success());
+    let picture = std::fs::read(&raw).expect("raw screenshot");
+    assert_eq!(picture.len(), 1280 * 800 * 3);
+    picture
+}
+
+fn region_of(picture: &[u8], x: u16, y: u16, w: u16, h: u16) -> Vec<u8> {
+    let mut out = Vec::with_capacity(usize::from(w) * usize::from(h) * 3);
+    for row in y..y + h {
+        let start = (usize::from(row) * 1280 + usize::from(x)) * 3;
+        out.extend_from_slice(&picture[start..start + usize::from(w) * 3]);
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_framebuffer_equals_what_xfreerdp_shows() {
     let host = DemoHost::start("tls");
@@ -293,35 +337,7 @@ async fn the_framebuffer_equals_what_xfreerdp_shows() {
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     // An independent client's view of the same (freshly started) app.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let png = dir.path().join("xfreerdp.png");
-    let raw = dir.path().join("xfreerdp.rgb");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/tools/rdp-screenshot.sh"
-    );
-    let status = std::process::Command::new(script)
-        .args([
-            "127.0.0.1",
-            &host.port.to_string(),
-            peers::DEMO_USER,
-            DEMO_PASSWORD,
-        ])
-        .arg(&png)
-        .arg("8")
-        .env("RDP_SCREENSHOT_SEC", "tls")
-        .env("RDP_SCREENSHOT_EXTRA", "/cert:ignore")
-        .status()
-        .expect("run rdp-screenshot.sh");
-    assert!(status.success(), "rdp-screenshot.sh failed: {status}");
-    let converted = std::process::Command::new("convert")
-        .arg(&png)
-        .arg(format!("rgb:{}", raw.display()))
-        .status()
-        .expect("run convert");
-    assert!(converted.success());
-    let reference = std::fs::read(&raw).expect("raw screenshot");
-    assert_eq!(reference.len(), 1280 * 800 * 3);
+    let reference = xfreerdp_picture(host.port, peers::DEMO_USER, DEMO_PASSWORD, "tls");
 
     // Title bar, client list and form (the pointer is drawn by xfreerdp's X server, never by
     // the host, so it is in neither picture).
@@ -517,4 +533,84 @@ async fn xrdp_resizes_over_display_control() {
     assert!(handle.stats().reactivations >= 1);
     handle.close();
     task.wait().await.expect("clean close");
+}
+
+struct PanickingSink;
+
+impl rdp::DisplaySink for PanickingSink {
+    fn resize(&mut self, _width: u16, _height: u16) {}
+    fn update(&mut self, _rect: rdp::Rect, _image: &rdp::DecodedImage) {
+        panic!("display sink bug");
+    }
+    fn pointer(&mut self, _update: rdp::PointerUpdate) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_the_session_task_ends_only_that_session() {
+    let host = DemoHost::start("tls");
+    let doomed = rdp::connect(host.params(DEMO_PASSWORD))
+        .await
+        .expect("connect");
+    let healthy = rdp::connect(host.params(DEMO_PASSWORD))
+        .await
+        .expect("connect");
+    let (_doomed_handle, doomed_task) = doomed.start(PanickingSink);
+    let sink = FrameSink::default();
+    let (handle, task) = healthy.start(sink.clone());
+    match doomed_task.wait().await {
+        Err(RdpError::Panicked(message)) => {
+            assert!(message.contains("display sink bug"), "{message}")
+        }
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+    wait_for_app(&sink).await;
+    handle
+        .input(click(700, 180))
+        .await
+        .expect("the other session still takes input");
+    handle.close();
+    assert_eq!(task.wait().await.expect("clean close"), SessionEnd::Closed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xrdp_bitmaps_decode_exactly_like_xfreerdp_shows_them() {
+    let _one_xrdp = peers::XRDP_LOCK.lock().await;
+    let xrdp = peers::Xrdp::start();
+    let session = rdp::connect(xrdp.params(peers::XRDP_PASSWORD))
+        .await
+        .unwrap_or_else(|e| panic!("connect to xrdp: {e}\n{}", xrdp.logs()));
+    let sink = FrameSink::default();
+    let (handle, task) = session.start(sink.clone());
+    sink.wait_for("the xmessage window", Duration::from_secs(60), |f| {
+        f.pixel(150, 150) == peers::XRDP_WINDOW_BG
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    eprintln!(
+        "xrdp: full 1280×800 screen decoded in {:.1} ms of IronRDP processing; {:?}",
+        handle.stats().decode_micros as f64 / 1000.0,
+        handle.stats()
+    );
+    // The window with its text and button (RLE-compressed bitmaps from xrdp; the pointer is
+    // not part of either picture). Each connection is a fresh X session showing the same.
+    let (x, y, w, h) = (96u16, 96u16, 420u16, 120u16);
+    let ours = sink.with(|f| f.region_rgb(x, y, w, h));
+    handle.close();
+    task.wait().await.expect("clean close");
+    let theirs = region_of(
+        &xfreerdp_picture(xrdp.port, peers::XRDP_USER, peers::XRDP_PASSWORD, "tls"),
+        x,
+        y,
+        w,
+        h,
+    );
+    let differing = ours
+        .chunks(3)
+        .zip(theirs.chunks(3))
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(
+        differing, 0,
+        "{differing} pixels differ from xfreerdp's picture of xrdp"
+    );
 }

