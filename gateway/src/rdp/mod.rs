@@ -8,8 +8,11 @@
 //!   counters) and a [`SessionTask`] (how it ended).
 //!
 //! Sans-IO parts: [`config`] (parameters → IronRDP configuration), [`input`] (input →
-//! fast-path events), [`sink`] (rectangles and pixel access). I/O lives in `connect`, `tls`,
-//! `link` and `session`.
+//! fast-path events), `logon` (did the host accept the user: [`LogonCheck`]), [`sink`]
+//! (rectangles and pixel access). I/O lives in `connect`, `tls`, `link` and `session`.
+//!
+//! Tested against real peers in `gateway/tests/gateway/rdp.rs`: the bundled demo host (TLS and
+//! NLA), Debian's xrdp + xorgxrdp (TLS; bitmaps and RemoteFX) and freerdp-shadow (NLA).
 
 pub mod config;
 mod connect;
