@@ -420,7 +420,10 @@ async fn xrdp_over_tls_logs_on_and_shows_the_x_session() {
     .await;
     let stats = handle.stats();
     eprintln!("xrdp: {stats:?}");
-    assert!(sink.with(|f| f.pointers) >= 1, "the X session's pointer shape arrives");
+    assert!(
+        sink.with(|f| f.pointers) >= 1,
+        "the X session's pointer shape arrives"
+    );
     handle.close();
     assert_eq!(task.wait().await.expect("clean close"), SessionEnd::Closed);
 }
