@@ -58,13 +58,19 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
     }
 }
 
-fn gateway_config(settings: &Settings) -> hamn_gateway::GatewayConfig {
+fn gateway_config(
+    settings: &Settings,
+    secrets_key: Option<hamn_broker::SecretsKey>,
+) -> hamn_gateway::GatewayConfig {
     hamn_gateway::GatewayConfig {
         listen: settings.gateway_listen,
         public_url: settings.gateway_public_url.clone(),
         redirect_listen: settings.gateway_redirect_listen,
         tls: settings.tls.clone(),
         database: database_config(settings),
+        data_dir: settings.data_dir.clone(),
+        secrets_key,
+        session: hamn_gateway::session::SessionConfig::default(),
     }
 }
 
@@ -187,7 +193,14 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
         });
     }
     if matches!(which, Which::All | Which::Gateway) {
-        let (config, token) = (gateway_config(&settings), shutdown.clone());
+        if which == Which::All {
+            // The broker signs launch tickets with this key; the gateway verifies them with
+            // its public half in the data dir.
+            hamn_broker::TicketKeys::load_or_create(&settings.data_dir)
+                .context("ticket signing key")?;
+        }
+        let config = gateway_config(&settings, secrets_key.clone());
+        let token = shutdown.clone();
         services.spawn(async move { hamn_gateway::run(config, token).await.context("gateway") });
     }
     if matches!(which, Which::All | Which::Print) {

@@ -1,5 +1,6 @@
-//! The gateway: Hamn's TLS front door. Serves the portal (the web client) and the health
-//! endpoints today; browser session streaming and the RD Gateway protocol grow here.
+//! The gateway: Hamn's TLS front door. Serves the portal (the web client), the health
+//! endpoints and browser sessions (`/ws/session`, [`session`]); the RD Gateway protocol
+//! grows here.
 //!
 //! [`run`] is the service's one entry: it binds its listeners, serves until the shutdown
 //! token is cancelled, then lets in-flight requests finish.
@@ -9,15 +10,20 @@ mod headers;
 mod portal;
 pub mod rdp;
 mod redirect;
+pub mod session;
 pub mod wire;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
+use hamn_broker::SecretsKey;
 use hamn_broker::db::{Database, DatabaseConfig};
+use hamn_broker::ticket::{KeyError, TicketVerifier, keys::PUBLIC_KEY_FILE};
 use hamn_certs::ServerCertFiles;
 use tokio_util::sync::CancellationToken;
 
-pub use portal::router;
+pub use portal::{PortalState, router};
 
 /// What the gateway needs to run.
 #[derive(Debug, Clone)]
@@ -30,6 +36,12 @@ pub struct GatewayConfig {
     pub redirect_listen: Option<SocketAddr>,
     pub tls: ServerCertFiles,
     pub database: DatabaseConfig,
+    /// Holds `ticket_signing_key.pub`, the broker's ticket verification key(s).
+    pub data_dir: PathBuf,
+    /// Opens the pools' host credentials. Without it (or without the public key file)
+    /// browser sessions are off and `/ws/session` answers 503.
+    pub secrets_key: Option<SecretsKey>,
+    pub session: session::SessionConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +55,8 @@ pub enum GatewayError {
     Tls(#[from] hamn_certs::ServerTlsError),
     #[error(transparent)]
     Database(#[from] hamn_broker::db::DbError),
+    #[error("ticket verification key: {0}")]
+    TicketKey(#[from] KeyError),
     #[error("listener failed: {0}")]
     Serve(std::io::Error),
 }
@@ -67,7 +81,8 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
         None => None,
     };
 
-    let app = router(portal::PortalState { database });
+    let sessions = session_service(&config, &database)?;
+    let app = router(PortalState { database, sessions });
     let served = hamn_certs::serve(listener, tls, app, shutdown.clone()).await;
     shutdown.cancel();
     if let Some(task) = redirect {
@@ -77,6 +92,29 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
         }
     }
     served.map_err(GatewayError::Serve)
+}
+
+/// The session endpoint's state, when both the ticket public key and the secrets key exist.
+fn session_service(
+    config: &GatewayConfig,
+    database: &Database,
+) -> Result<session::Sessions, GatewayError> {
+    let public_key = config.data_dir.join(PUBLIC_KEY_FILE);
+    let Some(secrets) = config.secrets_key.clone() else {
+        tracing::warn!("no secrets key: browser sessions are off");
+        return Ok(None);
+    };
+    if !public_key.is_file() {
+        tracing::warn!(path = %public_key.display(), "no ticket public key: browser sessions are off");
+        return Ok(None);
+    }
+    let verifier = TicketVerifier::from_public_key_files(&[public_key])?;
+    Ok(Some(Arc::new(session::SessionService {
+        database: database.clone(),
+        verifier,
+        secrets,
+        config: config.session.clone(),
+    })))
 }
 
 async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, GatewayError> {

@@ -1,4 +1,5 @@
-//! The portal's routes: the embedded web client and the health endpoints.
+//! The portal's routes: the embedded web client, the health endpoints and the browser
+//! session websocket (`/ws/session`, see [`crate::session`]).
 
 use axum::Router;
 use axum::extract::State;
@@ -10,6 +11,8 @@ use hamn_broker::db::Database;
 #[derive(Clone)]
 pub struct PortalState {
     pub database: Database,
+    /// The session endpoint's needs; `None` answers `/ws/session` with 503.
+    pub sessions: crate::session::Sessions,
 }
 
 /// The gateway's HTTPS routes, with security headers on every response.
@@ -17,6 +20,7 @@ pub fn router(state: PortalState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/ws/session", get(crate::session::ws_session))
         .merge(hamn_web::router())
         .layer(axum::middleware::map_response(crate::headers::add))
         .with_state(state)

@@ -2,4 +2,5 @@
 
 mod display;
 mod rdp;
+mod session;
 mod wire;

@@ -3,7 +3,7 @@
 //! that dies), xrdp and freerdp-shadow (see `rdp_xrdp` / `rdp_shadow` below).
 
 #[path = "../support/rdp_peers.rs"]
-mod peers;
+pub(crate) mod peers;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,195 @@
+//! Browser sessions: the `GET /ws/session?ticket=…` websocket endpoint that joins a launch
+//! ticket, the RDP leg, the display encoder and the wire protocol.
+//!
+//! ```text
+//! ticket ──consume──▶ upgrade ──ClientHello──▶ rdp::connect ──ServerHello──▶ loop
+//!   loop: host updates ─▶ SharedScreen (Framebuffer) ─pacing tick─▶ Encoder ─▶ Tile/CopyRect/FrameEnd
+//!         FrameAck ─▶ Encoder::ack · input ─▶ RdpInput · Ping ─▶ Pong
+//! ```
+//!
+//! - Before the upgrade the ticket is verified and spent ([`hamn_broker::ticket::consume`]);
+//!   a refusal answers 401 or 403 ([`Refusal::http_status`]) without upgrading and is
+//!   audited as `ticket.refused`, an acceptance as `ticket.consumed`.
+//! - After the upgrade ([`connection`]) the first message must be `ClientHello`; the host,
+//!   its pool's credentials and certificate policy come from the broker's database, the RDP
+//!   desktop gets the browser's size (clamped to what RDP accepts), and the `sessions` row
+//!   goes `launching → active → ended` with `session.connect` / `session.disconnect` audit
+//!   events.
+//! - Frames: one in flight ([`crate::wire::FrameWindow`]), started by a pacing tick
+//!   ([`SessionConfig::max_fps`]) only when the host changed the screen or the encoder may
+//!   have lossy cells to refine.
+//! - Malformed client input closes only that websocket with the wire close code; host
+//!   failures close with the matching 42xx code. Either way the RDP connection ends.
+//!
+//! Not here yet, in the order they come next: resume with the ServerHello token and the
+//! reconnect grace period (the RDP connection then outlives a dropped websocket and the
+//! session goes `disconnected`), cursor shapes (`CursorShape`/`CursorCached`), dynamic
+//! resize (`ResizeRequest` → display control, `Resized`), clipboard per pool policy, and
+//! idle / service-window / administrator endings (43xx codes).
+
+mod connection;
+pub mod input;
+pub mod sink;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hamn_broker::SecretsKey;
+use hamn_broker::db::{Database, DbError};
+use hamn_broker::ticket::{self, ConsumeError, Refusal, TicketVerifier};
+
+use crate::display::EncoderConfig;
+use crate::portal::PortalState;
+use crate::wire::Limits;
+
+/// Tunables of the browser session endpoint.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Frame pacing cap (frames started per second), 30 by default.
+    pub max_fps: u32,
+    /// How long the browser has to send `ClientHello` after the upgrade.
+    pub hello_timeout: Duration,
+    /// The whole RDP connection sequence.
+    pub connect_timeout: Duration,
+    /// Node name recorded in audit events.
+    pub node: String,
+    pub limits: Limits,
+    pub encoder: EncoderConfig,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            max_fps: 30,
+            hello_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(20),
+            node: "gateway".to_owned(),
+            limits: Limits::default(),
+            encoder: EncoderConfig::default(),
+        }
+    }
+}
+
+/// What the endpoint needs: the broker's database, the ticket verifier (public keys only)
+/// and the key that opens the pools' host credentials.
+pub struct SessionService {
+    pub database: Database,
+    pub verifier: TicketVerifier,
+    pub secrets: SecretsKey,
+    pub config: SessionConfig,
+}
+
+impl std::fmt::Debug for SessionService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService")
+            .field("verifier", &self.verifier)
+            .field("secrets", &self.secrets)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a session could not be set up on the gateway's side (not the host's).
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("host {0} of the ticket is not in the database")]
+    UnknownHost(uuid::Uuid),
+    #[error("pool {0} of the host is not in the database")]
+    UnknownPool(uuid::Uuid),
+    #[error(transparent)]
+    Credentials(#[from] hamn_broker::credentials::CredentialsError),
+    #[error(transparent)]
+    Display(#[from] crate::display::DisplayError),
+}
+
+/// `GET /ws/session?ticket=…`: spends the ticket, then upgrades.
+pub(crate) async fn ws_session(
+    State(state): State<PortalState>,
+    remote: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let Some(service) = state.sessions.clone() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "browser sessions are not configured on this gateway",
+        )
+            .into_response();
+    };
+    let source = remote.map(|axum::Extension(ConnectInfo(addr))| addr.ip().to_string());
+    let text = query.get("ticket").map(String::as_str).unwrap_or_default();
+    let claims = match ticket::consume(&service.database, &service.verifier, text).await {
+        Ok(claims) => claims,
+        Err(ConsumeError::Refused { reason, claims }) => {
+            refuse_audit(&service, reason, claims.as_ref(), source.as_deref()).await;
+            let status =
+                StatusCode::from_u16(reason.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+            return (status, reason.to_string()).into_response();
+        }
+        Err(ConsumeError::Database(error)) => {
+            tracing::error!(%error, "ticket check failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+        }
+    };
+    if let Err(error) = audit_consumed(&service, &claims, source.as_deref()).await {
+        tracing::warn!(%error, session = %claims.session_id, "ticket.consumed not audited");
+    }
+    let max_message = service
+        .config
+        .limits
+        .max_client_message
+        .max(service.config.limits.max_clipboard.saturating_add(1));
+    upgrade
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
+        .on_upgrade(move |socket| connection::run(socket, service, claims, source))
+}
+
+async fn refuse_audit(
+    service: &SessionService,
+    reason: Refusal,
+    claims: Option<&ticket::Claims>,
+    source: Option<&str>,
+) {
+    tracing::info!(reason = reason.reason(), "ticket refused");
+    let result = async {
+        let mut conn = service
+            .database
+            .pool()
+            .acquire()
+            .await
+            .map_err(DbError::from)?;
+        ticket::audit_refused(&mut conn, reason, claims, &service.config.node, source).await
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(%error, "ticket.refused not audited");
+    }
+}
+
+async fn audit_consumed(
+    service: &SessionService,
+    claims: &ticket::Claims,
+    source: Option<&str>,
+) -> Result<(), DbError> {
+    let mut conn = service
+        .database
+        .pool()
+        .acquire()
+        .await
+        .map_err(DbError::from)?;
+    ticket::audit_consumed(&mut conn, claims, &service.config.node, source).await?;
+    Ok(())
+}
+
+/// Shared handle for the router state.
+pub type Sessions = Option<Arc<SessionService>>;

@@ -1,0 +1,449 @@
+//! The browser session endpoint end to end: a migrated and seeded SQLite database, the
+//! bundled demo host, the gateway's router on a loopback TLS listener and a Rust websocket
+//! client that speaks the wire protocol, paints the tiles it receives and checks pixels.
+//! Also: a replayed ticket is refused before the upgrade, and a malformed client message
+//! closes the session with the wire's close code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use hamn_broker::db::{Database, DatabaseConfig};
+use hamn_broker::model::SessionState;
+use hamn_broker::ticket::keys::PUBLIC_KEY_FILE;
+use hamn_broker::{
+    LaunchPath, Secret, SecretsKey, TicketIssuer, TicketKeys, TicketVerifier, issue_launch_ticket,
+    repo,
+};
+use hamn_gateway::PortalState;
+use hamn_gateway::session::{SessionConfig, SessionService};
+use hamn_gateway::wire::{
+    ClientHello, ClientMessage, CloseCode, Limits, ServerMessage, TileEncoding, decode_client,
+    decode_server, encode_client,
+};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::rdp::peers::{DEMO_PASSWORD, DEMO_USER, DemoHost};
+
+const TITLE_BAR: [u8; 3] = [31, 78, 121];
+const SELECTED_ROW: [u8; 3] = [204, 228, 247];
+const WAIT: Duration = Duration::from_secs(60);
+
+type Ws = WebSocketStream<TlsStream<TcpStream>>;
+
+/// A gateway serving the session endpoint, with its database and ticket issuer.
+struct Gateway {
+    port: u16,
+    database: Database,
+    issuer: TicketIssuer,
+    user: Uuid,
+    app: Uuid,
+    ca_pem: Vec<u8>,
+    shutdown: CancellationToken,
+    _host: DemoHost,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    async fn start() -> Gateway {
+        let host = DemoHost::start("nla");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = Database::connect(&DatabaseConfig {
+            url: format!("sqlite://{}?mode=rwc", dir.path().join("hamn.db").display()),
+            max_connections: 5,
+        })
+        .await
+        .expect("open SQLite");
+        database.migrate().await.expect("migrations");
+        let secrets = SecretsKey::generate().expect("secrets key");
+        let ids = hamn_broker::seed::demo(
+            &database,
+            hamn_broker::DemoSeed {
+                host_address: "127.0.0.1".to_owned(),
+                host_port: host.port,
+                host_username: DEMO_USER.to_owned(),
+                host_password: Secret::new(DEMO_PASSWORD),
+                secrets_key: Some(secrets.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("demo seed");
+
+        let keys = TicketKeys::load_or_create(dir.path()).expect("ticket keys");
+        let issuer = TicketIssuer::new(Arc::new(keys));
+        let verifier = TicketVerifier::from_public_key_files(&[dir.path().join(PUBLIC_KEY_FILE)])
+            .expect("ticket public key");
+
+        let pki = hamn_certs::DevPki::init(&dir.path().join("certs")).expect("dev PKI");
+        let ca_pem =
+            std::fs::read(hamn_certs::DevPkiPaths::new(&dir.path().join("certs")).ca_cert())
+                .expect("CA PEM");
+        let tls = hamn_certs::server::server_config(&pki.server_cert_files()).expect("TLS");
+        let sessions = SessionService {
+            database: database.clone(),
+            verifier,
+            secrets,
+            config: SessionConfig::default(),
+        };
+        let app = hamn_gateway::router(PortalState {
+            database: database.clone(),
+            sessions: Some(Arc::new(sessions)),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let shutdown = CancellationToken::new();
+        tokio::spawn(hamn_certs::serve(listener, tls, app, shutdown.clone()));
+        Gateway {
+            port,
+            database,
+            issuer,
+            user: ids.user,
+            app: ids.app_prod,
+            ca_pem,
+            shutdown,
+            _host: host,
+            _dir: dir,
+        }
+    }
+
+    async fn ticket(&self) -> (String, Uuid) {
+        let t = issue_launch_ticket(
+            &self.database,
+            &self.issuer,
+            self.user,
+            self.app,
+            LaunchPath::Browser,
+        )
+        .await
+        .expect("launch ticket");
+        (t.ticket, t.session.id)
+    }
+
+    async fn tls(&self) -> TlsStream<TcpStream> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_pemfile::certs(&mut self.ca_pem.as_slice()) {
+            roots.add(cert.expect("CA PEM")).expect("CA");
+        }
+        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let tcp = TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .expect("connect");
+        let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+        TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("TLS handshake")
+    }
+
+    async fn open(&self, ticket: &str) -> Result<Ws, tungstenite::Error> {
+        let url = format!("wss://localhost:{}/ws/session?ticket={ticket}", self.port);
+        let tls = self.tls().await;
+        tokio_tungstenite::client_async(url, tls)
+            .await
+            .map(|(ws, _)| ws)
+    }
+
+    async fn session_state(&self, id: Uuid) -> SessionState {
+        let mut conn = self.database.pool().acquire().await.expect("conn");
+        repo::sessions::get(&mut conn, id)
+            .await
+            .expect("session row")
+            .expect("session exists")
+            .state
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn hello(width: u16, height: u16) -> ClientMessage {
+    ClientMessage::ClientHello(ClientHello {
+        version: hamn_gateway::wire::PROTOCOL_VERSION,
+        width,
+        height,
+        scale_percent: 100,
+        resume_token: None,
+        keyboard_layout: "sv-SE".to_owned(),
+    })
+}
+
+async fn send(ws: &mut Ws, message: &ClientMessage) {
+    ws.send(Message::Binary(encode_client(message).into()))
+        .await
+        .expect("send");
+}
+
+/// The next protocol message, or the websocket close code when the socket closed.
+async fn next(ws: &mut Ws) -> Result<ServerMessage, Option<u16>> {
+    loop {
+        let message = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a message in time");
+        match message {
+            Some(Ok(Message::Binary(bytes))) => {
+                return Ok(decode_server(&bytes, &Limits::default()).expect("valid server message"));
+            }
+            Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return Err(None),
+        }
+    }
+}
+
+/// The browser's canvas: RGB pixels painted from tiles and copies.
+struct Canvas {
+    width: usize,
+    height: usize,
+    rgb: Vec<u8>,
+    jpeg_tiles: usize,
+}
+
+impl Canvas {
+    fn new(width: u16, height: u16) -> Self {
+        let (width, height) = (usize::from(width), usize::from(height));
+        Canvas {
+            width,
+            height,
+            rgb: vec![0; width * height * 3],
+            jpeg_tiles: 0,
+        }
+    }
+
+    fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let at = (y * self.width + x) * 3;
+        [self.rgb[at], self.rgb[at + 1], self.rgb[at + 2]]
+    }
+
+    fn apply(&mut self, message: &ServerMessage) {
+        match message {
+            ServerMessage::Tile(tile) => {
+                let (w, h, rgba) = match tile.encoding {
+                    TileEncoding::Webp => decode_webp(&tile.data),
+                    TileEncoding::Png => decode_png(&tile.data),
+                    // No JPEG decoder among the dev-dependencies; lossy tiles are refined
+                    // losslessly once their cells are still.
+                    TileEncoding::Jpeg => {
+                        self.jpeg_tiles += 1;
+                        return;
+                    }
+                };
+                assert_eq!((w, h), (u32::from(tile.w), u32::from(tile.h)));
+                for row in 0..usize::from(tile.h) {
+                    for col in 0..usize::from(tile.w) {
+                        let src = (row * usize::from(tile.w) + col) * 4;
+                        let (x, y) = (usize::from(tile.x) + col, usize::from(tile.y) + row);
+                        let dst = (y * self.width + x) * 3;
+                        self.rgb[dst..dst + 3].copy_from_slice(&rgba[src..src + 3]);
+                    }
+                }
+            }
+            ServerMessage::CopyRect(copy) => {
+                let snapshot = self.rgb.clone();
+                for row in 0..usize::from(copy.h) {
+                    let src = ((usize::from(copy.src_y) + row) * self.width
+                        + usize::from(copy.src_x))
+                        * 3;
+                    let dst = ((usize::from(copy.dst_y) + row) * self.width
+                        + usize::from(copy.dst_x))
+                        * 3;
+                    let len = usize::from(copy.w) * 3;
+                    self.rgb[dst..dst + len].copy_from_slice(&snapshot[src..src + len]);
+                }
+            }
+            ServerMessage::Resized { width, height } => *self = Canvas::new(*width, *height),
+            _ => {}
+        }
+        assert!(self.rgb.len() == self.width * self.height * 3);
+    }
+}
+
+fn to_rgba(data: &[u8], color: png::ColorType) -> Vec<u8> {
+    match color {
+        png::ColorType::Rgb => data
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        png::ColorType::Rgba => data.to_vec(),
+        other => panic!("unexpected PNG colour type {other:?}"),
+    }
+}
+
+fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().expect("tile header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("tile data");
+    (
+        info.width,
+        info.height,
+        to_rgba(&buf[..info.buffer_size()], info.color_type),
+    )
+}
+
+fn decode_webp(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut decoder =
+        image_webp::WebPDecoder::new(std::io::Cursor::new(bytes)).expect("webp header");
+    let (w, h) = decoder.dimensions();
+    let mut buf = vec![0; decoder.output_buffer_size().expect("size")];
+    decoder.read_image(&mut buf).expect("webp data");
+    let color = if decoder.has_alpha() {
+        png::ColorType::Rgba
+    } else {
+        png::ColorType::Rgb
+    };
+    (w, h, to_rgba(&buf, color))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_session_streams_the_demo_app_with_real_pixels() {
+    let gateway = Gateway::start().await;
+    let (ticket, session_id) = gateway.ticket().await;
+    assert_eq!(
+        gateway.session_state(session_id).await,
+        SessionState::Launching
+    );
+    let mut ws = gateway.open(&ticket).await.expect("upgrade");
+    send(&mut ws, &hello(1280, 800)).await;
+    let server_hello = match next(&mut ws).await {
+        Ok(ServerMessage::ServerHello(h)) => h,
+        other => panic!("expected ServerHello, got {other:?}"),
+    };
+    assert_eq!((server_hello.width, server_hello.height), (1280, 800));
+    assert_eq!(server_hello.session_id, session_id.into_bytes());
+    assert_eq!(
+        gateway.session_state(session_id).await,
+        SessionState::Active
+    );
+
+    // The replayed ticket is refused before any upgrade.
+    match gateway.open(&ticket).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 403),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("a replayed ticket was upgraded"),
+    }
+    // A forged one is 401.
+    match gateway.open("not-a-ticket").await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 401),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("a forged ticket was upgraded"),
+    }
+
+    let mut canvas = Canvas::new(server_hello.width, server_hello.height);
+    let (mut frames, mut tiles) = (0u32, 0u32);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no title bar after {frames} frames, {tiles} tiles: (700,24) is {:?}",
+            canvas.pixel(700, 24)
+        );
+        match next(&mut ws).await {
+            Ok(ServerMessage::FrameEnd { frame_id }) => {
+                frames += 1;
+                send(&mut ws, &ClientMessage::FrameAck { frame_id }).await;
+                if canvas.pixel(700, 24) == TITLE_BAR && canvas.pixel(200, 124) == SELECTED_ROW {
+                    break;
+                }
+            }
+            Ok(message) => {
+                if matches!(message, ServerMessage::Tile(_)) {
+                    tiles += 1;
+                }
+                canvas.apply(&message);
+            }
+            Err(code) => panic!("closed early with {code:?}"),
+        }
+    }
+    eprintln!(
+        "session: title bar after {frames} frames, {tiles} tiles ({} JPEG)",
+        canvas.jpeg_tiles
+    );
+    assert_eq!(canvas.pixel(800, 600), [0xF3, 0xF3, 0xF3], "background");
+
+    // Ping → Pong (frames may come in between).
+    send(&mut ws, &ClientMessage::Ping { timestamp: 4711 }).await;
+    loop {
+        match next(&mut ws).await {
+            Ok(ServerMessage::Pong { timestamp }) => {
+                assert_eq!(timestamp, 4711);
+                break;
+            }
+            Ok(ServerMessage::FrameEnd { frame_id }) => {
+                send(&mut ws, &ClientMessage::FrameAck { frame_id }).await;
+            }
+            Ok(_) => {}
+            Err(code) => panic!("closed early with {code:?}"),
+        }
+    }
+
+    ws.close(None).await.expect("close");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while gateway.session_state(session_id).await != SessionState::Ended {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "session never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_client_message_closes_with_the_protocol_close_code() {
+    let gateway = Gateway::start().await;
+    let (ticket, session_id) = gateway.ticket().await;
+    let mut ws = gateway.open(&ticket).await.expect("upgrade");
+    send(&mut ws, &hello(1024, 768)).await;
+    match next(&mut ws).await {
+        // The demo host keeps its fixed desktop whatever the client asks for.
+        Ok(ServerMessage::ServerHello(h)) => assert_eq!((h.width, h.height), (1280, 800)),
+        other => panic!("expected ServerHello, got {other:?}"),
+    }
+    // KeyScancode cut short.
+    let malformed = [0x82u8, 0x1E];
+    let expected = decode_client(&malformed, &Limits::default())
+        .expect_err("malformed")
+        .close_code();
+    assert_eq!(expected, CloseCode::MalformedMessage);
+    ws.send(Message::Binary(malformed.to_vec().into()))
+        .await
+        .expect("send");
+    let mut close_message = None;
+    let code = loop {
+        match next(&mut ws).await {
+            Ok(ServerMessage::Close { code, reason }) => close_message = Some((code, reason)),
+            Ok(_) => {}
+            Err(code) => break code,
+        }
+    };
+    let (code_in_message, reason) = close_message.expect("a Close message before the close frame");
+    assert_eq!(code_in_message, expected, "{reason}");
+    assert_eq!(code, Some(expected.as_u16()));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while gateway.session_state(session_id).await != SessionState::Ended {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "session never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
