@@ -5,3 +5,4 @@ mod config_check;
 mod scale_out;
 mod smoke;
 mod support;
+mod viewer;

@@ -76,6 +76,37 @@ mod tests {
     }
 
     #[test]
+    fn session_viewer_links_its_assets_and_has_nothing_inline() {
+        let page = std::str::from_utf8(embedded("session.html").unwrap_or_default()).unwrap_or("");
+        assert!(page.contains("<html lang=\"sv\">"));
+        assert!(
+            page.contains("id=\"screen\""),
+            "the canvas id tests rely on"
+        );
+        for asset in ["static/viewer.css", "static/viewer.js"] {
+            assert!(page.contains(asset), "session.html does not link {asset}");
+            let file = asset.trim_start_matches("static/");
+            assert!(
+                embedded(file).is_some(),
+                "{file} is linked but not embedded"
+            );
+        }
+        // The portal's CSP allows no inline scripts or styles.
+        assert!(!page.contains("<style"), "inline style element");
+        assert!(!page.contains("style=\""), "inline style attribute");
+        assert_eq!(
+            page.matches("<script").count(),
+            page.matches("<script type=\"module\" src=").count(),
+            "inline script"
+        );
+        let viewer = std::str::from_utf8(embedded("viewer.js").unwrap_or_default()).unwrap_or("");
+        assert!(
+            viewer.contains("from \"./wire.js\""),
+            "the viewer uses wire.js"
+        );
+    }
+
+    #[test]
     fn content_types_cover_the_shipped_files() {
         for file in STATIC.files() {
             let path = file.path().to_string_lossy();

@@ -1,0 +1,406 @@
+// Session viewer: opens /ws/session with the launch ticket from the URL fragment, paints
+// the gateway's frames on a canvas and sends keyboard and mouse input back
+// (docs/wire-protocol.md). Frames are applied strictly in order — tiles decode in parallel
+// with createImageBitmap but are drawn in sequence, CopyRects read the canvas as it is at
+// that point — and FrameAck goes out only once a frame is on the canvas, which is the
+// gateway's flow control. Tests read `body[data-state]` (connecting|connected|closed) and
+// `body[data-frames]`.
+import {
+  CAPABILITIES, MAX_SCALE_PERCENT, MIN_SCALE_PERCENT, ServerStream, WireError, closeReason,
+  codeToScancode, encodeClient, statusText,
+} from "./wire.js";
+
+const lang = localStorage.getItem("hamn.lang") === "en" ? "en" : "sv";
+const TEXTS = {
+  sv: {
+    noTicket: "Länken saknar biljett. Starta programmet från portalen.",
+    refused: "Tjänsten tog inte emot anslutningen. Länken kan vara använd eller för gammal – " +
+      "starta programmet igen från portalen.",
+    lost: "Anslutningen till tjänsten bröts. Starta programmet igen från portalen.",
+    badData: "Tjänsten skickade data som inte gick att tolka. Ladda om sidan.",
+    latency: "Svarstid",
+    fullscreen: "Helskärm",
+    screen: "Fjärrprogrammets skärm",
+  },
+  en: {
+    noTicket: "The link has no ticket. Start the application from the portal.",
+    refused: "The service did not accept the connection. The link may have been used or be too " +
+      "old – start the application again from the portal.",
+    lost: "The connection to the service was lost. Start the application again from the portal.",
+    badData: "The service sent data that could not be decoded. Reload the page.",
+    latency: "Latency",
+    fullscreen: "Full screen",
+    screen: "The remote application's screen",
+  },
+};
+const t = (key) => TEXTS[lang][key];
+
+const canvas = document.getElementById("screen");
+const ctx = canvas.getContext("2d", { alpha: false });
+const keys = document.getElementById("keys");
+const overlay = document.getElementById("overlay");
+const overlayText = document.getElementById("overlay-text");
+const notice = document.getElementById("notice");
+const latency = document.getElementById("latency");
+const fullscreen = document.getElementById("fullscreen");
+
+document.documentElement.lang = lang;
+fullscreen.textContent = t("fullscreen");
+latency.title = t("latency");
+canvas.setAttribute("aria-label", t("screen"));
+
+let socket = null;
+// Whether the websocket ever opened: a refused ticket fails the upgrade (401/403), which a
+// browser only sees as a close before open.
+let opened = false;
+let stream = null;
+let frames = 0;
+let closeMessage = null;
+let clientError = null;
+let noticeTimer = 0;
+let pingTimer = 0;
+// Every server operation runs on this chain, so drawing keeps the order of the messages.
+let queue = Promise.resolve();
+const cursors = new Map();
+
+function setState(state) {
+  document.body.dataset.state = state;
+}
+
+function showOverlay(text) {
+  overlayText.textContent = text;
+  overlay.hidden = false;
+}
+
+function showNotice(text, ms = 8000) {
+  notice.textContent = text;
+  notice.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { notice.hidden = true; }, ms);
+}
+
+function send(message) {
+  if (socket?.readyState === WebSocket.OPEN && document.body.dataset.state === "connected") {
+    socket.send(encodeClient(message));
+  }
+}
+
+/** Shows the canvas at its own size, scaled down (never up) to fit the window. */
+function fit() {
+  const scale = Math.min(1, window.innerWidth / canvas.width, window.innerHeight / canvas.height);
+  canvas.style.width = `${Math.floor(canvas.width * scale)}px`;
+  canvas.style.height = `${Math.floor(canvas.height * scale)}px`;
+}
+
+function resizeCanvas(width, height) {
+  canvas.width = width;
+  canvas.height = height;
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, width, height);
+  fit();
+}
+
+function windowSize() {
+  const clamp = (v) => Math.max(1, Math.min(8192, Math.floor(v)));
+  return { width: clamp(window.innerWidth), height: clamp(window.innerHeight) };
+}
+
+function keyboardLayout() {
+  const tag = navigator.language || "";
+  return /^[A-Za-z0-9-]{1,32}$/.test(tag) ? tag : "";
+}
+
+function connect() {
+  const params = new URLSearchParams(window.location.hash.slice(1));
+  const ticket = params.get("ticket");
+  // The ticket is single use: keep it out of the history and bookmarks.
+  history.replaceState(null, "", window.location.pathname + window.location.search);
+  if (!ticket) {
+    setState("closed");
+    showOverlay(t("noTicket"));
+    return;
+  }
+  setState("connecting");
+  showOverlay(statusText(1, 0, lang));
+  const url = new URL("/ws/session", window.location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("ticket", ticket);
+  stream = new ServerStream();
+  socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";
+  socket.addEventListener("open", () => {
+    opened = true;
+    const { width, height } = windowSize();
+    const scale = Math.round((window.devicePixelRatio || 1) * 100);
+    socket.send(encodeClient({
+      type: "ClientHello", width, height,
+      scalePercent: Math.max(MIN_SCALE_PERCENT, Math.min(MAX_SCALE_PERCENT, scale)),
+      resumeToken: null, keyboardLayout: keyboardLayout(),
+    }));
+  });
+  socket.addEventListener("message", (event) => receive(event.data));
+  socket.addEventListener("close", (event) => {
+    clearInterval(pingTimer);
+    setState("closed");
+    releaseHeldState();
+    if (clientError) {
+      showOverlay(t("badData"));
+    } else if (closeMessage) {
+      showOverlay(closeReason(closeMessage.code, lang));
+    } else if (event.code >= 4000 && event.code <= 4999) {
+      showOverlay(closeReason(event.code, lang));
+    } else if (!opened) {
+      showOverlay(t("refused"));
+    } else {
+      showOverlay(t("lost"));
+    }
+  });
+}
+
+function receive(data) {
+  let m;
+  try {
+    m = stream.receive(data);
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  switch (m.type) {
+    case "Tile": {
+      // Start decoding now (off the main thread), draw in order.
+      const decoded = createImageBitmap(new Blob([m.data], { type: `image/${m.encoding}` }));
+      decoded.catch(() => {});
+      const { x, y } = m;
+      enqueue(async () => {
+        const bitmap = await decoded;
+        ctx.drawImage(bitmap, x, y);
+        bitmap.close();
+      });
+      break;
+    }
+    case "CopyRect":
+      enqueue(() => {
+        ctx.drawImage(canvas, m.srcX, m.srcY, m.w, m.h, m.dstX, m.dstY, m.w, m.h);
+      });
+      break;
+    case "FrameEnd":
+      enqueue(() => {
+        send({ type: "FrameAck", frameId: m.frameId });
+        frames += 1;
+        document.body.dataset.frames = String(frames);
+      });
+      break;
+    case "ServerHello":
+      enqueue(() => {
+        resizeCanvas(m.width, m.height);
+        setState("connected");
+        overlay.hidden = true;
+        keys.focus();
+        ping();
+        pingTimer = setInterval(ping, 2000);
+        if (!(m.capabilities & CAPABILITIES.UNICODE_INPUT)) unicodeInput = false;
+      });
+      break;
+    case "Resized":
+      enqueue(() => resizeCanvas(m.width, m.height));
+      break;
+    case "Status": {
+      const text = statusText(m.code, m.seconds, lang);
+      if (m.code === 2 || m.code === 8) {
+        // Connected, Resumed: the picture is live again.
+        overlay.hidden = true;
+        showNotice(text, 3000);
+      } else if (m.code === 3 || m.code === 4 || m.code === 5) {
+        // The host is away or the session is ending: nothing on the canvas is current.
+        showOverlay(text);
+      } else {
+        showNotice(text, m.seconds ? (m.seconds + 5) * 1000 : 8000);
+      }
+      break;
+    }
+    case "Close":
+      closeMessage = m;
+      break;
+    case "Pong": {
+      const rtt = ((nowMillis() - m.timestamp) >>> 0);
+      latency.textContent = `${rtt} ms`;
+      break;
+    }
+    case "CursorShape":
+      cursors.set(m.id, cursorCss(m));
+      canvas.style.cursor = cursors.get(m.id);
+      break;
+    case "CursorCached":
+      if (cursors.has(m.id)) canvas.style.cursor = cursors.get(m.id);
+      break;
+    case "CursorHidden":
+      canvas.style.cursor = "none";
+      break;
+    case "CursorPosition":
+      break;
+    case "ClipboardText":
+      navigator.clipboard?.writeText(m.text).catch(() => {});
+      break;
+  }
+}
+
+function enqueue(op) {
+  queue = queue.then(op).catch(fail);
+}
+
+/** A message the viewer cannot use: close with its code and say so. */
+function fail(error) {
+  if (clientError) return;
+  clientError = error;
+  console.error("session viewer:", error);
+  const code = error instanceof WireError ? error.code : 4000;
+  try {
+    socket?.close(code, "viewer rejected a message");
+  } catch {
+    socket?.close();
+  }
+}
+
+function cursorCss(m) {
+  const c = document.createElement("canvas");
+  c.width = m.w;
+  c.height = m.h;
+  const image = new ImageData(new Uint8ClampedArray(m.rgba), m.w, m.h);
+  c.getContext("2d").putImageData(image, 0, 0);
+  return `url(${c.toDataURL()}) ${m.hotspotX} ${m.hotspotY}, default`;
+}
+
+function nowMillis() {
+  return Math.floor(performance.now()) >>> 0;
+}
+
+function ping() {
+  send({ type: "Ping", timestamp: nowMillis() });
+}
+
+// ---- input ------------------------------------------------------------------------------
+
+let unicodeInput = true;
+const buttonsDown = new Set();
+
+function releaseHeldState() {
+  buttonsDown.clear();
+}
+
+function position(event) {
+  const rect = canvas.getBoundingClientRect();
+  const x = Math.floor((event.clientX - rect.left) * canvas.width / rect.width);
+  const y = Math.floor((event.clientY - rect.top) * canvas.height / rect.height);
+  return {
+    x: Math.max(0, Math.min(canvas.width - 1, x)),
+    y: Math.max(0, Math.min(canvas.height - 1, y)),
+  };
+}
+
+function unicode(text) {
+  if (!unicodeInput) return;
+  for (const ch of text) {
+    const codepoint = ch.codePointAt(0);
+    if (codepoint < 0x20 || codepoint === 0x7f) continue;
+    send({ type: "KeyUnicode", codepoint, down: true });
+    send({ type: "KeyUnicode", codepoint, down: false });
+  }
+}
+
+function onKey(event) {
+  if (document.body.dataset.state !== "connected" || event.isComposing) return;
+  // Keys on the viewer's own controls (the toolbar) stay in the browser.
+  if (event.target instanceof Element && event.target.closest("#toolbar")) return;
+  const down = event.type === "keydown";
+  const scancode = codeToScancode(event.code);
+  if (scancode !== null) {
+    event.preventDefault();
+    send({ type: "KeyScancode", scancode, down });
+  } else if (event.key.length === 1 || [...event.key].length === 1) {
+    event.preventDefault();
+    const codepoint = event.key.codePointAt(0);
+    if (unicodeInput) send({ type: "KeyUnicode", codepoint, down });
+  }
+  // Anything else (dead keys, IME) arrives as text through the input event below.
+}
+
+document.addEventListener("keydown", onKey);
+document.addEventListener("keyup", onKey);
+// Text with no key event: IME commits, on-screen keyboards, dead-key compositions.
+keys.addEventListener("input", (event) => {
+  if (!event.isComposing && event.data) unicode(event.data);
+  keys.value = "";
+});
+keys.addEventListener("compositionend", () => { keys.value = ""; });
+
+canvas.addEventListener("mousemove", (event) => {
+  send({ type: "MouseMove", ...position(event) });
+});
+for (const type of ["mousedown", "mouseup"]) {
+  canvas.addEventListener(type, (event) => {
+    event.preventDefault();
+    if (event.button > 4) return;
+    const down = type === "mousedown";
+    if (down) {
+      buttonsDown.add(event.button);
+      keys.focus({ preventScroll: true });
+    } else {
+      buttonsDown.delete(event.button);
+    }
+    send({ type: "MouseButton", button: event.button, down, ...position(event) });
+  });
+}
+// A button released outside the canvas must still reach the host.
+window.addEventListener("mouseup", (event) => {
+  if (event.target !== canvas && buttonsDown.delete(event.button)) {
+    send({ type: "MouseButton", button: event.button, down: false, ...position(event) });
+  }
+});
+canvas.addEventListener("contextmenu", (event) => event.preventDefault());
+
+const wheelRest = { x: 0, y: 0 };
+canvas.addEventListener("wheel", (event) => {
+  event.preventDefault();
+  // To 1/120 notches: pixels (~100 per notch in browsers), lines (3 per notch), pages.
+  const unit = event.deltaMode === 1 ? 40 : event.deltaMode === 2 ? 120 * 8 : 1.2;
+  wheelRest.x += event.deltaX * unit;
+  wheelRest.y += event.deltaY * unit;
+  const clamp = (v) => Math.max(-0x8000, Math.min(0x7fff, Math.trunc(v)));
+  const deltaX = clamp(wheelRest.x), deltaY = clamp(wheelRest.y);
+  if (deltaX === 0 && deltaY === 0) return;
+  wheelRest.x -= deltaX;
+  wheelRest.y -= deltaY;
+  send({ type: "MouseWheel", deltaX, deltaY });
+}, { passive: false });
+
+function releaseAll() {
+  releaseHeldState();
+  send({ type: "ReleaseAllKeys" });
+}
+window.addEventListener("blur", releaseAll);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") releaseAll();
+});
+
+let resizeTimer = 0;
+window.addEventListener("resize", () => {
+  fit();
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    const { width, height } = windowSize();
+    if (width !== canvas.width || height !== canvas.height) {
+      send({ type: "ResizeRequest", width, height });
+    }
+  }, 500);
+});
+
+fullscreen.addEventListener("click", () => {
+  if (document.fullscreenElement) {
+    document.exitFullscreen().catch(() => {});
+  } else {
+    document.documentElement.requestFullscreen().catch(() => {});
+  }
+  keys.focus({ preventScroll: true });
+});
+
+connect();
