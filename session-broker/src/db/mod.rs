@@ -157,7 +157,15 @@ impl Database {
 
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<Tx, DbError> {
-        self.pool.begin().await.map_err(DbError::from)
+        match self.backend {
+            // A deferred SQLite transaction that reads first cannot become a writer once
+            // another connection has committed (SQLITE_BUSY, which busy_timeout does not
+            // retry). Every transaction here writes, so take the write lock up front:
+            // concurrent mutations then wait their turn instead of failing.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(DbError::from)
     }
 
     /// Closes every connection (used on shutdown and by tests before dropping a schema).
