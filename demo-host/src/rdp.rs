@@ -138,14 +138,28 @@ impl Session {
         let x = rect.x & !3;
         let width = (rect.right() - x).div_ceil(4) * 4;
         let rect = Rect::new(x, rect.y, width, rect.height).intersect(&bounds);
-        let Some(update) = bitmap_update(&self.canvas, rect) else {
-            return;
-        };
-        if tx.send(DisplayUpdate::Bitmap(update)).is_err() {
-            self.updates = None;
+        // ironrdp-server 0.13 diffs each update into 64-pixel tiles and re-slices the update
+        // per tile; a tile narrower than its update then loses its last row and arrives
+        // shifted up by one row (a bitmap client sees a one-pixel tear). Updates at most one
+        // tile wide keep every slice whole.
+        let mut strip_x = rect.x;
+        while strip_x < rect.right() {
+            let strip_width = (rect.right() - strip_x).min(DIFF_TILE);
+            let strip = Rect::new(strip_x, rect.y, strip_width, rect.height);
+            strip_x += strip_width;
+            let Some(update) = bitmap_update(&self.canvas, strip) else {
+                continue;
+            };
+            if tx.send(DisplayUpdate::Bitmap(update)).is_err() {
+                self.updates = None;
+                return;
+            }
         }
     }
 }
+
+/// The tile size ironrdp-server's update differ works in.
+const DIFF_TILE: u32 = 64;
 
 fn bitmap_update(canvas: &Canvas, rect: Rect) -> Option<BitmapUpdate> {
     let width = NonZeroU16::new(u16::try_from(rect.width).ok()?)?;

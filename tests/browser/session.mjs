@@ -118,6 +118,18 @@ try {
   await poll(changedFrom(beforeScancode), "pressing KeyA (KeyScancode) did not reach the app");
   await settle();
 
+  // The focused field's border is intact along the repainted text: its two top and two
+  // bottom rows are the focus colour and the rows inside are the field's background
+  // (a one-row tear here once came from the demo host's update slicing).
+  const FOCUS = [46, 117, 182];
+  const FIELD = [255, 254, 242];
+  for (const [y, [er, eg, eb]] of [[164, FOCUS], [165, FOCUS], [166, FIELD], [193, FIELD], [194, FOCUS], [195, FOCUS]]) {
+    for (const x of [560, 620, 700, 900]) {
+      const [r, g, b] = await pixels(x, y, 1, 1);
+      expect(r === er && g === eg && b === eb, `Namn field pixel (${x},${y}) is rgb(${r},${g},${b}), expected rgb(${er},${eg},${eb})`);
+    }
+  }
+
   const last = await state();
   expect(last.state === "connected", `viewer left the session: ${JSON.stringify(last)}`);
   expect(last.frames > framesBefore, "no frames after typing");
