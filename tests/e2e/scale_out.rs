@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{TempDir, free_port, hamn_bin};
+use crate::support::{TempDir, curl, free_port, hamn_bin, terminate};
 
 /// The PostgreSQL the test command provides (see scripts/test).
 fn postgres_admin_url() -> String {
@@ -95,19 +95,6 @@ fn run_ok(mut command: Command) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn curl(ca: &std::path::Path, extra: &[&str], url: &str) -> (u16, String) {
-    let output = Command::new("curl")
-        .args(["-sS", "--max-time", "10", "--cacert"])
-        .arg(ca)
-        .args(extra)
-        .args(["-w", "\n%{http_code}", url])
-        .output()
-        .expect("curl");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (body, code) = stdout.rsplit_once('\n').unwrap_or(("", &stdout));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
-}
-
 fn wait_ready(ca: &std::path::Path, url: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -120,22 +107,6 @@ fn wait_ready(ca: &std::path::Path, url: &str, child: &mut Child) {
         assert!(Instant::now() < deadline, "{url} never became ready");
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-fn terminate(mut child: Child) -> Option<i32> {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }
 
 #[test]
@@ -233,6 +204,14 @@ fn broker_and_gateway_run_apart_on_one_postgres() {
         "Sundsvalls kommun"
     );
 
-    assert_eq!(terminate(gateway), Some(0), "gateway exit on SIGTERM");
-    assert_eq!(terminate(broker), Some(0), "broker exit on SIGTERM");
+    assert_eq!(
+        terminate(&mut gateway).and_then(|s| s.code()),
+        Some(0),
+        "gateway exit on SIGTERM"
+    );
+    assert_eq!(
+        terminate(&mut broker).and_then(|s| s.code()),
+        Some(0),
+        "broker exit on SIGTERM"
+    );
 }

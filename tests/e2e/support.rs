@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The `hamn` binary cargo built for these tests.
@@ -163,16 +163,9 @@ impl HamnUp {
         }
     }
 
-    /// curl with the dev CA trusted; returns (HTTP status, body). Status 0: no HTTP answer.
+    /// curl with this instance's dev CA trusted; see [`curl`].
     pub fn curl(&self, args: &[&str], url: &str) -> (u16, String) {
-        let output = Command::new("curl")
-            .args(["-sS", "--max-time", "10", "--cacert"])
-            .arg(self.certs().join("ca.crt"))
-            .args(args)
-            .args(["-w", "\n%{http_code}", url])
-            .output()
-            .expect("run curl");
-        parse_curl(&output)
+        curl(&self.certs().join("ca.crt"), args, url)
     }
 
     /// Child processes of hamn (the demo host), read from /proc.
@@ -186,21 +179,9 @@ impl HamnUp {
             .collect()
     }
 
-    /// SIGTERM, then the exit status (None if it had to be killed after 20 s).
+    /// SIGTERM, then the exit status; see [`terminate`].
     pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        None
+        terminate(&mut self.child)
     }
 }
 
@@ -218,10 +199,35 @@ impl Drop for HamnUp {
     }
 }
 
-fn parse_curl(output: &Output) -> (u16, String) {
+/// curl with `ca` trusted; returns (HTTP status, body). Status 0: no HTTP answer.
+pub fn curl(ca: &Path, args: &[&str], url: &str) -> (u16, String) {
+    let output = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(ca)
+        .args(args)
+        .args(["-w", "\n%{http_code}", url])
+        .output()
+        .expect("run curl");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let (body, code) = stdout.rsplit_once('\n').unwrap_or(("", &stdout));
     (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+/// SIGTERM, then the exit status (None if it had to be killed after 20 s).
+pub fn terminate(child: &mut Child) -> Option<std::process::ExitStatus> {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 /// Whether a process with this pid still exists (and is not a zombie).
