@@ -132,6 +132,10 @@ pub struct GatewaySection {
     pub public_url: String,
     /// Empty: no plaintext listener at all.
     pub redirect_listen: String,
+    /// Seconds the RDP connection outlives a dropped browser websocket, waiting for a resume.
+    pub reconnect_grace: u64,
+    /// Most display frames started per second and browser session.
+    pub max_fps: u32,
 }
 
 impl Default for GatewaySection {
@@ -140,6 +144,8 @@ impl Default for GatewaySection {
             listen: "127.0.0.1:8443".into(),
             public_url: "https://localhost:8443".into(),
             redirect_listen: String::new(),
+            reconnect_grace: 180,
+            max_fps: 30,
         }
     }
 }
@@ -237,6 +243,8 @@ pub struct Settings {
     pub gateway_listen: SocketAddr,
     pub gateway_public_url: String,
     pub gateway_redirect_listen: Option<SocketAddr>,
+    pub gateway_reconnect_grace: std::time::Duration,
+    pub gateway_max_fps: u32,
     pub broker_listen: SocketAddr,
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
@@ -422,6 +430,15 @@ impl RawConfig {
                 format!("{:?} must be an https:// URL", self.gateway.public_url),
             );
         }
+        if self.gateway.reconnect_grace > 24 * 3600 {
+            problem(
+                "gateway.reconnect_grace",
+                "must be at most 86400 seconds (0: no resume)".into(),
+            );
+        }
+        if !(1..=120).contains(&self.gateway.max_fps) {
+            problem("gateway.max_fps", "must be between 1 and 120".into());
+        }
         let database_url = if self.database.url.is_empty() {
             format!("sqlite://{}?mode=rwc", data_dir.join("hamn.db").display())
         } else {
@@ -541,6 +558,8 @@ impl RawConfig {
             gateway_listen,
             gateway_public_url: self.gateway.public_url,
             gateway_redirect_listen,
+            gateway_reconnect_grace: std::time::Duration::from_secs(self.gateway.reconnect_grace),
+            gateway_max_fps: self.gateway.max_fps,
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
             broker_secrets: hamn_broker::SecretsConfig {

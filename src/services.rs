@@ -70,7 +70,11 @@ fn gateway_config(
         database: database_config(settings),
         data_dir: settings.data_dir.clone(),
         secrets_key,
-        session: hamn_gateway::session::SessionConfig::default(),
+        session: hamn_gateway::session::SessionConfig {
+            reconnect_grace: settings.gateway_reconnect_grace,
+            max_fps: settings.gateway_max_fps,
+            ..hamn_gateway::session::SessionConfig::default()
+        },
     }
 }
 

@@ -25,6 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use portal::{PortalState, router};
 
+/// How long a stopping gateway waits for its sessions to close and record their end.
+const SESSION_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What the gateway needs to run.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -81,10 +84,23 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
         None => None,
     };
 
-    let sessions = session_service(&config, &database)?;
-    let app = router(PortalState { database, sessions });
+    let sessions = session_service(&config, &database, shutdown.child_token())?;
+    let app = router(PortalState {
+        database,
+        sessions: sessions.clone(),
+    });
     let served = hamn_certs::serve(listener, tls, app, shutdown.clone()).await;
     shutdown.cancel();
+    // Websockets outlive the HTTP server's drain: give every session its 4303 close and
+    // its bookkeeping before the process goes.
+    if let Some(sessions) = &sessions
+        && !sessions.drained(SESSION_DRAIN).await
+    {
+        tracing::warn!(
+            live = sessions.registry.len(),
+            "sessions still open at shutdown"
+        );
+    }
     if let Some(task) = redirect {
         // The redirect only answers with a Location; its failure must not mask the main one.
         if let Ok(Err(error)) = task.await {
@@ -98,6 +114,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
 fn session_service(
     config: &GatewayConfig,
     database: &Database,
+    shutdown: CancellationToken,
 ) -> Result<session::Sessions, GatewayError> {
     let public_key = config.data_dir.join(PUBLIC_KEY_FILE);
     let Some(secrets) = config.secrets_key.clone() else {
@@ -109,12 +126,13 @@ fn session_service(
         return Ok(None);
     }
     let verifier = TicketVerifier::from_public_key_files(&[public_key])?;
-    Ok(Some(Arc::new(session::SessionService {
-        database: database.clone(),
+    Ok(Some(Arc::new(session::SessionService::new(
+        database.clone(),
         verifier,
         secrets,
-        config: config.session.clone(),
-    })))
+        config.session.clone(),
+        shutdown,
+    ))))
 }
 
 async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, GatewayError> {

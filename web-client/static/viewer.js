@@ -3,8 +3,10 @@
 // (docs/wire-protocol.md). Frames are applied strictly in order — tiles decode in parallel
 // with createImageBitmap but are drawn in sequence, CopyRects read the canvas as it is at
 // that point — and FrameAck goes out only once a frame is on the canvas, which is the
-// gateway's flow control. Tests read `body[data-state]` (connecting|connected|closed) and
-// `body[data-frames]`.
+// gateway's flow control. When the websocket drops, the viewer resumes the session by
+// itself with the ServerHello's token until the gateway's grace runs out. Tests read
+// `body[data-state]` (connecting|connected|reconnecting|closed), `body[data-frames]` and
+// `body[data-resumes]`.
 import {
   CAPABILITIES, MAX_SCALE_PERCENT, MIN_SCALE_PERCENT, ServerStream, WireError, closeReason,
   codeToScancode, encodeClient, statusText,
@@ -17,6 +19,7 @@ const TEXTS = {
     refused: "Tjänsten tog inte emot anslutningen. Länken kan vara använd eller för gammal – " +
       "starta programmet igen från portalen.",
     lost: "Anslutningen till tjänsten bröts. Starta programmet igen från portalen.",
+    reconnecting: "Anslutningen bröts. Återansluter … ({s} s kvar)",
     badData: "Tjänsten skickade data som inte gick att tolka. Ladda om sidan.",
     latency: "Svarstid",
     fullscreen: "Helskärm",
@@ -27,6 +30,7 @@ const TEXTS = {
     refused: "The service did not accept the connection. The link may have been used or be too " +
       "old – start the application again from the portal.",
     lost: "The connection to the service was lost. Start the application again from the portal.",
+    reconnecting: "The connection was lost. Reconnecting … ({s} s left)",
     badData: "The service sent data that could not be decoded. Reload the page.",
     latency: "Latency",
     fullscreen: "Full screen",
@@ -62,6 +66,8 @@ let pingTimer = 0;
 // Every server operation runs on this chain, so drawing keeps the order of the messages.
 let queue = Promise.resolve();
 const cursors = new Map();
+let resumed = false;
+let resumes = 0;
 
 function setState(state) {
   document.body.dataset.state = state;
@@ -110,21 +116,72 @@ function keyboardLayout() {
   return /^[A-Za-z0-9-]{1,32}$/.test(tag) ? tag : "";
 }
 
+// Resume: the gateway keeps the host connection for a grace period after the websocket
+// drops; ServerHello hands out a single-use token (kept in sessionStorage so a reload of
+// this tab resumes too) and Status Connected carries the grace in seconds.
+const RESUME_KEY = "hamn.resume";
+let resumeToken = null;
+let graceSeconds = 0;
+let reconnectDeadline = 0;
+let reconnectTimer = 0;
+let attempt = 0;
+
+function saveToken(token) {
+  resumeToken = token && token.length ? token : null;
+  try {
+    if (resumeToken) {
+      sessionStorage.setItem(RESUME_KEY, btoa(String.fromCharCode(...resumeToken)));
+    } else {
+      sessionStorage.removeItem(RESUME_KEY);
+    }
+  } catch {
+    // Storage may be off; resume still works within this page.
+  }
+}
+
+function storedToken() {
+  try {
+    const text = sessionStorage.getItem(RESUME_KEY);
+    return text ? Uint8Array.from(atob(text), (c) => c.charCodeAt(0)) : null;
+  } catch {
+    return null;
+  }
+}
+
 function connect() {
   const params = new URLSearchParams(window.location.hash.slice(1));
   const ticket = params.get("ticket");
   // The ticket is single use: keep it out of the history and bookmarks.
   history.replaceState(null, "", window.location.pathname + window.location.search);
-  if (!ticket) {
-    setState("closed");
-    showOverlay(t("noTicket"));
+  if (ticket) {
+    saveToken(null);
+    open({ ticket });
     return;
   }
-  setState("connecting");
-  showOverlay(statusText(1, 0, lang));
+  const token = storedToken();
+  if (token) {
+    // A reload of a session tab: take the session back.
+    resumeToken = token;
+    reconnectDeadline = Date.now() + 60000;
+    open({ token });
+    return;
+  }
+  setState("closed");
+  showOverlay(t("noTicket"));
+}
+
+/** Opens a websocket with a launch ticket or a resume token. */
+function open({ ticket = null, token = null }) {
+  opened = false;
+  closeMessage = null;
+  clientError = null;
+  if (!token) {
+    setState("connecting");
+    showOverlay(statusText(1, 0, lang));
+  }
   const url = new URL("/ws/session", window.location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  url.searchParams.set("ticket", ticket);
+  if (ticket) url.searchParams.set("ticket", ticket);
   stream = new ServerStream();
   socket = new WebSocket(url);
   socket.binaryType = "arraybuffer";
@@ -135,26 +192,54 @@ function connect() {
     socket.send(encodeClient({
       type: "ClientHello", width, height,
       scalePercent: Math.max(MIN_SCALE_PERCENT, Math.min(MAX_SCALE_PERCENT, scale)),
-      resumeToken: null, keyboardLayout: keyboardLayout(),
+      resumeToken: token, keyboardLayout: keyboardLayout(),
     }));
   });
   socket.addEventListener("message", (event) => receive(event.data));
-  socket.addEventListener("close", (event) => {
-    clearInterval(pingTimer);
-    setState("closed");
-    releaseHeldState();
-    if (clientError) {
-      showOverlay(t("badData"));
-    } else if (closeMessage) {
-      showOverlay(closeReason(closeMessage.code, lang));
-    } else if (event.code >= 4000 && event.code <= 4999) {
-      showOverlay(closeReason(event.code, lang));
-    } else if (!opened) {
-      showOverlay(t("refused"));
-    } else {
-      showOverlay(t("lost"));
-    }
-  });
+  socket.addEventListener("close", (event) => closed(event, Boolean(token)));
+}
+
+function closed(event, wasResume) {
+  clearInterval(pingTimer);
+  const wasConnected = document.body.dataset.state === "connected";
+  releaseHeldState();
+  const final = clientError || closeMessage || (event.code >= 4000 && event.code <= 4999);
+  if (wasConnected) reconnectDeadline = Date.now() + graceSeconds * 1000;
+  if (!final && resumeToken && (wasConnected || wasResume) && Date.now() < reconnectDeadline) {
+    reconnect();
+    return;
+  }
+  clearInterval(reconnectTimer);
+  reconnectTimer = 0;
+  setState("closed");
+  saveToken(null);
+  if (clientError) {
+    showOverlay(t("badData"));
+  } else if (closeMessage) {
+    showOverlay(closeReason(closeMessage.code, lang));
+  } else if (event.code >= 4000 && event.code <= 4999) {
+    showOverlay(closeReason(event.code, lang));
+  } else if (!opened && !wasResume) {
+    showOverlay(t("refused"));
+  } else {
+    showOverlay(t("lost"));
+  }
+}
+
+/** The websocket dropped: try again with backoff until the gateway's grace runs out. */
+function reconnect() {
+  setState("reconnecting");
+  if (!reconnectTimer) {
+    const countdown = () => {
+      const left = Math.max(0, Math.ceil((reconnectDeadline - Date.now()) / 1000));
+      showOverlay(t("reconnecting").replace("{s}", String(left)));
+    };
+    countdown();
+    reconnectTimer = setInterval(countdown, 1000);
+  }
+  const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
+  attempt += 1;
+  setTimeout(() => open({ token: resumeToken }), delay);
 }
 
 function receive(data) {
@@ -191,7 +276,11 @@ function receive(data) {
       });
       break;
     case "ServerHello":
+      saveToken(m.resumeToken);
       enqueue(() => {
+        clearInterval(reconnectTimer);
+        reconnectTimer = 0;
+        attempt = 0;
         resizeCanvas(m.width, m.height);
         setState("connected");
         overlay.hidden = true;
@@ -206,9 +295,17 @@ function receive(data) {
       break;
     case "Status": {
       const text = statusText(m.code, m.seconds, lang);
-      if (m.code === 2 || m.code === 8) {
-        // Connected, Resumed: the picture is live again.
+      if (m.code === 2) {
+        // Connected carries the gateway's reconnect grace in seconds.
+        graceSeconds = m.seconds;
         overlay.hidden = true;
+        if (!resumed) showNotice(text, 3000);
+      } else if (m.code === 8) {
+        // Resumed: the picture is live again.
+        resumed = true;
+        overlay.hidden = true;
+        resumes += 1;
+        document.body.dataset.resumes = String(resumes);
         showNotice(text, 3000);
       } else if (m.code === 3 || m.code === 4 || m.code === 5) {
         // The host is away or the session is ending: nothing on the canvas is current.
@@ -231,7 +328,9 @@ function receive(data) {
       canvas.style.cursor = cursors.get(m.id);
       break;
     case "CursorCached":
-      if (cursors.has(m.id)) canvas.style.cursor = cursors.get(m.id);
+      // Id 0 is the system arrow.
+      if (m.id === 0) canvas.style.cursor = "default";
+      else if (cursors.has(m.id)) canvas.style.cursor = cursors.get(m.id);
       break;
     case "CursorHidden":
       canvas.style.cursor = "none";

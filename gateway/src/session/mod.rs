@@ -21,14 +21,23 @@
 //! - Malformed client input closes only that websocket with the wire close code; host
 //!   failures close with the matching 42xx code. Either way the RDP connection ends.
 //!
-//! Not here yet, in the order they come next: resume with the ServerHello token and the
-//! reconnect grace period (the RDP connection then outlives a dropped websocket and the
-//! session goes `disconnected`), cursor shapes (`CursorShape`/`CursorCached`), dynamic
-//! resize (`ResizeRequest` → display control, `Resized`), clipboard per pool policy, and
-//! idle / service-window / administrator endings (43xx codes).
+//! - Resume ([`registry`], [`live`]): ServerHello carries a single-use resume token; when
+//!   the websocket drops, the RDP connection stays up for [`SessionConfig::reconnect_grace`]
+//!   and the row goes `disconnected`; a websocket without a ticket whose ClientHello
+//!   carries the token gets the session back (`active`, `session.resume`) with a full frame.
+//! - Cursor shapes go at once, outside frames, cached per connection ([`frames`]).
+//! - Resize requests go to the host's display control; a host without it keeps its size
+//!   and the viewer scales (Status `ResizeUnsupported`).
+//! - Every transition stores the session's traffic (bytes to the browser, bytes from the
+//!   host, frames) on its row and in the audit detail.
+//!
+//! Not here yet: clipboard per pool policy, and idle / service-window / administrator
+//! endings (43xx codes) — they come with the broker's session lifecycle.
 
-mod connection;
+mod frames;
 pub mod input;
+mod live;
+pub mod registry;
 pub mod sink;
 
 use std::collections::HashMap;
@@ -45,9 +54,12 @@ use hamn_broker::SecretsKey;
 use hamn_broker::db::{Database, DbError};
 use hamn_broker::ticket::{self, ConsumeError, Refusal, TicketVerifier};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::display::EncoderConfig;
 use crate::portal::PortalState;
 use crate::wire::Limits;
+pub use registry::Registry;
 
 /// Tunables of the browser session endpoint.
 #[derive(Debug, Clone)]
@@ -58,6 +70,8 @@ pub struct SessionConfig {
     pub hello_timeout: Duration,
     /// The whole RDP connection sequence.
     pub connect_timeout: Duration,
+    /// How long the RDP connection outlives a dropped websocket, waiting for a resume.
+    pub reconnect_grace: Duration,
     /// Node name recorded in audit events.
     pub node: String,
     pub limits: Limits,
@@ -70,6 +84,7 @@ impl Default for SessionConfig {
             max_fps: 30,
             hello_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(20),
+            reconnect_grace: Duration::from_secs(180),
             node: "gateway".to_owned(),
             limits: Limits::default(),
             encoder: EncoderConfig::default(),
@@ -78,12 +93,45 @@ impl Default for SessionConfig {
 }
 
 /// What the endpoint needs: the broker's database, the ticket verifier (public keys only)
-/// and the key that opens the pools' host credentials.
+/// and the key that opens the pools' host credentials; and the live sessions.
 pub struct SessionService {
     pub database: Database,
     pub verifier: TicketVerifier,
     pub secrets: SecretsKey,
     pub config: SessionConfig,
+    /// Live sessions of this node, for resume.
+    pub registry: Registry,
+    /// Cancelled when the gateway stops: every session closes with 4303.
+    pub shutdown: CancellationToken,
+}
+
+impl SessionService {
+    pub fn new(
+        database: Database,
+        verifier: TicketVerifier,
+        secrets: SecretsKey,
+        config: SessionConfig,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            database,
+            verifier,
+            secrets,
+            config,
+            registry: Registry::default(),
+            shutdown,
+        }
+    }
+
+    /// Waits until every live session has ended (after `shutdown`), at most `deadline`.
+    pub async fn drained(&self, deadline: Duration) -> bool {
+        let wait = async {
+            while !self.registry.is_empty() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(deadline, wait).await.is_ok()
+    }
 }
 
 impl std::fmt::Debug for SessionService {
@@ -92,6 +140,7 @@ impl std::fmt::Debug for SessionService {
             .field("verifier", &self.verifier)
             .field("secrets", &self.secrets)
             .field("config", &self.config)
+            .field("registry", &self.registry)
             .finish_non_exhaustive()
     }
 }
@@ -111,7 +160,8 @@ pub enum SessionError {
     Display(#[from] crate::display::DisplayError),
 }
 
-/// `GET /ws/session?ticket=…`: spends the ticket, then upgrades.
+/// `GET /ws/session?ticket=…`: spends the ticket, then upgrades. Without a ticket the
+/// upgrade goes ahead and the first message must carry a resume token.
 pub(crate) async fn ws_session(
     State(state): State<PortalState>,
     remote: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
@@ -126,7 +176,17 @@ pub(crate) async fn ws_session(
             .into_response();
     };
     let source = remote.map(|axum::Extension(ConnectInfo(addr))| addr.ip().to_string());
-    let text = query.get("ticket").map(String::as_str).unwrap_or_default();
+    let max_message = service
+        .config
+        .limits
+        .max_client_message
+        .max(service.config.limits.max_clipboard.saturating_add(1));
+    let upgrade = upgrade
+        .max_message_size(max_message)
+        .max_frame_size(max_message);
+    let Some(text) = query.get("ticket").map(String::as_str) else {
+        return upgrade.on_upgrade(move |socket| live::run_resume(socket, service, source));
+    };
     let claims = match ticket::consume(&service.database, &service.verifier, text).await {
         Ok(claims) => claims,
         Err(ConsumeError::Refused { reason, claims }) => {
@@ -143,15 +203,7 @@ pub(crate) async fn ws_session(
     if let Err(error) = audit_consumed(&service, &claims, source.as_deref()).await {
         tracing::warn!(%error, session = %claims.session_id, "ticket.consumed not audited");
     }
-    let max_message = service
-        .config
-        .limits
-        .max_client_message
-        .max(service.config.limits.max_clipboard.saturating_add(1));
-    upgrade
-        .max_message_size(max_message)
-        .max_frame_size(max_message)
-        .on_upgrade(move |socket| connection::run(socket, service, claims, source))
+    upgrade.on_upgrade(move |socket| live::run_new(socket, service, claims, source))
 }
 
 async fn refuse_audit(

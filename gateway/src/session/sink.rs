@@ -1,16 +1,27 @@
 //! The RDP leg's [`DisplaySink`] for a browser session: paints the host's updates into a
-//! [`Framebuffer`] shared with the websocket task behind a mutex. The sink only copies
-//! pixels; encoding happens on the websocket side, once per pacing tick.
+//! [`Framebuffer`] shared with the session task behind a mutex, and keeps the latest
+//! pointer (cursor) so it can be sent at once and again after a resume. The sink only
+//! copies; encoding happens on the session side, once per pacing tick.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
 
 use crate::display::{Framebuffer, PixelFormat, Rect};
 use crate::rdp::{DecodedImage, DisplaySink, PointerUpdate};
 
-/// The session's screen: the framebuffer both sides use.
+/// The session's screen: the framebuffer both sides use, and the pointer.
 #[derive(Clone)]
 pub struct SharedScreen {
     framebuffer: Arc<Mutex<Framebuffer>>,
+    pointer: Arc<PointerCell>,
+}
+
+/// The host's latest pointer, numbered so a reader can tell whether it has seen it.
+#[derive(Default)]
+struct PointerCell {
+    latest: Mutex<(u64, Option<PointerUpdate>)>,
+    changed: Notify,
 }
 
 impl SharedScreen {
@@ -20,7 +31,26 @@ impl SharedScreen {
             Framebuffer::new(u32::from(width), u32::from(height), PixelFormat::Rgba32)?;
         Ok(Self {
             framebuffer: Arc::new(Mutex::new(framebuffer)),
+            pointer: Arc::default(),
         })
+    }
+
+    /// The pointer if it changed after `seen` (0: never seen), with its number.
+    pub fn pointer_since(&self, seen: u64) -> Option<(u64, PointerUpdate)> {
+        let latest = self
+            .pointer
+            .latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*latest {
+            (seq, Some(update)) if *seq > seen => Some((*seq, update.clone())),
+            _ => None,
+        }
+    }
+
+    /// Resolves when the pointer changes (or changed since the last wait).
+    pub async fn pointer_changed(&self) {
+        self.pointer.changed.notified().await;
     }
 
     /// Locks the framebuffer. A panic while it was held left whole pixels behind (every
@@ -77,8 +107,17 @@ impl DisplaySink for ScreenSink {
         }
     }
 
-    fn pointer(&mut self, _update: PointerUpdate) {
-        // Cursor shapes travel outside frames; the endpoint does not forward them yet and
-        // the viewer shows its own arrow.
+    fn pointer(&mut self, update: PointerUpdate) {
+        let cell = &self.screen.pointer;
+        {
+            let mut latest = cell
+                .latest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            latest.0 += 1;
+            latest.1 = Some(update);
+        }
+        // Cursor changes travel outside frames, at once.
+        cell.changed.notify_one();
     }
 }

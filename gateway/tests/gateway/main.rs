@@ -1,5 +1,6 @@
 //! The gateway's integration tests: one binary, one module per area.
 
+mod browser;
 mod display;
 mod rdp;
 mod session;

@@ -1,8 +1,10 @@
 //! The browser session endpoint end to end: a migrated and seeded SQLite database, the
 //! bundled demo host, the gateway's router on a loopback TLS listener and a Rust websocket
 //! client that speaks the wire protocol, paints the tiles it receives and checks pixels.
-//! Also: a replayed ticket is refused before the upgrade, and a malformed client message
-//! closes the session with the wire's close code.
+//! Also: a replayed ticket is refused before the upgrade; a malformed client message
+//! closes the session with the wire's close code; a dropped websocket resumes the same RDP
+//! session with the ServerHello's token (single use, taken over by a second window,
+//! refused after the grace period), and the session row follows with its traffic.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +20,8 @@ use hamn_broker::{
 use hamn_gateway::PortalState;
 use hamn_gateway::session::{SessionConfig, SessionService};
 use hamn_gateway::wire::{
-    ClientHello, ClientMessage, CloseCode, Limits, ServerMessage, TileEncoding, decode_client,
-    decode_server, encode_client,
+    ClientHello, ClientMessage, CloseCode, Limits, ServerMessage, StatusCode, TileEncoding,
+    decode_client, decode_server, encode_client,
 };
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -37,22 +39,50 @@ const WAIT: Duration = Duration::from_secs(60);
 
 type Ws = WebSocketStream<TlsStream<TcpStream>>;
 
+/// The RDP host a test gateway's seeded pool points at.
+pub(crate) struct HostSpec {
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+}
+
 /// A gateway serving the session endpoint, with its database and ticket issuer.
-struct Gateway {
-    port: u16,
+pub(crate) struct Gateway {
+    pub port: u16,
     database: Database,
     issuer: TicketIssuer,
     user: Uuid,
     app: Uuid,
     ca_pem: Vec<u8>,
+    sessions: Arc<SessionService>,
     shutdown: CancellationToken,
-    _host: DemoHost,
+    /// The host process(es), stopped on drop.
+    _host: Box<dyn std::any::Any + Send>,
     _dir: tempfile::TempDir,
 }
 
 impl Gateway {
     async fn start() -> Gateway {
+        Self::start_with(SessionConfig::default()).await
+    }
+
+    async fn start_with(config: SessionConfig) -> Gateway {
         let host = DemoHost::start("nla");
+        let spec = HostSpec {
+            port: host.port,
+            username: DEMO_USER.to_owned(),
+            password: DEMO_PASSWORD.to_owned(),
+        };
+        Self::start_for(spec, Box::new(host), config).await
+    }
+
+    /// A gateway whose demo pool holds the one host `spec` (certificate policy "ignore",
+    /// as for lab pools); `host` is kept alive as long as the gateway.
+    pub(crate) async fn start_for(
+        spec: HostSpec,
+        host: Box<dyn std::any::Any + Send>,
+        config: SessionConfig,
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = Database::connect(&DatabaseConfig {
             url: format!("sqlite://{}?mode=rwc", dir.path().join("hamn.db").display()),
@@ -66,9 +96,9 @@ impl Gateway {
             &database,
             hamn_broker::DemoSeed {
                 host_address: "127.0.0.1".to_owned(),
-                host_port: host.port,
-                host_username: DEMO_USER.to_owned(),
-                host_password: Secret::new(DEMO_PASSWORD),
+                host_port: spec.port,
+                host_username: spec.username.clone(),
+                host_password: Secret::new(spec.password.clone()),
                 secrets_key: Some(secrets.clone()),
                 ..Default::default()
             },
@@ -86,21 +116,23 @@ impl Gateway {
             std::fs::read(hamn_certs::DevPkiPaths::new(&dir.path().join("certs")).ca_cert())
                 .expect("CA PEM");
         let tls = hamn_certs::server::server_config(&pki.server_cert_files()).expect("TLS");
-        let sessions = SessionService {
-            database: database.clone(),
+        let shutdown = CancellationToken::new();
+        let sessions = SessionService::new(
+            database.clone(),
             verifier,
             secrets,
-            config: SessionConfig::default(),
-        };
+            config,
+            shutdown.child_token(),
+        );
+        let sessions = Arc::new(sessions);
         let app = hamn_gateway::router(PortalState {
             database: database.clone(),
-            sessions: Some(Arc::new(sessions)),
+            sessions: Some(sessions.clone()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let shutdown = CancellationToken::new();
         tokio::spawn(hamn_certs::serve(listener, tls, app, shutdown.clone()));
         Gateway {
             port,
@@ -109,13 +141,14 @@ impl Gateway {
             user: ids.user,
             app: ids.app_prod,
             ca_pem,
+            sessions,
             shutdown,
             _host: host,
             _dir: dir,
         }
     }
 
-    async fn ticket(&self) -> (String, Uuid) {
+    pub(crate) async fn ticket(&self) -> (String, Uuid) {
         let t = issue_launch_ticket(
             &self.database,
             &self.issuer,
@@ -159,13 +192,59 @@ impl Gateway {
             .map(|(ws, _)| ws)
     }
 
-    async fn session_state(&self, id: Uuid) -> SessionState {
+    /// A websocket without a ticket, for resume.
+    async fn open_resume(&self) -> Ws {
+        let url = format!("wss://localhost:{}/ws/session", self.port);
+        let tls = self.tls().await;
+        tokio_tungstenite::client_async(url, tls)
+            .await
+            .map(|(ws, _)| ws)
+            .expect("upgrade without a ticket")
+    }
+
+    async fn session(&self, id: Uuid) -> hamn_broker::model::Session {
         let mut conn = self.database.pool().acquire().await.expect("conn");
         repo::sessions::get(&mut conn, id)
             .await
             .expect("session row")
             .expect("session exists")
-            .state
+    }
+
+    /// The audit actions about session `id`, oldest first.
+    pub(crate) async fn audit_actions(&self, id: Uuid) -> Vec<String> {
+        let mut conn = self.database.pool().acquire().await.expect("conn");
+        let filter = hamn_broker::model::AuditFilter {
+            target_id: Some(id.to_string()),
+            ..Default::default()
+        };
+        let page = repo::audit::list(
+            &mut conn,
+            &filter,
+            hamn_broker::model::PageRequest {
+                limit: 500,
+                cursor: None,
+            },
+        )
+        .await
+        .expect("audit");
+        let mut actions: Vec<String> = page.items.into_iter().map(|e| e.action).collect();
+        actions.reverse();
+        actions
+    }
+
+    async fn session_state(&self, id: Uuid) -> SessionState {
+        self.session(id).await.state
+    }
+
+    async fn wait_state(&self, id: Uuid, state: SessionState) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.session_state(id).await != state {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "session never reached {state:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
@@ -176,14 +255,81 @@ impl Drop for Gateway {
 }
 
 fn hello(width: u16, height: u16) -> ClientMessage {
+    resume_hello(width, height, None)
+}
+
+fn resume_hello(width: u16, height: u16, token: Option<Vec<u8>>) -> ClientMessage {
     ClientMessage::ClientHello(ClientHello {
         version: hamn_gateway::wire::PROTOCOL_VERSION,
         width,
         height,
         scale_percent: 100,
-        resume_token: None,
+        resume_token: token,
         keyboard_layout: "sv-SE".to_owned(),
     })
+}
+
+/// Paints frames (acking each) until the demo app's title bar and selected row show.
+async fn paint_until_demo_app(ws: &mut Ws, canvas: &mut Canvas) -> (u32, u32) {
+    let (mut frames, mut tiles) = (0u32, 0u32);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no title bar after {frames} frames, {tiles} tiles: (700,24) is {:?}",
+            canvas.pixel(700, 24)
+        );
+        match next(ws).await {
+            Ok(ServerMessage::FrameEnd { frame_id }) => {
+                frames += 1;
+                send(ws, &ClientMessage::FrameAck { frame_id }).await;
+                if canvas.pixel(700, 24) == TITLE_BAR && canvas.pixel(200, 124) == SELECTED_ROW {
+                    return (frames, tiles);
+                }
+            }
+            Ok(message) => {
+                if matches!(message, ServerMessage::Tile(_)) {
+                    tiles += 1;
+                }
+                canvas.apply(&message);
+            }
+            Err(code) => panic!("closed early with {code:?}"),
+        }
+    }
+}
+
+/// Sends a resume hello and returns the new ServerHello, checking that Status Resumed
+/// follows.
+async fn resume(
+    ws: &mut Ws,
+    token: Vec<u8>,
+) -> Result<hamn_gateway::wire::ServerHello, Option<u16>> {
+    send(ws, &resume_hello(1280, 800, Some(token))).await;
+    let server_hello = match next(ws).await? {
+        ServerMessage::ServerHello(h) => h,
+        ServerMessage::Close { code, .. } => return Err(Some(code.as_u16())),
+        other => panic!("expected ServerHello, got {other:?}"),
+    };
+    loop {
+        match next(ws).await? {
+            ServerMessage::Status {
+                code: StatusCode::Resumed,
+                ..
+            } => break,
+            ServerMessage::Status { .. } => {}
+            other => panic!("expected Status Resumed before anything else, got {other:?}"),
+        }
+    }
+    Ok(server_hello)
+}
+
+/// Reads until the socket closes; the close code.
+async fn closed_with(ws: &mut Ws) -> Option<u16> {
+    loop {
+        if let Err(code) = next(ws).await {
+            return code;
+        }
+    }
 }
 
 async fn send(ws: &mut Ws, message: &ClientMessage) {
@@ -349,31 +495,7 @@ async fn a_browser_session_streams_the_demo_app_with_real_pixels() {
     }
 
     let mut canvas = Canvas::new(server_hello.width, server_hello.height);
-    let (mut frames, mut tiles) = (0u32, 0u32);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no title bar after {frames} frames, {tiles} tiles: (700,24) is {:?}",
-            canvas.pixel(700, 24)
-        );
-        match next(&mut ws).await {
-            Ok(ServerMessage::FrameEnd { frame_id }) => {
-                frames += 1;
-                send(&mut ws, &ClientMessage::FrameAck { frame_id }).await;
-                if canvas.pixel(700, 24) == TITLE_BAR && canvas.pixel(200, 124) == SELECTED_ROW {
-                    break;
-                }
-            }
-            Ok(message) => {
-                if matches!(message, ServerMessage::Tile(_)) {
-                    tiles += 1;
-                }
-                canvas.apply(&message);
-            }
-            Err(code) => panic!("closed early with {code:?}"),
-        }
-    }
+    let (frames, tiles) = paint_until_demo_app(&mut ws, &mut canvas).await;
     eprintln!(
         "session: title bar after {frames} frames, {tiles} tiles ({} JPEG)",
         canvas.jpeg_tiles
@@ -396,15 +518,14 @@ async fn a_browser_session_streams_the_demo_app_with_real_pixels() {
         }
     }
 
+    // Closing the tab keeps the session for a resume: disconnected, traffic recorded.
     ws.close(None).await.expect("close");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while gateway.session_state(session_id).await != SessionState::Ended {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "session never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    gateway
+        .wait_state(session_id, SessionState::Disconnected)
+        .await;
+    let row = gateway.session(session_id).await;
+    assert!(row.bytes_to_client > 0 && row.frames_sent >= i64::from(frames));
+    assert!(row.bytes_from_host > 0, "{row:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -438,12 +559,114 @@ async fn a_malformed_client_message_closes_with_the_protocol_close_code() {
     let (code_in_message, reason) = close_message.expect("a Close message before the close frame");
     assert_eq!(code_in_message, expected, "{reason}");
     assert_eq!(code, Some(expected.as_u16()));
+    // A protocol violation is not a network drop: no resume, the host connection closes
+    // and the session stays on the host, disconnected.
+    gateway
+        .wait_state(session_id, SessionState::Disconnected)
+        .await;
+    assert!(
+        gateway.sessions.registry.is_empty(),
+        "nothing left to resume"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_websocket_resumes_the_same_session() {
+    let gateway = Gateway::start_with(SessionConfig {
+        reconnect_grace: Duration::from_secs(3),
+        ..SessionConfig::default()
+    })
+    .await;
+    let (ticket, session_id) = gateway.ticket().await;
+    let mut ws = gateway.open(&ticket).await.expect("upgrade");
+    send(&mut ws, &hello(1280, 800)).await;
+    let first = match next(&mut ws).await {
+        Ok(ServerMessage::ServerHello(h)) => h,
+        other => panic!("expected ServerHello, got {other:?}"),
+    };
+    assert!(!first.resume_token.is_empty(), "a token to resume with");
+    let mut canvas = Canvas::new(first.width, first.height);
+    paint_until_demo_app(&mut ws, &mut canvas).await;
+
+    // The network goes: the TCP connection drops without any close.
+    drop(ws);
+    gateway
+        .wait_state(session_id, SessionState::Disconnected)
+        .await;
+
+    // A new websocket with the token gets the same session and a full picture.
+    let mut ws = gateway.open_resume().await;
+    let second = resume(&mut ws, first.resume_token.clone())
+        .await
+        .expect("resumed");
+    assert_eq!(second.session_id, session_id.into_bytes());
+    assert_ne!(
+        second.resume_token, first.resume_token,
+        "tokens are single use"
+    );
+    gateway.wait_state(session_id, SessionState::Active).await;
+    let mut canvas = Canvas::new(second.width, second.height);
+    paint_until_demo_app(&mut ws, &mut canvas).await;
+
+    // The spent token is refused with 4100.
+    let mut stale = gateway.open_resume().await;
+    assert_eq!(
+        resume(&mut stale, first.resume_token.clone()).await.err(),
+        Some(Some(CloseCode::ResumeFailed.as_u16()))
+    );
+    // No ticket and no token: 4100 as well.
+    let mut bare = gateway.open_resume().await;
+    send(&mut bare, &hello(1280, 800)).await;
+    assert_eq!(
+        closed_with(&mut bare).await,
+        Some(CloseCode::ResumeFailed.as_u16())
+    );
+
+    // A second window takes the session over; the first is told so.
+    let mut other = gateway.open_resume().await;
+    let third = resume(&mut other, second.resume_token.clone())
+        .await
+        .expect("taken over");
+    assert_eq!(
+        closed_with(&mut ws).await,
+        Some(CloseCode::SessionTakenOver.as_u16())
+    );
+    let mut canvas = Canvas::new(third.width, third.height);
+    paint_until_demo_app(&mut other, &mut canvas).await;
+
+    // After the grace the host connection closes: the session stays disconnected on the
+    // host and its token no longer resumes it.
+    drop(other);
+    gateway
+        .wait_state(session_id, SessionState::Disconnected)
+        .await;
     let deadline = tokio::time::Instant::now() + WAIT;
-    while gateway.session_state(session_id).await != SessionState::Ended {
+    while !gateway.sessions.registry.is_empty() {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "session never ended"
+            "grace never ran out"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut late = gateway.open_resume().await;
+    assert_eq!(
+        resume(&mut late, third.resume_token.clone()).await.err(),
+        Some(Some(CloseCode::ResumeFailed.as_u16()))
+    );
+    assert_eq!(
+        gateway.session_state(session_id).await,
+        SessionState::Disconnected
+    );
+    let actions = gateway.audit_actions(session_id).await;
+    for action in [
+        "session.connect",
+        "session.disconnect",
+        "session.resume",
+        "session.end",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
     }
 }

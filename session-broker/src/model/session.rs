@@ -32,6 +32,12 @@ pub struct Session {
     pub ended_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Payload bytes the gateway sent to the browser so far.
+    pub bytes_to_client: i64,
+    /// RDP bytes the gateway received from the host so far.
+    pub bytes_from_host: i64,
+    /// Display frames sent to the browser so far.
+    pub frames_sent: i64,
 }
 
 /// A session being launched (placement has chosen the host).

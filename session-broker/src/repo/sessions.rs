@@ -7,11 +7,12 @@ use uuid::Uuid;
 
 use super::sql::Sql;
 use crate::db::DbError;
-use crate::db::row::{get_enum, get_opt_time, get_time, get_uuid, millis, now};
+use crate::db::row::{get_enum, get_i64, get_opt_time, get_time, get_uuid, millis, now};
 use crate::model::{NewSession, Page, PageRequest, Session, SessionFilter, SessionState};
 
 const SELECT: &str = "SELECT id, tenant_id, user_id, app_id, host_id, state, created_at, \
-                      started_at, disconnected_at, ended_at, updated_at FROM sessions";
+                      started_at, disconnected_at, ended_at, updated_at, bytes_to_client, \
+                      bytes_from_host, frames_sent FROM sessions";
 
 fn from_row(r: &AnyRow) -> Result<Session, DbError> {
     Ok(Session {
@@ -26,7 +27,39 @@ fn from_row(r: &AnyRow) -> Result<Session, DbError> {
         disconnected_at: get_opt_time(r, "disconnected_at")?,
         ended_at: get_opt_time(r, "ended_at")?,
         updated_at: get_time(r, "updated_at")?,
+        bytes_to_client: get_i64(r, "bytes_to_client")?,
+        bytes_from_host: get_i64(r, "bytes_from_host")?,
+        frames_sent: get_i64(r, "frames_sent")?,
     })
+}
+
+/// A session's traffic totals, as the gateway counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub bytes_to_client: u64,
+    pub bytes_from_host: u64,
+    pub frames: u64,
+}
+
+/// Stores the totals so far (they only grow; the gateway sends totals, not increments, so
+/// a lost report costs nothing).
+pub async fn set_traffic(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    traffic: &Traffic,
+) -> Result<bool, DbError> {
+    let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let r = sqlx::query(
+        "UPDATE sessions SET bytes_to_client = $1, bytes_from_host = $2, frames_sent = $3 \
+         WHERE id = $4",
+    )
+    .bind(clamp(traffic.bytes_to_client))
+    .bind(clamp(traffic.bytes_from_host))
+    .bind(clamp(traffic.frames))
+    .bind(id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() > 0)
 }
 
 /// Records a session in state `launching`.
@@ -44,6 +77,9 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewSession) -> Result<Sessio
         disconnected_at: None,
         ended_at: None,
         updated_at: now,
+        bytes_to_client: 0,
+        bytes_from_host: 0,
+        frames_sent: 0,
     };
     sqlx::query(
         "INSERT INTO sessions (id, tenant_id, user_id, app_id, host_id, state, created_at, \

@@ -1,0 +1,836 @@
+//! One browser session's task. A ticket's websocket becomes the session's task: it reads
+//! `ClientHello`, connects to the host with the browser's size and then serves websockets
+//! one after the other — the first, and each resume — until the session ends:
+//!
+//! ```text
+//! ticket ─▶ hello ─▶ rdp::connect ─▶ attached ⇄ detached (≤ reconnect_grace) ─▶ finished
+//!                                      ▲ resume token (redeemed from the Registry)
+//! ```
+//!
+//! While detached the RDP connection stays up and the picture keeps changing; a resume gets
+//! a new ServerHello (current size, new token), Status `Resumed` and a full frame. A second
+//! window resuming the session takes it over (the first is closed with 4101). The grace
+//! running out closes the RDP connection: the session stays on the host, disconnected, and
+//! the next launch reconnects to it there.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use hamn_broker::db::DbError;
+use hamn_broker::model::{ActorKind, AuditOutcome, HostCertCheck, NewAuditEvent, SessionState};
+use hamn_broker::repo;
+use hamn_broker::ticket::Claims;
+use tokio::sync::mpsc;
+use tokio::time::MissedTickBehavior;
+
+use super::frames::{self, CursorCache, FrameError, FrameLoop, Traffic};
+use super::sink::SharedScreen;
+use super::{SessionError, SessionService};
+use crate::rdp::{
+    self, CertPolicy, HostCredentials, RdpError, RdpHandle, RdpParams, ResizeOutcome, SessionEnd,
+};
+use crate::wire::{
+    self, Capabilities, ClientHello, ClientMessage, ClientStream, CloseCode, ServerHello,
+    ServerMessage, StatusCode, WireError,
+};
+
+/// How long the RDP task gets to finish after the gateway closed it.
+const RDP_CLOSE_WAIT: Duration = Duration::from_secs(5);
+/// How long the browser gets to answer our close frame.
+const CLOSE_HANDSHAKE_WAIT: Duration = Duration::from_secs(2);
+/// How often an attached session reports its traffic to the broker.
+const TRAFFIC_EVERY: Duration = Duration::from_secs(60);
+
+/// A websocket that presented a valid resume token, on its way to the session's task.
+pub struct Attach {
+    socket: WebSocket,
+    stream: ClientStream,
+    source: Option<String>,
+}
+
+type HostTask = Pin<Box<dyn Future<Output = Result<SessionEnd, RdpError>> + Send + Sync>>;
+
+/// How a session ended: the state the broker records and the audit event's outcome.
+struct Finish {
+    state: SessionState,
+    outcome: AuditOutcome,
+    detail: String,
+}
+
+/// How one connection (websocket) of a session ended.
+enum Served {
+    /// The websocket dropped or the browser closed it: keep the RDP connection for the grace.
+    Detached,
+    /// Another window resumed the session.
+    TakenOver(Box<Attach>),
+    /// The session is over; the browser gets this code.
+    Ended(CloseCode, String, Finish),
+}
+
+/// Runs a new session (from a ticket) on `socket` until it ends, then records the end.
+pub(super) async fn run_new(
+    mut socket: WebSocket,
+    service: Arc<SessionService>,
+    claims: Claims,
+    source: Option<String>,
+) {
+    let session = claims.session_id;
+    let failed = |detail: String| Finish {
+        state: SessionState::Ended,
+        outcome: AuditOutcome::Failed,
+        detail,
+    };
+    let mut stream = ClientStream::new(service.config.limits);
+    let hello = match first_hello(&mut socket, &mut stream, &service).await {
+        Ok(hello) => hello,
+        Err(refusal) => {
+            let detail = match refusal {
+                Some((code, detail)) => {
+                    close(&mut socket, code, &detail).await;
+                    format!("close {} {}: {detail}", code.as_u16(), code.ws_reason())
+                }
+                None => "the browser closed the connection before ClientHello".to_owned(),
+            };
+            finish(
+                &service,
+                &claims,
+                "session.connect",
+                failed(detail),
+                source.as_deref(),
+            )
+            .await;
+            return;
+        }
+    };
+    let params = match host_params(&service, &claims, &hello).await {
+        Ok(params) => params,
+        Err(error) => {
+            tracing::error!(%error, %session, "session setup failed in the gateway");
+            close(&mut socket, CloseCode::InternalError, &error.to_string()).await;
+            finish(
+                &service,
+                &claims,
+                "session.connect",
+                failed(error.to_string()),
+                source.as_deref(),
+            )
+            .await;
+            return;
+        }
+    };
+    let host = format!("{}:{}", params.host, params.port);
+    let rdp_session = match rdp::connect(params).await {
+        Ok(rdp_session) => rdp_session,
+        Err(error) => {
+            tracing::info!(%error, %host, %session, "host connection failed");
+            let code = close_code_of(&error, false);
+            close(&mut socket, code, &error.to_string()).await;
+            let detail = format!(
+                "host {host}: close {} {}: {error}",
+                code.as_u16(),
+                code.ws_reason()
+            );
+            finish(
+                &service,
+                &claims,
+                "session.connect",
+                failed(detail),
+                source.as_deref(),
+            )
+            .await;
+            return;
+        }
+    };
+    let (width, height) = rdp_session.desktop_size();
+    let screen = match SharedScreen::new(width, height) {
+        Ok(screen) => screen,
+        Err(error) => {
+            close(&mut socket, CloseCode::InternalError, &error.to_string()).await;
+            finish(
+                &service,
+                &claims,
+                "session.connect",
+                failed(error.to_string()),
+                source.as_deref(),
+            )
+            .await;
+            return;
+        }
+    };
+    let (handle, task) = rdp_session.start(screen.sink());
+    let (attach_tx, attach_rx) = mpsc::channel(1);
+    service.registry.insert(session, attach_tx);
+    record(
+        &service,
+        &claims,
+        SessionState::Active,
+        "session.connect",
+        AuditOutcome::Success,
+        format!("host {host} {width}x{height}"),
+        source.as_deref(),
+    )
+    .await;
+    let live = Live {
+        frames: FrameLoop::new(
+            screen.clone(),
+            service.config.encoder.clone(),
+            (width, height),
+        ),
+        service,
+        claims,
+        handle,
+        task: Box::pin(task.wait()),
+        screen,
+        attach_rx,
+        traffic: Traffic::default(),
+    };
+    live.run(Attach {
+        socket,
+        stream,
+        source,
+    })
+    .await;
+}
+
+/// A websocket without a ticket: its `ClientHello` must carry a resume token of a live
+/// session of this node; then the websocket goes to that session's task.
+pub(super) async fn run_resume(
+    mut socket: WebSocket,
+    service: Arc<SessionService>,
+    source: Option<String>,
+) {
+    let mut stream = ClientStream::new(service.config.limits);
+    let hello = match first_hello(&mut socket, &mut stream, &service).await {
+        Ok(hello) => hello,
+        Err(Some((code, detail))) => return close(&mut socket, code, &detail).await,
+        Err(None) => return,
+    };
+    let Some(token) = hello.resume_token.filter(|t| !t.is_empty()) else {
+        let detail = "no launch ticket and no resume token";
+        return close(&mut socket, CloseCode::ResumeFailed, detail).await;
+    };
+    let (session, attach) = match service.registry.redeem(&token) {
+        Ok(found) => found,
+        Err(refused) => {
+            tracing::info!(%refused, source = source.as_deref(), "resume refused");
+            return close(&mut socket, CloseCode::ResumeFailed, &refused.to_string()).await;
+        }
+    };
+    let attach_msg = Attach {
+        socket,
+        stream,
+        source,
+    };
+    if let Err(mpsc::error::SendError(mut back)) = attach.send(attach_msg).await {
+        tracing::info!(%session, "resume raced with the session's end");
+        close(
+            &mut back.socket,
+            CloseCode::ResumeFailed,
+            "the session has ended",
+        )
+        .await;
+    }
+}
+
+/// A connected session and everything that outlives one websocket.
+struct Live {
+    service: Arc<SessionService>,
+    claims: Claims,
+    handle: RdpHandle,
+    task: HostTask,
+    screen: SharedScreen,
+    frames: FrameLoop,
+    attach_rx: mpsc::Receiver<Attach>,
+    traffic: Traffic,
+}
+
+impl Live {
+    async fn run(mut self, first: Attach) {
+        let session = self.claims.session_id;
+        let mut next = Some(first);
+        let mut resumed = false;
+        let mut source = None;
+        let finish = loop {
+            let Some(mut attach) = next.take() else {
+                self.report(
+                    SessionState::Disconnected,
+                    "session.disconnect",
+                    AuditOutcome::Success,
+                    format!(
+                        "the browser connection was lost; the host connection is kept for {} s",
+                        self.service.config.reconnect_grace.as_secs()
+                    ),
+                    source.as_deref(),
+                )
+                .await;
+                match self.wait_detached().await {
+                    Ok(attach) => {
+                        next = Some(attach);
+                        resumed = true;
+                        continue;
+                    }
+                    Err(finish) => break finish,
+                }
+            };
+            source.clone_from(&attach.source);
+            if resumed {
+                self.report(
+                    SessionState::Active,
+                    "session.resume",
+                    AuditOutcome::Success,
+                    "the browser resumed the session".to_owned(),
+                    source.as_deref(),
+                )
+                .await;
+            }
+            match self.serve(&mut attach, resumed).await {
+                Served::Detached => {
+                    tracing::info!(%session, "browser connection lost; session kept");
+                }
+                Served::TakenOver(newer) => {
+                    tracing::info!(%session, "session taken over by another window");
+                    close(
+                        &mut attach.socket,
+                        CloseCode::SessionTakenOver,
+                        "the session was opened in another window",
+                    )
+                    .await;
+                    next = Some(*newer);
+                    resumed = true;
+                }
+                Served::Ended(code, detail, finish) => {
+                    tracing::info!(%session, code = code.as_u16(), %detail, "browser session ended");
+                    close(&mut attach.socket, code, &detail).await;
+                    break finish;
+                }
+            }
+        };
+        self.service.registry.remove(session);
+        self.handle.close();
+        if tokio::time::timeout(RDP_CLOSE_WAIT, &mut self.task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(%session, "RDP task did not finish after close");
+        }
+        self.report(
+            finish.state,
+            "session.end",
+            finish.outcome,
+            finish.detail,
+            source.as_deref(),
+        )
+        .await;
+    }
+
+    /// Waits while no browser is attached: for a resume, the host ending the session, the
+    /// gateway stopping, or the grace running out.
+    async fn wait_detached(&mut self) -> Result<Attach, Finish> {
+        let grace = self.service.config.reconnect_grace;
+        tokio::select! {
+            attach = self.attach_rx.recv() => attach.ok_or_else(|| internal_finish("the resume channel closed")),
+            ended = &mut self.task => Err(host_finish(ended).1),
+            () = self.service.shutdown.cancelled() => Err(Finish {
+                state: SessionState::Disconnected,
+                outcome: AuditOutcome::Success,
+                detail: "the gateway stopped while the browser was away; the session stays on the host".to_owned(),
+            }),
+            () = tokio::time::sleep(grace) => Err(Finish {
+                state: SessionState::Disconnected,
+                outcome: AuditOutcome::Success,
+                detail: format!("no resume within {} s; the session stays on the host, disconnected", grace.as_secs()),
+            }),
+        }
+    }
+
+    /// Serves one websocket: hello, then frames, input and pings until it ends.
+    async fn serve(&mut self, attach: &mut Attach, resumed: bool) -> Served {
+        let config = &self.service.config;
+        let Some(version) = attach.stream.version() else {
+            return ended_internal("hello accepted without a version");
+        };
+        let size = {
+            let fb = self.screen.lock();
+            (
+                u16::try_from(fb.width()).unwrap_or(u16::MAX),
+                u16::try_from(fb.height()).unwrap_or(u16::MAX),
+            )
+        };
+        self.frames.restart(size);
+        let token = self
+            .service
+            .registry
+            .issue_token(self.claims.session_id)
+            .unwrap_or_default();
+        let hello = ServerMessage::ServerHello(ServerHello {
+            version,
+            session_id: self.claims.session_id.into_bytes(),
+            width: size.0,
+            height: size.1,
+            resume_token: token,
+            capabilities: Capabilities(Capabilities::UNICODE_INPUT),
+        });
+        // Connected carries the reconnect grace in seconds: the viewer counts it down
+        // while it reconnects.
+        let grace = u16::try_from(config.reconnect_grace.as_secs()).unwrap_or(u16::MAX);
+        let socket = &mut attach.socket;
+        let mut greeting = vec![hello, status(StatusCode::Connected, grace)];
+        if resumed {
+            greeting.push(status(StatusCode::Resumed, 0));
+        }
+        for message in &greeting {
+            if frames::send(socket, &mut self.traffic, message)
+                .await
+                .is_err()
+            {
+                return Served::Detached;
+            }
+        }
+
+        let mut cursors = CursorCache::default();
+        let mut pointer_seen = 0;
+        let mut resize_refused = false;
+        let mut tick = tokio::time::interval(pacing(config.max_fps));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut report = tokio::time::interval(TRAFFIC_EVERY);
+        report.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        report.reset();
+        // The current pointer goes first, before any change.
+        if let Some((seq, update)) = self.screen.pointer_since(pointer_seen) {
+            pointer_seen = seq;
+            if frames::send(socket, &mut self.traffic, &cursors.message(&update))
+                .await
+                .is_err()
+            {
+                return Served::Detached;
+            }
+        }
+        loop {
+            tokio::select! {
+                ended = &mut self.task => {
+                    let (code, finish) = host_finish(ended);
+                    return Served::Ended(code, finish.detail.clone(), finish);
+                }
+                attach = self.attach_rx.recv() => {
+                    return match attach {
+                        Some(attach) => Served::TakenOver(Box::new(attach)),
+                        None => ended_internal("the resume channel closed"),
+                    };
+                }
+                () = self.service.shutdown.cancelled() => {
+                    return Served::Ended(CloseCode::GatewayShutdown, "the gateway is stopping".to_owned(), Finish {
+                        state: SessionState::Disconnected,
+                        outcome: AuditOutcome::Success,
+                        detail: "the gateway stopped; the session stays on the host".to_owned(),
+                    });
+                }
+                () = self.screen.pointer_changed() => {
+                    if let Some((seq, update)) = self.screen.pointer_since(pointer_seen) {
+                        pointer_seen = seq;
+                        if frames::send(socket, &mut self.traffic, &cursors.message(&update)).await.is_err() {
+                            return Served::Detached;
+                        }
+                    }
+                }
+                _ = report.tick() => {
+                    self.save_traffic().await;
+                }
+                received = socket.recv() => {
+                    let bytes = match received {
+                        Some(Ok(Message::Binary(bytes))) => bytes,
+                        Some(Ok(Message::Text(_))) => return violation(CloseCode::ProtocolError,
+                            "text message on a binary protocol".to_owned()),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Served::Detached,
+                    };
+                    let message = match attach.stream.receive(&bytes) {
+                        Ok(message) => message,
+                        Err(error) => return wire_violation(&error),
+                    };
+                    match message {
+                        ClientMessage::FrameAck { frame_id } => {
+                            if let Err(error) = self.frames.ack(frame_id) {
+                                return wire_violation(&error);
+                            }
+                        }
+                        ClientMessage::Ping { timestamp } => {
+                            if frames::send(socket, &mut self.traffic, &ServerMessage::Pong { timestamp }).await.is_err() {
+                                return Served::Detached;
+                            }
+                        }
+                        ClientMessage::ResizeRequest { width, height } => {
+                            let width = width.clamp(rdp::config::MIN_DESKTOP, rdp::config::MAX_DESKTOP);
+                            let height = height.clamp(rdp::config::MIN_DESKTOP, rdp::config::MAX_DESKTOP);
+                            // A gone session is reported by the task branch next.
+                            let outcome = self.handle.resize(width, height).await;
+                            if outcome == Ok(ResizeOutcome::Unsupported) && !resize_refused {
+                                resize_refused = true;
+                                if frames::send(socket, &mut self.traffic, &status(StatusCode::ResizeUnsupported, 0)).await.is_err() {
+                                    return Served::Detached;
+                                }
+                            }
+                        }
+                        ClientMessage::ClipboardText(_) => {
+                            if frames::send(socket, &mut self.traffic, &status(StatusCode::ClipboardDisabled, 0)).await.is_err() {
+                                return Served::Detached;
+                            }
+                        }
+                        other => {
+                            let inputs = super::input::to_rdp(&other);
+                            // A gone session is reported by the task branch next.
+                            if !inputs.is_empty() && self.handle.input(inputs).await.is_err() {
+                                continue;
+                            }
+                        }
+                    }
+                }
+                _ = tick.tick(), if self.frames.can_send() => {
+                    match self.frames.next_frame().await {
+                        Ok(Some(frame)) => match self.frames.send_frame(socket, &mut self.traffic, frame).await {
+                            Ok(()) => {}
+                            Err(FrameError::ClientGone) => return Served::Detached,
+                            Err(FrameError::Internal(error)) => return ended_internal(error),
+                        },
+                        Ok(None) => {}
+                        Err(FrameError::ClientGone) => return Served::Detached,
+                        Err(FrameError::Internal(error)) => return ended_internal(error),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves the session row to `state`, stores the traffic so far and audits `action`.
+    async fn report(
+        &self,
+        state: SessionState,
+        action: &str,
+        outcome: AuditOutcome,
+        detail: String,
+        source: Option<&str>,
+    ) {
+        self.save_traffic().await;
+        let stats = self.handle.stats();
+        let detail = format!(
+            "{detail}; {} bytes to the browser in {} frames, {} bytes from the host",
+            self.traffic.bytes_to_client, self.traffic.frames, stats.bytes_in
+        );
+        record(
+            &self.service,
+            &self.claims,
+            state,
+            action,
+            outcome,
+            detail,
+            source,
+        )
+        .await;
+    }
+
+    async fn save_traffic(&self) {
+        let stats = self.handle.stats();
+        let result = async {
+            let mut conn = self
+                .service
+                .database
+                .pool()
+                .acquire()
+                .await
+                .map_err(DbError::from)?;
+            repo::sessions::set_traffic(
+                &mut conn,
+                self.claims.session_id,
+                &repo::sessions::Traffic {
+                    bytes_to_client: self.traffic.bytes_to_client,
+                    bytes_from_host: stats.bytes_in,
+                    frames: self.traffic.frames,
+                },
+            )
+            .await
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::warn!(%error, session = %self.claims.session_id, "session traffic not stored");
+        }
+    }
+}
+
+fn status(code: StatusCode, seconds: u16) -> ServerMessage {
+    ServerMessage::Status {
+        code,
+        seconds,
+        detail: String::new(),
+    }
+}
+
+/// A protocol violation by the browser: not a network drop, so not resumable. The RDP
+/// connection closes; the session stays on the host, disconnected.
+fn violation(code: CloseCode, detail: String) -> Served {
+    let finish = Finish {
+        state: SessionState::Disconnected,
+        outcome: AuditOutcome::Failed,
+        detail: format!("close {} {}: {detail}", code.as_u16(), code.ws_reason()),
+    };
+    Served::Ended(code, detail, finish)
+}
+
+fn wire_violation(error: &WireError) -> Served {
+    violation(error.close_code(), error.to_string())
+}
+
+fn internal_finish(error: impl std::fmt::Display) -> Finish {
+    tracing::error!(%error, "browser session failed in the gateway");
+    Finish {
+        state: SessionState::Disconnected,
+        outcome: AuditOutcome::Failed,
+        detail: format!("gateway fault: {error}"),
+    }
+}
+
+fn ended_internal(error: impl std::fmt::Display) -> Served {
+    let detail = error.to_string();
+    Served::Ended(CloseCode::InternalError, detail, internal_finish(error))
+}
+
+/// The host side ended: a logoff or an administrator's disconnect ends the session; a
+/// failure (host died, undecodable data) ends it too, as failed.
+fn host_finish(ended: Result<SessionEnd, RdpError>) -> (CloseCode, Finish) {
+    match ended {
+        Ok(SessionEnd::HostEnded(reason)) => (
+            CloseCode::HostDisconnected,
+            Finish {
+                state: SessionState::Ended,
+                outcome: AuditOutcome::Success,
+                detail: format!("the host ended the session: {reason}"),
+            },
+        ),
+        Ok(SessionEnd::Closed) => (
+            CloseCode::InternalError,
+            internal_finish("the RDP session closed itself"),
+        ),
+        Err(error) => (
+            close_code_of(&error, true),
+            Finish {
+                state: SessionState::Ended,
+                outcome: AuditOutcome::Failed,
+                detail: format!("host connection failed: {error}"),
+            },
+        ),
+    }
+}
+
+/// Waits for the first binary message and checks it is a valid `ClientHello`. `Err(None)`:
+/// the browser went away; `Err(Some(..))`: close with that code.
+async fn first_hello(
+    socket: &mut WebSocket,
+    stream: &mut ClientStream,
+    service: &SessionService,
+) -> Result<ClientHello, Option<(CloseCode, String)>> {
+    let wait = async {
+        loop {
+            let bytes = match socket.recv().await {
+                Some(Ok(Message::Binary(bytes))) => bytes,
+                Some(Ok(Message::Text(_))) => {
+                    return Err(Some((
+                        CloseCode::ProtocolError,
+                        "text message on a binary protocol".to_owned(),
+                    )));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Err(None),
+            };
+            return match stream.receive(&bytes) {
+                Ok(ClientMessage::ClientHello(hello)) => Ok(hello),
+                Ok(other) => Err(Some((
+                    CloseCode::UnexpectedMessage,
+                    format!("{} before ClientHello", other.kind()),
+                ))),
+                Err(error) => Err(Some((error.close_code(), error.to_string()))),
+            };
+        }
+    };
+    match tokio::time::timeout(service.config.hello_timeout, wait).await {
+        Ok(result) => result,
+        Err(_) => Err(Some((
+            CloseCode::UnexpectedMessage,
+            "no ClientHello in time".to_owned(),
+        ))),
+    }
+}
+
+/// Sends the `Close` message and the websocket close frame with the same code, then waits
+/// briefly for the browser's close frame.
+async fn close(socket: &mut WebSocket, code: CloseCode, detail: &str) {
+    let mut reason = detail.to_owned();
+    if reason.len() > wire::MAX_DETAIL {
+        let mut cut = wire::MAX_DETAIL;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    let mut ignored = Traffic::default();
+    let _ = frames::send(socket, &mut ignored, &ServerMessage::Close { code, reason }).await;
+    let frame = CloseFrame {
+        code: code.as_u16(),
+        reason: code.ws_reason().into(),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_HANDSHAKE_WAIT, async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
+}
+
+/// The host of the ticket, its pool's credentials and certificate policy, and the
+/// browser's size clamped to what RDP accepts.
+async fn host_params(
+    service: &SessionService,
+    claims: &Claims,
+    hello: &ClientHello,
+) -> Result<RdpParams, SessionError> {
+    let mut conn = service
+        .database
+        .pool()
+        .acquire()
+        .await
+        .map_err(DbError::from)?;
+    let host = repo::hosts::get(&mut conn, claims.host_id)
+        .await?
+        .ok_or(SessionError::UnknownHost(claims.host_id))?;
+    let pool = repo::pools::get(&mut conn, host.pool_id)
+        .await?
+        .ok_or(SessionError::UnknownPool(host.pool_id))?;
+    drop(conn);
+    let cert_policy = match pool.host_cert_check() {
+        HostCertCheck::Verify { ca_pem } => CertPolicy::Verify {
+            ca_pem: ca_pem.map(str::to_owned),
+        },
+        HostCertCheck::Pin(sha256) => CertPolicy::Pin { sha256 },
+        HostCertCheck::Ignore => CertPolicy::Ignore,
+    };
+    let credentials =
+        hamn_broker::credentials::resolve(&service.database, &service.secrets, pool.id).await?;
+    let mut params = RdpParams::new(
+        host.address,
+        host.port,
+        HostCredentials {
+            username: credentials.username,
+            domain: credentials.domain,
+            password: credentials.password.expose().to_owned(),
+        },
+        cert_policy,
+    );
+    params.width = hello
+        .width
+        .clamp(rdp::config::MIN_DESKTOP, rdp::config::MAX_DESKTOP);
+    params.height = hello
+        .height
+        .clamp(rdp::config::MIN_DESKTOP, rdp::config::MAX_DESKTOP);
+    params.connect_timeout = service.config.connect_timeout;
+    Ok(params)
+}
+
+/// The browser's close code for an RDP failure; `connected` tells a lost connection
+/// mid-session (the host went away) from one lost while connecting (not reachable).
+fn close_code_of(error: &RdpError, connected: bool) -> CloseCode {
+    match error {
+        RdpError::HostUnreachable { .. } => CloseCode::HostUnreachable,
+        RdpError::AuthenticationFailed(_) | RdpError::LogonNotConfirmed(_) => {
+            CloseCode::HostAuthFailed
+        }
+        RdpError::HostDisconnected(_) => CloseCode::HostDisconnected,
+        RdpError::ConnectionLost { .. } if connected => CloseCode::HostDisconnected,
+        RdpError::ConnectionLost { .. } => CloseCode::HostUnreachable,
+        RdpError::Timeout { .. } => CloseCode::HostNotResponding,
+        RdpError::CertificateRejected(_)
+        | RdpError::Tls(_)
+        | RdpError::SecurityNegotiation(_)
+        | RdpError::Protocol { .. }
+        | RdpError::Redirected => CloseCode::HostProtocolError,
+        RdpError::InvalidParams(_) | RdpError::Panicked(_) => CloseCode::InternalError,
+    }
+}
+
+fn pacing(max_fps: u32) -> Duration {
+    Duration::from_secs(1) / max_fps.clamp(1, 240)
+}
+
+/// Records a session that never got going (no hello, no host): its end and why.
+async fn finish(
+    service: &SessionService,
+    claims: &Claims,
+    action: &str,
+    finish: Finish,
+    source: Option<&str>,
+) {
+    record(
+        service,
+        claims,
+        finish.state,
+        action,
+        finish.outcome,
+        finish.detail,
+        source,
+    )
+    .await;
+}
+
+/// Moves the `sessions` row to `state` and audits `action`. Failures are logged: the
+/// session itself must not fail on bookkeeping.
+async fn record(
+    service: &SessionService,
+    claims: &Claims,
+    state: SessionState,
+    action: &str,
+    outcome: AuditOutcome,
+    detail: String,
+    source: Option<&str>,
+) {
+    let result = async {
+        let mut conn = service
+            .database
+            .pool()
+            .acquire()
+            .await
+            .map_err(DbError::from)?;
+        repo::sessions::set_state(
+            &mut conn,
+            claims.session_id,
+            state,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await?;
+        let actor_name = repo::users::get(&mut conn, claims.user_id)
+            .await?
+            .map_or_else(|| claims.user_id.to_string(), |u| u.display_name);
+        let event = NewAuditEvent {
+            tenant_id: Some(claims.tenant_id),
+            actor_kind: ActorKind::User,
+            actor_id: Some(claims.user_id.to_string()),
+            actor_name,
+            action: action.to_owned(),
+            target_type: Some("session".to_owned()),
+            target_id: Some(claims.session_id.to_string()),
+            outcome,
+            source_address: source.map(str::to_owned),
+            before: None,
+            after: None,
+            detail: Some(format!(
+                "{detail}; host {} gateway {}",
+                claims.host_id, service.config.node
+            )),
+        };
+        repo::audit::insert(&mut conn, &event).await?;
+        Ok::<(), DbError>(())
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(%error, session = %claims.session_id, action, "session bookkeeping failed");
+    }
+}

@@ -1,0 +1,199 @@
+//! The session viewer in headless Chromium (playwright-core, `tests/browser/peer.mjs`)
+//! through the gateway to each real peer: the demo host, Debian's xrdp and freerdp-shadow
+//! with NLA. The canvas must show the host's real pixels; against the demo host and xrdp the
+//! websocket is cut under the page (a TCP proxy between Chromium and the gateway drops every
+//! connection) and the viewer must resume the same RDP session by itself within 5 s.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use hamn_gateway::session::SessionConfig;
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+use crate::rdp::peers::{self, DEMO_PASSWORD, DEMO_USER, DemoHost};
+use crate::session::{Gateway, HostSpec};
+
+/// A loopback TCP proxy whose connections can all be dropped at once, as a network loss
+/// would: no close frame, no FIN from the gateway's side of the page.
+struct CutProxy {
+    port: u16,
+    cut: std::sync::Arc<std::sync::Mutex<CancellationToken>>,
+    stop: CancellationToken,
+}
+
+impl CutProxy {
+    async fn start(target: u16) -> CutProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let cut = std::sync::Arc::new(std::sync::Mutex::new(CancellationToken::new()));
+        let stop = CancellationToken::new();
+        let (cuts, stopped) = (cut.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let (mut inbound, _) = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(pair) => pair,
+                        Err(_) => return,
+                    },
+                    () = stopped.cancelled() => return,
+                };
+                let token = cuts.lock().expect("cut token").clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        () = token.cancelled() => {
+                            // Reset, not close: the browser sees a dead connection.
+                            let _ = inbound.set_zero_linger();
+                        }
+                    }
+                });
+            }
+        });
+        CutProxy { port, cut, stop }
+    }
+
+    /// Drops every connection open now; later ones pass.
+    fn cut(&self) {
+        let mut token = self.cut.lock().expect("cut token");
+        token.cancel();
+        *token = CancellationToken::new();
+    }
+}
+
+impl Drop for CutProxy {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Runs `peer.mjs` on the viewer URL; answers its "cut-now" by cutting the proxy. Returns
+/// the script's result JSON.
+async fn run_viewer(url: &str, config: serde_json::Value, proxy: &CutProxy) -> serde_json::Value {
+    let mut child = tokio::process::Command::new("node")
+        .arg(repo().join("tests/browser/peer.mjs"))
+        .arg(url)
+        .arg(config.to_string())
+        .current_dir(repo().join("tests"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run node (./scripts/test installs it)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut transcript = String::new();
+    let mut result = None;
+    let read = async {
+        while let Ok(Some(line)) = stdout.next_line().await {
+            transcript.push_str(&line);
+            transcript.push('\n');
+            if line == "cut-now" {
+                proxy.cut();
+                stdin.write_all(b"cut\n").await.expect("answer the script");
+            } else if let Some(json) = line.strip_prefix("result ") {
+                result = Some(serde_json::from_str(json).expect("result JSON"));
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(240), read)
+        .await
+        .expect("the browser script finished in time");
+    let status = child.wait().await.expect("node exit");
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        use tokio::io::AsyncReadExt as _;
+        let _ = err.read_to_string(&mut stderr).await;
+    }
+    assert!(
+        status.success(),
+        "viewer in Chromium:\n{transcript}{stderr}"
+    );
+    result.expect("a result line")
+}
+
+fn viewer_url(port: u16, ticket: &str) -> String {
+    format!("https://localhost:{port}/static/session.html#ticket={ticket}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_viewer_resumes_a_demo_host_session_after_the_websocket_is_cut() {
+    let host = DemoHost::start("nla");
+    let spec = HostSpec {
+        port: host.port,
+        username: DEMO_USER.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+    };
+    let gateway = Gateway::start_for(spec, Box::new(host), SessionConfig::default()).await;
+    let proxy = CutProxy::start(gateway.port).await;
+    let (ticket, session_id) = gateway.ticket().await;
+    let config = serde_json::json!({
+        "pixels": [[700, 24, [31, 78, 121]], [200, 124, [204, 228, 247]], [1000, 792, [221, 230, 238]]],
+        "type": { "click": [700, 180], "text": "Åsa Öberg", "region": [540, 166, 470, 28] },
+        "cut": true,
+        "resize": [1000, 640],
+    });
+    let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy).await;
+    eprintln!("demo host in Chromium: {result}");
+    assert_eq!(result["remoteSize"], serde_json::json!([1280, 800]));
+    let actions = gateway.audit_actions(session_id).await;
+    assert!(actions.iter().any(|a| a == "session.resume"), "{actions:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_viewer_shows_an_xrdp_session_and_resumes_it() {
+    let _one_xrdp = peers::XRDP_LOCK.lock().await;
+    let xrdp = peers::Xrdp::start();
+    let spec = HostSpec {
+        port: xrdp.port,
+        username: peers::XRDP_USER.to_owned(),
+        password: peers::XRDP_PASSWORD.to_owned(),
+    };
+    let gateway = Gateway::start_for(spec, Box::new(xrdp), SessionConfig::default()).await;
+    let proxy = CutProxy::start(gateway.port).await;
+    let (ticket, session_id) = gateway.ticket().await;
+    // The test session's xmessage window and the black root window around it.
+    let config = serde_json::json!({
+        "pixels": [[150, 150, peers::XRDP_WINDOW_BG], [1000, 700, [0, 0, 0]]],
+        "cut": true,
+        "resize": [1024, 700],
+    });
+    let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy).await;
+    eprintln!("xrdp in Chromium: {result}");
+    let actions = gateway.audit_actions(session_id).await;
+    assert!(actions.iter().any(|a| a == "session.resume"), "{actions:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_viewer_shows_a_freerdp_shadow_display_over_nla() {
+    if let Some(reason) = peers::shadow_unavailable() {
+        panic!("freerdp-shadow cannot run: {reason}");
+    }
+    let shadow = peers::Shadow::start();
+    let spec = HostSpec {
+        port: shadow.port,
+        username: peers::SHADOW_USER.to_owned(),
+        password: peers::SHADOW_PASSWORD.to_owned(),
+    };
+    let gateway = Gateway::start_for(spec, Box::new(shadow), SessionConfig::default()).await;
+    let proxy = CutProxy::start(gateway.port).await;
+    let (ticket, _) = gateway.ticket().await;
+    let config = serde_json::json!({
+        "pixels": [[150, 150, peers::XRDP_WINDOW_BG]],
+    });
+    let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy).await;
+    eprintln!("freerdp-shadow in Chromium: {result}");
+}

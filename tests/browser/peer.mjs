@@ -1,0 +1,155 @@
+// Drives the session viewer in Debian's headless Chromium against whatever host the
+// gateway's ticket points at (the demo host, xrdp, freerdp-shadow), as the gateway's
+// browser tests ask (gateway/tests/gateway/browser.rs):
+//   1. the canvas shows the remote screen: exact pixels the host is known to show;
+//   2. optionally a click and typed text (å ä ö) change a region of the remote app;
+//   3. optionally the websocket is cut under the page (the test's TCP proxy drops every
+//      connection when this script prints "cut-now" and answers "cut" on stdin): the viewer
+//      must resume the same session by itself within 5 s — same session id, the typed text
+//      still there, the pixels exact again;
+//   4. optionally the window shrinks: the picture follows (a new remote size, or scaled to
+//      fit when the host keeps its size).
+// Usage: node peer.mjs URL CONFIG_JSON   — prints one "result {json}" line, exit 0 on success.
+import { chromium } from "playwright-core";
+import { createInterface } from "node:readline";
+
+const [url, configText] = process.argv.slice(2);
+const config = JSON.parse(configText);
+const lines = createInterface({ input: process.stdin });
+const nextLine = () => new Promise((resolve) => lines.once("line", resolve));
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+});
+const log = [];
+const result = {};
+let failed = null;
+try {
+  const [vw, vh] = config.viewport ?? [1280, 800];
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: vw, height: vh } });
+  const page = await context.newPage();
+  page.on("console", (m) => log.push(`console.${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
+  const expect = (ok, what) => { if (!ok) throw new Error(what); };
+  const state = () => page.evaluate(() => ({
+    state: document.body.dataset.state,
+    frames: Number(document.body.dataset.frames ?? 0),
+    resumes: Number(document.body.dataset.resumes ?? 0),
+    overlay: document.getElementById("overlay").hidden ? "" : document.getElementById("overlay-text").textContent,
+    width: document.getElementById("screen").width,
+    height: document.getElementById("screen").height,
+  }));
+  const pixels = (x, y, w, h) => page.evaluate(([x, y, w, h]) => Array.from(
+    document.getElementById("screen").getContext("2d").getImageData(x, y, w, h).data,
+  ), [x, y, w, h]);
+  const poll = async (check, what, ms) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const outcome = await check();
+      if (outcome === true) return;
+      if (Date.now() > deadline) throw new Error(`${what}: ${outcome}`);
+      await page.waitForTimeout(50);
+    }
+  };
+  const exactPixels = (what, ms) => Promise.all((config.pixels ?? []).map(([x, y, [er, eg, eb]]) => poll(async () => {
+    const [r, g, b] = await pixels(x, y, 1, 1);
+    return (r === er && g === eg && b === eb) || `rgb(${r},${g},${b})`;
+  }, `${what}: canvas pixel (${x},${y}) is not rgb(${er},${eg},${eb})`, ms)));
+  const settle = async () => {
+    let last = (await state()).frames;
+    for (let i = 0; i < 40; i++) {
+      await page.waitForTimeout(400);
+      const now = (await state()).frames;
+      if (now === last) return;
+      last = now;
+    }
+  };
+
+  const response = await page.goto(url);
+  expect(response?.status() === 200, `GET the viewer answered ${response?.status()}`);
+  await poll(async () => {
+    const s = await state();
+    if (s.state === "closed") throw new Error(`viewer closed: ${s.overlay}`);
+    return (s.state === "connected" && s.frames >= 1) || JSON.stringify(s);
+  }, "viewer did not connect", 90000);
+  await exactPixels("remote screen", 60000);
+  const first = await state();
+  result.remoteSize = [first.width, first.height];
+  const sessionId = await page.evaluate(() => sessionStorage.getItem("hamn.resume")?.slice(0, 20));
+
+  const canvasBox = async () => page.evaluate(() => {
+    const c = document.getElementById("screen");
+    const r = c.getBoundingClientRect();
+    return { width: c.width, height: c.height, left: r.left, top: r.top, cssWidth: r.width, cssHeight: r.height };
+  });
+  const toPage = (box, x, y) => [
+    box.left + (x + 0.5) * box.cssWidth / box.width,
+    box.top + (y + 0.5) * box.cssHeight / box.height,
+  ];
+
+  let typed = null;
+  if (config.type) {
+    const { click: [cx, cy], text, region } = config.type;
+    await page.mouse.click(...toPage(await canvasBox(), cx, cy));
+    await settle();
+    const before = await pixels(...region);
+    await page.keyboard.type(text);
+    await poll(async () => {
+      const now = await pixels(...region);
+      return now.some((v, i) => v !== before[i]) || "nothing changed in the region";
+    }, `typing ${text} did not reach the app`, 15000);
+    await settle();
+    typed = await pixels(...region);
+  }
+
+  if (config.cut) {
+    expect(sessionId, "no resume token stored");
+    console.log("cut-now");
+    await nextLine();
+    const cutAt = Date.now();
+    await poll(async () => {
+      const s = await state();
+      if (s.state === "closed") throw new Error(`viewer gave up: ${s.overlay}`);
+      return (s.state === "connected" && s.resumes === 1) || JSON.stringify(s);
+    }, "the session did not resume within 5 s", 5000);
+    result.resumeMs = Date.now() - cutAt;
+    const token = await page.evaluate(() => sessionStorage.getItem("hamn.resume")?.slice(0, 20));
+    expect(token === sessionId, "the resume token names another session");
+    await exactPixels("after the resume", 10000);
+    if (typed) {
+      await poll(async () => {
+        const now = await pixels(...config.type.region);
+        return now.every((v, i) => v === typed[i]) || "the typed text is gone (a new session?)";
+      }, "after the resume", 10000);
+    }
+  }
+
+  if (config.resize) {
+    const [w, h] = config.resize;
+    await page.setViewportSize({ width: w, height: h });
+    await poll(async () => {
+      const box = await canvasBox();
+      const fits = box.cssWidth <= w + 0.5 && box.cssHeight <= h + 0.5;
+      const sameAspect = Math.abs(box.cssWidth / box.cssHeight - box.width / box.height) < 0.02;
+      return (fits && sameAspect) || JSON.stringify(box);
+    }, "the picture does not fit the smaller window", 15000);
+    const box = await canvasBox();
+    result.afterResize = { remote: [box.width, box.height], shown: [Math.round(box.cssWidth), Math.round(box.cssHeight)] };
+    const s = await state();
+    expect(s.state === "connected", `viewer left the session on resize: ${JSON.stringify(s)}`);
+  }
+
+  if (config.screenshot) await page.screenshot({ path: config.screenshot });
+  result.frames = (await state()).frames;
+} catch (error) {
+  failed = error;
+} finally {
+  await browser.close();
+  lines.close();
+}
+if (failed) {
+  console.log(`FAILED: ${failed.message}\n${log.slice(-30).join("\n")}`);
+  process.exit(1);
+}
+console.log(`result ${JSON.stringify(result)}`);
