@@ -117,6 +117,49 @@ impl Framebuffer {
             .filter(move |c| c.generation > generation)
     }
 
+    /// Makes this framebuffer an exact replica of `front` — pixels, cell generations and
+    /// the copy log — copying only the cells that changed since the last sync. The session
+    /// encodes from such a replica so the host's updates never wait for an encode: the lock
+    /// on the live framebuffer is held only for this copy.
+    pub fn sync_from(&mut self, front: &Framebuffer) {
+        if (self.width, self.height, self.format) != (front.width, front.height, front.format)
+            || self.generation > front.generation
+        {
+            self.clone_from(front);
+            return;
+        }
+        let since = self.generation;
+        if front.generation == since {
+            return;
+        }
+        let stride = self.stride();
+        let cols = self.cols.max(1);
+        for (i, &changed) in front.cell_generation.iter().enumerate() {
+            if changed <= since {
+                continue;
+            }
+            if let Some(cell) =
+                super::damage::cell_rect(i as u32 % cols, i as u32 / cols, self.width, self.height)
+            {
+                for y in cell.y..cell.y + cell.height {
+                    let start = y as usize * stride + cell.x as usize * 4;
+                    let end = start + cell.width as usize * 4;
+                    if let (Some(dst), Some(src)) = (
+                        self.pixels.get_mut(start..end),
+                        front.pixels.get(start..end),
+                    ) {
+                        dst.copy_from_slice(src);
+                    }
+                }
+            }
+            if let Some(generation) = self.cell_generation.get_mut(i) {
+                *generation = changed;
+            }
+        }
+        self.copies.clone_from(&front.copies);
+        self.generation = front.generation;
+    }
+
     /// Clears to black at the new size and damages everything.
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), DisplayError> {
         if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {

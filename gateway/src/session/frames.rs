@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 use axum::extract::ws::{Message, WebSocket};
 
 use super::sink::SharedScreen;
-use crate::display::{Encoder, EncoderConfig, Encoding, Frame, TileOp};
+use crate::display::{Encoder, EncoderConfig, Encoding, Frame, Framebuffer, PixelFormat, TileOp};
 use crate::rdp::PointerUpdate;
 use crate::wire::{self, FrameWindow, ServerMessage, TileEncoding, WireError};
 
@@ -59,6 +59,10 @@ pub struct FrameLoop {
     screen: SharedScreen,
     /// `None` only while a frame is being encoded on the blocking pool.
     encoder: Option<Encoder>,
+    /// What the encoder reads: a replica of the live framebuffer, synced (changed cells
+    /// only) under its lock, so host updates never wait for an encode. `None` like
+    /// `encoder` while a frame is encoded.
+    replica: Option<Framebuffer>,
     window: FrameWindow,
     /// The encoder's id of the frame in flight.
     in_flight: Option<u64>,
@@ -70,6 +74,7 @@ impl FrameLoop {
         Self {
             screen,
             encoder: Some(Encoder::new(config)),
+            replica: Framebuffer::new(1, 1, PixelFormat::Rgba32).ok(),
             window: FrameWindow::new(),
             in_flight: None,
             size,
@@ -100,17 +105,20 @@ impl FrameLoop {
 
     /// Encodes what changed (off the async workers: a keyframe takes tens of ms).
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
-        let Some(mut encoder) = self.encoder.take() else {
+        let (Some(mut encoder), Some(mut replica)) = (self.encoder.take(), self.replica.take())
+        else {
             return Err(FrameError::Internal("encoder lost".to_owned()));
         };
         let screen = self.screen.clone();
-        let (encoder, frame) = tokio::task::spawn_blocking(move || {
-            let frame = encoder.take_frame(&screen.lock());
-            (encoder, frame)
+        let (encoder, replica, frame) = tokio::task::spawn_blocking(move || {
+            replica.sync_from(&screen.lock());
+            let frame = encoder.take_frame(&replica);
+            (encoder, replica, frame)
         })
         .await
         .map_err(|e| FrameError::Internal(e.to_string()))?;
         self.encoder = Some(encoder);
+        self.replica = Some(replica);
         frame.map_err(|e| FrameError::Internal(e.to_string()))
     }
 

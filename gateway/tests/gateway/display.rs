@@ -600,12 +600,15 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     /// Whatever the host sends, nothing panics and after each frame the browser shows
-    /// exactly the framebuffer.
+    /// exactly the framebuffer — encoding, as the session does, from a replica synced
+    /// from the live framebuffer, which must equal it in pixels, generations and copies.
     #[test]
     fn random_operations_never_panic_and_frames_reproduce_the_screen(
         ops in proptest::collection::vec(any_op(), 1..40)
     ) {
         let mut fb = Framebuffer::new(200, 150, PixelFormat::Bgrx32).expect("fb");
+        let mut replica = Framebuffer::new(8, 8, PixelFormat::Rgba32).expect("replica");
+        let mut synced_at = 0;
         let mut encoder = Encoder::new(lossless());
         let mut canvas = Canvas::new();
         for op in ops {
@@ -618,12 +621,21 @@ proptest! {
                 Op::Copy(src, dst) => fb.copy_within(src, dst),
                 Op::Resize(w, h) => fb.resize(w, h).expect("valid size"),
                 Op::Frame => {
-                    pump(&mut encoder, &fb, &mut canvas);
+                    replica.sync_from(&fb);
+                    prop_assert_eq!(replica.pixels(), fb.pixels());
+                    prop_assert_eq!(replica.generation(), fb.generation());
+                    for since in [0, synced_at] {
+                        prop_assert_eq!(replica.damage_since(since), fb.damage_since(since));
+                        prop_assert!(replica.copies_since(since).eq(fb.copies_since(since)));
+                    }
+                    synced_at = fb.generation();
+                    pump(&mut encoder, &replica, &mut canvas);
                     prop_assert!(canvas.matches(&fb));
                 }
             }
         }
-        pump(&mut encoder, &fb, &mut canvas);
+        replica.sync_from(&fb);
+        pump(&mut encoder, &replica, &mut canvas);
         prop_assert!(canvas.matches(&fb));
     }
 }
