@@ -8,8 +8,8 @@
 // `body[data-state]` (connecting|connected|reconnecting|closed), `body[data-frames]` and
 // `body[data-resumes]`.
 import {
-  CAPABILITIES, MAX_SCALE_PERCENT, MIN_SCALE_PERCENT, ServerStream, WireError, closeReason,
-  codeToScancode, encodeClient, statusText,
+  CAPABILITIES, DEFAULT_LIMITS, MAX_SCALE_PERCENT, MIN_SCALE_PERCENT, ServerStream, WireError,
+  closeReason, codeToScancode, encodeClient, statusText,
 } from "./wire.js";
 
 const lang = localStorage.getItem("hamn.lang") === "en" ? "en" : "sv";
@@ -288,6 +288,9 @@ function receive(data) {
         ping();
         pingTimer = setInterval(ping, 2000);
         if (!(m.capabilities & CAPABILITIES.UNICODE_INPUT)) unicodeInput = false;
+        clipboardOn = Boolean(m.capabilities & CAPABILITIES.CLIPBOARD);
+        document.body.dataset.clipboard = clipboardOn ? "on" : "off";
+        syncClipboard();
       });
       break;
     case "Resized":
@@ -295,6 +298,10 @@ function receive(data) {
       break;
     case "Status": {
       const text = statusText(m.code, m.seconds, lang);
+      if (m.code === 10) {
+        // ClipboardDisabled: stop offering it.
+        clipboardOn = false;
+      }
       if (m.code === 2) {
         // Connected carries the gateway's reconnect grace in seconds.
         graceSeconds = m.seconds;
@@ -338,7 +345,10 @@ function receive(data) {
     case "CursorPosition":
       break;
     case "ClipboardText":
+      // The host copied text: hand it to the local clipboard, and do not echo it back.
+      lastClipboard = m.text;
       navigator.clipboard?.writeText(m.text).catch(() => {});
+      document.body.dataset.hostClipboard = String(Number(document.body.dataset.hostClipboard ?? 0) + 1);
       break;
   }
 }
@@ -377,6 +387,37 @@ function ping() {
   send({ type: "Ping", timestamp: nowMillis() });
 }
 
+// ---- clipboard --------------------------------------------------------------------------
+// Local → host: what the user pastes (the paste event needs no permission) and, when the
+// window gains focus, what the clipboard holds (where the browser lets us read it).
+// Host → local: ClipboardText above. Both ways only when ServerHello offers CLIPBOARD (the
+// pool's policy), and never above the wire's size limit.
+
+let clipboardOn = false;
+let lastClipboard = null;
+const encoder = new TextEncoder();
+
+function offerClipboard(text) {
+  if (!clipboardOn || typeof text !== "string" || text === lastClipboard) return;
+  if (encoder.encode(text).length > DEFAULT_LIMITS.maxClipboard) {
+    showNotice(statusText(9, 0, lang));
+    return;
+  }
+  lastClipboard = text;
+  send({ type: "ClipboardText", text });
+}
+
+function syncClipboard() {
+  if (!clipboardOn || !navigator.clipboard?.readText) return;
+  navigator.clipboard.readText().then(offerClipboard).catch(() => {});
+}
+
+document.addEventListener("paste", (event) => {
+  offerClipboard(event.clipboardData?.getData("text/plain") ?? "");
+  event.preventDefault();
+});
+window.addEventListener("focus", syncClipboard);
+
 // ---- input ------------------------------------------------------------------------------
 
 let unicodeInput = true;
@@ -412,7 +453,12 @@ function onKey(event) {
   if (event.target instanceof Element && event.target.closest("#toolbar")) return;
   const down = event.type === "keydown";
   const scancode = codeToScancode(event.code);
-  if (scancode !== null) {
+  if (scancode !== null && down && event.code === "KeyV" && (event.ctrlKey || event.metaKey)
+      && clipboardOn) {
+    // Let the browser raise its paste event first, so the host has the text before the
+    // V of Ctrl+V arrives.
+    setTimeout(() => send({ type: "KeyScancode", scancode, down }), 0);
+  } else if (scancode !== null) {
     event.preventDefault();
     send({ type: "KeyScancode", scancode, down });
   } else if (event.key.length === 1 || [...event.key].length === 1) {

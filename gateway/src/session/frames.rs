@@ -91,6 +91,11 @@ impl FrameLoop {
         }
     }
 
+    /// The screen size the browser knows.
+    pub fn size(&self) -> (u16, u16) {
+        self.size
+    }
+
     pub fn can_send(&self) -> bool {
         self.window.can_send()
     }

@@ -464,6 +464,11 @@ impl Live {
                         ClientMessage::ResizeRequest { width, height } => {
                             let width = width.clamp(rdp::config::MIN_DESKTOP, rdp::config::MAX_DESKTOP);
                             let height = height.clamp(rdp::config::MIN_DESKTOP, rdp::config::MAX_DESKTOP);
+                            // Hosts ignore a layout of the current size; asking would
+                            // only leave a request waiting for a reactivation.
+                            if (width & !1, height) == self.frames.size() {
+                                continue;
+                            }
                             // A gone session is reported by the task branch next.
                             let outcome = self.handle.resize(width, height).await;
                             if outcome == Ok(ResizeOutcome::Unsupported) && !resize_refused {
