@@ -1,6 +1,7 @@
 //! The gateway's integration tests: one binary, one module per area.
 
 mod display;
+mod portal;
 mod rdp;
 mod session;
 mod wire;
