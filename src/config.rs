@@ -132,6 +132,8 @@ pub struct GatewaySection {
     pub public_url: String,
     /// Empty: no plaintext listener at all.
     pub redirect_listen: String,
+    /// Log in by user name alone (demos only; refused unless `listen` is loopback).
+    pub demo_login: bool,
 }
 
 impl Default for GatewaySection {
@@ -140,6 +142,7 @@ impl Default for GatewaySection {
             listen: "127.0.0.1:8443".into(),
             public_url: "https://localhost:8443".into(),
             redirect_listen: String::new(),
+            demo_login: false,
         }
     }
 }
@@ -237,6 +240,7 @@ pub struct Settings {
     pub gateway_listen: SocketAddr,
     pub gateway_public_url: String,
     pub gateway_redirect_listen: Option<SocketAddr>,
+    pub gateway_demo_login: bool,
     pub broker_listen: SocketAddr,
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
@@ -416,6 +420,18 @@ impl RawConfig {
         let print_listen = address("print.listen", &self.print.listen);
         let demo_listen = address("demo_host.listen", &self.demo_host.listen);
 
+        // A login without a password must not be reachable from other machines: the only
+        // gateway that may offer it is one that only this machine can reach.
+        if self.gateway.demo_login && gateway_listen.is_some_and(|a| !a.ip().is_loopback()) {
+            problem(
+                "gateway.demo_login",
+                format!(
+                    "lets anyone log in by name alone; only allowed when gateway.listen is a \
+                     loopback address, not {}",
+                    self.gateway.listen
+                ),
+            );
+        }
         if !self.gateway.public_url.starts_with("https://") {
             problem(
                 "gateway.public_url",
@@ -541,6 +557,7 @@ impl RawConfig {
             gateway_listen,
             gateway_public_url: self.gateway.public_url,
             gateway_redirect_listen,
+            gateway_demo_login: self.gateway.demo_login,
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
             broker_secrets: hamn_broker::SecretsConfig {
@@ -674,6 +691,25 @@ mod tests {
             found,
             ["broker.listen: 127.0.0.1:8443 is already used by gateway.listen"]
         );
+    }
+
+    #[test]
+    fn demo_login_is_off_by_default_on_in_the_demo_and_loopback_only() {
+        let Ok(defaults) = load(Sources {
+            text: Some(""),
+            ..Default::default()
+        }) else {
+            panic!("defaults must validate");
+        };
+        assert!(!defaults.gateway_demo_login);
+        let Ok(demo) = load(Sources::default()) else {
+            panic!("the demo config must validate");
+        };
+        assert!(demo.gateway_demo_login);
+        let found = problems("[gateway]\nlisten = \"0.0.0.0:8443\"\ndemo_login = true\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("gateway.demo_login: "), "{found:?}");
+        assert!(problems("[gateway]\nlisten = \"[::1]:8443\"\ndemo_login = true\n").is_empty());
     }
 
     #[test]
