@@ -90,9 +90,7 @@ fn demo_login_issuer(
     let keys = match keys {
         Some(keys) => keys,
         None => {
-            let path = settings
-                .data_dir
-                .join(hamn_broker::ticket::keys::KEY_FILE);
+            let path = settings.data_dir.join(hamn_broker::ticket::keys::KEY_FILE);
             if !path.is_file() {
                 tracing::warn!(
                     path = %path.display(),

@@ -17,9 +17,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hamn_broker::{SecretsKey, TicketIssuer, WebSessionPolicy};
 use hamn_broker::db::{Database, DatabaseConfig};
 use hamn_broker::ticket::{KeyError, TicketVerifier, keys::PUBLIC_KEY_FILE};
+use hamn_broker::{SecretsKey, TicketIssuer, WebSessionPolicy};
 use hamn_certs::ServerCertFiles;
 use tokio_util::sync::CancellationToken;
 

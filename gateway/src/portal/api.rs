@@ -71,7 +71,9 @@ pub fn router(api: Arc<PortalApi>) -> Router {
 /// `https://host[:port]` of a public URL, lower-case, without a default port or path: what
 /// browsers send as `Origin`.
 pub fn origin_of(public_url: &str) -> String {
-    let (scheme, rest) = public_url.split_once("://").unwrap_or(("https", public_url));
+    let (scheme, rest) = public_url
+        .split_once("://")
+        .unwrap_or(("https", public_url));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let scheme = scheme.to_ascii_lowercase();
     let authority = authority.to_ascii_lowercase();

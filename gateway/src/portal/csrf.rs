@@ -87,10 +87,17 @@ mod tests {
     fn state_changes_need_json_from_the_portal_origin() {
         let json = (header::CONTENT_TYPE, "application/json; charset=utf-8");
         let own = (header::ORIGIN, ORIGIN);
-        assert_eq!(check(&Method::POST, &headers(&[json.clone(), own.clone()]), ORIGIN), Ok(()));
+        assert_eq!(
+            check(
+                &Method::POST,
+                &headers(&[json.clone(), own.clone()]),
+                ORIGIN
+            ),
+            Ok(())
+        );
         assert_eq!(check(&Method::GET, &headers(&[]), ORIGIN), Ok(()));
         assert_eq!(
-            check(&Method::POST, &headers(&[own.clone()]), ORIGIN),
+            check(&Method::POST, &headers(std::slice::from_ref(&own)), ORIGIN),
             Err(CsrfRefusal::NotJson)
         );
         assert_eq!(
@@ -102,7 +109,7 @@ mod tests {
             Err(CsrfRefusal::NotJson)
         );
         assert_eq!(
-            check(&Method::POST, &headers(&[json.clone()]), ORIGIN),
+            check(&Method::POST, &headers(std::slice::from_ref(&json)), ORIGIN),
             Err(CsrfRefusal::NoOrigin)
         );
         for foreign in ["https://evil.example", "null", "https://localhost:8444"] {

@@ -54,10 +54,7 @@ pub struct WebUser {
 impl FromRequestParts<Arc<PortalApi>> for WebUser {
     type Rejection = Problem;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        api: &Arc<PortalApi>,
-    ) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, api: &Arc<PortalApi>) -> Result<Self, Problem> {
         let Ok(lang) = Lang::from_request_parts(parts, api).await;
         let Some(token) = token(&parts.headers) else {
             return Err(Problem::not_logged_in(lang));
@@ -84,7 +81,10 @@ mod tests {
         };
         let mut headers = HeaderMap::new();
         let cookie = format!("a=b; {SESSION_COOKIE}={}; c=d", t.expose());
-        headers.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap_or(HeaderValue::from_static("")));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&cookie).unwrap_or(HeaderValue::from_static("")),
+        );
         assert_eq!(token(&headers), Some(t));
         let mut junk = HeaderMap::new();
         junk.insert(

@@ -330,7 +330,10 @@ async fn unknown_and_unentitled_users_are_refused_in_the_chosen_language() {
         .await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        unknown.headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+        unknown
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes()),
         Some(&b"application/problem+json"[..])
     );
     assert!(unknown.headers.get(header::SET_COOKIE).is_none());
@@ -348,7 +351,11 @@ async fn unknown_and_unentitled_users_are_refused_in_the_chosen_language() {
             Some(json!({ "username": "nobody" })),
         )
         .await;
-    assert!(english.detail().starts_with("Login refused"), "{:?}", english.body);
+    assert!(
+        english.detail().starts_with("Login refused"),
+        "{:?}",
+        english.body
+    );
     let by_field = portal
         .call(
             Method::POST,
@@ -358,7 +365,11 @@ async fn unknown_and_unentitled_users_are_refused_in_the_chosen_language() {
             Some(json!({ "username": "nobody", "lang": "en" })),
         )
         .await;
-    assert!(by_field.detail().starts_with("Login refused"), "{:?}", by_field.body);
+    assert!(
+        by_field.detail().starts_with("Login refused"),
+        "{:?}",
+        by_field.body
+    );
 
     // A user of the demo tenant in no group: exists, but may launch nothing.
     let outsider = {
@@ -394,9 +405,20 @@ async fn unknown_and_unentitled_users_are_refused_in_the_chosen_language() {
         (json!({ "username": 7 }), "wrong type"),
     ] {
         let bad = portal
-            .call(Method::POST, "/portal/api/demo-login", None, &[], Some(body))
+            .call(
+                Method::POST,
+                "/portal/api/demo-login",
+                None,
+                &[],
+                Some(body),
+            )
             .await;
-        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{what}: {:?}", bad.body);
+        assert_eq!(
+            bad.status,
+            StatusCode::BAD_REQUEST,
+            "{what}: {:?}",
+            bad.body
+        );
         assert!(!bad.detail().is_empty(), "{what}");
     }
     assert!(portal.web_session_hashes().await.is_empty());
@@ -436,7 +458,10 @@ async fn state_changes_need_json_from_the_portal_origin() {
     let login = Some(json!({ "username": "demo" }));
     for (headers, what) in [
         (vec![(header::ORIGIN, "")], "no Origin"),
-        (vec![(header::ORIGIN, "https://evil.example")], "foreign Origin"),
+        (
+            vec![(header::ORIGIN, "https://evil.example")],
+            "foreign Origin",
+        ),
         (vec![(header::ORIGIN, "null")], "opaque Origin"),
         (
             vec![(header::CONTENT_TYPE, "text/plain")],
@@ -556,9 +581,11 @@ async fn apps_by_environment_and_a_launch_ticket_the_session_endpoint_takes_once
 
     // The session endpoint spends the ticket and upgrades; a second try is refused.
     let url = format!("wss://localhost:{}/ws/session?ticket={ticket}", portal.port);
-    let first =
-        tokio_tungstenite::client_async(url.clone(), tls_connect(&portal.ca_pem, portal.port).await)
-            .await;
+    let first = tokio_tungstenite::client_async(
+        url.clone(),
+        tls_connect(&portal.ca_pem, portal.port).await,
+    )
+    .await;
     match first {
         Ok((ws, _)) => drop(ws),
         Err(error) => panic!("the portal's ticket was refused: {error}"),
@@ -663,14 +690,26 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
         }
     };
     let cases = [
-        (hidden.to_string(), LaunchError::NotEntitled, StatusCode::FORBIDDEN),
+        (
+            hidden.to_string(),
+            LaunchError::NotEntitled,
+            StatusCode::FORBIDDEN,
+        ),
         (
             hostless.to_string(),
             LaunchError::NoHostAvailable,
             StatusCode::SERVICE_UNAVAILABLE,
         ),
-        (Uuid::now_v7().to_string(), LaunchError::UnknownApp, StatusCode::NOT_FOUND),
-        ("not-an-id".to_owned(), LaunchError::UnknownApp, StatusCode::NOT_FOUND),
+        (
+            Uuid::now_v7().to_string(),
+            LaunchError::UnknownApp,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "not-an-id".to_owned(),
+            LaunchError::UnknownApp,
+            StatusCode::NOT_FOUND,
+        ),
     ];
     for (app, error, status) in cases {
         let sv = launch(app.clone(), "sv-SE").await;
@@ -689,10 +728,10 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
     assert!(listed.contains("Procapita test"), "{listed}");
     let refusals = portal.audit("session.launch").await;
     assert!(
-        refusals
-            .iter()
-            .any(|e| e.outcome == AuditOutcome::Refused
-                && e.detail.as_deref().is_some_and(|d| d.ends_with("refused: not_entitled"))),
+        refusals.iter().any(|e| e.outcome == AuditOutcome::Refused
+            && e.detail
+                .as_deref()
+                .is_some_and(|d| d.ends_with("refused: not_entitled"))),
         "{refusals:?}"
     );
 }
@@ -701,10 +740,18 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
 async fn without_demo_login_the_portal_api_is_not_there() {
     let portal = Portal::start(false).await;
     for (method, path, body) in [
-        (Method::POST, "/portal/api/demo-login", Some(json!({ "username": "demo" }))),
+        (
+            Method::POST,
+            "/portal/api/demo-login",
+            Some(json!({ "username": "demo" })),
+        ),
         (Method::GET, "/portal/api/me", None),
         (Method::GET, "/portal/api/apps", None),
-        (Method::POST, "/portal/api/launch", Some(json!({ "app_id": "x" }))),
+        (
+            Method::POST,
+            "/portal/api/launch",
+            Some(json!({ "app_id": "x" })),
+        ),
     ] {
         let answer = portal.call(method, path, None, &[], body).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");

@@ -27,10 +27,7 @@ fn from_row(r: &AnyRow) -> Result<WebSession, DbError> {
     })
 }
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    new: &NewWebSession,
-) -> Result<WebSession, DbError> {
+pub async fn insert(conn: &mut AnyConnection, new: &NewWebSession) -> Result<WebSession, DbError> {
     let now = now();
     let s = WebSession {
         id: super::new_id(),
@@ -120,11 +117,9 @@ pub async fn delete_by_hash(
 
 /// Deletes every session expired at `at`; returns how many.
 pub async fn prune_expired(conn: &mut AnyConnection, at: OffsetDateTime) -> Result<u64, DbError> {
-    let r = sqlx::query(
-        "DELETE FROM web_sessions WHERE idle_expires_at <= $1 OR expires_at <= $1",
-    )
-    .bind(millis(at))
-    .execute(conn)
-    .await?;
+    let r = sqlx::query("DELETE FROM web_sessions WHERE idle_expires_at <= $1 OR expires_at <= $1")
+        .bind(millis(at))
+        .execute(conn)
+        .await?;
     Ok(r.rows_affected())
 }

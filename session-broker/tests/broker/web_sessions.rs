@@ -165,7 +165,10 @@ async fn entitled_apps_and_users_by_name(b: Backend) {
     let apps = repo::apps::list_entitled(&mut conn, ids.user)
         .await
         .expect("apps");
-    assert_eq!(apps.iter().map(|a| a.id).collect::<Vec<_>>(), [ids.app_prod]);
+    assert_eq!(
+        apps.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [ids.app_prod]
+    );
 
     let found = repo::users::find_by_name_id(&mut conn, "demo", 2)
         .await
