@@ -165,11 +165,13 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-/// `POST /portal/api/demo-login {username, tenant?, lang?}`.
+/// `POST /portal/api/demo-login {username, tenant?, lang?}`. A browser that was logged in
+/// already is logged out first, so one browser holds one session.
 pub async fn demo_login(
     State(api): State<Arc<PortalApi>>,
     header_lang: Lang,
     Source(source): Source,
+    headers: HeaderMap,
     Body(request): Body<DemoLogin>,
 ) -> Response {
     let lang = request.lang.unwrap_or(header_lang);
@@ -208,6 +210,11 @@ pub async fn demo_login(
             return Problem::unavailable(lang).into_response();
         }
     };
+    if let Some(previous) = token(&headers)
+        && let Err(error) = web_session::logout(&api.database, &previous, source.as_deref()).await
+    {
+        tracing::warn!(%error, "previous web session not ended");
+    }
     let login = web_session::login(
         &api.database,
         api.web_sessions,

@@ -296,6 +296,21 @@ async fn demo_login_sets_a_strict_cookie_stores_its_hash_and_is_audited() {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["user"]["id"], portal.ids.user.to_string());
 
+    // Logging in again from the same browser replaces its session.
+    let again = portal
+        .call(
+            Method::POST,
+            "/portal/api/demo-login",
+            Some(&token),
+            &[],
+            Some(json!({ "username": "demo" })),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    let token = session_token(&again.headers);
+    assert_eq!(portal.web_session_hashes().await, [sha256_hex(&token)]);
+    assert_eq!(portal.audit("user.logout").await.len(), 1);
+
     let out = portal
         .call(
             Method::POST,
@@ -308,7 +323,7 @@ async fn demo_login_sets_a_strict_cookie_stores_its_hash_and_is_audited() {
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     assert!(set_cookie(&out.headers).contains("Max-Age=0"));
     assert!(portal.web_session_hashes().await.is_empty());
-    assert_eq!(portal.audit("user.logout").await.len(), 1);
+    assert_eq!(portal.audit("user.logout").await.len(), 2);
     let after = portal
         .call(Method::GET, "/portal/api/me", Some(&token), &[], None)
         .await;
