@@ -10,6 +10,8 @@ use axum::extract::connect_info::ConnectInfo;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 use hamn_broker::db::Database;
 use hamn_broker::{TicketIssuer, WebSessionPolicy};
@@ -82,6 +84,14 @@ pub fn origin_of(public_url: &str) -> String {
         _ => authority,
     };
     format!("{scheme}://{authority}")
+}
+
+/// Marks an answer as never to be cached: every portal API answer is about one user.
+pub fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The peer's IP address, when the listener recorded it.

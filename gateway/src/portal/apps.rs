@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hamn_broker::db::DbError;
 use hamn_broker::model::{Environment, EnvironmentKind};
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::api::{Body, PortalApi};
+use super::api::{Body, PortalApi, no_store};
 use super::lang::Lang;
 use super::problem::Problem;
 use super::web_session::WebUser;
@@ -60,13 +60,6 @@ pub struct Launched {
     pub session_id: Uuid,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-}
-
-fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 async fn entitled(api: &PortalApi, who: &WebUser) -> Result<AppList, DbError> {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::api::{Body, PortalApi, Source};
+use super::api::{Body, PortalApi, Source, no_store};
 use super::lang::Lang;
 use super::problem::Problem;
 use super::web_session::{CLEAR_COOKIE, WebUser, set_cookie, token};
@@ -104,13 +104,16 @@ fn valid_name(text: &str) -> bool {
     !text.is_empty() && text.chars().count() <= MAX_NAME && !text.chars().any(char::is_control)
 }
 
+/// What a demo login's name leads to.
+enum DemoUser {
+    Allowed(User),
+    /// With the user when one was found (the audit event then names them).
+    Refused(DemoRefusal, Option<User>),
+}
+
 /// The user a demo login names, if it may log in: exists (in the given tenant, or in
 /// exactly one) and is entitled to at least one enabled app.
-async fn demo_user(
-    db: &Database,
-    name: &str,
-    tenant: Option<&str>,
-) -> Result<Result<User, (DemoRefusal, Option<User>)>, DbError> {
+async fn demo_user(db: &Database, name: &str, tenant: Option<&str>) -> Result<DemoUser, DbError> {
     let mut conn = db.pool().acquire().await?;
     let mut found = match tenant {
         Some(slug) => match repo::tenants::get_by_slug(&mut conn, slug).await? {
@@ -124,16 +127,16 @@ async fn demo_user(
     };
     let user = match (found.pop(), found.is_empty()) {
         (Some(user), true) => user,
-        (Some(_), false) => return Ok(Err((DemoRefusal::Ambiguous, None))),
-        (None, _) => return Ok(Err((DemoRefusal::UnknownUser, None))),
+        (Some(_), false) => return Ok(DemoUser::Refused(DemoRefusal::Ambiguous, None)),
+        (None, _) => return Ok(DemoUser::Refused(DemoRefusal::UnknownUser, None)),
     };
     if repo::apps::list_entitled(&mut conn, user.id)
         .await?
         .is_empty()
     {
-        return Ok(Err((DemoRefusal::NotEntitled, Some(user))));
+        return Ok(DemoUser::Refused(DemoRefusal::NotEntitled, Some(user)));
     }
-    Ok(Ok(user))
+    Ok(DemoUser::Allowed(user))
 }
 
 async fn me_of(db: &Database, session: &WebSession, user: User) -> Result<Me, DbError> {
@@ -156,13 +159,6 @@ async fn me_of(db: &Database, session: &WebSession, user: User) -> Result<Me, Db
         method: session.method,
         expires_at: session.expires_at,
     })
-}
-
-fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// `POST /portal/api/demo-login {username, tenant?, lang?}`. A browser that was logged in
@@ -188,8 +184,8 @@ pub async fn demo_login(
         .into_response();
     }
     let user = match demo_user(&api.database, name, tenant).await {
-        Ok(Ok(user)) => user,
-        Ok(Err((refusal, user))) => {
+        Ok(DemoUser::Allowed(user)) => user,
+        Ok(DemoUser::Refused(refusal, user)) => {
             tracing::info!(reason = refusal.reason(), "demo login refused");
             if let Err(error) = web_session::audit_login_refused(
                 &api.database,

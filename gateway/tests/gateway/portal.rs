@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use hamn_broker::db::{Database, DatabaseConfig};
 use hamn_broker::model::{
     AppKind, AuditEvent, AuditFilter, AuditOutcome, HostCertPolicy, NewApp, NewEntitlement,
-    NewHostPool, NewUser, PageRequest, PoolStrategy,
+    NewHostPool, NewTenant, NewUser, PageRequest, PoolStrategy,
 };
 use hamn_broker::ticket::keys::PUBLIC_KEY_FILE;
 use hamn_broker::{
@@ -465,6 +465,67 @@ async fn unknown_and_unentitled_users_are_refused_in_the_chosen_language() {
             .count(),
         3
     );
+}
+
+#[tokio::test]
+async fn a_name_in_two_tenants_needs_the_tenant() {
+    let portal = Portal::start(true).await;
+    {
+        let mut conn = portal.database.pool().acquire().await.expect("conn");
+        let other = repo::tenants::insert(
+            &mut conn,
+            &NewTenant {
+                slug: "sundsvall".to_owned(),
+                name: "Sundsvalls kommun".to_owned(),
+            },
+        )
+        .await
+        .expect("tenant");
+        repo::users::insert(
+            &mut conn,
+            other.id,
+            &NewUser {
+                name_id: "demo".to_owned(),
+                hsa_id: None,
+                display_name: "Annan Demo".to_owned(),
+            },
+        )
+        .await
+        .expect("user");
+    }
+    let ambiguous = portal
+        .call(
+            Method::POST,
+            "/portal/api/demo-login",
+            None,
+            &[],
+            Some(json!({ "username": "demo" })),
+        )
+        .await;
+    assert_eq!(ambiguous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(ambiguous.body["reason"], "tenant_required");
+    // The other tenant's "demo" exists but may launch nothing there.
+    let elsewhere = portal
+        .call(
+            Method::POST,
+            "/portal/api/demo-login",
+            None,
+            &[],
+            Some(json!({ "username": "demo", "tenant": "sundsvall" })),
+        )
+        .await;
+    assert_eq!(elsewhere.body["reason"], "login_refused");
+    let named = portal
+        .call(
+            Method::POST,
+            "/portal/api/demo-login",
+            None,
+            &[],
+            Some(json!({ "username": "demo", "tenant": "demo" })),
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::OK, "{:?}", named.body);
+    assert_eq!(named.body["user"]["id"], portal.ids.user.to_string());
 }
 
 #[tokio::test]
