@@ -136,6 +136,8 @@ pub struct GatewaySection {
     pub reconnect_grace: u64,
     /// Most display frames started per second and browser session.
     pub max_fps: u32,
+    /// Log in by user name alone (demos only; refused unless `listen` is loopback).
+    pub demo_login: bool,
 }
 
 impl Default for GatewaySection {
@@ -146,6 +148,7 @@ impl Default for GatewaySection {
             redirect_listen: String::new(),
             reconnect_grace: 180,
             max_fps: 30,
+            demo_login: false,
         }
     }
 }
@@ -245,6 +248,7 @@ pub struct Settings {
     pub gateway_redirect_listen: Option<SocketAddr>,
     pub gateway_reconnect_grace: std::time::Duration,
     pub gateway_max_fps: u32,
+    pub gateway_demo_login: bool,
     pub broker_listen: SocketAddr,
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
@@ -424,6 +428,18 @@ impl RawConfig {
         let print_listen = address("print.listen", &self.print.listen);
         let demo_listen = address("demo_host.listen", &self.demo_host.listen);
 
+        // A login without a password must not be reachable from other machines: the only
+        // gateway that may offer it is one that only this machine can reach.
+        if self.gateway.demo_login && gateway_listen.is_some_and(|a| !a.ip().is_loopback()) {
+            problem(
+                "gateway.demo_login",
+                format!(
+                    "lets anyone log in by name alone; only allowed when gateway.listen is a \
+                     loopback address, not {}",
+                    self.gateway.listen
+                ),
+            );
+        }
         if !self.gateway.public_url.starts_with("https://") {
             problem(
                 "gateway.public_url",
@@ -560,6 +576,7 @@ impl RawConfig {
             gateway_redirect_listen,
             gateway_reconnect_grace: std::time::Duration::from_secs(self.gateway.reconnect_grace),
             gateway_max_fps: self.gateway.max_fps,
+            gateway_demo_login: self.gateway.demo_login,
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
             broker_secrets: hamn_broker::SecretsConfig {
@@ -693,6 +710,25 @@ mod tests {
             found,
             ["broker.listen: 127.0.0.1:8443 is already used by gateway.listen"]
         );
+    }
+
+    #[test]
+    fn demo_login_is_off_by_default_on_in_the_demo_and_loopback_only() {
+        let Ok(defaults) = load(Sources {
+            text: Some(""),
+            ..Default::default()
+        }) else {
+            panic!("defaults must validate");
+        };
+        assert!(!defaults.gateway_demo_login);
+        let Ok(demo) = load(Sources::default()) else {
+            panic!("the demo config must validate");
+        };
+        assert!(demo.gateway_demo_login);
+        let found = problems("[gateway]\nlisten = \"0.0.0.0:8443\"\ndemo_login = true\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("gateway.demo_login: "), "{found:?}");
+        assert!(problems("[gateway]\nlisten = \"[::1]:8443\"\ndemo_login = true\n").is_empty());
     }
 
     #[test]

@@ -61,6 +61,7 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
 fn gateway_config(
     settings: &Settings,
     secrets_key: Option<hamn_broker::SecretsKey>,
+    demo_login: Option<hamn_broker::TicketIssuer>,
 ) -> hamn_gateway::GatewayConfig {
     hamn_gateway::GatewayConfig {
         listen: settings.gateway_listen,
@@ -75,7 +76,39 @@ fn gateway_config(
             max_fps: settings.gateway_max_fps,
             ..hamn_gateway::session::SessionConfig::default()
         },
+        demo_login,
+        web_sessions: hamn_broker::WebSessionPolicy::default(),
     }
+}
+
+/// The ticket issuer for the portal's demo login, when `gateway.demo_login` is on: `hamn
+/// up` shares the broker's key (`keys`); a standalone gateway uses the key only if the
+/// broker's private key file is in its data dir, and otherwise runs without demo login.
+fn demo_login_issuer(
+    settings: &Settings,
+    keys: Option<hamn_broker::TicketKeys>,
+) -> anyhow::Result<Option<hamn_broker::TicketIssuer>> {
+    if !settings.gateway_demo_login {
+        return Ok(None);
+    }
+    let keys = match keys {
+        Some(keys) => keys,
+        None => {
+            let path = settings.data_dir.join(hamn_broker::ticket::keys::KEY_FILE);
+            if !path.is_file() {
+                tracing::warn!(
+                    path = %path.display(),
+                    "gateway.demo_login is on but the ticket signing key is not here: demo login is off"
+                );
+                return Ok(None);
+            }
+            hamn_broker::TicketKeys::load_or_create(&settings.data_dir)
+                .context("ticket signing key")?
+        }
+    };
+    Ok(Some(hamn_broker::TicketIssuer::new(std::sync::Arc::new(
+        keys,
+    ))))
 }
 
 fn print_config(settings: &Settings) -> hamn_print::PrintConfig {
@@ -197,13 +230,18 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
         });
     }
     if matches!(which, Which::All | Which::Gateway) {
-        if which == Which::All {
+        let keys = if which == Which::All {
             // The broker signs launch tickets with this key; the gateway verifies them with
             // its public half in the data dir.
-            hamn_broker::TicketKeys::load_or_create(&settings.data_dir)
-                .context("ticket signing key")?;
-        }
-        let config = gateway_config(&settings, secrets_key.clone());
+            Some(
+                hamn_broker::TicketKeys::load_or_create(&settings.data_dir)
+                    .context("ticket signing key")?,
+            )
+        } else {
+            None
+        };
+        let issuer = demo_login_issuer(&settings, keys)?;
+        let config = gateway_config(&settings, secrets_key.clone(), issuer);
         let token = shutdown.clone();
         services.spawn(async move { hamn_gateway::run(config, token).await.context("gateway") });
     }

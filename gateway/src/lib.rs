@@ -1,6 +1,6 @@
-//! The gateway: Hamn's TLS front door. Serves the portal (the web client), the health
-//! endpoints and browser sessions (`/ws/session`, [`session`]); the RD Gateway protocol
-//! grows here.
+//! The gateway: Hamn's TLS front door. Serves the portal (the web client and, with a login
+//! method on, its API under `/portal/api/`), the health endpoints and browser sessions
+//! (`/ws/session`, [`session`]); the RD Gateway protocol grows here.
 //!
 //! [`run`] is the service's one entry: it binds its listeners, serves until the shutdown
 //! token is cancelled, then lets in-flight requests finish.
@@ -17,13 +17,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hamn_broker::SecretsKey;
 use hamn_broker::db::{Database, DatabaseConfig};
 use hamn_broker::ticket::{KeyError, TicketVerifier, keys::PUBLIC_KEY_FILE};
+use hamn_broker::{SecretsKey, TicketIssuer, WebSessionPolicy};
 use hamn_certs::ServerCertFiles;
 use tokio_util::sync::CancellationToken;
 
-pub use portal::{PortalState, router};
+pub use portal::{PortalApi, PortalState, SESSION_COOKIE, origin_of, router};
 
 /// How long a stopping gateway waits for its sessions to close and record their end.
 const SESSION_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
@@ -45,6 +45,12 @@ pub struct GatewayConfig {
     /// browser sessions are off and `/ws/session` answers 503.
     pub secrets_key: Option<SecretsKey>,
     pub session: session::SessionConfig,
+    /// The portal's demo login (`gateway.demo_login`): a user logs in by name alone and
+    /// gets launch tickets signed by this issuer (the broker's key, from the shared data
+    /// dir). `None`: `/portal/api/*` answers 404.
+    pub demo_login: Option<TicketIssuer>,
+    /// Lifetimes of the portal's web sessions.
+    pub web_sessions: WebSessionPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,9 +91,23 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
     };
 
     let sessions = session_service(&config, &database, shutdown.child_token())?;
+    let api = config.demo_login.clone().map(|issuer| {
+        tracing::warn!(
+            "demo login is on: anyone who reaches the portal can log in as any entitled user \
+             by name alone; never use this in production"
+        );
+        Arc::new(PortalApi {
+            database: database.clone(),
+            issuer,
+            origin: origin_of(&config.public_url),
+            web_sessions: config.web_sessions,
+            demo_login: true,
+        })
+    });
     let app = router(PortalState {
         database,
         sessions: sessions.clone(),
+        api,
     });
     let served = hamn_certs::serve(listener, tls, app, shutdown.clone()).await;
     shutdown.cancel();

@@ -1,6 +1,7 @@
 //! The session broker: tenants, environments, pools, hosts, apps, entitlements, the audit
 //! log, the database, and the admin API that manages them; launch tickets ([`ticket`],
-//! [`launch`]) and the host credentials the gateway logs on with ([`credentials`]).
+//! [`launch`]), the portal's web sessions ([`web_session`]) and the host credentials the
+//! gateway logs on with ([`credentials`]).
 //!
 //! Entry point: [`run`] (connect, migrate, serve the admin API over mutual TLS). The
 //! pieces are public for the `hamn` binary, tests and benchmarks: [`db`] (the database),
@@ -20,6 +21,7 @@ pub mod secrets;
 pub mod seed;
 pub mod service;
 pub mod ticket;
+pub mod web_session;
 
 pub use api::{AdminState, admin_router};
 pub use client::{AdminClient, ApiResponse, ClientError};
@@ -31,3 +33,4 @@ pub use secrets::{Secret, SecretsKey, load_or_create_secrets_key};
 pub use seed::{DemoIds, DemoSeed};
 pub use service::{BrokerError, router, run, run_with_secrets};
 pub use ticket::{LaunchPath, Refusal, TicketIssuer, TicketKeys, TicketVerifier};
+pub use web_session::{SessionToken, WebSessionPolicy};

@@ -31,7 +31,7 @@ pub struct DemoSeed {
     pub host_port: u16,
     /// Session limit of the demo host.
     pub host_capacity: u32,
-    /// SAML NameID of the demo user.
+    /// SAML NameID of the demo user; also the name the portal's demo login takes.
     pub user_name_id: String,
     pub user_display_name: String,
     /// HSA-ID of the demo user (the first SITHS test card's).
@@ -67,7 +67,7 @@ impl Default for DemoSeed {
             host_address: "127.0.0.1".into(),
             host_port: 3389,
             host_capacity: 20,
-            user_name_id: "asa.oberg@demo.example".into(),
+            user_name_id: "demo".into(),
             user_display_name: "Åsa Öberg".into(),
             user_hsa_id: Some("SE2321000016-0001".into()),
             // The lab account of `config/demo.toml`.

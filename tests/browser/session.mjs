@@ -1,12 +1,14 @@
-// Opens the session viewer with a launch ticket in Debian's headless Chromium and checks
-// what a user sees and does: the canvas shows the demo app (exact pixels read back from
-// the canvas), a click focuses the "Namn" field, typed text — å ä ö through the
-// Unicode path and a scancode key — changes the pixels inside that field; the same ticket
-// a second time is refused and the overlay says so.
-// Usage: node session.mjs URL SCREENSHOT.png   (exit 0 on success, 1 with a reason otherwise)
+// Logs in to the portal as "demo" in Debian's headless Chromium, presses "Öppna" on the
+// PROD Procapita tile (the portal answers with the viewer URL, the launch ticket in its
+// fragment) and checks the session viewer that opens: the canvas shows the demo app (exact
+// pixels read back from the canvas), a click focuses the "Namn" field, typed text — å ä ö
+// through the Unicode path and a scancode key — changes the pixels inside that field; the
+// same ticket a second time is refused and the overlay says so.
+// Usage: node session.mjs PORTAL_URL SCREENSHOT.png   (exit 0 on success, 1 with a reason otherwise)
 import { chromium } from "playwright-core";
 
-const [url, screenshot] = process.argv.slice(2);
+const [portal, screenshot] = process.argv.slice(2);
+let url; // the viewer URL with the ticket, as the portal handed it out
 // Pixels the demo app fixes (demo-host/README.md, DEMO_PIXELS in tests/e2e/smoke.rs): the
 // title bar right of its text, the selected first client row, the status bar.
 const DEMO_PIXELS = [[700, 24, [31, 78, 121]], [200, 124, [204, 228, 247]], [1000, 792, [221, 230, 238]]];
@@ -26,7 +28,23 @@ try {
   page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
   const expect = (ok, what) => { if (!ok) throw new Error(what); };
 
-  const response = await page.goto(url);
+  // The viewer URL with its fragment, as the portal navigated to it, kept before any page
+  // script runs (the viewer takes the ticket out of the address bar).
+  await page.addInitScript(() => { window.hamnOpenedAt = location.href; });
+  await page.goto(portal);
+  await page.fill("#username", "demo");
+  await page.click("#login-button");
+  const tile = page.locator(".env-prod .tile", { has: page.locator("h4", { hasText: /^Procapita$/ }) });
+  const viewer = page.waitForResponse((r) => new URL(r.url()).pathname === "/static/session.html").catch(() => null);
+  const [launched] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === "/portal/api/launch"),
+    tile.getByRole("button", { name: "Öppna" }).click(),
+  ]);
+  if (!launched.ok()) throw new Error(`launch answered ${launched.status()}: ${await page.textContent("#message")}`);
+  const response = await viewer;
+  await page.waitForURL((u) => u.pathname === "/static/session.html", { waitUntil: "load" });
+  url = await page.evaluate(() => window.hamnOpenedAt);
+  expect(url?.includes("/static/session.html#ticket="), `the portal opened ${url}`);
   expect(response?.status() === 200, `GET session.html answered ${response?.status()}`);
   expect(!page.url().includes("ticket="), "the ticket stayed in the address bar");
   await page.waitForFunction(

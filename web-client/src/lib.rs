@@ -73,6 +73,19 @@ mod tests {
                 "{file} is linked but not embedded"
             );
         }
+        // The portal's CSP allows no inline scripts or styles.
+        assert!(!index.contains("<style"), "inline style element");
+        assert!(!index.contains("style=\""), "inline style attribute");
+        assert_eq!(
+            index.matches("<script").count(),
+            index.matches("<script type=\"module\" src=").count(),
+            "inline script"
+        );
+        let portal = std::str::from_utf8(embedded("portal.js").unwrap_or_default()).unwrap_or("");
+        assert!(
+            portal.contains("from \"./portal-api.js\"") && embedded("portal-api.js").is_some(),
+            "the portal uses portal-api.js"
+        );
     }
 
     #[test]

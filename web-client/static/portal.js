@@ -1,13 +1,36 @@
-// Portal bootstrap: language switch (Swedish default, English remembered) and a live
-// readiness line so a user sees at once whether the service answers.
+// The portal page: language switch (Swedish default, English remembered), a live readiness
+// line, and — when the gateway offers a login (GET /portal/api/me answers 401 or 200, not
+// 404) — the login form, the user's apps grouped by environment (PROD and UTB told apart
+// by label, colour and pattern) and launching one in the session viewer.
+import { api } from "./portal-api.js";
 
 const TEXTS = {
   en: {
+    skip: "Skip to content",
+    "nav-lang": "Language",
     welcome: "Welcome to Hamn",
     intro: "Reach Procapita and other line-of-business applications hosted in the " +
       "municipalities' shared environment – in your browser or with your remote desktop client.",
     "login-soon": "Sign-in with e-ID and SITHS cards opens here. Contact your system " +
       "administrator if you need access.",
+    "login-heading": "Log in",
+    "demo-hint": "This is a demo login: enter a user name, no password is needed. " +
+      "The demo user is called “demo”.",
+    username: "User name",
+    login: "Log in",
+    "apps-heading": "Your applications",
+    logout: "Log out",
+    who: (me) => `Logged in as ${me.user.display_name} (${me.tenant.name}).`,
+    open: "Open",
+    opening: "Opening …",
+    "no-apps": "You have no applications.",
+    "env-PROD": "Production",
+    "env-PROD-note": "Real data about real people.",
+    "env-UTB": "Training",
+    "env-UTB-note": "Training and testing. Not real data – do not enter information about real people.",
+    "name-required": "Enter a user name.",
+    "logged-out": "You are logged out.",
+    "network-error": "The service could not be reached. Check your connection and try again.",
     "status-heading": "Service status",
     "status-checking": "Checking the service …",
     "status-ok": "The service is in operation.",
@@ -16,49 +39,212 @@ const TEXTS = {
     toggle: "På svenska",
   },
   sv: {
+    "nav-lang": "Språk",
+    who: (me) => `Inloggad som ${me.user.display_name} (${me.tenant.name}).`,
+    open: "Öppna",
+    opening: "Öppnar …",
+    "no-apps": "Du har inga applikationer.",
+    "env-PROD": "Produktion",
+    "env-PROD-note": "Riktiga uppgifter om riktiga personer.",
+    "env-UTB": "Utbildning",
+    "env-UTB-note": "Övning och test. Inte riktiga uppgifter – skriv inte in uppgifter om riktiga personer.",
+    "name-required": "Ange ett användarnamn.",
+    "logged-out": "Du är utloggad.",
+    "network-error": "Tjänsten kunde inte nås. Kontrollera anslutningen och försök igen.",
     "status-ok": "Tjänsten är i drift.",
     "status-down": "Tjänsten är inte redo just nu. Försök igen om en stund.",
     toggle: "In English",
   },
 };
 
+const $ = (id) => document.getElementById(id);
+
+// The Swedish texts are the page's own.
 const swedish = new Map();
 for (const el of document.querySelectorAll("[data-i18n]")) {
   swedish.set(el.dataset.i18n, el.textContent);
 }
 
-function text(lang, key) {
-  return TEXTS[lang]?.[key] ?? (lang === "sv" ? swedish.get(key) : undefined) ?? swedish.get(key) ?? key;
-}
-
-function apply(lang) {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll("[data-i18n]")) {
-    el.textContent = text(lang, el.dataset.i18n);
-  }
-  const toggle = document.getElementById("lang-toggle");
-  const other = lang === "sv" ? "en" : "sv";
-  toggle.textContent = text(lang, "toggle");
-  toggle.lang = other;
-  toggle.dataset.lang = other;
+function text(key, arg) {
+  const value = TEXTS[lang]?.[key] ?? TEXTS.sv[key] ?? swedish.get(key) ?? key;
+  return typeof value === "function" ? value(arg) : value;
 }
 
 let lang = localStorage.getItem("hamn.lang") === "en" ? "en" : "sv";
 let statusKey = "status-checking";
+// What the page shows: null before the API answered, "none" without a login method,
+// "login", or the user (GET /portal/api/me) with their apps.
+let view = null;
+let me = null;
+let environments = [];
 
-function render() {
-  apply(lang);
-  const status = document.getElementById("status-text");
-  status.dataset.i18n = statusKey;
-  status.textContent = text(lang, statusKey);
-  status.className = statusKey === "status-ok" ? "ok" : statusKey === "status-down" ? "warn" : "";
+function say(message) {
+  // Replacing the text of the live region is what screen readers announce.
+  $("message").textContent = message ?? "";
 }
 
-document.getElementById("lang-toggle").addEventListener("click", (event) => {
-  lang = event.currentTarget.dataset.lang === "en" ? "en" : "sv";
-  localStorage.setItem("hamn.lang", lang);
+function render() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) {
+    el.textContent = text(el.dataset.i18n);
+  }
+  for (const el of document.querySelectorAll("[data-i18n-label]")) {
+    el.setAttribute("aria-label", text(el.dataset.i18nLabel));
+  }
+  const toggle = $("lang-toggle");
+  const other = lang === "sv" ? "en" : "sv";
+  toggle.textContent = text("toggle");
+  toggle.lang = other;
+  toggle.dataset.lang = other;
+
+  const status = $("status-text");
+  status.dataset.i18n = statusKey;
+  status.textContent = text(statusKey);
+  status.className = statusKey === "status-ok" ? "ok" : statusKey === "status-down" ? "warn" : "";
+
+  $("login").hidden = view !== "login";
+  $("apps").hidden = view !== "apps";
+  if (view === "apps") renderApps();
+}
+
+function renderApps() {
+  $("who").textContent = text("who", me);
+  const root = $("environments");
+  root.replaceChildren();
+  if (environments.length === 0) {
+    const empty = document.createElement("p");
+    empty.textContent = text("no-apps");
+    root.append(empty);
+    return;
+  }
+  for (const env of environments) {
+    const kind = env.kind === "UTB" ? "UTB" : "PROD";
+    const section = document.createElement("section");
+    section.className = `env env-${kind.toLowerCase()}`;
+    section.dataset.kind = kind;
+    const headingId = `env-${env.id}`;
+    section.setAttribute("aria-labelledby", headingId);
+
+    const heading = document.createElement("h3");
+    heading.id = headingId;
+    const badge = document.createElement("span");
+    badge.className = "env-badge";
+    badge.textContent = kind;
+    const title = document.createElement("span");
+    title.textContent = text(`env-${kind}`);
+    heading.append(badge, " ", title);
+    const note = document.createElement("p");
+    note.className = "env-note";
+    note.textContent = text(`env-${kind}-note`);
+
+    const list = document.createElement("ul");
+    list.className = "tiles";
+    for (const app of env.apps) {
+      const item = document.createElement("li");
+      item.className = "tile";
+      item.dataset.appId = app.id;
+      const name = document.createElement("h4");
+      name.id = `app-${app.id}`;
+      name.textContent = app.name;
+      const mark = document.createElement("span");
+      mark.className = "tile-env";
+      mark.id = `app-env-${app.id}`;
+      mark.textContent = kind;
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "open";
+      open.textContent = text("open");
+      // The button says "Öppna"; its description says what and where.
+      open.setAttribute("aria-describedby", `${name.id} ${mark.id}`);
+      open.addEventListener("click", () => launch(app, open));
+      item.append(name, mark, open);
+      list.append(item);
+    }
+    section.append(heading, note, list);
+    root.append(section);
+  }
+}
+
+async function showUser(who) {
+  me = who;
+  const apps = await api("GET", "/portal/api/apps", lang);
+  if (apps.status === 401) return showLogin();
+  if (!apps.ok) return say(apps.message ?? text("network-error"));
+  environments = apps.body.environments ?? [];
+  view = "apps";
   render();
-});
+}
+
+function showLogin() {
+  me = null;
+  environments = [];
+  view = "login";
+  render();
+}
+
+async function login(event) {
+  event.preventDefault();
+  const input = $("username");
+  const username = input.value.trim();
+  if (!username) {
+    input.setAttribute("aria-invalid", "true");
+    say(text("name-required"));
+    input.focus();
+    return;
+  }
+  input.removeAttribute("aria-invalid");
+  const button = $("login-button");
+  button.disabled = true;
+  say("");
+  try {
+    const answer = await api("POST", "/portal/api/demo-login", lang, { username });
+    if (!answer.ok) {
+      input.setAttribute("aria-invalid", "true");
+      say(answer.message ?? text("network-error"));
+      input.focus();
+      return;
+    }
+    await showUser(answer.body);
+    $("apps-heading").setAttribute("tabindex", "-1");
+    $("apps-heading").focus();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function launch(app, button) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = text("opening");
+  say("");
+  const answer = await api("POST", "/portal/api/launch", lang, { app_id: app.id });
+  if (answer.ok && typeof answer.body.viewer_url === "string") {
+    // Same tab: the ticket lives only in the fragment and is spent on first use.
+    location.assign(answer.body.viewer_url);
+    return;
+  }
+  button.disabled = false;
+  button.removeAttribute("aria-busy");
+  button.textContent = text("open");
+  say(answer.message ?? text("network-error"));
+  if (answer.status === 401) showLogin();
+}
+
+async function logout() {
+  await api("POST", "/portal/api/logout", lang, {});
+  showLogin();
+  say(text("logged-out"));
+  $("username").focus();
+}
+
+async function start() {
+  const answer = await api("GET", "/portal/api/me", lang);
+  if (answer.status === 404) view = "none";
+  else if (answer.ok) return showUser(answer.body);
+  else if (answer.status === 401) view = "login";
+  else say(answer.message ?? text("network-error"));
+  render();
+}
 
 async function checkReady() {
   try {
@@ -70,5 +256,14 @@ async function checkReady() {
   render();
 }
 
+$("lang-toggle").addEventListener("click", (event) => {
+  lang = event.currentTarget.dataset.lang === "en" ? "en" : "sv";
+  localStorage.setItem("hamn.lang", lang);
+  render();
+});
+$("login-form").addEventListener("submit", login);
+$("logout").addEventListener("click", logout);
+
 render();
 checkReady();
+start();

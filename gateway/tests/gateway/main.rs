@@ -2,6 +2,7 @@
 
 mod browser;
 mod display;
+mod portal;
 mod rdp;
 mod session;
 mod wire;

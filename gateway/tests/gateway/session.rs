@@ -128,6 +128,7 @@ impl Gateway {
         let app = hamn_gateway::router(PortalState {
             database: database.clone(),
             sessions: Some(sessions.clone()),
+            api: None,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -162,26 +163,7 @@ impl Gateway {
     }
 
     async fn tls(&self) -> TlsStream<TcpStream> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut self.ca_pem.as_slice()) {
-            roots.add(cert.expect("CA PEM")).expect("CA");
-        }
-        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let tcp = TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .expect("connect");
-        let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
-        TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .expect("TLS handshake")
+        tls_connect(&self.ca_pem, self.port).await
     }
 
     async fn open(&self, ticket: &str) -> Result<Ws, tungstenite::Error> {
@@ -252,6 +234,30 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// A TLS connection to a gateway on `port` that trusts the dev CA in `ca_pem`.
+pub async fn tls_connect(mut ca_pem: &[u8], port: u16) -> TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut ca_pem) {
+        roots.add(cert.expect("CA PEM")).expect("CA");
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+    TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake")
 }
 
 fn hello(width: u16, height: u16) -> ClientMessage {

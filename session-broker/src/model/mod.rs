@@ -18,6 +18,7 @@ pub mod session;
 pub mod tenant;
 pub mod user;
 pub mod validate;
+pub mod web_session;
 
 pub use api_client::{ApiClient, ApiClientPatch, ApiClientScope, NewApiClient};
 pub use app::{App, AppKind, AppPatch, NewApp};
@@ -34,3 +35,4 @@ pub use session::{NewSession, Session, SessionFilter, SessionState};
 pub use tenant::{NewTenant, Tenant, TenantPatch};
 pub use user::{NewUser, User, UserPatch};
 pub use validate::{FieldError, ValidationErrors};
+pub use web_session::{LoginMethod, NewWebSession, WebSession};

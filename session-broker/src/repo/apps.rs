@@ -135,3 +135,19 @@ pub async fn list(
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, page.limit, |a| a.id))
 }
+
+/// The enabled apps `user_id` may launch (granted directly or through a group), by name.
+/// Apps of another tenant never match: entitlements share the app's tenant (foreign key).
+pub async fn list_entitled(conn: &mut AnyConnection, user_id: Uuid) -> Result<Vec<App>, DbError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE enabled = $1 AND id IN (SELECT e.app_id FROM entitlements e \
+         WHERE e.user_id = $2 OR e.group_id IN \
+         (SELECT group_id FROM group_members WHERE user_id = $2)) \
+         ORDER BY display_name, id"
+    )))
+    .bind(true)
+    .bind(user_id.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

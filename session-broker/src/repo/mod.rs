@@ -16,6 +16,7 @@ pub mod sessions;
 mod sql;
 pub mod tenants;
 pub mod users;
+pub mod web_sessions;
 
 pub use sqlx::AnyConnection;
 

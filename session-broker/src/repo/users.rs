@@ -81,6 +81,23 @@ pub async fn get_by_name_id(
     row.as_ref().map(from_row).transpose()
 }
 
+/// Users with `name_id` in any tenant (at most `limit`), for logins that do not name the
+/// tenant: the caller decides what more than one match means.
+pub async fn find_by_name_id(
+    conn: &mut AnyConnection,
+    name_id: &str,
+    limit: u32,
+) -> Result<Vec<User>, DbError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE name_id = $1 ORDER BY id LIMIT $2"
+    )))
+    .bind(name_id)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 pub async fn update(conn: &mut AnyConnection, u: &User) -> Result<User, DbError> {
     let mut u = u.clone();
     u.updated_at = now();

@@ -3,7 +3,8 @@
 //! them), and real mutual TLS with the Rust client and curl. Every database test runs on
 //! SQLite (a temp file) and on PostgreSQL (a schema of its own, dropped at the end).
 //! Launch tickets: the codec and keys without a database (`ticket_codec`), issuing and
-//! single-use consumption with one (`tickets`).
+//! single-use consumption with one (`tickets`). The portal's web sessions
+//! (`web_sessions`).
 
 mod support;
 
@@ -20,3 +21,4 @@ mod scope;
 mod ticket_codec;
 mod tickets;
 mod tls;
+mod web_sessions;

@@ -1,5 +1,16 @@
-//! The portal's routes: the embedded web client, the health endpoints and the browser
-//! session websocket (`/ws/session`, see [`crate::session`]).
+//! The portal's routes: the embedded web client, the health endpoints, the browser session
+//! websocket (`/ws/session`, see [`crate::session`]) and, when a login method is on, the
+//! portal API under `/portal/api/` ([`api`]).
+
+mod api;
+mod apps;
+mod csrf;
+mod lang;
+mod login;
+mod problem;
+mod web_session;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
@@ -7,23 +18,32 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use hamn_broker::db::Database;
 
+pub use api::{PortalApi, SESSION_COOKIE, origin_of};
+
 /// Shared state of the portal's handlers.
 #[derive(Clone)]
 pub struct PortalState {
     pub database: Database,
     /// The session endpoint's needs; `None` answers `/ws/session` with 503.
     pub sessions: crate::session::Sessions,
+    /// Login, app list and launch; `None` (no login method on) answers `/portal/api/*`
+    /// with 404. Only the demo login creates web sessions until the identity work lands.
+    pub api: Option<Arc<PortalApi>>,
 }
 
 /// The gateway's HTTPS routes, with security headers on every response.
 pub fn router(state: PortalState) -> Router {
-    Router::new()
+    let api = state.api.clone();
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/ws/session", get(crate::session::ws_session))
         .merge(hamn_web::router())
-        .layer(axum::middleware::map_response(crate::headers::add))
-        .with_state(state)
+        .with_state(state);
+    if let Some(api) = api {
+        router = router.merge(api::router(api));
+    }
+    router.layer(axum::middleware::map_response(crate::headers::add))
 }
 
 /// The process is up and serving.

@@ -1,0 +1,155 @@
+//! The portal API's state and route table: demo login, who am I, the app list, launch and
+//! logout under `/portal/api/`. Every state-changing route passes the CSRF guard
+//! ([`super::csrf`]); handlers live in [`super::login`] and [`super::apps`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use hamn_broker::db::Database;
+use hamn_broker::{TicketIssuer, WebSessionPolicy};
+use serde::de::DeserializeOwned;
+
+use super::lang::Lang;
+use super::problem::Problem;
+
+/// The web session cookie. `__Host-` makes the browser insist on Secure, Path=/ and no
+/// Domain, so no sibling host can set or shadow it.
+pub const SESSION_COOKIE: &str = "__Host-hamn_session";
+
+/// Largest request body the API reads.
+pub const MAX_BODY: usize = 4096;
+
+/// What the portal API needs.
+pub struct PortalApi {
+    pub database: Database,
+    /// Signs launch tickets (the broker's key, present in the same data dir).
+    pub issuer: TicketIssuer,
+    /// The only origin allowed to change state (`https://host[:port]` of `public_url`).
+    pub origin: String,
+    pub web_sessions: WebSessionPolicy,
+    /// Whether `POST /portal/api/demo-login` is served.
+    pub demo_login: bool,
+}
+
+impl std::fmt::Debug for PortalApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortalApi")
+            .field("issuer", &self.issuer)
+            .field("origin", &self.origin)
+            .field("web_sessions", &self.web_sessions)
+            .field("demo_login", &self.demo_login)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The routes, with the CSRF guard on every one.
+pub fn router(api: Arc<PortalApi>) -> Router {
+    let mut routes = Router::new()
+        .route("/portal/api/me", get(super::login::me))
+        .route("/portal/api/logout", post(super::login::logout))
+        .route("/portal/api/apps", get(super::apps::list))
+        .route("/portal/api/launch", post(super::apps::launch));
+    if api.demo_login {
+        routes = routes.route("/portal/api/demo-login", post(super::login::demo_login));
+    }
+    routes
+        // Every body here is a few short fields.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            super::csrf::guard,
+        ))
+        .with_state(api)
+}
+
+/// `https://host[:port]` of a public URL, lower-case, without a default port or path: what
+/// browsers send as `Origin`.
+pub fn origin_of(public_url: &str) -> String {
+    let (scheme, rest) = public_url
+        .split_once("://")
+        .unwrap_or(("https", public_url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = authority.to_ascii_lowercase();
+    let authority = match (scheme.as_str(), authority.strip_suffix(":443")) {
+        ("https", Some(host)) => host.to_owned(),
+        _ => authority,
+    };
+    format!("{scheme}://{authority}")
+}
+
+/// Marks an answer as never to be cached: every portal API answer is about one user.
+pub fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The peer's IP address, when the listener recorded it.
+#[derive(Debug, Clone, Default)]
+pub struct Source(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        ))
+    }
+}
+
+/// A JSON body whose rejection is a problem document in the request's language.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(lang) = Lang::from_request_parts(&mut parts, state).await;
+        let req = Request::from_parts(parts, body);
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                let rejection: JsonRejection = rejection;
+                tracing::debug!(%rejection, "portal API body refused");
+                Err(Problem::bad_request(lang))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origins_are_what_browsers_send() {
+        assert_eq!(
+            origin_of("https://localhost:8443"),
+            "https://localhost:8443"
+        );
+        assert_eq!(
+            origin_of("https://Hamn.Example.se/portal/"),
+            "https://hamn.example.se"
+        );
+        assert_eq!(
+            origin_of("https://hamn.example.se:443"),
+            "https://hamn.example.se"
+        );
+    }
+}

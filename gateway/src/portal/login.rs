@@ -1,0 +1,275 @@
+//! Logging in and out of the portal: `POST /portal/api/demo-login` (a name, no password:
+//! only for demos, see `gateway.demo_login`), `GET /portal/api/me` and
+//! `POST /portal/api/logout`. The web session itself is the broker's
+//! ([`hamn_broker::web_session`]); this module speaks HTTP and cookies.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hamn_broker::db::{Database, DbError};
+use hamn_broker::model::{LoginMethod, User, WebSession};
+use hamn_broker::{repo, web_session};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::api::{Body, PortalApi, Source, no_store};
+use super::lang::Lang;
+use super::problem::Problem;
+use super::web_session::{CLEAR_COOKIE, WebUser, set_cookie, token};
+
+/// Longest user or tenant name accepted.
+const MAX_NAME: usize = 200;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoLogin {
+    pub username: String,
+    /// The tenant's slug; needed only when the name exists in more than one tenant.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    #[serde(default)]
+    pub lang: Option<Lang>,
+}
+
+/// Who is logged in: the answer of `me` and of a login.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub user: MeUser,
+    pub tenant: MeTenant,
+    pub method: LoginMethod,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MeUser {
+    pub id: Uuid,
+    pub name_id: String,
+    pub display_name: String,
+    pub hsa_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MeTenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+}
+
+/// Why a demo login was refused; the user learns only "unknown or not entitled" so the
+/// answer does not tell which names exist, the audit log gets the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DemoRefusal {
+    UnknownUser,
+    Ambiguous,
+    NotEntitled,
+}
+
+impl DemoRefusal {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::Ambiguous => "ambiguous_user",
+            Self::NotEntitled => "not_entitled",
+        }
+    }
+
+    fn problem(self, lang: Lang) -> Problem {
+        match self {
+            Self::UnknownUser | Self::NotEntitled => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "login_refused",
+                lang,
+                "Inloggningen nekades: användaren finns inte eller har inte behörighet till \
+                 någon applikation.",
+                "Login refused: the user does not exist or is not entitled to any \
+                 application.",
+            ),
+            Self::Ambiguous => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "tenant_required",
+                lang,
+                "Användarnamnet finns hos flera organisationer. Ange organisation.",
+                "The user name exists in several organisations. Please give the organisation.",
+            ),
+        }
+    }
+}
+
+fn valid_name(text: &str) -> bool {
+    !text.is_empty() && text.chars().count() <= MAX_NAME && !text.chars().any(char::is_control)
+}
+
+/// What a demo login's name leads to.
+enum DemoUser {
+    Allowed(User),
+    /// With the user when one was found (the audit event then names them).
+    Refused(DemoRefusal, Option<User>),
+}
+
+/// The user a demo login names, if it may log in: exists (in the given tenant, or in
+/// exactly one) and is entitled to at least one enabled app.
+async fn demo_user(db: &Database, name: &str, tenant: Option<&str>) -> Result<DemoUser, DbError> {
+    let mut conn = db.pool().acquire().await?;
+    let mut found = match tenant {
+        Some(slug) => match repo::tenants::get_by_slug(&mut conn, slug).await? {
+            Some(t) => repo::users::get_by_name_id(&mut conn, t.id, name)
+                .await?
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        },
+        None => repo::users::find_by_name_id(&mut conn, name, 2).await?,
+    };
+    let user = match (found.pop(), found.is_empty()) {
+        (Some(user), true) => user,
+        (Some(_), false) => return Ok(DemoUser::Refused(DemoRefusal::Ambiguous, None)),
+        (None, _) => return Ok(DemoUser::Refused(DemoRefusal::UnknownUser, None)),
+    };
+    if repo::apps::list_entitled(&mut conn, user.id)
+        .await?
+        .is_empty()
+    {
+        return Ok(DemoUser::Refused(DemoRefusal::NotEntitled, Some(user)));
+    }
+    Ok(DemoUser::Allowed(user))
+}
+
+async fn me_of(db: &Database, session: &WebSession, user: User) -> Result<Me, DbError> {
+    let mut conn = db.pool().acquire().await?;
+    let tenant = repo::tenants::get(&mut conn, user.tenant_id)
+        .await?
+        .ok_or_else(|| DbError::Corrupt(format!("user {} has no tenant", user.id)))?;
+    Ok(Me {
+        user: MeUser {
+            id: user.id,
+            name_id: user.name_id,
+            display_name: user.display_name,
+            hsa_id: user.hsa_id,
+        },
+        tenant: MeTenant {
+            id: tenant.id,
+            slug: tenant.slug,
+            name: tenant.name,
+        },
+        method: session.method,
+        expires_at: session.expires_at,
+    })
+}
+
+/// `POST /portal/api/demo-login {username, tenant?, lang?}`. A browser that was logged in
+/// already is logged out first, so one browser holds one session.
+pub async fn demo_login(
+    State(api): State<Arc<PortalApi>>,
+    header_lang: Lang,
+    Source(source): Source,
+    headers: HeaderMap,
+    Body(request): Body<DemoLogin>,
+) -> Response {
+    let lang = request.lang.unwrap_or(header_lang);
+    let name = request.username.trim();
+    let tenant = request.tenant.as_deref().map(str::trim);
+    if !valid_name(name) || tenant.is_some_and(|t| !valid_name(t)) {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad_username",
+            lang,
+            "Ange ett användarnamn (högst 200 tecken).",
+            "Enter a user name (at most 200 characters).",
+        )
+        .into_response();
+    }
+    let user = match demo_user(&api.database, name, tenant).await {
+        Ok(DemoUser::Allowed(user)) => user,
+        Ok(DemoUser::Refused(refusal, user)) => {
+            tracing::info!(reason = refusal.reason(), "demo login refused");
+            if let Err(error) = web_session::audit_login_refused(
+                &api.database,
+                name,
+                user.as_ref(),
+                LoginMethod::Demo,
+                source.as_deref(),
+                refusal.reason(),
+            )
+            .await
+            {
+                tracing::warn!(%error, "refused login not audited");
+            }
+            return refusal.problem(lang).into_response();
+        }
+        Err(error) => {
+            tracing::error!(%error, "demo login failed");
+            return Problem::unavailable(lang).into_response();
+        }
+    };
+    if let Some(previous) = token(&headers)
+        && let Err(error) = web_session::logout(&api.database, &previous, source.as_deref()).await
+    {
+        tracing::warn!(%error, "previous web session not ended");
+    }
+    let login = web_session::login(
+        &api.database,
+        api.web_sessions,
+        &user,
+        LoginMethod::Demo,
+        source.as_deref(),
+    )
+    .await;
+    let (token, session) = match login {
+        Ok(done) => done,
+        Err(error) => {
+            tracing::error!(%error, "demo login failed");
+            return Problem::unavailable(lang).into_response();
+        }
+    };
+    tracing::info!(user = %user.id, "demo login");
+    match me_of(&api.database, &session, user).await {
+        Ok(me) => {
+            let mut response = no_store(Json(me).into_response());
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, set_cookie(&token, api.web_sessions));
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "demo login failed");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}
+
+/// `GET /portal/api/me`.
+pub async fn me(State(api): State<Arc<PortalApi>>, lang: Lang, who: WebUser) -> Response {
+    match me_of(&api.database, &who.session, who.user).await {
+        Ok(me) => no_store(Json(me).into_response()),
+        Err(error) => {
+            tracing::error!(%error, "me failed");
+            Problem::unavailable(lang).into_response()
+        }
+    }
+}
+
+/// `POST /portal/api/logout`: ends the session (if any) and clears the cookie; 204 either
+/// way, so a second click is harmless.
+pub async fn logout(
+    State(api): State<Arc<PortalApi>>,
+    lang: Lang,
+    Source(source): Source,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(token) = token(&headers)
+        && let Err(error) = web_session::logout(&api.database, &token, source.as_deref()).await
+    {
+        tracing::error!(%error, "logout failed");
+        return Problem::unavailable(lang).into_response();
+    }
+    let mut response = no_store(StatusCode::NO_CONTENT.into_response());
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
+    response
+}

@@ -1,0 +1,91 @@
+//! Error answers of the portal API: `application/problem+json` (RFC 9457) whose `detail`
+//! is the sentence the user reads, in Swedish or English, with a stable `reason` word for
+//! programs and tests.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::lang::Lang;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A refusal or failure, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// `urn:hamn:problem:<reason>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    /// What the user is told, in `lang`.
+    pub detail: &'static str,
+    pub reason: &'static str,
+    pub lang: &'static str,
+}
+
+impl Problem {
+    /// `reason` is a stable word; `sv` and `en` the sentence in each language.
+    pub fn new(
+        status: StatusCode,
+        reason: &'static str,
+        lang: Lang,
+        sv: &'static str,
+        en: &'static str,
+    ) -> Self {
+        Self {
+            kind: format!("urn:hamn:problem:{reason}"),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: lang.pick(sv, en),
+            reason,
+            lang: lang.tag(),
+        }
+    }
+
+    /// The request needs a logged-in web session.
+    pub fn not_logged_in(lang: Lang) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "not_logged_in",
+            lang,
+            "Du är inte inloggad, eller så har inloggningen gått ut. Logga in igen.",
+            "You are not logged in, or your login has expired. Please log in again.",
+        )
+    }
+
+    /// The request body is not what the route takes.
+    pub fn bad_request(lang: Lang) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            lang,
+            "Begäran kunde inte tolkas.",
+            "The request could not be understood.",
+        )
+    }
+
+    /// Storage failed; the cause is logged, not shown.
+    pub fn unavailable(lang: Lang) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            lang,
+            "Ett tekniskt fel uppstod. Försök igen om en stund.",
+            "A technical error occurred. Please try again shortly.",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let lang = self.lang;
+        let mut response = (status, axum::Json(self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
