@@ -7,8 +7,8 @@
 //      connection when this script prints "cut-now" and answers "cut" on stdin): the viewer
 //      must resume the same session by itself within 5 s — same session id, the typed text
 //      still there, the pixels exact again;
-//   4. optionally the window shrinks: the picture follows (a new remote size, or scaled to
-//      fit when the host keeps its size).
+//   4. optionally the window shrinks: the picture follows — the remote desktop takes the new
+//      size where the host has display control ("resizeRemote"), else it is scaled to fit.
 // Usage: node peer.mjs URL CONFIG_JSON   — prints one "result {json}" line, exit 0 on success.
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
@@ -134,6 +134,15 @@ try {
       const sameAspect = Math.abs(box.cssWidth / box.cssHeight - box.width / box.height) < 0.02;
       return (fits && sameAspect) || JSON.stringify(box);
     }, "the picture does not fit the smaller window", 15000);
+    if (config.resizeRemote) {
+      // The host follows the window (display control): the remote desktop takes the new
+      // size (width rounded down to even) and its pixels are exact again.
+      await poll(async () => {
+        const s = await state();
+        return (s.width === (w & ~1) && s.height === h) || `remote ${s.width}x${s.height}`;
+      }, `the remote desktop did not take ${w}x${h}`, 30000);
+      await exactPixels("after the resize", 30000);
+    }
     const box = await canvasBox();
     result.afterResize = { remote: [box.width, box.height], shown: [Math.round(box.cssWidth), Math.round(box.cssHeight)] };
     const s = await state();

@@ -185,7 +185,10 @@ pub fn connector_config(params: &RdpParams) -> Result<ironrdp_connector::Config,
             password: params.credentials.password.clone(),
         },
         domain: params.credentials.domain.clone(),
-        client_build: 0,
+        // xrdp 0.9 (Debian 12) resizes only clients whose build is above 419
+        // (libxrdp_reset: "older client can't resize"); this is Windows 10 1909's build,
+        // the value FreeRDP 2 sends.
+        client_build: 18363,
         client_name: params.client_name.clone(),
         keyboard_type: KeyboardType::IBM_ENHANCED,
         keyboard_subtype: 0,

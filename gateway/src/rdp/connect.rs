@@ -158,6 +158,7 @@ async fn connect_sequence(params: &RdpParams, phase: &Mutex<Phase>) -> Result<Li
         counters: Arc::new(Counters::default()),
         last_pointer: None,
         fastpath_input,
+        deferred: Default::default(),
     })
 }
 

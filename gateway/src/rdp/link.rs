@@ -55,6 +55,9 @@ pub(crate) struct Link {
     /// The last pointer shape, replayed to a sink that attaches later.
     pub last_pointer: Option<PointerUpdate>,
     pub fastpath_input: bool,
+    /// Static-channel PDUs (clipboard, …) that arrived during a reactivation, replayed
+    /// through the active stage before the next read.
+    pub deferred: std::collections::VecDeque<ironrdp_tokio::bytes::BytesMut>,
 }
 
 impl Link {
@@ -66,6 +69,9 @@ impl Link {
     pub async fn read_frame(
         &mut self,
     ) -> Result<(Action, ironrdp_tokio::bytes::BytesMut), RdpError> {
+        if let Some(frame) = self.deferred.pop_front() {
+            return Ok((Action::X224, frame));
+        }
         let (action, frame) = self
             .framed
             .read_pdu()
@@ -195,6 +201,8 @@ impl Link {
             enable_server_pointer,
             pointer_software_rendering,
             static_channel_chunk_size,
+            refresh_rect_support,
+            suppress_output_support,
             ..
         } = state
         else {
@@ -220,6 +228,23 @@ impl Link {
             DecodedImage::new(PixelFormat::RgbA32, desktop_size.width, desktop_size.height);
         self.input
             .set_desktop_size(desktop_size.width, desktop_size.height);
+        // Graphics the host sent while the sequence ran were skipped (xrdp keeps painting
+        // through it): ask for the whole new desktop again.
+        let redraw = self
+            .stage
+            .request_full_redraw(
+                desktop_size.width,
+                desktop_size.height,
+                refresh_rect_support,
+                suppress_output_support,
+            )
+            .map_err(|e| RdpError::Protocol {
+                phase: Phase::Activation,
+                detail: error_chain(&e),
+            })?;
+        for frame in redraw {
+            self.write(&frame).await?;
+        }
         self.counters.reactivations.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(
             width = desktop_size.width,
@@ -236,14 +261,43 @@ impl Link {
         Ok(())
     }
 
+    /// Runs the activation sequence. Hosts go on sending while it runs (xrdp 0.9 paints
+    /// slow-path bitmaps between Demand Active and the finalization PDUs), which the
+    /// sequence would take for a protocol error: graphics and session notices on the I/O
+    /// channel are skipped (a full redraw follows), other channels' PDUs are kept for the
+    /// active stage.
     async fn run_activation(&mut self) -> Result<ConnectionActivationState, RdpError> {
+        use ironrdp_connector::Sequence as _;
         let mut sequence = self.activation.create();
         let mut buf = WriteBuf::new();
+        let io_channel = self.activation.io_channel_id();
         loop {
-            let written =
-                ironrdp_tokio::single_sequence_step_read(&mut self.framed, &mut sequence, &mut buf)
-                    .await
-                    .map_err(|e| RdpError::from_connector(Phase::Activation, e))?;
+            buf.clear();
+            let written = match sequence.next_pdu_hint() {
+                Some(hint) => {
+                    let pdu = self
+                        .framed
+                        .read_by_hint(hint)
+                        .await
+                        .map_err(|e| RdpError::from_io(Phase::Activation, &e))?;
+                    self.counters
+                        .bytes_in
+                        .fetch_add(pdu.len() as u64, Ordering::Relaxed);
+                    match classify_during_activation(&pdu, io_channel) {
+                        DuringActivation::Sequence => {}
+                        DuringActivation::Skip => continue,
+                        DuringActivation::Defer => {
+                            if self.deferred.len() < MAX_DEFERRED {
+                                self.deferred.push_back(pdu.as_ref().into());
+                            }
+                            continue;
+                        }
+                    }
+                    sequence.step(&pdu, self.framed.last_read_at(), &mut buf)
+                }
+                None => sequence.step_no_input(&mut buf),
+            }
+            .map_err(|e| RdpError::from_connector(Phase::Activation, e))?;
             if let Some(size) = written.size() {
                 let bytes = buf.filled().get(..size).unwrap_or_default().to_vec();
                 self.write(&bytes).await?;
@@ -324,6 +378,42 @@ impl Link {
             }
         }
         Ok(())
+    }
+}
+
+/// Most static-channel PDUs kept across one reactivation; a host flooding a channel while
+/// reactivating loses the excess, not the session.
+const MAX_DEFERRED: usize = 256;
+
+/// What to do with a PDU that arrives while the activation sequence runs.
+#[derive(Debug, PartialEq, Eq)]
+enum DuringActivation {
+    /// Part of the sequence (or something it must judge).
+    Sequence,
+    /// Graphics and notices on the I/O channel: repainted by the redraw that follows.
+    Skip,
+    /// Another channel's data: processed once the session is active again.
+    Defer,
+}
+
+fn classify_during_activation(pdu: &[u8], io_channel: u16) -> DuringActivation {
+    use ironrdp_pdu::rdp::headers::ShareDataPdu;
+    let Ok(data) = ironrdp_pdu::mcs::decode_send_data_indication(pdu) else {
+        return DuringActivation::Sequence;
+    };
+    if data.channel_id != io_channel {
+        return DuringActivation::Defer;
+    }
+    match ironrdp_pdu::rdp::headers::decode_share_data(data).map(|c| c.pdu) {
+        Ok(
+            ShareDataPdu::Update(_)
+            | ShareDataPdu::Pointer(_)
+            | ShareDataPdu::PlaySound(_)
+            | ShareDataPdu::SetKeyboardIndicators(_)
+            | ShareDataPdu::SaveSessionInfo(_)
+            | ShareDataPdu::StatusInfoPdu(_),
+        ) => DuringActivation::Skip,
+        _ => DuringActivation::Sequence,
     }
 }
 

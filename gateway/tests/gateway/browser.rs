@@ -2,7 +2,9 @@
 //! through the gateway to each real peer: the demo host, Debian's xrdp and freerdp-shadow
 //! with NLA. The canvas must show the host's real pixels; against the demo host and xrdp the
 //! websocket is cut under the page (a TCP proxy between Chromium and the gateway drops every
-//! connection) and the viewer must resume the same RDP session by itself within 5 s.
+//! connection) and the viewer must resume the same RDP session by itself within 5 s. A
+//! smaller window resizes the xrdp desktop (display control) and scales the demo host's
+//! (which keeps its size).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -167,12 +169,17 @@ async fn the_viewer_shows_an_xrdp_session_and_resumes_it() {
     let (ticket, session_id) = gateway.ticket().await;
     // The test session's xmessage window and the black root window around it.
     let config = serde_json::json!({
-        "pixels": [[150, 150, peers::XRDP_WINDOW_BG], [1000, 700, [0, 0, 0]]],
+        "pixels": [[150, 150, peers::XRDP_WINDOW_BG], [900, 600, [0, 0, 0]]],
         "cut": true,
         "resize": [1024, 700],
+        "resizeRemote": true,
     });
     let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy).await;
     eprintln!("xrdp in Chromium: {result}");
+    assert_eq!(
+        result["afterResize"]["remote"],
+        serde_json::json!([1024, 700])
+    );
     let actions = gateway.audit_actions(session_id).await;
     assert!(actions.iter().any(|a| a == "session.resume"), "{actions:?}");
 }
