@@ -37,8 +37,8 @@ pub enum HostClipboard {
     /// replaced by U+FFFD).
     Text(String),
     /// The host copied text over the policy's limit; it was not passed on. `bytes` is its
-    /// size as far as known (UTF-8 bytes, or an estimate from the announced size when the
-    /// transfer was cut off while arriving).
+    /// UTF-8 size when it was decoded, else (cut off while arriving) its character count
+    /// from the announced size: exact for ASCII, a lower bound otherwise.
     TooLarge { bytes: usize },
 }
 
@@ -271,15 +271,18 @@ impl ClipboardState {
         }
     }
 
-    /// The guard cut off the host's answer to our oldest request (announced `wire_bytes`);
+    /// The guard cut off the host's answer to our oldest request (`data_bytes` announced);
     /// IronRDP never sees it.
-    pub fn host_data_refused(&mut self, wire_bytes: usize) -> Vec<ClipAction> {
-        self.requested.pop_front();
-        // The UTF-16 units after the cliprdr header, less the NUL: a lower bound of the
-        // text's UTF-8 size.
-        let units = wire_bytes.saturating_sub(CLIPRDR_HEADER) / 2;
+    pub fn host_data_refused(&mut self, data_bytes: usize) -> Vec<ClipAction> {
+        let format = self.requested.pop_front();
+        // Characters less the NUL: the UTF-8 size of ASCII text, a lower bound otherwise.
+        let chars = if format == Some(ClipboardFormatId::CF_TEXT) {
+            data_bytes
+        } else {
+            data_bytes / 2
+        };
         vec![ClipAction::Deliver(HostClipboard::TooLarge {
-            bytes: units.saturating_sub(1),
+            bytes: chars.saturating_sub(1),
         })]
     }
 
@@ -367,8 +370,8 @@ const MAX_CONTROL_PDU: usize = 1024 * 1024;
 pub(crate) enum ChunkVerdict {
     /// Within the limit: pass it to IronRDP.
     Pass,
-    /// Part of an oversize PDU: drop it. On the first chunk of clipboard data, the size
-    /// the host announced, to report once.
+    /// Part of an oversize PDU: drop it. On the first chunk of clipboard data, the data size
+    /// the host announced (bytes of UTF-16 or CF_TEXT), to report once.
     Drop(Option<usize>),
 }
 
@@ -410,7 +413,11 @@ impl ChunkGuard {
                 return ChunkVerdict::Pass;
             }
             self.dropping = !last;
-            return ChunkVerdict::Drop(is_data.then_some(total));
+            // The cliprdr header's dataLen; the channel length when the chunk is too short.
+            let data_len = read_u32(chunk, 12)
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(total.saturating_sub(CLIPRDR_HEADER));
+            return ChunkVerdict::Drop(is_data.then_some(data_len));
         }
         if self.dropping {
             if last {
@@ -610,12 +617,15 @@ mod tests {
         assert_eq!(sent, MAX_PENDING_REQUESTS);
     }
 
-    /// A channel chunk; the first of a PDU starts with the cliprdr header (`msg_type`).
+    /// A channel chunk; the first of a PDU starts with the cliprdr header (`msg_type`,
+    /// flags, dataLen).
     fn header(length: u32, flags: u32, msg_type: u16) -> Vec<u8> {
         let mut h = length.to_le_bytes().to_vec();
         h.extend_from_slice(&flags.to_le_bytes());
         h.extend_from_slice(&msg_type.to_le_bytes());
-        h.extend_from_slice(&[0; 30]);
+        h.extend_from_slice(&[0, 0]);
+        h.extend_from_slice(&length.saturating_sub(8).to_le_bytes());
+        h.extend_from_slice(&[0; 24]);
         h
     }
 
@@ -630,14 +640,15 @@ mod tests {
         assert_eq!(g.judge(&header(limit, 2, 0)), ChunkVerdict::Pass);
         assert_eq!(
             g.judge(&header(limit + 1, 1, DATA)),
-            ChunkVerdict::Drop(Some(limit as usize + 1))
+            ChunkVerdict::Drop(Some(limit as usize + 1 - 8)),
+            "the announced data size"
         );
         assert_eq!(g.judge(&header(limit + 1, 0, 0)), ChunkVerdict::Drop(None));
         assert_eq!(g.judge(&header(limit + 1, 2, 0)), ChunkVerdict::Drop(None));
         assert_eq!(g.judge(&header(40, 3, DATA)), ChunkVerdict::Pass, "the next PDU");
         assert_eq!(
             g.judge(&header(u32::MAX, 3, DATA)),
-            ChunkVerdict::Drop(Some(u32::MAX as usize))
+            ChunkVerdict::Drop(Some(u32::MAX as usize - 8))
         );
         assert_eq!(g.judge(&header(40, 3, DATA)), ChunkVerdict::Pass);
         // Other PDUs have their own, larger bound and are dropped without a report.
@@ -648,6 +659,13 @@ mod tests {
         // A continuation without a start is IronRDP's to refuse.
         assert_eq!(g.judge(&header(99, 2, 0)), ChunkVerdict::Pass);
         assert_eq!(g.judge(&[1, 2, 3]), ChunkVerdict::Pass, "IronRDP reports it");
+        // A first chunk too short for dataLen: estimated from the channel length.
+        let mut short = header(limit + 100, 3, DATA);
+        short.truncate(12);
+        assert_eq!(
+            g.judge(&short),
+            ChunkVerdict::Drop(Some(limit as usize + 100 - 8))
+        );
         assert_eq!(g.judge(&[]), ChunkVerdict::Pass);
     }
 
@@ -658,7 +676,7 @@ mod tests {
             ClipboardFormatId::CF_UNICODETEXT,
         )]));
         assert_eq!(
-            s.host_data_refused(8 + 2 * 1000 + 2),
+            s.host_data_refused(2 * 1000 + 2),
             vec![ClipAction::Deliver(HostClipboard::TooLarge { bytes: 1000 })]
         );
         assert_eq!(

@@ -849,7 +849,8 @@ async fn xrdp_clipboard_round_trip_with_the_x_selection() {
     let _one_xrdp = peers::XRDP_LOCK.lock().await;
     let xrdp = peers::Xrdp::start();
     let mut params = xrdp.params(peers::XRDP_PASSWORD);
-    params.clipboard = policy(1024 * 1024);
+    // Small enough that a few thousand characters are over it.
+    params.clipboard = policy(64);
     let session = rdp::connect(params)
         .await
         .unwrap_or_else(|e| panic!("connect to xrdp: {e}\n{}", xrdp.logs()));
@@ -886,8 +887,8 @@ async fn xrdp_clipboard_round_trip_with_the_x_selection() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), CLIP_TEXT);
 
-    // X → gateway, then oversize X text (2 MiB: refused while it arrives in chunks), then
-    // short text again: the channel survives the refusal.
+    // X → gateway, then oversize X text (5000 characters: four channel chunks, refused while
+    // they arrive), then short text again: the channel survives the refusal.
     let set_x_clipboard = |text: String| {
         use std::io::Write as _;
         let mut cmd = xrdp.xclip(&display);
@@ -915,10 +916,12 @@ async fn xrdp_clipboard_round_trip_with_the_x_selection() {
         &rdp::HostClipboard::Text(from_x.to_owned()),
     )
     .await;
-    set_x_clipboard("x".repeat(2 * 1024 * 1024));
-    sink.wait_for("the refusal of 2 MiB", WAIT, |f| {
-        matches!(f.clipboard.last(), Some(rdp::HostClipboard::TooLarge { bytes }) if *bytes >= 1024 * 1024)
-    })
+    set_x_clipboard("x".repeat(5000));
+    wait_for_clipboard(
+        &sink,
+        "the refusal of 5000 characters",
+        &rdp::HostClipboard::TooLarge { bytes: 5000 },
+    )
     .await;
     set_x_clipboard("igen".to_owned());
     wait_for_clipboard(
