@@ -12,9 +12,9 @@ use uuid::Uuid;
 use crate::credentials::{self, CredentialsError, SetPoolCredentials};
 use crate::db::{Database, DbError};
 use crate::model::{
-    ActorKind, AppKind, AuditOutcome, DEFAULT_CLIPBOARD_MAX_BYTES, EnvironmentKind, HostCertPolicy, HostPool, HostState, NewApp,
-    NewAuditEvent, NewEntitlement, NewEnvironment, NewGroup, NewHost, NewHostPool, NewTenant,
-    NewUser, PoolStrategy, ValidationErrors,
+    ActorKind, AppKind, AuditOutcome, DEFAULT_CLIPBOARD_MAX_BYTES, EnvironmentKind, HostCertPolicy,
+    HostPool, HostState, NewApp, NewAuditEvent, NewEntitlement, NewEnvironment, NewGroup, NewHost,
+    NewHostPool, NewTenant, NewUser, PoolStrategy, ValidationErrors,
 };
 use crate::repo::{apps, audit, entitlements, environments, groups, hosts, pools, tenants, users};
 use crate::secrets::{Secret, SecretsKey};

@@ -60,6 +60,14 @@ impl From<super::SessionGone> for ClipboardError {
 }
 
 impl ClipboardPolicy {
+    /// The policy from a pool's limit (`HostPool::clipboard_limit`): `None` when the pool
+    /// has the clipboard off.
+    pub fn from_pool_limit(max_bytes: Option<u64>) -> Option<Self> {
+        max_bytes.map(|max| Self {
+            max_bytes: usize::try_from(max).unwrap_or(usize::MAX),
+        })
+    }
+
     /// Checks outgoing text against the limit.
     pub fn check(&self, text: &str) -> Result<(), ClipboardError> {
         if text.len() > self.max_bytes {
@@ -133,9 +141,12 @@ pub fn decode_ansi_text(data: &[u8], max_bytes: usize) -> Result<String, usize> 
 /// The text format to request from a host's format list: Unicode text, else CF_TEXT; `None`
 /// when it holds no text (images, files, unknown or registered formats only).
 pub fn pick_text_format(formats: &[ClipboardFormat]) -> Option<ClipboardFormatId> {
-    [ClipboardFormatId::CF_UNICODETEXT, ClipboardFormatId::CF_TEXT]
-        .into_iter()
-        .find(|wanted| formats.iter().any(|f| f.id == *wanted))
+    [
+        ClipboardFormatId::CF_UNICODETEXT,
+        ClipboardFormatId::CF_TEXT,
+    ]
+    .into_iter()
+    .find(|wanted| formats.iter().any(|f| f.id == *wanted))
 }
 
 /// What [`IronRDP's Cliprdr`](ironrdp_cliprdr::Cliprdr) told the backend, queued for
@@ -484,7 +495,10 @@ mod tests {
     fn oversize_text_is_refused_with_its_size() {
         let text = "å".repeat(40); // 80 UTF-8 bytes, 80 UTF-16 bytes
         assert_eq!(decode_unicode_text(&utf16(&text), 64), Err(80));
-        assert_eq!(decode_unicode_text(&utf16(&text), 80).map(|t| t.len()), Ok(80));
+        assert_eq!(
+            decode_unicode_text(&utf16(&text), 80).map(|t| t.len()),
+            Ok(80)
+        );
         assert_eq!(decode_ansi_text(&[b'a'; 65], 64), Err(65));
         assert_eq!(decode_ansi_text(&[0xE5; 40], 64), Err(80), "Latin-1 å");
         assert_eq!(
@@ -492,12 +506,20 @@ mod tests {
             Err(ClipboardError::TooLarge { bytes: 65, max: 64 })
         );
         assert_eq!(POLICY.check(&"a".repeat(64)), Ok(()));
+        assert_eq!(ClipboardPolicy::from_pool_limit(None), None);
+        assert_eq!(ClipboardPolicy::from_pool_limit(Some(64)), Some(POLICY));
     }
 
     #[test]
     fn ansi_text_is_utf8_or_latin1() {
-        assert_eq!(decode_ansi_text("åäö\0x".as_bytes(), 64).as_deref(), Ok("åäö"));
-        assert_eq!(decode_ansi_text(&[0xE5, 0xE4, 0xF6], 64).as_deref(), Ok("åäö"));
+        assert_eq!(
+            decode_ansi_text("åäö\0x".as_bytes(), 64).as_deref(),
+            Ok("åäö")
+        );
+        assert_eq!(
+            decode_ansi_text(&[0xE5, 0xE4, 0xF6], 64).as_deref(),
+            Ok("åäö")
+        );
         assert_eq!(decode_ansi_text(b"no nul", 64).as_deref(), Ok("no nul"));
     }
 
@@ -512,7 +534,10 @@ mod tests {
             pick_text_format(&[f(8), f(1)]),
             Some(ClipboardFormatId::CF_TEXT)
         );
-        assert_eq!(pick_text_format(&[f(0), f(0xFFFF_FFFF), f(0xC0FE), f(8)]), None);
+        assert_eq!(
+            pick_text_format(&[f(0), f(0xFFFF_FFFF), f(0xC0FE), f(8)]),
+            None
+        );
         assert_eq!(pick_text_format(&[]), None);
     }
 
@@ -612,7 +637,10 @@ mod tests {
         let mut s = ready_state();
         let text = vec![ClipboardFormat::new(ClipboardFormatId::CF_UNICODETEXT)];
         let sent = (0..20)
-            .filter(|_| !s.on_event(ChannelEvent::HostFormats(text.clone())).is_empty())
+            .filter(|_| {
+                !s.on_event(ChannelEvent::HostFormats(text.clone()))
+                    .is_empty()
+            })
             .count();
         assert_eq!(sent, MAX_PENDING_REQUESTS);
     }
@@ -645,7 +673,11 @@ mod tests {
         );
         assert_eq!(g.judge(&header(limit + 1, 0, 0)), ChunkVerdict::Drop(None));
         assert_eq!(g.judge(&header(limit + 1, 2, 0)), ChunkVerdict::Drop(None));
-        assert_eq!(g.judge(&header(40, 3, DATA)), ChunkVerdict::Pass, "the next PDU");
+        assert_eq!(
+            g.judge(&header(40, 3, DATA)),
+            ChunkVerdict::Pass,
+            "the next PDU"
+        );
         assert_eq!(
             g.judge(&header(u32::MAX, 3, DATA)),
             ChunkVerdict::Drop(Some(u32::MAX as usize - 8))
@@ -654,11 +686,18 @@ mod tests {
         // Other PDUs have their own, larger bound and are dropped without a report.
         assert_eq!(g.judge(&header(limit * 100, 1, LIST)), ChunkVerdict::Pass);
         assert_eq!(g.judge(&header(limit * 100, 2, 0)), ChunkVerdict::Pass);
-        assert_eq!(g.judge(&header(u32::MAX, 1, LIST)), ChunkVerdict::Drop(None));
+        assert_eq!(
+            g.judge(&header(u32::MAX, 1, LIST)),
+            ChunkVerdict::Drop(None)
+        );
         assert_eq!(g.judge(&header(u32::MAX, 2, 0)), ChunkVerdict::Drop(None));
         // A continuation without a start is IronRDP's to refuse.
         assert_eq!(g.judge(&header(99, 2, 0)), ChunkVerdict::Pass);
-        assert_eq!(g.judge(&[1, 2, 3]), ChunkVerdict::Pass, "IronRDP reports it");
+        assert_eq!(
+            g.judge(&[1, 2, 3]),
+            ChunkVerdict::Pass,
+            "IronRDP reports it"
+        );
         // A first chunk too short for dataLen: estimated from the channel length.
         let mut short = header(limit + 100, 3, DATA);
         short.truncate(12);

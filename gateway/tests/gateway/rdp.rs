@@ -754,7 +754,10 @@ async fn clipboard_round_trip_through_the_demo_host() {
 async fn clipboard_off_by_policy_means_no_channel_and_no_transfer() {
     let host = DemoHost::start("tls");
     let params = host.params(DEMO_PASSWORD);
-    assert_eq!(params.clipboard, None, "off unless the pool's policy says so");
+    assert_eq!(
+        params.clipboard, None,
+        "off unless the pool's policy says so"
+    );
     let session = rdp::connect(params).await.expect("connect");
     let sink = FrameSink::default();
     let (handle, task) = session.start(sink.clone());
@@ -782,8 +785,10 @@ async fn clipboard_off_by_policy_means_no_channel_and_no_transfer() {
     // The host handles input in order; a full redraw request would be racy, so a second
     // status change (typing into the field) marks that both shortcuts were processed.
     handle.input(key(0x1E).to_vec()).await.expect("type a");
-    sink.wait_for("the typed 'a'", WAIT, |f| f.region_rgb(fx, fy, fw, fh) != field)
-        .await;
+    sink.wait_for("the typed 'a'", WAIT, |f| {
+        f.region_rgb(fx, fy, fw, fh) != field
+    })
+    .await;
     sink.with(|f| assert!(f.clipboard.is_empty(), "{:?}", f.clipboard));
     assert_eq!(handle.stats().clipboard_from_host, 0);
     handle.close();
@@ -820,7 +825,11 @@ async fn oversize_clipboard_text_is_refused_both_ways() {
             .await
             .expect("3 bytes fit");
         wait_for_offer_accepted(&handle, 1).await;
-        assert_eq!(handle.stats().clipboard_offers_accepted, 1, "one offer sent");
+        assert_eq!(
+            handle.stats().clipboard_offers_accepted,
+            1,
+            "one offer sent"
+        );
 
         handle.input(click(700, 180)).await.expect("focus Namn");
         handle.input(ctrl(KEY_C)).await.expect("copy");
