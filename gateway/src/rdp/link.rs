@@ -81,7 +81,7 @@ impl LinkClipboard {
     pub fn new(policy: ClipboardPolicy, channel_id: Option<u16>) -> Self {
         Self {
             state: ClipboardState::new(policy),
-            guard: ChunkGuard::new(policy),
+            guard: ChunkGuard::new(policy.max_wire_bytes()),
             channel_id,
             held: None,
         }
