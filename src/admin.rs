@@ -76,6 +76,7 @@ const RESOURCES: &[Resource] = &[
             "name",
             "strategy",
             "dedicated_tenant_id",
+            "clipboard_enabled",
             "description",
         ],
     },
@@ -170,7 +171,7 @@ commands:
   RESOURCE list [filter=value…]         e.g. audit list action=tenant.create limit=20
   RESOURCE show ID
   RESOURCE create field=value… [field:=json…]
-  RESOURCE update ID field=value…
+  RESOURCE update ID field=value…       e.g. pools update ID clipboard_enabled:=false
   RESOURCE delete ID
   hosts set-state ID active|drain|maintenance
   groups members ID | groups add-member ID USER_ID | groups remove-member ID USER_ID
@@ -480,6 +481,21 @@ mod tests {
 
     fn words(text: &str) -> Vec<String> {
         text.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn pool_clipboard_policy_is_set_with_raw_json() {
+        let Ok(call) = parse(&words(
+            "pools update P1 clipboard_enabled:=false clipboard_max_bytes:=65536",
+        )) else {
+            panic!("parse")
+        };
+        assert_eq!(call.method, "PATCH");
+        assert_eq!(call.path, "/api/v1/pools/P1");
+        assert_eq!(
+            call.body,
+            Some(serde_json::json!({"clipboard_enabled": false, "clipboard_max_bytes": 65536}))
+        );
     }
 
     #[test]

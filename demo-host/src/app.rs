@@ -18,6 +18,11 @@ pub const MAX_CLIENTS: usize = 200;
 
 /// Status text after "Skriv ut".
 pub const STATUS_PRINTED: &str = "Utskrift skickad";
+/// Status texts of the clipboard (Ctrl+C, Ctrl+V).
+pub const STATUS_COPIED: &str = "Kopierat till urklipp";
+pub const STATUS_PASTED: &str = "Inklistrat från urklipp";
+pub const STATUS_CLIPBOARD_EMPTY: &str = "Urklippet är tomt";
+pub const STATUS_NO_CLIPBOARD: &str = "Urklipp är inte tillgängligt i den här sessionen";
 
 /// One client record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +91,10 @@ pub enum Key {
     Up,
     Down,
     Escape,
+    /// Ctrl+C: copy the focused field to the clipboard (handled by the RDP glue).
+    Copy,
+    /// Ctrl+V: paste the clipboard into the focused field (handled by the RDP glue).
+    Paste,
 }
 
 /// One input event, in desktop coordinates.
@@ -183,6 +192,38 @@ impl App {
         &self.status
     }
 
+    /// The text of the focused field, what Ctrl+C copies; `None` without a focus.
+    pub fn focused_text(&self) -> Option<&str> {
+        self.focus.map(|f| self.field(f))
+    }
+
+    /// Inserts clipboard text at the end of the focused field: control characters (line
+    /// breaks, tabs) are dropped and the field's length limit holds.
+    pub fn paste(&mut self, text: &str) -> Damage {
+        let mut damage = Damage::default();
+        for c in text.chars() {
+            self.type_char(c, &mut damage);
+        }
+        if self.focus.is_some() {
+            self.set_status(STATUS_PASTED, &mut damage);
+        }
+        damage
+    }
+
+    /// Shows `text` in the status bar.
+    pub fn show_status(&mut self, text: &str) -> Damage {
+        let mut damage = Damage::default();
+        self.set_status(text, &mut damage);
+        damage
+    }
+
+    fn set_status(&mut self, text: &str, damage: &mut Damage) {
+        if self.status != text {
+            text.clone_into(&mut self.status);
+            damage.status = true;
+        }
+    }
+
     /// Applies one event and reports what must be redrawn.
     pub fn handle(&mut self, event: Event) -> Damage {
         let mut damage = Damage::default();
@@ -245,6 +286,8 @@ impl App {
             }
             Key::Enter => self.save(damage),
             Key::Escape => self.set_focus(None, damage),
+            // The clipboard lives in the RDP glue, which intercepts these first.
+            Key::Copy | Key::Paste => {}
             Key::Up | Key::Down => {
                 if self.focus.is_none() && !self.clients.is_empty() {
                     let last = self.clients.len().min(self.layout.visible_rows()).saturating_sub(1);
@@ -401,6 +444,24 @@ mod tests {
         app.handle(Event::Key(Key::Backspace));
         assert_eq!(app.field(2), "Ansökan om hemtjäns");
         assert_eq!(app.field(1), "Åsa Öberg");
+    }
+
+    #[test]
+    fn paste_appends_to_the_focused_field_within_its_limit() {
+        let mut app = App::new(1280, 800);
+        assert!(app.paste("x").is_empty(), "no focus, no paste");
+        assert_eq!(app.focused_text(), None);
+        click_field(&mut app, 1);
+        assert_eq!(app.focused_text(), Some("Åsa Öberg"));
+        let d = app.paste(" och\r\nÖrjan\t!");
+        assert_eq!(d.fields, [false, true, false, false]);
+        assert!(d.status);
+        assert_eq!(app.field(1), "Åsa Öberg ochÖrjan!", "control characters dropped");
+        assert_eq!(app.status(), STATUS_PASTED);
+        app.paste(&"å".repeat(100));
+        assert_eq!(app.field(1).chars().count(), FIELD_MAX_CHARS);
+        assert!(app.show_status(STATUS_COPIED).status);
+        assert!(!app.show_status(STATUS_COPIED).status, "unchanged status draws nothing");
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub struct KeyboardState {
     right_shift: bool,
     alt_gr: bool,
     left_ctrl: bool,
+    right_ctrl: bool,
     left_alt: bool,
     caps_lock: bool,
 }
@@ -48,6 +49,8 @@ const SC_CAPS: u8 = 0x3A;
 const SC_ESC: u8 = 0x01;
 const SC_UP: u8 = 0x48;
 const SC_DOWN: u8 = 0x50;
+const SC_C: u8 = 0x2E;
+const SC_V: u8 = 0x2F;
 
 impl KeyboardState {
     pub fn new() -> Self {
@@ -56,6 +59,11 @@ impl KeyboardState {
 
     fn shift(&self) -> bool {
         self.left_shift || self.right_shift
+    }
+
+    /// Ctrl without Alt (Ctrl+Alt is AltGr): the shortcut modifier.
+    fn ctrl_only(&self) -> bool {
+        (self.left_ctrl || self.right_ctrl) && !self.left_alt && !self.alt_gr
     }
 
     fn alt_gr_active(&self) -> bool {
@@ -99,6 +107,7 @@ impl KeyboardState {
             (SC_ALT, true) => self.alt_gr = pressed,
             (SC_ALT, false) => self.left_alt = pressed,
             (SC_LCTRL, false) => self.left_ctrl = pressed,
+            (SC_LCTRL, true) => self.right_ctrl = pressed,
             (SC_CAPS, false) if pressed => self.caps_lock = !self.caps_lock,
             _ if !pressed => {}
             (SC_BACKSPACE, false) => return Some(Event::Key(Key::Backspace)),
@@ -110,6 +119,8 @@ impl KeyboardState {
             (SC_ESC, false) => return Some(Event::Key(Key::Escape)),
             (SC_UP, true) => return Some(Event::Key(Key::Up)),
             (SC_DOWN, true) => return Some(Event::Key(Key::Down)),
+            (SC_C, false) if self.ctrl_only() => return Some(Event::Key(Key::Copy)),
+            (SC_V, false) if self.ctrl_only() => return Some(Event::Key(Key::Paste)),
             (_, false) => return self.character(code).map(Event::Text),
             _ => {}
         }
@@ -121,7 +132,7 @@ impl KeyboardState {
         if self.alt_gr_active() {
             return alt_gr;
         }
-        if self.left_ctrl || self.left_alt {
+        if self.left_ctrl || self.right_ctrl || self.left_alt {
             // Shortcuts are not text.
             return None;
         }
@@ -270,7 +281,25 @@ mod tests {
         key_down(&mut kb, SC_DOWN, true);
         // A plain key with Ctrl held is a shortcut, not text.
         key_down(&mut kb, SC_LCTRL, false);
-        assert_eq!(press(&mut kb, 0x2E), None);
+        assert_eq!(press(&mut kb, 0x1E), None);
+    }
+
+    #[test]
+    fn ctrl_c_and_ctrl_v_are_clipboard_keys() {
+        let mut kb = KeyboardState::new();
+        assert_eq!(press(&mut kb, SC_C), Some(Event::Text('c')));
+        key_down(&mut kb, SC_LCTRL, false);
+        assert_eq!(press(&mut kb, SC_C), Some(Event::Key(Key::Copy)));
+        assert_eq!(press(&mut kb, SC_V), Some(Event::Key(Key::Paste)));
+        // Ctrl+Alt is AltGr, not a shortcut.
+        key_down(&mut kb, SC_ALT, false);
+        assert_eq!(press(&mut kb, SC_V), None);
+        key_up(&mut kb, SC_ALT, false);
+        key_up(&mut kb, SC_LCTRL, false);
+        key_down(&mut kb, SC_LCTRL, true);
+        assert_eq!(press(&mut kb, SC_V), Some(Event::Key(Key::Paste)), "right Ctrl");
+        key_up(&mut kb, SC_LCTRL, true);
+        assert_eq!(press(&mut kb, SC_V), Some(Event::Text('v')));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! Logs go to stderr; `HAMN_DEMO_HOST_LOG=error|warn|info|debug` sets the level (default info).
 
 mod app;
+mod clipboard;
 mod keyboard;
 mod layout;
 mod rdp;

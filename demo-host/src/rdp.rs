@@ -4,7 +4,8 @@
 //! Input events from IronRDP are translated ([`crate::keyboard`]) and fed to the [`App`];
 //! the damage it reports is redrawn ([`Renderer::draw_damage`]) and sent as bitmap updates of
 //! just those rectangles. The first update of every (re)activation is the full frame.
-//! Bitmaps are sent without lossy codecs so colours arrive exactly.
+//! Bitmaps are sent without lossy codecs so colours arrive exactly. Ctrl+C and Ctrl+V go to
+//! the session's clipboard ([`crate::clipboard`]) instead of the app.
 
 use core::num::{NonZeroU16, NonZeroUsize};
 use std::net::SocketAddr;
@@ -20,7 +21,8 @@ use ironrdp_server::{
 };
 use tokio::sync::mpsc;
 
-use crate::app::{App, Damage, Event};
+use crate::app::{App, Damage, Event, Key, STATUS_COPIED};
+use crate::clipboard::{ClipboardFactory, ClipboardLink};
 use crate::keyboard::{KeyInput, KeyboardState};
 use crate::layout::Rect;
 use crate::render::{Canvas, Renderer};
@@ -85,18 +87,19 @@ impl CredentialValidator for AccountValidator {
     }
 }
 
-/// One connection's application, framebuffer and outgoing update queue.
-struct Session {
+/// One connection's application, framebuffer, outgoing update queue and clipboard.
+pub struct Session {
     app: App,
     canvas: Canvas,
     keyboard: KeyboardState,
     renderer: Arc<Renderer>,
     updates: Option<mpsc::UnboundedSender<DisplayUpdate>>,
+    pub(crate) clipboard: ClipboardLink,
 }
 
-type SharedSession = Arc<Mutex<Session>>;
+pub type SharedSession = Arc<Mutex<Session>>;
 
-fn lock(session: &SharedSession) -> MutexGuard<'_, Session> {
+pub fn lock(session: &SharedSession) -> MutexGuard<'_, Session> {
     // A panic while holding the lock would be a bug; keep serving the last good state.
     session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -112,11 +115,42 @@ impl Session {
             keyboard: KeyboardState::new(),
             renderer,
             updates: None,
+            clipboard: ClipboardLink::default(),
         }
     }
 
     fn apply(&mut self, event: Event) {
-        let damage = self.app.handle(event);
+        let damage = match event {
+            Event::Key(Key::Copy) => self.copy(),
+            Event::Key(Key::Paste) => self.paste(),
+            other => self.app.handle(other),
+        };
+        self.redraw(&damage);
+    }
+
+    /// Ctrl+C in a field: its text becomes the clipboard.
+    fn copy(&mut self) -> Damage {
+        let Some(text) = self.app.focused_text().map(str::to_owned) else {
+            return Damage::default();
+        };
+        let status = self.clipboard.copy(text).err().unwrap_or(STATUS_COPIED);
+        self.app.show_status(status)
+    }
+
+    /// Ctrl+V in a field: ask the client for its text; [`Self::pasted`] inserts it.
+    fn paste(&mut self) -> Damage {
+        if self.app.focus().is_none() {
+            return Damage::default();
+        }
+        match self.clipboard.request_paste() {
+            Ok(()) => Damage::default(),
+            Err(status) => self.app.show_status(status),
+        }
+    }
+
+    /// The client's clipboard text arrived for a paste.
+    pub(crate) fn pasted(&mut self, text: &str) {
+        let damage = self.app.paste(text);
         self.redraw(&damage);
     }
 
@@ -266,11 +300,12 @@ fn server_for_connection(config: &HostConfig, local: SocketAddr) -> RdpServer {
         Security::Nla => builder.with_hybrid(config.tls.acceptor.clone(), config.tls.public_key.clone()),
     };
     let mut server = builder
-        .with_input_handler(InputHandler(session))
+        .with_input_handler(InputHandler(Arc::clone(&session)))
         .with_display_handler(display)
         // No RemoteFX/QOI: lossless bitmaps only, so colours arrive exactly.
         .with_bitmap_codecs(BitmapCodecs(Vec::new()))
         .with_credential_validator(Some(Arc::new(AccountValidator(config.account.clone()))))
+        .with_cliprdr_factory(Some(Box::new(ClipboardFactory::new(session))))
         .build();
     if config.security == Security::Nla {
         // CredSSP/NTLM needs the password itself to verify the client's proof.

@@ -12,9 +12,9 @@ use uuid::Uuid;
 use crate::credentials::{self, CredentialsError, SetPoolCredentials};
 use crate::db::{Database, DbError};
 use crate::model::{
-    ActorKind, AppKind, AuditOutcome, EnvironmentKind, HostCertPolicy, HostPool, HostState, NewApp,
-    NewAuditEvent, NewEntitlement, NewEnvironment, NewGroup, NewHost, NewHostPool, NewTenant,
-    NewUser, PoolStrategy, ValidationErrors,
+    ActorKind, AppKind, AuditOutcome, DEFAULT_CLIPBOARD_MAX_BYTES, EnvironmentKind, HostCertPolicy,
+    HostPool, HostState, NewApp, NewAuditEvent, NewEntitlement, NewEnvironment, NewGroup, NewHost,
+    NewHostPool, NewTenant, NewUser, PoolStrategy, ValidationErrors,
 };
 use crate::repo::{apps, audit, entitlements, environments, groups, hosts, pools, tenants, users};
 use crate::secrets::{Secret, SecretsKey};
@@ -226,6 +226,8 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
                 host_cert_policy: HostCertPolicy::Ignore,
                 host_ca_pem: None,
                 host_cert_pins: Vec::new(),
+                clipboard_enabled: true,
+                clipboard_max_bytes: DEFAULT_CLIPBOARD_MAX_BYTES,
             };
             new.validate()?;
             let p = pools::insert(c, &new).await?;

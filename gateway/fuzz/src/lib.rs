@@ -6,3 +6,7 @@
 
 #[path = "../../src/wire/mod.rs"]
 pub mod wire;
+
+/// The clipboard's byte-level codec (dependency-free like the wire codec).
+#[path = "../../src/rdp/clipboard/codec.rs"]
+pub mod clipboard_codec;

@@ -11,6 +11,7 @@ use ironrdp_pdu::rdp::capability_sets::{
 };
 use ironrdp_pdu::rdp::client_info::{PerformanceFlags, TimezoneInfo};
 
+use super::clipboard::ClipboardPolicy;
 use super::error::RdpError;
 
 /// Keyboard layout (KLID) sent to the host: Swedish.
@@ -101,11 +102,15 @@ pub struct RdpParams {
     /// Offer RemoteFX (lossy on the host→gateway leg). Off by default: the gateway re-encodes
     /// anyway and lossless bitmaps keep text exact.
     pub remotefx: bool,
+    /// Text clipboard both ways within the policy's limit; `None` (the pool has it off):
+    /// the clipboard channel is not even offered to the host.
+    pub clipboard: Option<ClipboardPolicy>,
 }
 
 impl RdpParams {
     /// Parameters with the defaults: Swedish keyboard, 1280×800, negotiate TLS/NLA,
-    /// 15 s connect timeout, logon accepted at the first picture, no RemoteFX.
+    /// 15 s connect timeout, logon accepted at the first picture, no RemoteFX, no clipboard
+    /// (the caller sets the pool's policy).
     pub fn new(
         host: impl Into<String>,
         port: u16,
@@ -125,6 +130,7 @@ impl RdpParams {
             connect_timeout: Duration::from_secs(15),
             logon_check: LogonCheck::FirstPicture,
             remotefx: false,
+            clipboard: None,
         }
     }
 

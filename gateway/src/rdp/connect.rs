@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ironrdp_cliprdr::CliprdrClient;
 use ironrdp_connector::credssp::CredsspSequence;
 use ironrdp_connector::sspi::generator::NetworkRequest;
 use ironrdp_connector::{
@@ -20,10 +21,11 @@ use ironrdp_session::image::DecodedImage;
 use ironrdp_tokio::TokioFramed;
 use tokio::net::TcpStream;
 
+use super::clipboard::QueueBackend;
 use super::config::{LogonCheck, RdpParams, connector_config};
 use super::error::{Phase, RdpError};
 use super::input::InputState;
-use super::link::Link;
+use super::link::{Link, LinkClipboard};
 use super::logon::{LogonJudge, Verdict};
 use super::session::{Counters, RdpSession};
 
@@ -90,6 +92,10 @@ async fn connect_sequence(params: &RdpParams, phase: &Mutex<Phase>) -> Result<Li
         DrdynvcClient::new().with_dynamic_channel(DisplayControlClient::new(|_| Ok(Vec::new())));
     let mut connector =
         ClientConnector::new(connector_config(params)?, client_addr).with_static_channel(drdynvc);
+    if params.clipboard.is_some() {
+        // Offered only when the pool allows it: a host never sees a channel it may not use.
+        connector.attach_static_channel(CliprdrClient::new(Box::new(QueueBackend::default())));
+    }
 
     set_phase(phase, Phase::Negotiation);
     let mut framed = TokioFramed::new(tcp);
@@ -137,6 +143,15 @@ async fn connect_sequence(params: &RdpParams, phase: &Mutex<Phase>) -> Result<Li
         .input_flags
         .intersects(InputFlags::FASTPATH_INPUT | InputFlags::FASTPATH_INPUT_2);
     let desktop = result.desktop_size;
+    let clipboard = params.clipboard.map(|policy| {
+        let channel_id = result
+            .static_channels
+            .get_channel_id_by_type::<CliprdrClient>();
+        if channel_id.is_none() {
+            tracing::info!(host = %params.host, "the host did not join the clipboard channel");
+        }
+        LinkClipboard::new(policy, channel_id)
+    });
     let stage = ActiveStageBuilder {
         static_channels: result.static_channels,
         user_channel_id: result.user_channel_id,
@@ -159,6 +174,7 @@ async fn connect_sequence(params: &RdpParams, phase: &Mutex<Phase>) -> Result<Li
         last_pointer: None,
         fastpath_input,
         deferred: Default::default(),
+        clipboard,
     })
 }
 

@@ -1,12 +1,16 @@
 //! An active RDP link: the upgraded transport, IronRDP's `ActiveStage`, the decoded desktop
 //! image and the held-input state. Reads one host frame at a time, writes the responses
 //! (frame acknowledgements) *before* reporting anything, and runs the
-//! deactivation-reactivation sequence when the host asks for it.
+//! deactivation-reactivation sequence when the host asks for it. With a clipboard policy it
+//! also runs the clipboard channel: oversize host data is dropped before IronRDP buffers it,
+//! and [`ClipboardState`]'s actions are carried out against IronRDP's `Cliprdr`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use ironrdp_cliprdr::CliprdrClient;
+use ironrdp_cliprdr::pdu::{ClipboardFormat, ClipboardFormatId, OwnedFormatDataResponse};
 use ironrdp_connector::connection_activation::{
     ConnectionActivationFactory, ConnectionActivationState,
 };
@@ -20,6 +24,10 @@ use ironrdp_tokio::{FramedWrite as _, TokioFramed};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
+use super::clipboard::{
+    ChannelEvent, ChunkGuard, ChunkVerdict, ClipAction, ClipboardPolicy, ClipboardState,
+    HostClipboard, QueueBackend,
+};
 use super::error::{Phase, RdpError, error_chain};
 use super::input::{InputState, RdpInput};
 use super::session::Counters;
@@ -58,6 +66,29 @@ pub(crate) struct Link {
     /// Static-channel PDUs (clipboard, …) that arrived during a reactivation, replayed
     /// through the active stage before the next read.
     pub deferred: std::collections::VecDeque<ironrdp_tokio::bytes::BytesMut>,
+    /// `None`: the pool has the clipboard off and the channel was not offered.
+    pub clipboard: Option<LinkClipboard>,
+}
+
+/// The clipboard side of a link whose policy allows it.
+pub(crate) struct LinkClipboard {
+    state: ClipboardState,
+    guard: ChunkGuard,
+    /// The channel the host joined; `None` when it offers no clipboard.
+    channel_id: Option<u16>,
+    /// Host clipboard news that came before a sink was attached (the logon phase).
+    held: Option<HostClipboard>,
+}
+
+impl LinkClipboard {
+    pub fn new(policy: ClipboardPolicy, channel_id: Option<u16>) -> Self {
+        Self {
+            state: ClipboardState::new(policy),
+            guard: ChunkGuard::new(policy.max_wire_bytes()),
+            channel_id,
+            held: None,
+        }
+    }
 }
 
 impl Link {
@@ -106,6 +137,10 @@ impl Link {
         frame: &[u8],
         mut sink: Option<&mut dyn DisplaySink>,
     ) -> Result<Processed, RdpError> {
+        if let Some(actions) = self.guard_clipboard(action, frame) {
+            self.run_clipboard(actions, sink).await?;
+            return Ok(Processed::default());
+        }
         let started = std::time::Instant::now();
         let decoded = self.stage.process(&mut self.image, action, frame, None);
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -171,7 +206,153 @@ impl Link {
                 other => tracing::debug!(output = ?other, "ignored session output"),
             }
         }
+        self.pump_clipboard(sink).await?;
         Ok(processed)
+    }
+
+    /// The policy of the session's clipboard, `None` when it is off.
+    pub fn clipboard_policy(&self) -> Option<ClipboardPolicy> {
+        self.clipboard.as_ref().map(|c| c.state.policy())
+    }
+
+    /// Host clipboard news that arrived before the sink did.
+    pub fn take_held_clipboard(&mut self) -> Option<HostClipboard> {
+        self.clipboard.as_mut().and_then(|c| c.held.take())
+    }
+
+    /// Offers `text` (already within the policy) as the clipboard to the host.
+    pub async fn offer_clipboard(&mut self, text: &str) -> Result<(), RdpError> {
+        let Some(clip) = self.clipboard.as_mut() else {
+            return Ok(());
+        };
+        if clip.channel_id.is_none() {
+            tracing::debug!("clipboard text not offered: the host has no clipboard channel");
+        }
+        let actions = clip.state.offer_text(text);
+        self.run_clipboard(actions, None).await?;
+        self.pump_clipboard(None).await
+    }
+
+    /// `Some(actions)` when the frame is clipboard data the guard drops (IronRDP never sees
+    /// it); `None` to process the frame as usual.
+    fn guard_clipboard(&mut self, action: Action, frame: &[u8]) -> Option<Vec<ClipAction>> {
+        let clip = self.clipboard.as_mut()?;
+        let channel_id = clip.channel_id?;
+        if !matches!(action, Action::X224) {
+            return None;
+        }
+        let data = ironrdp_pdu::mcs::decode_send_data_indication(frame).ok()?;
+        if data.channel_id != channel_id {
+            return None;
+        }
+        match clip.guard.judge(data.user_data) {
+            ChunkVerdict::Pass => None,
+            ChunkVerdict::Drop(Some(total)) => {
+                tracing::info!(
+                    announced_bytes = total,
+                    max_bytes = clip.state.policy().max_bytes,
+                    "host clipboard data over the limit refused"
+                );
+                Some(clip.state.host_data_refused(total))
+            }
+            ChunkVerdict::Drop(None) => Some(Vec::new()),
+        }
+    }
+
+    /// Feeds what IronRDP's `Cliprdr` reported to the clipboard state and carries out its
+    /// actions, until nothing more is reported.
+    async fn pump_clipboard(
+        &mut self,
+        mut sink: Option<&mut dyn DisplaySink>,
+    ) -> Result<(), RdpError> {
+        if self.clipboard.is_none() {
+            return Ok(());
+        }
+        loop {
+            let events: Vec<ChannelEvent> = match self
+                .stage
+                .get_svc_processor_mut::<CliprdrClient>()
+                .and_then(|c| c.downcast_backend_mut::<QueueBackend>())
+            {
+                Some(backend) if !backend.events.is_empty() => backend.events.drain(..).collect(),
+                _ => return Ok(()),
+            };
+            let Some(clip) = self.clipboard.as_mut() else {
+                return Ok(());
+            };
+            let actions = events
+                .into_iter()
+                .flat_map(|event| clip.state.on_event(event))
+                .collect();
+            self.run_clipboard(actions, sink.as_deref_mut()).await?;
+        }
+    }
+
+    /// Carries out clipboard actions: PDUs through IronRDP's `Cliprdr` to the host, news to
+    /// the sink (or held until there is one). A PDU `Cliprdr` refuses to build is logged and
+    /// skipped: the clipboard never ends a session.
+    async fn run_clipboard(
+        &mut self,
+        actions: Vec<ClipAction>,
+        mut sink: Option<&mut dyn DisplaySink>,
+    ) -> Result<(), RdpError> {
+        for action in actions {
+            if let ClipAction::Deliver(event) = action {
+                self.counters
+                    .clipboard_from_host
+                    .fetch_add(1, Ordering::Relaxed);
+                match sink.as_deref_mut() {
+                    Some(sink) => sink.clipboard(event),
+                    None => {
+                        if let Some(clip) = self.clipboard.as_mut() {
+                            clip.held = Some(event);
+                        }
+                    }
+                }
+                continue;
+            }
+            if let ClipAction::OfferAccepted = action {
+                self.counters
+                    .clipboard_offers_accepted
+                    .fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let Some(cliprdr) = self.stage.get_svc_processor_mut::<CliprdrClient>() else {
+                continue;
+            };
+            let messages = match action {
+                ClipAction::AnnounceFormats { text } => {
+                    let formats: &[ClipboardFormat] = if text {
+                        &[ClipboardFormat::new(ClipboardFormatId::CF_UNICODETEXT)]
+                    } else {
+                        &[]
+                    };
+                    cliprdr.initiate_copy(formats)
+                }
+                ClipAction::RequestData(format) => cliprdr.initiate_paste(format),
+                ClipAction::SendData(data) => cliprdr.submit_format_data(match data {
+                    Some(bytes) => OwnedFormatDataResponse::new_data(bytes),
+                    None => OwnedFormatDataResponse::new_error(),
+                }),
+                ClipAction::Deliver(_) | ClipAction::OfferAccepted => continue,
+            };
+            let messages = match messages {
+                Ok(messages) => messages,
+                Err(error) => {
+                    tracing::warn!(%error, "clipboard PDU not sent");
+                    continue;
+                }
+            };
+            let bytes = self
+                .stage
+                .process_svc_processor_messages(messages)
+                .map_err(|e| RdpError::Protocol {
+                    phase: Phase::Session,
+                    detail: error_chain(&e),
+                })?;
+            self.write(&bytes).await?;
+        }
+        Ok(())
     }
 
     fn pointer(&mut self, update: PointerUpdate, sink: Option<&mut dyn DisplaySink>) {

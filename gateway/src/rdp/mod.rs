@@ -5,15 +5,19 @@
 //!   when the host wants it, activation, logon check) and returns an [`RdpSession`].
 //! - [`RdpSession::start`] hands the session to its own task, which reports picture and
 //!   pointer changes to a [`DisplaySink`] and returns an [`RdpHandle`] (input, resize, close,
-//!   counters) and a [`SessionTask`] (how it ended).
+//!   counters, clipboard text to the host) and a [`SessionTask`] (how it ended).
+//! - With [`RdpParams::clipboard`] set, the cliprdr channel carries text both ways: the host's
+//!   copies reach [`DisplaySink::clipboard`], [`RdpHandle::clipboard_to_host`] offers ours.
 //!
-//! Sans-IO parts: [`config`] (parameters → IronRDP configuration), [`input`] (input →
+//! Sans-IO parts: [`config`] (parameters → IronRDP configuration), [`clipboard`] (text
+//! conversions, the oversize guard, the clipboard state machine), [`input`] (input →
 //! fast-path events), `logon` (did the host accept the user: [`LogonCheck`]), [`sink`]
 //! (rectangles and pixel access). I/O lives in `connect`, `tls`, `link` and `session`.
 //!
 //! Tested against real peers in `gateway/tests/gateway/rdp.rs`: the bundled demo host (TLS and
 //! NLA), Debian's xrdp + xorgxrdp (TLS; bitmaps and RemoteFX) and freerdp-shadow (NLA).
 
+pub mod clipboard;
 pub mod config;
 mod connect;
 pub mod error;
@@ -24,6 +28,7 @@ pub mod session;
 pub mod sink;
 pub mod tls;
 
+pub use clipboard::{ClipboardError, ClipboardPolicy, HostClipboard};
 pub use config::{
     CertPolicy, HostCredentials, KEYBOARD_LAYOUT_SWEDISH, LogonCheck, RdpParams, SecurityMode,
 };

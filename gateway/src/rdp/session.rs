@@ -1,5 +1,5 @@
 //! A running RDP session: one tokio task owns the link and the display sink; callers hold a
-//! cloneable [`RdpHandle`] (input, resize, close, counters) and a [`SessionTask`] that yields
+//! cloneable [`RdpHandle`] (input, resize, clipboard, close, counters) and a [`SessionTask`] that yields
 //! how the session ended. A panic inside the task is caught and reported as
 //! [`RdpError::Panicked`]; it ends only that session.
 
@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::clipboard::{ClipboardError, ClipboardPolicy};
 use super::error::RdpError;
 use super::input::RdpInput;
 use super::link::Link;
@@ -32,6 +33,8 @@ pub struct Counters {
     pub(crate) input_events: AtomicU64,
     pub(crate) reactivations: AtomicU64,
     pub(crate) decode_micros: AtomicU64,
+    pub(crate) clipboard_offers_accepted: AtomicU64,
+    pub(crate) clipboard_from_host: AtomicU64,
 }
 
 /// A snapshot of [`Counters`]. Bytes are RDP PDU bytes inside TLS.
@@ -47,6 +50,10 @@ pub struct SessionStats {
     pub reactivations: u64,
     /// Time spent in IronRDP's frame processing (decoding into the image), microseconds.
     pub decode_micros: u64,
+    /// Clipboard texts offered to the host that it acknowledged (it can paste them).
+    pub clipboard_offers_accepted: u64,
+    /// Host clipboard events handed to the sink (texts and refusals).
+    pub clipboard_from_host: u64,
 }
 
 impl Counters {
@@ -59,6 +66,8 @@ impl Counters {
             input_events: self.input_events.load(Ordering::Relaxed),
             reactivations: self.reactivations.load(Ordering::Relaxed),
             decode_micros: self.decode_micros.load(Ordering::Relaxed),
+            clipboard_offers_accepted: self.clipboard_offers_accepted.load(Ordering::Relaxed),
+            clipboard_from_host: self.clipboard_from_host.load(Ordering::Relaxed),
         }
     }
 }
@@ -102,6 +111,7 @@ enum Command {
         height: u16,
         reply: oneshot::Sender<Result<ResizeOutcome, String>>,
     },
+    Clipboard(String),
 }
 
 /// A connected, logged-on session that is not running yet: the first picture is in
@@ -149,6 +159,7 @@ impl RdpSession {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let close = CancellationToken::new();
         let counters = self.link.counters.clone();
+        let clipboard = self.link.clipboard_policy();
         let inner = tokio::spawn(run(self.link, sink, rx, close.clone()));
         let join = tokio::spawn(supervise(inner, counters.clone()));
         (
@@ -156,6 +167,7 @@ impl RdpSession {
                 tx,
                 close,
                 counters,
+                clipboard,
             },
             SessionTask { join },
         )
@@ -169,9 +181,29 @@ pub struct RdpHandle {
     tx: mpsc::Sender<Command>,
     close: CancellationToken,
     counters: Arc<Counters>,
+    clipboard: Option<ClipboardPolicy>,
 }
 
 impl RdpHandle {
+    /// Makes `text` the clipboard the host pastes from: announced as Unicode text and served
+    /// when the host asks. Refused without sending anything when the session has no
+    /// clipboard ([`ClipboardError::Disabled`]) or the text is over the policy's limit in
+    /// UTF-8 bytes ([`ClipboardError::TooLarge`]). A host without a clipboard channel
+    /// silently never pastes.
+    pub async fn clipboard_to_host(&self, text: String) -> Result<(), ClipboardError> {
+        let policy = self.clipboard.ok_or(ClipboardError::Disabled)?;
+        policy.check(&text)?;
+        self.tx
+            .send(Command::Clipboard(text))
+            .await
+            .map_err(|_| ClipboardError::Gone)
+    }
+
+    /// The session's clipboard policy; `None` when the clipboard is off.
+    pub fn clipboard_policy(&self) -> Option<ClipboardPolicy> {
+        self.clipboard
+    }
+
     /// Queues input, waiting while the queue is full.
     pub async fn input(&self, inputs: Vec<RdpInput>) -> Result<(), SessionGone> {
         self.tx
@@ -280,6 +312,9 @@ async fn run<S: DisplaySink>(
     if let Some(pointer) = link.last_pointer.clone() {
         sink.pointer(pointer);
     }
+    if let Some(clipboard) = link.take_held_clipboard() {
+        sink.clipboard(clipboard);
+    }
     loop {
         tokio::select! {
             () = close.cancelled() => return shut_down(&mut link).await,
@@ -293,6 +328,7 @@ async fn run<S: DisplaySink>(
             command = commands.recv() => match command {
                 None => return shut_down(&mut link).await,
                 Some(Command::Input(inputs)) => link.send_input(&inputs).await?,
+                Some(Command::Clipboard(text)) => link.offer_clipboard(&text).await?,
                 Some(Command::Resize { width, height, reply }) => {
                     let outcome = link.request_resize(width, height).await;
                     let answer = match &outcome {

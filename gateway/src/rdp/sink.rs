@@ -1,4 +1,5 @@
-//! Where a session's pictures go: the [`DisplaySink`] trait the display module implements,
+//! Where a session's pictures (and host clipboard text) go: the [`DisplaySink`] trait the
+//! display module implements,
 //! the rectangle type it receives, and safe helpers to read pixels out of IronRDP's
 //! [`DecodedImage`] (always RGBA, 4 bytes a pixel, rows of `width * 4` bytes).
 
@@ -6,6 +7,8 @@ use std::sync::Arc;
 
 pub use ironrdp_graphics::pointer::DecodedPointer;
 pub use ironrdp_session::image::DecodedImage;
+
+use super::clipboard::HostClipboard;
 
 /// A rectangle of the desktop, exclusive right and bottom edges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -71,6 +74,11 @@ pub trait DisplaySink: Send + 'static {
     /// `rect` of `image` changed. `rect` is within the image.
     fn update(&mut self, rect: Rect, image: &DecodedImage);
     fn pointer(&mut self, update: PointerUpdate);
+    /// The host's clipboard changed (only in sessions with a clipboard policy). A sink that
+    /// does not pass clipboards on ignores it.
+    fn clipboard(&mut self, event: HostClipboard) {
+        let _ = event;
+    }
 }
 
 /// Copies `rect` of `image` into a tightly packed RGBA buffer (`rect.width * 4` bytes a row).

@@ -719,6 +719,8 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 host_cert_policy: HostCertPolicy::Ignore,
                 host_ca_pem: None,
                 host_cert_pins: Vec::new(),
+                clipboard_enabled: true,
+                clipboard_max_bytes: hamn_broker::model::DEFAULT_CLIPBOARD_MAX_BYTES,
             },
         )
         .await

@@ -660,3 +660,290 @@ async fn xrdp_with_remotefx_decodes_the_session() {
     handle.close();
     task.wait().await.expect("clean close");
 }
+
+// --- Clipboard (cliprdr) --------------------------------------------------------------
+
+const CLIP_TEXT: &str = "Hälsning åäö …";
+const STATUS_BAR: (u16, u16, u16, u16) = (0, 770, 1280, 30);
+
+fn policy(max_bytes: usize) -> Option<rdp::ClipboardPolicy> {
+    Some(rdp::ClipboardPolicy { max_bytes })
+}
+
+/// Ctrl (left) + the key with `scancode`, as a Windows client sends a shortcut.
+fn ctrl(scancode: u8) -> Vec<RdpInput> {
+    let lctrl = |down| RdpInput::Key {
+        scancode: 0x1D,
+        extended: false,
+        down,
+    };
+    let mut keys = vec![lctrl(true)];
+    keys.extend(key(scancode));
+    keys.push(lctrl(false));
+    keys
+}
+const KEY_C: u8 = 0x2E;
+const KEY_V: u8 = 0x2F;
+
+async fn wait_for_offer_accepted(handle: &rdp::RdpHandle, count: u64) {
+    let deadline = Instant::now() + WAIT;
+    while handle.stats().clipboard_offers_accepted < count {
+        assert!(
+            Instant::now() < deadline,
+            "the host never acknowledged our clipboard: {:?}",
+            handle.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_for_clipboard(sink: &FrameSink, what: &str, expected: &rdp::HostClipboard) {
+    sink.wait_for(what, WAIT, |f| f.clipboard.last() == Some(expected))
+        .await;
+}
+
+/// Gateway → demo host → gateway: our text is pasted into "Namn" with Ctrl+V (drawn exactly
+/// as typing it draws it), then copied back with Ctrl+C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clipboard_round_trip_through_the_demo_host() {
+    let host = DemoHost::start("tls");
+    // The reference picture: the same text typed as Unicode key events.
+    let typed: Vec<RdpInput> = CLIP_TEXT
+        .chars()
+        .flat_map(|ch| {
+            [
+                RdpInput::Unicode { ch, down: true },
+                RdpInput::Unicode { ch, down: false },
+            ]
+        })
+        .collect();
+    let expected_field = type_into_name_field(&host, typed).await;
+
+    let mut params = host.params(DEMO_PASSWORD);
+    params.clipboard = policy(1024 * 1024);
+    let session = rdp::connect(params).await.expect("connect");
+    let sink = FrameSink::default();
+    let (handle, task) = session.start(sink.clone());
+    wait_for_app(&sink).await;
+
+    handle
+        .clipboard_to_host(CLIP_TEXT.to_owned())
+        .await
+        .expect("within the limit");
+    wait_for_offer_accepted(&handle, 1).await;
+    handle.input(click(700, 180)).await.expect("focus Namn");
+    let mut keys: Vec<RdpInput> = (0..12).flat_map(|_| key(0x0E)).collect();
+    keys.extend(ctrl(KEY_V));
+    handle.input(keys).await.expect("clear and paste");
+    let (x, y, w, h) = NAME_FIELD;
+    sink.wait_for("the pasted text in the Namn field", WAIT, |f| {
+        f.region_rgb(x, y, w, h) == expected_field
+    })
+    .await;
+
+    handle.input(ctrl(KEY_C)).await.expect("copy");
+    wait_for_clipboard(
+        &sink,
+        "the Namn field's text from the host",
+        &rdp::HostClipboard::Text(CLIP_TEXT.to_owned()),
+    )
+    .await;
+    eprintln!("demo host clipboard: {:?}", handle.stats());
+    handle.close();
+    assert_eq!(task.wait().await.expect("clean close"), SessionEnd::Closed);
+}
+
+/// A session whose pool has the clipboard off offers no channel: nothing goes either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clipboard_off_by_policy_means_no_channel_and_no_transfer() {
+    let host = DemoHost::start("tls");
+    let params = host.params(DEMO_PASSWORD);
+    assert_eq!(
+        params.clipboard, None,
+        "off unless the pool's policy says so"
+    );
+    let session = rdp::connect(params).await.expect("connect");
+    let sink = FrameSink::default();
+    let (handle, task) = session.start(sink.clone());
+    wait_for_app(&sink).await;
+    assert_eq!(handle.clipboard_policy(), None);
+    assert_eq!(
+        handle.clipboard_to_host("hej".to_owned()).await,
+        Err(rdp::ClipboardError::Disabled)
+    );
+
+    // Ctrl+C in "Namn": the host has no channel to announce on and says so in its status bar.
+    handle.input(click(700, 180)).await.expect("focus Namn");
+    let (x, y, w, h) = STATUS_BAR;
+    let before = sink.with(|f| f.region_rgb(x, y, w, h));
+    handle.input(ctrl(KEY_C)).await.expect("copy");
+    sink.wait_for("the host's 'no clipboard' status", WAIT, |f| {
+        f.region_rgb(x, y, w, h) != before
+    })
+    .await;
+    // Ctrl+V: likewise, and the field keeps its text.
+    let (fx, fy, fw, fh) = NAME_FIELD;
+    let field = sink.with(|f| f.region_rgb(fx, fy, fw, fh));
+    handle.input(ctrl(KEY_V)).await.expect("paste");
+    handle.input(ctrl(KEY_C)).await.expect("copy again");
+    // The host handles input in order; a full redraw request would be racy, so a second
+    // status change (typing into the field) marks that both shortcuts were processed.
+    handle.input(key(0x1E).to_vec()).await.expect("type a");
+    sink.wait_for("the typed 'a'", WAIT, |f| {
+        f.region_rgb(fx, fy, fw, fh) != field
+    })
+    .await;
+    sink.with(|f| assert!(f.clipboard.is_empty(), "{:?}", f.clipboard));
+    assert_eq!(handle.stats().clipboard_from_host, 0);
+    handle.close();
+    task.wait().await.expect("clean close");
+}
+
+/// Text over the pool's limit is refused both ways: ours before sending, the host's after
+/// decoding (limit 10) or while it arrives (limit 4, the chunk guard).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_clipboard_text_is_refused_both_ways() {
+    let host = DemoHost::start("tls");
+    for (max_bytes, expected) in [
+        // "Åsa Öberg": 11 UTF-8 bytes, decoded and then refused with its exact size.
+        (10, rdp::HostClipboard::TooLarge { bytes: 11 }),
+        // Cut off before IronRDP buffers it: the size is a lower bound (9 UTF-16 units).
+        (4, rdp::HostClipboard::TooLarge { bytes: 9 }),
+    ] {
+        let mut params = host.params(DEMO_PASSWORD);
+        params.clipboard = policy(max_bytes);
+        let session = rdp::connect(params).await.expect("connect");
+        let sink = FrameSink::default();
+        let (handle, task) = session.start(sink.clone());
+        wait_for_app(&sink).await;
+
+        assert_eq!(
+            handle.clipboard_to_host(CLIP_TEXT.to_owned()).await,
+            Err(rdp::ClipboardError::TooLarge {
+                bytes: CLIP_TEXT.len(),
+                max: max_bytes
+            })
+        );
+        handle
+            .clipboard_to_host("Hej".to_owned())
+            .await
+            .expect("3 bytes fit");
+        wait_for_offer_accepted(&handle, 1).await;
+        assert_eq!(
+            handle.stats().clipboard_offers_accepted,
+            1,
+            "one offer sent"
+        );
+
+        handle.input(click(700, 180)).await.expect("focus Namn");
+        handle.input(ctrl(KEY_C)).await.expect("copy");
+        wait_for_clipboard(&sink, "the refusal of the host's text", &expected).await;
+        sink.with(|f| assert_eq!(f.clipboard, vec![expected.clone()]));
+
+        // The channel still works after a refusal: a short text comes through.
+        handle.input(key(0x0E).repeat(12)).await.expect("clear");
+        handle.input(key(0x1E).to_vec()).await.expect("type a");
+        handle.input(ctrl(KEY_C)).await.expect("copy a");
+        wait_for_clipboard(
+            &sink,
+            "the short text after the refusal",
+            &rdp::HostClipboard::Text("a".to_owned()),
+        )
+        .await;
+        handle.close();
+        task.wait().await.expect("clean close");
+    }
+}
+
+/// Gateway ⇄ xrdp: xrdp-chansrv bridges cliprdr to the X session's CLIPBOARD selection,
+/// read and set with xclip as the session's user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xrdp_clipboard_round_trip_with_the_x_selection() {
+    let _one_xrdp = peers::XRDP_LOCK.lock().await;
+    let xrdp = peers::Xrdp::start();
+    let mut params = xrdp.params(peers::XRDP_PASSWORD);
+    // Small enough that a few thousand characters are over it.
+    params.clipboard = policy(64);
+    let session = rdp::connect(params)
+        .await
+        .unwrap_or_else(|e| panic!("connect to xrdp: {e}\n{}", xrdp.logs()));
+    let sink = FrameSink::default();
+    let (handle, task) = session.start(sink.clone());
+    sink.wait_for("the xmessage window", Duration::from_secs(60), |f| {
+        f.pixel(150, 150) == peers::XRDP_WINDOW_BG
+    })
+    .await;
+    let display = xrdp
+        .session_display()
+        .unwrap_or_else(|| panic!("no Xorg for the test user\n{}", xrdp.logs()));
+
+    // Gateway → X: the X clipboard's owner is now chansrv, which fetches our text on demand.
+    handle
+        .clipboard_to_host(CLIP_TEXT.to_owned())
+        .await
+        .expect("within the limit");
+    wait_for_offer_accepted(&handle, 1).await;
+    let read = {
+        let mut cmd = xrdp.xclip(&display);
+        cmd.arg("-o");
+        tokio::task::spawn_blocking(move || cmd.output())
+    };
+    let out = tokio::time::timeout(WAIT, read)
+        .await
+        .expect("xclip -o finishes")
+        .expect("join")
+        .expect("run xclip");
+    assert!(
+        out.status.success(),
+        "xclip -o: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), CLIP_TEXT);
+
+    // X → gateway, then oversize X text (5000 characters: four channel chunks, refused while
+    // they arrive), then short text again: the channel survives the refusal.
+    let set_x_clipboard = |text: String| {
+        use std::io::Write as _;
+        let mut cmd = xrdp.xclip(&display);
+        // xclip forks a child that owns the selection until another owner takes it.
+        let mut child = cmd
+            .arg("-i")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run xclip -i");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write to xclip");
+        assert!(child.wait().expect("xclip -i").success());
+    };
+    let from_x = "Från X-sessionen: åäö ÅÄÖ";
+    set_x_clipboard(from_x.to_owned());
+    wait_for_clipboard(
+        &sink,
+        "the X clipboard's text",
+        &rdp::HostClipboard::Text(from_x.to_owned()),
+    )
+    .await;
+    set_x_clipboard("x".repeat(5000));
+    wait_for_clipboard(
+        &sink,
+        "the refusal of 5000 characters",
+        &rdp::HostClipboard::TooLarge { bytes: 5000 },
+    )
+    .await;
+    set_x_clipboard("igen".to_owned());
+    wait_for_clipboard(
+        &sink,
+        "short text after the refusal",
+        &rdp::HostClipboard::Text("igen".to_owned()),
+    )
+    .await;
+    eprintln!("xrdp clipboard: {:?}", handle.stats());
+    handle.close();
+    assert_eq!(task.wait().await.expect("clean close"), SessionEnd::Closed);
+}

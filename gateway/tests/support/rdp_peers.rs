@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hamn_gateway::rdp::{
-    CertPolicy, DecodedImage, DisplaySink, HostCredentials, LogonCheck, PointerUpdate, RdpParams,
-    Rect, SecurityMode, copy_rgba,
+    CertPolicy, DecodedImage, DisplaySink, HostClipboard, HostCredentials, LogonCheck,
+    PointerUpdate, RdpParams, Rect, SecurityMode, copy_rgba,
 };
 
 pub const DEMO_USER: &str = "demo";
@@ -149,6 +149,8 @@ pub struct Frame {
     pub resizes: Vec<(u16, u16)>,
     pub pointers: u64,
     pub rects: Vec<Rect>,
+    /// What the host put on its clipboard, in order.
+    pub clipboard: Vec<HostClipboard>,
 }
 
 impl Frame {
@@ -201,6 +203,10 @@ impl DisplaySink for FrameSink {
 
     fn pointer(&mut self, _update: PointerUpdate) {
         self.0.lock().expect("frame lock").pointers += 1;
+    }
+
+    fn clipboard(&mut self, event: HostClipboard) {
+        self.0.lock().expect("frame lock").clipboard.push(event);
     }
 }
 
@@ -419,6 +425,30 @@ impl Xrdp {
         params.connect_timeout = Duration::from_secs(60);
         params.logon_check = LogonCheck::FullDesktopPainted(Duration::from_secs(30));
         params
+    }
+
+    /// The X display of the test user's session (`:10`), from its Xorg's command line.
+    pub fn session_display(&self) -> Option<String> {
+        let out = Command::new("pgrep")
+            .args(["-u", XRDP_USER, "-a", "Xorg"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .find(|word| word.starts_with(':') && word[1..].chars().all(|c| c.is_ascii_digit()))
+            .map(str::to_owned)
+    }
+
+    /// `xclip` as the session's user on its display: the X clipboard, bridged to RDP by
+    /// xrdp-chansrv.
+    pub fn xclip(&self, display: &str) -> Command {
+        let home = format!("/home/{XRDP_USER}");
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", XRDP_USER, "--", "xclip", "-selection", "clipboard"])
+            .env("DISPLAY", display)
+            .env("XAUTHORITY", format!("{home}/.Xauthority"))
+            .env("HOME", home);
+        cmd
     }
 
     /// xrdp's and sesman's logs, for failure messages.

@@ -28,7 +28,10 @@ pub use environment::{Environment, EnvironmentKind, EnvironmentPatch, NewEnviron
 pub use group::{Group, GroupMember, GroupPatch, NewGroup};
 pub use host::{Host, HostHealth, HostPatch, HostState, HostStateChange, NewHost};
 pub use page::{Page, PageRequest};
-pub use pool::{HostCertCheck, HostCertPolicy, HostPool, HostPoolPatch, NewHostPool, PoolStrategy};
+pub use pool::{
+    DEFAULT_CLIPBOARD_MAX_BYTES, HostCertCheck, HostCertPolicy, HostPool, HostPoolPatch,
+    MAX_CLIPBOARD_MAX_BYTES, NewHostPool, PoolStrategy,
+};
 pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
 pub use service_window::{NewServiceWindow, ServiceWindow};
 pub use session::{NewSession, Session, SessionFilter, SessionState};

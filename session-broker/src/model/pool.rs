@@ -17,6 +17,9 @@ text_enum! {
 pub const MAX_CA_PEM_BYTES: usize = 64 * 1024;
 /// Most fingerprints a pinned pool may list.
 pub const MAX_PINS: usize = 64;
+/// Default and ceiling of `clipboard_max_bytes` (the database checks the same ceiling).
+pub const DEFAULT_CLIPBOARD_MAX_BYTES: u64 = 1024 * 1024;
+pub const MAX_CLIPBOARD_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 text_enum! {
     /// How placement picks a host: spread load (breadth-first) or fill hosts in turn
@@ -38,6 +41,10 @@ pub struct HostPool {
     pub host_ca_pem: Option<String>,
     /// SHA-256 fingerprints of accepted host certificates, lower-case hex (`pin` only).
     pub host_cert_pins: Vec<String>,
+    /// Whether sessions on this pool get text clipboard both ways (the RDP cliprdr channel).
+    pub clipboard_enabled: bool,
+    /// The largest clipboard text passed either way, in UTF-8 bytes (0..=16 MiB).
+    pub clipboard_max_bytes: u64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -64,6 +71,21 @@ impl HostPool {
             ),
             HostCertPolicy::Ignore => HostCertCheck::Ignore,
         }
+    }
+
+    /// The most clipboard text (UTF-8 bytes) a session on this pool passes either way;
+    /// `None` when the pool has the clipboard off.
+    pub fn clipboard_limit(&self) -> Option<u64> {
+        self.clipboard_enabled.then_some(self.clipboard_max_bytes)
+    }
+}
+
+fn check_clipboard_max(v: &mut ValidationErrors, max: u64) {
+    if max > MAX_CLIPBOARD_MAX_BYTES {
+        v.push(
+            "clipboard_max_bytes",
+            format!("must be at most {MAX_CLIPBOARD_MAX_BYTES} (16 MiB)"),
+        );
     }
 }
 
@@ -170,6 +192,18 @@ pub struct NewHostPool {
     pub host_ca_pem: Option<String>,
     #[serde(default)]
     pub host_cert_pins: Vec<String>,
+    #[serde(default = "default_true")]
+    pub clipboard_enabled: bool,
+    #[serde(default = "default_clipboard_max_bytes")]
+    pub clipboard_max_bytes: u64,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_clipboard_max_bytes() -> u64 {
+    DEFAULT_CLIPBOARD_MAX_BYTES
 }
 
 fn default_cert_policy() -> HostCertPolicy {
@@ -191,6 +225,7 @@ impl NewHostPool {
             self.host_ca_pem.as_deref(),
             &self.host_cert_pins,
         );
+        check_clipboard_max(&mut v, self.clipboard_max_bytes);
         v.finish()
     }
 
@@ -216,6 +251,8 @@ pub struct HostPoolPatch {
     #[schema(value_type = Option<String>)]
     pub host_ca_pem: Option<Option<String>>,
     pub host_cert_pins: Option<Vec<String>>,
+    pub clipboard_enabled: Option<bool>,
+    pub clipboard_max_bytes: Option<u64>,
 }
 
 impl HostPoolPatch {
@@ -224,6 +261,9 @@ impl HostPoolPatch {
         v.opt_text("name", self.name.as_deref(), 200);
         if let Some(d) = &self.description {
             v.long_text("description", d, 2000);
+        }
+        if let Some(max) = self.clipboard_max_bytes {
+            check_clipboard_max(&mut v, max);
         }
         v.finish()
     }
@@ -258,6 +298,12 @@ impl HostPoolPatch {
         if let Some(x) = &self.host_cert_pins {
             p.host_cert_pins = x.iter().map(|s| normalize_pin(s)).collect();
         }
+        if let Some(x) = self.clipboard_enabled {
+            p.clipboard_enabled = x;
+        }
+        if let Some(x) = self.clipboard_max_bytes {
+            p.clipboard_max_bytes = x;
+        }
         let mut v = ValidationErrors::default();
         check_cert_policy(
             &mut v,
@@ -265,6 +311,7 @@ impl HostPoolPatch {
             p.host_ca_pem.as_deref(),
             &p.host_cert_pins,
         );
+        check_clipboard_max(&mut v, p.clipboard_max_bytes);
         v.finish()
     }
 }

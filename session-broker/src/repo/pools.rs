@@ -7,16 +7,23 @@ use uuid::Uuid;
 use super::sql::{Arg, Sql};
 use crate::db::DbError;
 use crate::db::row::{
-    get_enum, get_opt_string, get_opt_uuid, get_string, get_time, get_uuid, millis, now,
+    get_bool, get_enum, get_i64, get_opt_string, get_opt_uuid, get_string, get_time, get_uuid,
+    millis, now,
 };
 use crate::model::{HostPool, NewHostPool, Page, PageRequest};
 
 const SELECT: &str = "SELECT id, name, description, strategy, dedicated_tenant_id, \
-                      host_cert_policy, host_ca_pem, host_cert_pins, created_at, updated_at \
+                      host_cert_policy, host_ca_pem, host_cert_pins, clipboard_enabled, \
+                      clipboard_max_bytes, created_at, updated_at \
                       FROM host_pools";
 
 fn pins_json(pins: &[String]) -> String {
     serde_json::to_string(pins).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The column is a BIGINT; validation keeps the value far below `i64::MAX`.
+fn max_bytes(value: u64) -> Result<i64, DbError> {
+    i64::try_from(value).map_err(|e| DbError::Corrupt(format!("clipboard_max_bytes: {e}")))
 }
 
 fn from_row(r: &AnyRow) -> Result<HostPool, DbError> {
@@ -30,6 +37,9 @@ fn from_row(r: &AnyRow) -> Result<HostPool, DbError> {
         host_ca_pem: get_opt_string(r, "host_ca_pem")?,
         host_cert_pins: serde_json::from_str(&get_string(r, "host_cert_pins")?)
             .map_err(|e| DbError::Corrupt(format!("column host_cert_pins: {e}")))?,
+        clipboard_enabled: get_bool(r, "clipboard_enabled")?,
+        clipboard_max_bytes: u64::try_from(get_i64(r, "clipboard_max_bytes")?)
+            .map_err(|e| DbError::Corrupt(format!("column clipboard_max_bytes: {e}")))?,
         created_at: get_time(r, "created_at")?,
         updated_at: get_time(r, "updated_at")?,
     })
@@ -46,13 +56,16 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
         host_cert_policy: new.host_cert_policy,
         host_ca_pem: new.host_ca_pem.clone(),
         host_cert_pins: new.host_cert_pins.clone(),
+        clipboard_enabled: new.clipboard_enabled,
+        clipboard_max_bytes: new.clipboard_max_bytes,
         created_at: now,
         updated_at: now,
     };
     sqlx::query(
         "INSERT INTO host_pools (id, name, description, strategy, dedicated_tenant_id, \
-         host_cert_policy, host_ca_pem, host_cert_pins, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         host_cert_policy, host_ca_pem, host_cert_pins, clipboard_enabled, clipboard_max_bytes, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(p.id.to_string())
     .bind(p.name.as_str())
@@ -62,6 +75,8 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
     .bind(p.host_cert_policy.as_str())
     .bind(p.host_ca_pem.clone())
     .bind(pins_json(&p.host_cert_pins))
+    .bind(p.clipboard_enabled)
+    .bind(max_bytes(p.clipboard_max_bytes)?)
     .bind(millis(now))
     .bind(millis(now))
     .execute(conn)
@@ -94,7 +109,8 @@ pub async fn update(conn: &mut AnyConnection, p: &HostPool) -> Result<HostPool, 
     sqlx::query(
         "UPDATE host_pools SET name = $1, description = $2, strategy = $3, \
          dedicated_tenant_id = $4, host_cert_policy = $5, host_ca_pem = $6, \
-         host_cert_pins = $7, updated_at = $8 WHERE id = $9",
+         host_cert_pins = $7, clipboard_enabled = $8, clipboard_max_bytes = $9, \
+         updated_at = $10 WHERE id = $11",
     )
     .bind(p.name.as_str())
     .bind(p.description.as_str())
@@ -103,6 +119,8 @@ pub async fn update(conn: &mut AnyConnection, p: &HostPool) -> Result<HostPool, 
     .bind(p.host_cert_policy.as_str())
     .bind(p.host_ca_pem.clone())
     .bind(pins_json(&p.host_cert_pins))
+    .bind(p.clipboard_enabled)
+    .bind(max_bytes(p.clipboard_max_bytes)?)
     .bind(millis(p.updated_at))
     .bind(p.id.to_string())
     .execute(conn)

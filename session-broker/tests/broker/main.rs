@@ -17,6 +17,7 @@ mod database;
 mod openapi;
 mod paging;
 mod pool_cert_policy;
+mod pool_clipboard;
 mod scope;
 mod ticket_codec;
 mod tickets;
