@@ -7,7 +7,9 @@
 //      connection when this script prints "cut-now" and answers "cut" on stdin): the viewer
 //      must resume the same session by itself within 5 s — same session id, the typed text
 //      still there, the pixels exact again;
-//   4. optionally the window shrinks: the picture follows — the remote desktop takes the new
+//   4. optionally the clipboard goes both ways: local text pasted in the remote app with
+//      Ctrl+V, the remote field copied back with Ctrl+C;
+//   5. optionally the window shrinks: the picture follows — the remote desktop takes the new
 //      size where the host has display control ("resizeRemote"), else it is scaled to fit.
 // Usage: node peer.mjs URL CONFIG_JSON   — prints one "result {json}" line, exit 0 on success.
 import { chromium } from "playwright-core";
@@ -25,12 +27,19 @@ const browser = await chromium.launch({
 const log = [];
 const result = {};
 let failed = null;
+let page = null;
 try {
   const [vw, vh] = config.viewport ?? [1280, 800];
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: vw, height: vh } });
-  const page = await context.newPage();
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  page = await context.newPage();
   page.on("console", (m) => log.push(`console.${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
+  // The client's side of the wire, by message type, for failure messages.
+  page.on("websocket", (ws) => ws.on("framesent", (f) => {
+    const first = typeof f.payload === "string" ? -1 : f.payload[0];
+    if (first !== 0x87 && first !== 0x8b && first !== 0x84) log.push(`sent ${Buffer.from(f.payload).subarray(0, 8).toString("hex")} (${f.payload.length} B)`);
+  }));
   const expect = (ok, what) => { if (!ok) throw new Error(what); };
   const state = () => page.evaluate(() => ({
     state: document.body.dataset.state,
@@ -125,6 +134,40 @@ try {
     }
   }
 
+  if (config.clipboard) {
+    // Local → host: a paste in the viewer sends the text to the host; Ctrl+V then pastes
+    // it in the remote app. Host → local: Ctrl+C in the remote app puts
+    // the field's text on the local clipboard.
+    const { text, region } = config.clipboard;
+    expect((await page.evaluate(() => document.body.dataset.clipboard)) === "on", "the gateway offered no clipboard");
+    await page.evaluate((t) => navigator.clipboard.writeText(t), text);
+    // What a user's paste delivers (headless Chromium does not paste on a synthetic Ctrl+V).
+    await page.evaluate((t) => {
+      const data = new DataTransfer();
+      data.setData("text/plain", t);
+      document.getElementById("keys").dispatchEvent(
+        new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+    }, text);
+    await page.waitForTimeout(300);
+    const before = await pixels(...region);
+    await page.keyboard.press("Control+V");
+    await poll(async () => {
+      const now = await pixels(...region);
+      return now.some((v, i) => v !== before[i]) || "nothing was pasted";
+    }, "Ctrl+V did not paste the local clipboard in the remote app", 15000);
+    await settle();
+    await page.evaluate(() => navigator.clipboard.writeText(""));
+    // The paste is a round trip (the host asks for the data): copy until the copy holds it.
+    let copied = "";
+    await poll(async () => {
+      await page.keyboard.press("Control+C");
+      await page.waitForTimeout(400);
+      copied = await page.evaluate(() => navigator.clipboard.readText());
+      return copied.endsWith(text) || `local clipboard holds ${JSON.stringify(copied)}`;
+    }, "Ctrl+C in the remote app did not reach the local clipboard", 15000);
+    result.clipboard = copied;
+  }
+
   if (config.resize) {
     const [w, h] = config.resize;
     await page.setViewportSize({ width: w, height: h });
@@ -153,12 +196,14 @@ try {
   result.frames = (await state()).frames;
 } catch (error) {
   failed = error;
+  // What the user saw when it failed, for the test's message.
+  if (page && config.failureScreenshot) await page.screenshot({ path: config.failureScreenshot }).catch(() => {});
 } finally {
   await browser.close();
   lines.close();
 }
 if (failed) {
-  console.log(`FAILED: ${failed.message}\n${log.slice(-30).join("\n")}`);
+  console.log(`FAILED: ${failed.message}\n${log.slice(-60).join("\n")}`);
   process.exit(1);
 }
 console.log(`result ${JSON.stringify(result)}`);

@@ -398,7 +398,7 @@ let lastClipboard = null;
 const encoder = new TextEncoder();
 
 function offerClipboard(text) {
-  if (!clipboardOn || typeof text !== "string" || text === lastClipboard) return;
+  if (!clipboardOn || typeof text !== "string" || text === "" || text === lastClipboard) return;
   if (encoder.encode(text).length > DEFAULT_LIMITS.maxClipboard) {
     showNotice(statusText(9, 0, lang));
     return;

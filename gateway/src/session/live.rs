@@ -30,7 +30,8 @@ use super::frames::{self, CursorCache, FrameError, FrameLoop, Traffic};
 use super::sink::SharedScreen;
 use super::{SessionError, SessionService};
 use crate::rdp::{
-    self, CertPolicy, HostCredentials, RdpError, RdpHandle, RdpParams, ResizeOutcome, SessionEnd,
+    self, CertPolicy, ClipboardError, ClipboardPolicy, HostClipboard, HostCredentials, RdpError,
+    RdpHandle, RdpParams, ResizeOutcome, SessionEnd,
 };
 use crate::wire::{
     self, Capabilities, ClientHello, ClientMessage, ClientStream, CloseCode, ServerHello,
@@ -51,7 +52,37 @@ pub struct Attach {
     source: Option<String>,
 }
 
-type HostTask = Pin<Box<dyn Future<Output = Result<SessionEnd, RdpError>> + Send + Sync>>;
+/// The RDP task's end, awaitable any number of times: once it has ended, `ended` holds
+/// the outcome and further waits never resolve (the caller already acted on it).
+struct HostTask {
+    running: Option<RunningTask>,
+}
+
+type RunningTask = Pin<Box<dyn Future<Output = Result<SessionEnd, RdpError>> + Send + Sync>>;
+
+impl HostTask {
+    fn new(task: rdp::SessionTask) -> Self {
+        Self {
+            running: Some(Box::pin(task.wait())),
+        }
+    }
+
+    /// Resolves once, when the task ends.
+    async fn ended(&mut self) -> Result<SessionEnd, RdpError> {
+        match self.running.as_mut() {
+            Some(task) => {
+                let outcome = task.await;
+                self.running = None;
+                outcome
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+}
 
 /// How a session ended: the state the broker records and the audit event's outcome.
 struct Finish {
@@ -182,7 +213,7 @@ pub(super) async fn run_new(
         service,
         claims,
         handle,
-        task: Box::pin(task.wait()),
+        task: HostTask::new(task),
         screen,
         attach_rx,
         traffic: Traffic::default(),
@@ -310,9 +341,10 @@ impl Live {
         };
         self.service.registry.remove(session);
         self.handle.close();
-        if tokio::time::timeout(RDP_CLOSE_WAIT, &mut self.task)
-            .await
-            .is_err()
+        if self.task.is_running()
+            && tokio::time::timeout(RDP_CLOSE_WAIT, self.task.ended())
+                .await
+                .is_err()
         {
             tracing::warn!(%session, "RDP task did not finish after close");
         }
@@ -332,7 +364,7 @@ impl Live {
         let grace = self.service.config.reconnect_grace;
         tokio::select! {
             attach = self.attach_rx.recv() => attach.ok_or_else(|| internal_finish("the resume channel closed")),
-            ended = &mut self.task => Err(host_finish(ended).1),
+            ended = self.task.ended() => Err(host_finish(ended).1),
             () = self.service.shutdown.cancelled() => Err(Finish {
                 state: SessionState::Disconnected,
                 outcome: AuditOutcome::Success,
@@ -365,13 +397,17 @@ impl Live {
             .registry
             .issue_token(self.claims.session_id)
             .unwrap_or_default();
+        let mut capabilities = Capabilities::UNICODE_INPUT;
+        if self.handle.clipboard_policy().is_some() {
+            capabilities |= Capabilities::CLIPBOARD;
+        }
         let hello = ServerMessage::ServerHello(ServerHello {
             version,
             session_id: self.claims.session_id.into_bytes(),
             width: size.0,
             height: size.1,
             resume_token: token,
-            capabilities: Capabilities(Capabilities::UNICODE_INPUT),
+            capabilities: Capabilities(capabilities),
         });
         // Connected carries the reconnect grace in seconds: the viewer counts it down
         // while it reconnects.
@@ -392,6 +428,7 @@ impl Live {
 
         let mut cursors = CursorCache::default();
         let mut pointer_seen = 0;
+        let mut clipboard_seen = 0;
         let mut resize_refused = false;
         let mut tick = tokio::time::interval(pacing(config.max_fps));
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -399,7 +436,7 @@ impl Live {
         report.set_missed_tick_behavior(MissedTickBehavior::Delay);
         report.reset();
         // The current pointer goes first, before any change.
-        if let Some((seq, update)) = self.screen.pointer_since(pointer_seen) {
+        if let Some((seq, update)) = self.screen.pointer().since(pointer_seen) {
             pointer_seen = seq;
             if frames::send(socket, &mut self.traffic, &cursors.message(&update))
                 .await
@@ -408,9 +445,20 @@ impl Live {
                 return Served::Detached;
             }
         }
+        // So is what the host copied last (perhaps while the browser was away).
+        if let Some((seq, event)) = self.screen.clipboard().since(clipboard_seen) {
+            clipboard_seen = seq;
+            let message = host_clipboard_message(event);
+            if frames::send(socket, &mut self.traffic, &message)
+                .await
+                .is_err()
+            {
+                return Served::Detached;
+            }
+        }
         loop {
             tokio::select! {
-                ended = &mut self.task => {
+                ended = self.task.ended() => {
                     let (code, finish) = host_finish(ended);
                     return Served::Ended(code, finish.detail.clone(), finish);
                 }
@@ -427,8 +475,16 @@ impl Live {
                         detail: "the gateway stopped; the session stays on the host".to_owned(),
                     });
                 }
-                () = self.screen.pointer_changed() => {
-                    if let Some((seq, update)) = self.screen.pointer_since(pointer_seen) {
+                () = self.screen.clipboard().changed() => {
+                    if let Some((seq, event)) = self.screen.clipboard().since(clipboard_seen) {
+                        clipboard_seen = seq;
+                        if frames::send(socket, &mut self.traffic, &host_clipboard_message(event)).await.is_err() {
+                            return Served::Detached;
+                        }
+                    }
+                }
+                () = self.screen.pointer().changed() => {
+                    if let Some((seq, update)) = self.screen.pointer().since(pointer_seen) {
                         pointer_seen = seq;
                         if frames::send(socket, &mut self.traffic, &cursors.message(&update)).await.is_err() {
                             return Served::Detached;
@@ -478,8 +534,15 @@ impl Live {
                                 }
                             }
                         }
-                        ClientMessage::ClipboardText(_) => {
-                            if frames::send(socket, &mut self.traffic, &status(StatusCode::ClipboardDisabled, 0)).await.is_err() {
+                        ClientMessage::ClipboardText(text) => {
+                            let refusal = match self.handle.clipboard_to_host(text).await {
+                                Ok(()) | Err(ClipboardError::Gone) => None,
+                                Err(ClipboardError::TooLarge { .. }) => Some(StatusCode::ClipboardTooLarge),
+                                Err(ClipboardError::Disabled) => Some(StatusCode::ClipboardDisabled),
+                            };
+                            if let Some(code) = refusal
+                                && frames::send(socket, &mut self.traffic, &status(code, 0)).await.is_err()
+                            {
                                 return Served::Detached;
                             }
                         }
@@ -560,6 +623,14 @@ impl Live {
         if let Err(error) = result {
             tracing::warn!(%error, session = %self.claims.session_id, "session traffic not stored");
         }
+    }
+}
+
+/// The browser's message for what the host put on its clipboard.
+fn host_clipboard_message(event: HostClipboard) -> ServerMessage {
+    match event {
+        HostClipboard::Text(text) => ServerMessage::ClipboardText(text),
+        HostClipboard::TooLarge { .. } => status(StatusCode::ClipboardTooLarge, 0),
     }
 }
 
@@ -738,6 +809,10 @@ async fn host_params(
         .height
         .clamp(rdp::config::MIN_DESKTOP, rdp::config::MAX_DESKTOP);
     params.connect_timeout = service.config.connect_timeout;
+    // The pool's limit, but never more than the wire carries to the browser.
+    let wire_limit = service.config.limits.max_clipboard as u64;
+    params.clipboard =
+        ClipboardPolicy::from_pool_limit(pool.clipboard_limit().map(|limit| limit.min(wire_limit)));
     Ok(params)
 }
 

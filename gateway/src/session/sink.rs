@@ -1,27 +1,70 @@
 //! The RDP leg's [`DisplaySink`] for a browser session: paints the host's updates into a
 //! [`Framebuffer`] shared with the session task behind a mutex, and keeps the latest
-//! pointer (cursor) so it can be sent at once and again after a resume. The sink only
-//! copies; encoding happens on the session side, once per pacing tick.
+//! pointer (cursor) and host clipboard text so they go out at once and again after a
+//! resume. The sink only copies; encoding happens on the session side, once per pacing
+//! tick.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
 use crate::display::{Framebuffer, PixelFormat, Rect};
-use crate::rdp::{DecodedImage, DisplaySink, PointerUpdate};
+use crate::rdp::{DecodedImage, DisplaySink, HostClipboard, PointerUpdate};
 
-/// The session's screen: the framebuffer both sides use, and the pointer.
+/// The session's screen: the framebuffer both sides use, the pointer and the host's
+/// clipboard.
 #[derive(Clone)]
 pub struct SharedScreen {
     framebuffer: Arc<Mutex<Framebuffer>>,
-    pointer: Arc<PointerCell>,
+    pointer: Arc<Latest<PointerUpdate>>,
+    clipboard: Arc<Latest<HostClipboard>>,
 }
 
-/// The host's latest pointer, numbered so a reader can tell whether it has seen it.
-#[derive(Default)]
-struct PointerCell {
-    latest: Mutex<(u64, Option<PointerUpdate>)>,
+/// The latest value the host reported, numbered so a reader can tell whether it has seen
+/// it, and a wake-up for the reader.
+pub struct Latest<T> {
+    value: Mutex<(u64, Option<T>)>,
     changed: Notify,
+}
+
+impl<T> Default for Latest<T> {
+    fn default() -> Self {
+        Self {
+            value: Mutex::new((0, None)),
+            changed: Notify::new(),
+        }
+    }
+}
+
+impl<T: Clone> Latest<T> {
+    fn set(&self, value: T) {
+        {
+            let mut latest = self
+                .value
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            latest.0 += 1;
+            latest.1 = Some(value);
+        }
+        self.changed.notify_one();
+    }
+
+    /// The value if it changed after `seen` (0: never seen), with its number.
+    pub fn since(&self, seen: u64) -> Option<(u64, T)> {
+        let latest = self
+            .value
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*latest {
+            (seq, Some(value)) if *seq > seen => Some((*seq, value.clone())),
+            _ => None,
+        }
+    }
+
+    /// Resolves when the value changes (or changed since the last wait).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
 }
 
 impl SharedScreen {
@@ -32,25 +75,18 @@ impl SharedScreen {
         Ok(Self {
             framebuffer: Arc::new(Mutex::new(framebuffer)),
             pointer: Arc::default(),
+            clipboard: Arc::default(),
         })
     }
 
-    /// The pointer if it changed after `seen` (0: never seen), with its number.
-    pub fn pointer_since(&self, seen: u64) -> Option<(u64, PointerUpdate)> {
-        let latest = self
-            .pointer
-            .latest
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match &*latest {
-            (seq, Some(update)) if *seq > seen => Some((*seq, update.clone())),
-            _ => None,
-        }
+    /// The host's pointer (cursor).
+    pub fn pointer(&self) -> &Latest<PointerUpdate> {
+        &self.pointer
     }
 
-    /// Resolves when the pointer changes (or changed since the last wait).
-    pub async fn pointer_changed(&self) {
-        self.pointer.changed.notified().await;
+    /// What the host last put on its clipboard.
+    pub fn clipboard(&self) -> &Latest<HostClipboard> {
+        &self.clipboard
     }
 
     /// Locks the framebuffer. A panic while it was held left whole pixels behind (every
@@ -108,16 +144,11 @@ impl DisplaySink for ScreenSink {
     }
 
     fn pointer(&mut self, update: PointerUpdate) {
-        let cell = &self.screen.pointer;
-        {
-            let mut latest = cell
-                .latest
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            latest.0 += 1;
-            latest.1 = Some(update);
-        }
         // Cursor changes travel outside frames, at once.
-        cell.changed.notify_one();
+        self.screen.pointer.set(update);
+    }
+
+    fn clipboard(&mut self, event: HostClipboard) {
+        self.screen.clipboard.set(event);
     }
 }

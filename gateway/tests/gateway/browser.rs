@@ -4,7 +4,8 @@
 //! websocket is cut under the page (a TCP proxy between Chromium and the gateway drops every
 //! connection) and the viewer must resume the same RDP session by itself within 5 s. A
 //! smaller window resizes the xrdp desktop (display control) and scales the demo host's
-//! (which keeps its size).
+//! (which keeps its size). Against the demo host the clipboard makes a round trip: local
+//! text pasted into the app with Ctrl+V, the field copied back with Ctrl+C.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -83,7 +84,14 @@ fn repo() -> PathBuf {
 
 /// Runs `peer.mjs` on the viewer URL; answers its "cut-now" by cutting the proxy. Returns
 /// the script's result JSON.
-async fn run_viewer(url: &str, config: serde_json::Value, proxy: &CutProxy) -> serde_json::Value {
+async fn run_viewer(
+    url: &str,
+    mut config: serde_json::Value,
+    proxy: &CutProxy,
+) -> serde_json::Value {
+    let shots = tempfile::tempdir().expect("temp dir");
+    let failure_shot = shots.path().join("failure.png");
+    config["failureScreenshot"] = serde_json::json!(failure_shot);
     let mut child = tokio::process::Command::new("node")
         .arg(repo().join("tests/browser/peer.mjs"))
         .arg(url)
@@ -120,10 +128,16 @@ async fn run_viewer(url: &str, config: serde_json::Value, proxy: &CutProxy) -> s
         use tokio::io::AsyncReadExt as _;
         let _ = err.read_to_string(&mut stderr).await;
     }
-    assert!(
-        status.success(),
-        "viewer in Chromium:\n{transcript}{stderr}"
-    );
+    if !status.success() {
+        // Keep what the page showed, for whoever reads the failure.
+        let kept =
+            std::env::temp_dir().join(format!("hamn-viewer-failure-{}.png", std::process::id()));
+        let _ = std::fs::copy(&failure_shot, &kept);
+        panic!(
+            "viewer in Chromium (screenshot: {}):\n{transcript}{stderr}",
+            kept.display()
+        );
+    }
     result.expect("a result line")
 }
 
@@ -146,11 +160,15 @@ async fn the_viewer_resumes_a_demo_host_session_after_the_websocket_is_cut() {
         "pixels": [[700, 24, [31, 78, 121]], [200, 124, [204, 228, 247]], [1000, 792, [221, 230, 238]]],
         "type": { "click": [700, 180], "text": "Åsa Öberg", "region": [540, 166, 470, 28] },
         "cut": true,
+        "clipboard": { "text": "Hej från webbläsaren", "region": [540, 166, 470, 28] },
         "resize": [1000, 640],
     });
     let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy).await;
     eprintln!("demo host in Chromium: {result}");
     assert_eq!(result["remoteSize"], serde_json::json!([1280, 800]));
+    // The field held the typed name, then the pasted text; Ctrl+C copied all of it.
+    let copied = result["clipboard"].as_str().unwrap_or_default();
+    assert!(copied.starts_with("Åsa Öberg"), "{copied:?}");
     let actions = gateway.audit_actions(session_id).await;
     assert!(actions.iter().any(|a| a == "session.resume"), "{actions:?}");
 }

@@ -676,3 +676,122 @@ async fn a_dropped_websocket_resumes_the_same_session() {
         );
     }
 }
+
+/// Paints frames (acking each) until `done` holds for the canvas.
+async fn paint_until(ws: &mut Ws, canvas: &mut Canvas, what: &str, done: impl Fn(&Canvas) -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        match next(ws).await {
+            Ok(ServerMessage::FrameEnd { frame_id }) => {
+                send(ws, &ClientMessage::FrameAck { frame_id }).await;
+                if done(canvas) {
+                    return;
+                }
+            }
+            Ok(message) => canvas.apply(&message),
+            Err(code) => panic!("closed early with {code:?}"),
+        }
+    }
+}
+
+fn scancode(code: u16, down: bool) -> ClientMessage {
+    ClientMessage::KeyScancode {
+        scancode: hamn_gateway::wire::Scancode::new(code).expect("scancode"),
+        down,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clipboard_text_from_the_browser_is_pasted_by_the_host() {
+    let host = DemoHost::start("tls");
+    let spec = HostSpec {
+        port: host.port,
+        username: DEMO_USER.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+    };
+    let gateway = Gateway::start_for(spec, Box::new(host), SessionConfig::default()).await;
+    let (ticket, _) = gateway.ticket().await;
+    let mut ws = gateway.open(&ticket).await.expect("upgrade");
+    send(&mut ws, &hello(1280, 800)).await;
+    let server_hello = match next(&mut ws).await {
+        Ok(ServerMessage::ServerHello(h)) => h,
+        other => panic!("expected ServerHello, got {other:?}"),
+    };
+    assert!(
+        server_hello.capabilities.0 & hamn_gateway::wire::Capabilities::CLIPBOARD != 0,
+        "the demo pool allows the clipboard"
+    );
+    let mut canvas = Canvas::new(server_hello.width, server_hello.height);
+    paint_until_demo_app(&mut ws, &mut canvas).await;
+    for down in [true, false] {
+        send(
+            &mut ws,
+            &ClientMessage::MouseButton {
+                button: hamn_gateway::wire::MouseButton::Left,
+                down,
+                x: 700,
+                y: 180,
+            },
+        )
+        .await;
+    }
+    // The Namn field has focus once its border takes the focus colour.
+    paint_until(&mut ws, &mut canvas, "Namn never got focus", |c| {
+        c.pixel(560, 164) == [46, 117, 182]
+    })
+    .await;
+    send(
+        &mut ws,
+        &ClientMessage::ClipboardText("Hej från webbläsaren".to_owned()),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for message in [
+        scancode(0x1D, true),
+        scancode(0x2F, true),
+        scancode(0x2F, false),
+        scancode(0x1D, false),
+    ] {
+        send(&mut ws, &message).await;
+    }
+    // Ctrl+C until the host's copy (the field with the pasted text) comes back: the paste
+    // itself is a round trip (the host asks the gateway for the data), so an early copy
+    // may still hold the field without it.
+    let ctrl_c = [
+        scancode(0x1D, true),
+        scancode(0x2E, true),
+        scancode(0x2E, false),
+        scancode(0x1D, false),
+    ];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut copies = Vec::new();
+    let mut copy_tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the pasted text never came back; copies: {copies:?}"
+        );
+        tokio::select! {
+            _ = copy_tick.tick() => {
+                for message in &ctrl_c {
+                    send(&mut ws, message).await;
+                }
+            }
+            message = next(&mut ws) => match message {
+                Ok(ServerMessage::ClipboardText(text)) => {
+                    if text.ends_with("Hej från webbläsaren") {
+                        assert!(text.starts_with("Åsa Öberg"), "{text:?}");
+                        break;
+                    }
+                    copies.push(text);
+                }
+                Ok(ServerMessage::FrameEnd { frame_id }) => {
+                    send(&mut ws, &ClientMessage::FrameAck { frame_id }).await;
+                }
+                Ok(_) => {}
+                Err(code) => panic!("closed early with {code:?}"),
+            }
+        }
+    }
+}
