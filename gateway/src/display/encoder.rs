@@ -218,6 +218,24 @@ impl Encoder {
         self.needs_keyframe = true;
     }
 
+    /// Whether [`Encoder::take_frame`] could return a frame for a framebuffer at
+    /// `generation`: nothing in flight, and a keyframe due, a change since the last frame or
+    /// lossy cells that may need refining. Cheap: lets an idle session skip the encode.
+    pub fn has_work(&self, generation: u64) -> bool {
+        self.in_flight.is_none()
+            && (self.needs_keyframe
+                || generation != self.seen_generation
+                || self.lossy.iter().any(|&lossy| lossy))
+    }
+
+    /// A pacing tick without work ([`Encoder::has_work`] false): ages the change history
+    /// exactly as a `take_frame` that finds nothing would.
+    pub fn idle_tick(&mut self) {
+        for h in &mut self.history {
+            *h <<= 1;
+        }
+    }
+
     /// The next frame, or `None` when a frame is still in flight or nothing changed. Call it
     /// on every pacing tick (e.g. 30 Hz): a call without a frame in flight counts as one tick
     /// of change history.

@@ -110,6 +110,14 @@ impl FrameLoop {
 
     /// Encodes what changed (off the async workers: a keyframe takes tens of ms).
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
+        // An idle session costs a lock and a comparison per tick, not an encode.
+        let generation = self.screen.lock().generation();
+        if let Some(encoder) = self.encoder.as_mut()
+            && !encoder.has_work(generation)
+        {
+            encoder.idle_tick();
+            return Ok(None);
+        }
         let (Some(mut encoder), Some(mut replica)) = (self.encoder.take(), self.replica.take())
         else {
             return Err(FrameError::Internal("encoder lost".to_owned()));

@@ -16,7 +16,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use hamn_broker::db::DbError;
@@ -430,8 +430,14 @@ impl Live {
         let mut pointer_seen = 0;
         let mut clipboard_seen = 0;
         let mut resize_refused = false;
-        let mut tick = tokio::time::interval(pacing(config.max_fps));
+        let gap = pacing(config.max_fps);
+        let mut tick = tokio::time::interval(gap);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        // Host damage not yet encoded: (first, latest) arrival. A frame starts when the
+        // burst has settled, not on the next tick, so a keystroke costs milliseconds, and a
+        // scroll the host paints in several updates goes out whole.
+        let mut burst: Option<(Instant, Instant)> = None;
+        let mut last_frame: Option<Instant> = None;
         let mut report = tokio::time::interval(TRAFFIC_EVERY);
         report.set_missed_tick_behavior(MissedTickBehavior::Delay);
         report.reset();
@@ -555,19 +561,52 @@ impl Live {
                         }
                     }
                 }
-                _ = tick.tick(), if self.frames.can_send() => {
-                    match self.frames.next_frame().await {
-                        Ok(Some(frame)) => match self.frames.send_frame(socket, &mut self.traffic, frame).await {
-                            Ok(()) => {}
-                            Err(FrameError::ClientGone) => return Served::Detached,
-                            Err(FrameError::Internal(error)) => return ended_internal(error),
-                        },
-                        Ok(None) => {}
-                        Err(FrameError::ClientGone) => return Served::Detached,
-                        Err(FrameError::Internal(error)) => return ended_internal(error),
+                () = self.screen.damaged() => {
+                    let now = Instant::now();
+                    burst = Some(burst.map_or((now, now), |(first, _)| (first, now)));
+                }
+                () = tokio::time::sleep_until(burst_deadline(burst, last_frame, gap)), if burst.is_some() && self.frames.can_send() => {
+                    burst = None;
+                    match self.frame(socket, &mut last_frame).await {
+                        Ok(()) => {}
+                        Err(served) => return served,
+                    }
+                }
+                _ = tick.tick(), if self.frames.can_send() && burst.is_none()
+                    && last_frame.is_none_or(|at| at.elapsed() >= gap) => {
+                    // Lossy cells to refine and the encoder's sense of time; new damage
+                    // goes out through the burst branch above.
+                    match self.frame(socket, &mut last_frame).await {
+                        Ok(()) => {}
+                        Err(served) => return served,
                     }
                 }
             }
+        }
+    }
+
+    /// Encodes and sends a frame if there is anything to send.
+    async fn frame(
+        &mut self,
+        socket: &mut WebSocket,
+        last_frame: &mut Option<Instant>,
+    ) -> Result<(), Served> {
+        match self.frames.next_frame().await {
+            Ok(Some(frame)) => {
+                *last_frame = Some(Instant::now());
+                match self
+                    .frames
+                    .send_frame(socket, &mut self.traffic, frame)
+                    .await
+                {
+                    Ok(()) => Ok(()),
+                    Err(FrameError::ClientGone) => Err(Served::Detached),
+                    Err(FrameError::Internal(error)) => Err(ended_internal(error)),
+                }
+            }
+            Ok(None) => Ok(()),
+            Err(FrameError::ClientGone) => Err(Served::Detached),
+            Err(FrameError::Internal(error)) => Err(ended_internal(error)),
         }
     }
 
@@ -835,6 +874,25 @@ fn close_code_of(error: &RdpError, connected: bool) -> CloseCode {
         | RdpError::Redirected => CloseCode::HostProtocolError,
         RdpError::InvalidParams(_) | RdpError::Panicked(_) => CloseCode::InternalError,
     }
+}
+
+/// How long host damage must be quiet before a frame starts.
+const BURST_SETTLE: Duration = Duration::from_millis(2);
+/// A burst that keeps going still goes out after this long.
+const BURST_MAX: Duration = Duration::from_millis(10);
+
+/// When the frame for `burst` may start: once the damage settled (or went on too long),
+/// and not sooner than `gap` after the last frame (the pacing cap).
+fn burst_deadline(
+    burst: Option<(Instant, Instant)>,
+    last_frame: Option<Instant>,
+    gap: Duration,
+) -> tokio::time::Instant {
+    let now = Instant::now();
+    let (first, latest) = burst.unwrap_or((now, now));
+    let settled = (latest + BURST_SETTLE).min(first + BURST_MAX);
+    let paced = last_frame.map_or(settled, |at| at + gap);
+    tokio::time::Instant::from_std(settled.max(paced))
 }
 
 fn pacing(max_fps: u32) -> Duration {

@@ -16,6 +16,8 @@ use crate::rdp::{DecodedImage, DisplaySink, HostClipboard, PointerUpdate};
 #[derive(Clone)]
 pub struct SharedScreen {
     framebuffer: Arc<Mutex<Framebuffer>>,
+    /// Woken on every host update, so a frame can start as soon as the damage settles.
+    damage: Arc<Notify>,
     pointer: Arc<Latest<PointerUpdate>>,
     clipboard: Arc<Latest<HostClipboard>>,
 }
@@ -74,9 +76,15 @@ impl SharedScreen {
             Framebuffer::new(u32::from(width), u32::from(height), PixelFormat::Rgba32)?;
         Ok(Self {
             framebuffer: Arc::new(Mutex::new(framebuffer)),
+            damage: Arc::default(),
             pointer: Arc::default(),
             clipboard: Arc::default(),
         })
+    }
+
+    /// Resolves when the host changed the picture (or changed it since the last wait).
+    pub async fn damaged(&self) {
+        self.damage.notified().await;
     }
 
     /// The host's pointer (cursor).
@@ -141,6 +149,7 @@ impl DisplaySink for ScreenSink {
         if let Err(error) = self.screen.lock().write_rect(target, pixels, stride) {
             tracing::warn!(%error, "host update dropped");
         }
+        self.screen.damage.notify_one();
     }
 
     fn pointer(&mut self, update: PointerUpdate) {

@@ -236,11 +236,14 @@ fn identical_repaint_causes_no_damage_and_no_frame() {
     fb.fill(Rect::new(0, 0, 1, 1), [rgba[0], rgba[1], rgba[2]]);
     assert_eq!(fb.generation(), generation);
     assert!(fb.damage_since(generation).is_empty());
+    // An idle session's tick skips the encode altogether.
+    assert!(!encoder.has_work(fb.generation()));
     assert_eq!(encoder.take_frame(&fb).expect("encode"), None);
 
     // Paint something, then paint the original back before the next frame: no frame either.
     fb.fill(Rect::new(500, 500, 40, 40), [1, 2, 3]);
     assert!(!fb.damage_since(generation).is_empty());
+    assert!(encoder.has_work(fb.generation()));
     fb.write_rect(Rect::new(0, 0, 1280, 800), &rgba, 1280 * 4)
         .expect("repaint");
     assert_eq!(encoder.take_frame(&fb).expect("encode"), None);
