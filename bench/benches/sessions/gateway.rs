@@ -18,8 +18,8 @@ use hamn_broker::{
 use hamn_gateway::PortalState;
 use hamn_gateway::session::{SessionConfig, SessionService};
 use hamn_gateway::wire::{
-    ClientHello, ClientMessage, Limits, PROTOCOL_VERSION, ServerMessage, decode_server,
-    encode_client,
+    ClientHello, ClientMessage, Limits, PROTOCOL_VERSION, ServerMessage, TileEncoding,
+    decode_server, encode_client,
 };
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -77,8 +77,7 @@ impl Gateway {
         .await?;
         let keys = TicketKeys::load_or_create(dir.path())?;
         let issuer = TicketIssuer::new(Arc::new(keys));
-        let verifier =
-            TicketVerifier::from_public_key_files(&[dir.path().join(PUBLIC_KEY_FILE)])?;
+        let verifier = TicketVerifier::from_public_key_files(&[dir.path().join(PUBLIC_KEY_FILE)])?;
 
         let certs = dir.path().join("certs");
         let pki = hamn_certs::DevPki::init(&certs)?;
@@ -224,6 +223,18 @@ pub struct ClientCounters {
     /// framing and TLS records add a little on top).
     pub bytes: AtomicU64,
     pub frames: AtomicU64,
+    pub copies: AtomicU64,
+    /// Bytes of JPEG tiles' images (the lossy share).
+    pub jpeg_bytes: AtomicU64,
+}
+
+/// [`ClientCounters`] at one instant.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    pub bytes: u64,
+    pub frames: u64,
+    pub copies: u64,
+    pub jpeg_bytes: u64,
 }
 
 impl ClientCounters {
@@ -231,11 +242,13 @@ impl ClientCounters {
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
-    pub fn snapshot(&self) -> (u64, u64) {
-        (
-            self.bytes.load(Ordering::Relaxed),
-            self.frames.load(Ordering::Relaxed),
-        )
+    pub fn snapshot(&self) -> Counts {
+        Counts {
+            bytes: self.bytes.load(Ordering::Relaxed),
+            frames: self.frames.load(Ordering::Relaxed),
+            copies: self.copies.load(Ordering::Relaxed),
+            jpeg_bytes: self.jpeg_bytes.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -304,6 +317,9 @@ async fn drive(
                 // gateway's cost.
                 match decode_server(&bytes, &limits)? {
                     ServerMessage::Tile(tile) => {
+                        if tile.encoding == TileEncoding::Jpeg {
+                            counters.jpeg_bytes.fetch_add(tile.data.len() as u64, Ordering::Relaxed);
+                        }
                         if let Some(observe) = &observe {
                             let _ = observe.send((Instant::now(), [tile.x, tile.y, tile.w, tile.h]));
                         }
@@ -314,6 +330,7 @@ async fn drive(
                         ws.send(Message::Binary(encode_client(&ack).into())).await?;
                     }
                     ServerMessage::CopyRect(copy) => {
+                        counters.copies.fetch_add(1, Ordering::Relaxed);
                         if let Some(observe) = &observe {
                             let _ = observe.send((Instant::now(), [copy.dst_x, copy.dst_y, copy.w, copy.h]));
                         }

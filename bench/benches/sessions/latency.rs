@@ -148,6 +148,29 @@ impl PathInput {
     }
 }
 
+/// Longer than a pacing period at the gateway's default 30 frames/s.
+const MAX_JITTER: Duration = Duration::from_millis(50);
+
+/// xorshift64*: uniform enough to spread presses over the tick phase, no dependency.
+struct Jitter(u64);
+
+impl Jitter {
+    fn seeded() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        Jitter(u64::from(nanos) | 1)
+    }
+
+    fn next(&mut self, max: Duration) -> Duration {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let unit = (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
+        max.mul_f64(unit)
+    }
+}
+
 fn overlaps(a: [u16; 4], b: [u16; 4]) -> bool {
     let (ax, ay, aw, ah) = (a[0] as u32, a[1] as u32, a[2] as u32, a[3] as u32);
     let (bx, by, bw, bh) = (b[0] as u32, b[1] as u32, b[2] as u32, b[3] as u32);
@@ -156,7 +179,11 @@ fn overlaps(a: [u16; 4], b: [u16; 4]) -> bool {
 
 /// `samples` key presses on each path (alternately `a` and Backspace, so the field's text
 /// stays the same length).
-pub async fn measure(host: &DemoHost, gateway: &Gateway, samples: usize) -> anyhow::Result<Latency> {
+pub async fn measure(
+    host: &DemoHost,
+    gateway: &Gateway,
+    samples: usize,
+) -> anyhow::Result<Latency> {
     let mut params = host.params(DEMO_PASSWORD);
     params.security = rdp::SecurityMode::TlsOnly;
     let (tx, seen) = mpsc::unbounded_channel();
@@ -186,10 +213,16 @@ pub async fn measure(host: &DemoHost, gateway: &Gateway, samples: usize) -> anyh
     }
 
     let (mut a, mut b) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    let mut jitter = Jitter::seeded();
     let started = Instant::now();
     for i in 0..samples {
         let key = if i % 2 == 0 { A } else { BACKSPACE };
+        // Each press waits a random part of a pacing period first: the loop's own rhythm
+        // (settle after the last tile, which left on a pacing tick) would otherwise lock the
+        // presses to one phase of the gateway's frame ticks and bias what they measure.
+        tokio::time::sleep(jitter.next(MAX_JITTER)).await;
         a.push(direct.press(key).await.context("direct")?);
+        tokio::time::sleep(jitter.next(MAX_JITTER)).await;
         b.push(through.press(key).await.context("through the gateway")?);
     }
     let wall = started.elapsed();

@@ -236,12 +236,21 @@ fn render(report: &Report) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<24} | {:>10} | {:>10} | {:>9} | {:>8} | {:>11} | aims",
-                "workload", "kbit/s", "RDP kbit/s", "CPU ms/s", "frames/s", "browser÷RDP"
+                "{:<24} | {:>9} | {:>10} | {:>8} | {:>8} | {:>11} | {:>6} | {:>6} | aims",
+                "workload",
+                "kbit/s",
+                "RDP kbit/s",
+                "CPU ms/s",
+                "frames/s",
+                "browser÷RDP",
+                "copy/s",
+                "JPEG %"
             );
             for row in rows {
                 let w = row.window;
-                let ratio = w.ratio.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.3}"));
+                let ratio = w
+                    .ratio
+                    .map_or_else(|| "n/a".to_owned(), |r| format!("{r:.3}"));
                 let aims = if row.aims.is_empty() {
                     "—".to_owned()
                 } else {
@@ -251,10 +260,20 @@ fn render(report: &Report) -> String {
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
+                let jpeg = w
+                    .jpeg_share
+                    .map_or_else(|| "n/a".to_owned(), |j| format!("{:.0}", j * 100.0));
                 let _ = writeln!(
                     out,
-                    "{:<24} | {:>10.1} | {:>10.1} | {:>9.1} | {:>8.1} | {:>11} | {aims}",
-                    row.name, w.kbit_per_s, w.rdp_kbit_per_s, w.cpu_ms_per_s, w.fps, ratio
+                    "{:<24} | {:>9.1} | {:>10.1} | {:>8.1} | {:>8.1} | {:>11} | {:>6.1} | {:>6} | {aims}",
+                    row.name,
+                    w.kbit_per_s,
+                    w.rdp_kbit_per_s,
+                    w.cpu_ms_per_s,
+                    w.fps,
+                    ratio,
+                    w.copies_per_s,
+                    jpeg
                 );
             }
             let _ = writeln!(
@@ -307,9 +326,10 @@ fn render(report: &Report) -> String {
             "idle sessions through the gateway, demo host (one process), asked {WIDTH}×{HEIGHT}; \
              baseline RSS: this process {:.0} MiB, demo host {}",
             capacity.baseline_rss as f64 / MIB,
-            capacity
-                .host_baseline_rss
-                .map_or_else(|| "n/a".to_owned(), |r| format!("{:.0} MiB", r as f64 / MIB))
+            capacity.host_baseline_rss.map_or_else(
+                || "n/a".to_owned(),
+                |r| format!("{:.0} MiB", r as f64 / MIB)
+            )
         );
         let _ = writeln!(
             out,

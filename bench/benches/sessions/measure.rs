@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::gateway::ClientCounters;
+use crate::gateway::{ClientCounters, Counts};
 
 /// User plus system CPU time of this whole process (every thread, live or gone).
 pub fn cpu_time() -> anyhow::Result<Duration> {
@@ -80,14 +80,17 @@ pub fn rss(pid: Option<u32>) -> anyhow::Result<u64> {
 /// fixture started), read from `/proc`.
 pub fn child_named(name: &str) -> Option<u32> {
     let me = std::process::id();
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-        let (head, rest) = stat.rsplit_once(')')?;
-        let comm = head.split_once('(')?.1;
-        let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
-        (ppid == me && comm == name).then_some(pid)
-    })
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1;
+            let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == me && comm == name).then_some(pid)
+        })
 }
 
 pub const MIB: f64 = 1024.0 * 1024.0;
@@ -97,19 +100,16 @@ pub const MIB: f64 = 1024.0 * 1024.0;
 pub struct Snapshot {
     at: Instant,
     cpu: Duration,
-    browser_bytes: u64,
-    frames: u64,
+    client: Counts,
     rdp_bytes: u64,
 }
 
 impl Snapshot {
     pub fn take(client: &ClientCounters) -> anyhow::Result<Self> {
-        let (browser_bytes, frames) = client.snapshot();
         Ok(Self {
             at: Instant::now(),
             cpu: cpu_time()?,
-            browser_bytes,
-            frames,
+            client: client.snapshot(),
             rdp_bytes: hamn_gateway::rdp::process_bytes_in(),
         })
     }
@@ -117,13 +117,16 @@ impl Snapshot {
     /// What happened between `self` and `later`.
     pub fn until(&self, later: &Snapshot) -> Window {
         let secs = later.at.duration_since(self.at).as_secs_f64().max(1e-9);
-        let browser = later.browser_bytes.saturating_sub(self.browser_bytes) as f64;
+        let delta = |f: fn(&Counts) -> u64| f(&later.client).saturating_sub(f(&self.client)) as f64;
+        let browser = delta(|c| c.bytes);
         let rdp = later.rdp_bytes.saturating_sub(self.rdp_bytes) as f64;
         Window {
             kbit_per_s: browser * 8.0 / 1000.0 / secs,
             rdp_kbit_per_s: rdp * 8.0 / 1000.0 / secs,
             cpu_ms_per_s: later.cpu.saturating_sub(self.cpu).as_secs_f64() * 1e3 / secs,
-            fps: later.frames.saturating_sub(self.frames) as f64 / secs,
+            fps: delta(|c| c.frames) / secs,
+            copies_per_s: delta(|c| c.copies) / secs,
+            jpeg_share: (browser > 0.0).then(|| delta(|c| c.jpeg_bytes) / browser),
             ratio: (rdp > 0.0).then(|| browser / rdp),
         }
     }
@@ -140,6 +143,10 @@ pub struct Window {
     pub cpu_ms_per_s: f64,
     /// FrameEnd messages per second.
     pub fps: f64,
+    /// CopyRect messages per second (scrolls the encoder found).
+    pub copies_per_s: f64,
+    /// Share of the browser bytes that were JPEG tiles.
+    pub jpeg_share: Option<f64>,
     /// Browser bytes over RDP bytes; `None` when the host sent nothing.
     pub ratio: Option<f64>,
 }
