@@ -181,7 +181,21 @@ impl Gateway {
             }
         };
         let (commands, inbox) = mpsc::unbounded_channel();
-        let task = tokio::spawn(drive(ws, inbox, counters.clone(), observe));
+        let task = tokio::spawn({
+            let counters = counters.clone();
+            async move {
+                let result = drive(ws, inbox, counters.clone(), observe).await;
+                let reason = match &result {
+                    Ok(()) => "closed".to_owned(),
+                    Err(error) => format!("{error:#}"),
+                };
+                *counters
+                    .ended
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
+                result
+            }
+        });
         Ok(Client {
             size,
             counters,
@@ -226,6 +240,8 @@ pub struct ClientCounters {
     pub copies: AtomicU64,
     /// Bytes of JPEG tiles' images (the lossy share).
     pub jpeg_bytes: AtomicU64,
+    /// Why the session ended, once it has.
+    ended: std::sync::Mutex<Option<String>>,
 }
 
 /// [`ClientCounters`] at one instant.
@@ -240,6 +256,14 @@ pub struct Counts {
 impl ClientCounters {
     fn count(&self, bytes: usize) {
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Why the session ended, or `None` while it runs.
+    pub fn ended(&self) -> Option<String> {
+        self.ended
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn snapshot(&self) -> Counts {

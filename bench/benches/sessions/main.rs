@@ -57,6 +57,8 @@ struct WorkloadRow {
     name: &'static str,
     window: Window,
     aims: Vec<(String, bool)>,
+    /// The session ended during the window: why.
+    lost: Option<String>,
 }
 
 enum Outcome<T> {
@@ -86,6 +88,13 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     runtime.block_on(async {
         let mut report = Report {
             load_before: load_average(),
@@ -165,16 +174,28 @@ async fn xrdp_phase(report: &mut Report) -> anyhow::Result<()> {
         password: rdp_peers::XRDP_PASSWORD.to_owned(),
     })
     .await?;
-    let client = gateway
+    let mut client = gateway
         .open(WIDTH, HEIGHT, None)
         .await
         .with_context(|| format!("session to xrdp\n{}", xrdp.logs()))?;
     report.xrdp_size = Some(client.size);
-    let x = XSession::wait(rdp_peers::XRDP_USER, Duration::from_secs(60)).await?;
+    let mut x = XSession::wait(rdp_peers::XRDP_USER, Duration::from_secs(60)).await?;
     report.display = Some(x.display().to_owned());
     let mut rows = Vec::new();
     for workload in WORKLOADS {
         eprintln!("workload: {}", workload.name);
+        if let Some(reason) = client.counters.ended() {
+            // A session lost in an earlier workload must not zero the later ones. The
+            // fixture's sesman kills a disconnected X session, so find the new display.
+            eprintln!("session lost ({reason}); reconnecting");
+            client.close().await;
+            client = gateway
+                .open(WIDTH, HEIGHT, None)
+                .await
+                .with_context(|| format!("reconnecting to xrdp\n{}", xrdp.logs()))?;
+            tokio::time::sleep(WARM_UP).await;
+            x = XSession::wait(rdp_peers::XRDP_USER, Duration::from_secs(60)).await?;
+        }
         let mut running = x.start(workload)?;
         tokio::time::sleep(WARM_UP).await;
         let before = Snapshot::take(&client.counters)?;
@@ -190,6 +211,7 @@ async fn xrdp_phase(report: &mut Report) -> anyhow::Result<()> {
                 .map(|aim| (aim.label(), aim.met(&window)))
                 .collect(),
             window,
+            lost: client.counters.ended(),
         });
         tokio::time::sleep(COOL_DOWN).await;
     }
@@ -275,6 +297,13 @@ fn render(report: &Report) -> String {
                     w.copies_per_s,
                     jpeg
                 );
+                if let Some(reason) = &row.lost {
+                    let _ = writeln!(
+                        out,
+                        "{:<24}   ↳ the session ended in this window: {reason}",
+                        ""
+                    );
+                }
             }
             let _ = writeln!(
                 out,
