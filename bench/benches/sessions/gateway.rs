@@ -237,6 +237,7 @@ pub struct ClientCounters {
     /// framing and TLS records add a little on top).
     pub bytes: AtomicU64,
     pub frames: AtomicU64,
+    pub tiles: AtomicU64,
     pub copies: AtomicU64,
     /// Bytes of JPEG tiles' images (the lossy share).
     pub jpeg_bytes: AtomicU64,
@@ -249,6 +250,7 @@ pub struct ClientCounters {
 pub struct Counts {
     pub bytes: u64,
     pub frames: u64,
+    pub tiles: u64,
     pub copies: u64,
     pub jpeg_bytes: u64,
 }
@@ -270,6 +272,7 @@ impl ClientCounters {
         Counts {
             bytes: self.bytes.load(Ordering::Relaxed),
             frames: self.frames.load(Ordering::Relaxed),
+            tiles: self.tiles.load(Ordering::Relaxed),
             copies: self.copies.load(Ordering::Relaxed),
             jpeg_bytes: self.jpeg_bytes.load(Ordering::Relaxed),
         }
@@ -341,6 +344,7 @@ async fn drive(
                 // gateway's cost.
                 match decode_server(&bytes, &limits)? {
                     ServerMessage::Tile(tile) => {
+                        counters.tiles.fetch_add(1, Ordering::Relaxed);
                         if tile.encoding == TileEncoding::Jpeg {
                             counters.jpeg_bytes.fetch_add(tile.data.len() as u64, Ordering::Relaxed);
                         }

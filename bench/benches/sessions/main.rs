@@ -94,6 +94,7 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(false)
         .init();
     runtime.block_on(async {
         let mut report = Report {
@@ -258,13 +259,14 @@ fn render(report: &Report) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<24} | {:>9} | {:>10} | {:>8} | {:>8} | {:>11} | {:>6} | {:>6} | aims",
+                "{:<24} | {:>9} | {:>10} | {:>8} | {:>8} | {:>11} | {:>7} | {:>6} | {:>6} | aims",
                 "workload",
                 "kbit/s",
                 "RDP kbit/s",
                 "CPU ms/s",
                 "frames/s",
                 "browser÷RDP",
+                "tiles/f",
                 "copy/s",
                 "JPEG %"
             );
@@ -287,13 +289,14 @@ fn render(report: &Report) -> String {
                     .map_or_else(|| "n/a".to_owned(), |j| format!("{:.0}", j * 100.0));
                 let _ = writeln!(
                     out,
-                    "{:<24} | {:>9.1} | {:>10.1} | {:>8.1} | {:>8.1} | {:>11} | {:>6.1} | {:>6} | {aims}",
+                    "{:<24} | {:>9.1} | {:>10.1} | {:>8.1} | {:>8.1} | {:>11} | {:>7.1} | {:>6.1} | {:>6} | {aims}",
                     row.name,
                     w.kbit_per_s,
                     w.rdp_kbit_per_s,
                     w.cpu_ms_per_s,
                     w.fps,
                     ratio,
+                    w.tiles_per_frame,
                     w.copies_per_s,
                     jpeg
                 );

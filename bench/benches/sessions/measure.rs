@@ -126,6 +126,7 @@ impl Snapshot {
             cpu_ms_per_s: later.cpu.saturating_sub(self.cpu).as_secs_f64() * 1e3 / secs,
             fps: delta(|c| c.frames) / secs,
             copies_per_s: delta(|c| c.copies) / secs,
+            tiles_per_frame: delta(|c| c.tiles) / delta(|c| c.frames).max(1.0),
             jpeg_share: (browser > 0.0).then(|| delta(|c| c.jpeg_bytes) / browser),
             ratio: (rdp > 0.0).then(|| browser / rdp),
         }
@@ -145,6 +146,7 @@ pub struct Window {
     pub fps: f64,
     /// CopyRect messages per second (scrolls the encoder found).
     pub copies_per_s: f64,
+    pub tiles_per_frame: f64,
     /// Share of the browser bytes that were JPEG tiles.
     pub jpeg_share: Option<f64>,
     /// Browser bytes over RDP bytes; `None` when the host sent nothing.
