@@ -38,6 +38,8 @@ pub struct Step {
 }
 
 pub struct Capacity {
+    /// The desktop size the host gave the sessions.
+    pub desktop: Option<(u16, u16)>,
     pub baseline_rss: u64,
     pub host_baseline_rss: Option<u64>,
     pub steps: Vec<Step>,
@@ -71,6 +73,7 @@ pub async fn ramp(
     let baseline_rss = measure::rss(None)?;
     let host_baseline_rss = host_pid.and_then(|pid| measure::rss(Some(pid)).ok());
     let mut capacity = Capacity {
+        desktop: None,
         baseline_rss,
         host_baseline_rss,
         steps: Vec::new(),
@@ -83,7 +86,7 @@ pub async fn ramp(
             let per_session = (capacity.mib_per_session(last)
                 + capacity.host_mib_per_session(last).unwrap_or(0.0))
                 * MIB;
-            let needed = per_session * (target - clients.len()) as f64;
+            let needed = per_session * target.saturating_sub(clients.len()) as f64;
             let available = measure::mem_available()? as f64;
             if needed * 1.5 + 2.0 * 1024.0 * MIB > available {
                 capacity.stopped = Some(format!(
@@ -94,8 +97,10 @@ pub async fn ramp(
                 break;
             }
         }
-        let (opened, open, failed, first_error) = open_many(&gateway, target - clients.len()).await;
+        let (opened, open, failed, first_error) =
+            open_many(&gateway, target.saturating_sub(clients.len())).await;
         clients.extend(opened);
+        capacity.desktop = capacity.desktop.or(clients.first().map(|c| c.size));
         tokio::time::sleep(SETTLE).await;
 
         let cpu = measure::cpu_time()?;

@@ -355,8 +355,11 @@ fn render(report: &Report) -> String {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "idle sessions through the gateway, demo host (one process), asked {WIDTH}×{HEIGHT}; \
-             baseline RSS: this process {:.0} MiB, demo host {}",
+            "idle sessions through the gateway, demo host (one process), asked {WIDTH}×{HEIGHT}, \
+             desktop {}; baseline RSS: this process {:.0} MiB, demo host {}",
+            capacity
+                .desktop
+                .map_or_else(|| "?".to_owned(), |(w, h)| format!("{w}×{h}")),
             capacity.baseline_rss as f64 / MIB,
             capacity.host_baseline_rss.map_or_else(
                 || "n/a".to_owned(),
