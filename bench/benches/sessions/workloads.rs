@@ -343,7 +343,9 @@ pub struct Running(Vec<Child>);
 
 impl Running {
     pub fn stop(&mut self) {
-        for child in &mut self.0 {
+        // Helpers first (the typing loop): its keys must not go astray once the window
+        // they were typed into is gone.
+        for child in self.0.iter_mut().rev() {
             signal_group(child.id(), "-TERM");
         }
         let deadline = Instant::now() + Duration::from_secs(3);
