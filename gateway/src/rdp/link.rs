@@ -111,6 +111,7 @@ impl Link {
         self.counters
             .bytes_in
             .fetch_add(frame.len() as u64, Ordering::Relaxed);
+        super::session::PROCESS_BYTES_IN.fetch_add(frame.len() as u64, Ordering::Relaxed);
         self.counters.frames_in.fetch_add(1, Ordering::Relaxed);
         Ok((action, frame))
     }

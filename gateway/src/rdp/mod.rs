@@ -37,7 +37,7 @@ pub use error::{Phase, RdpError};
 pub use input::{InputState, MouseButton, RdpInput, WheelAxis};
 pub use session::{
     Counters, RdpHandle, RdpSession, ResizeOutcome, SessionEnd, SessionGone, SessionStats,
-    SessionTask, TryInputError,
+    SessionTask, TryInputError, process_bytes_in,
 };
 pub use sink::{
     DecodedImage, DecodedPointer, DisplaySink, PointerUpdate, Rect, copy_rgba, pixel_rgb,

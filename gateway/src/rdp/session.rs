@@ -37,6 +37,16 @@ pub struct Counters {
     pub(crate) clipboard_from_host: AtomicU64,
 }
 
+/// RDP bytes received by every session of this process so far, counted like
+/// [`SessionStats::bytes_in`]: the gateway-wide figure that benchmarks set against the bytes
+/// sent to browsers (`bench/benches/sessions/`), without reaching into a session.
+pub(crate) static PROCESS_BYTES_IN: AtomicU64 = AtomicU64::new(0);
+
+/// [`SessionStats::bytes_in`] summed over every session this process has run.
+pub fn process_bytes_in() -> u64 {
+    PROCESS_BYTES_IN.load(Ordering::Relaxed)
+}
+
 /// A snapshot of [`Counters`]. Bytes are RDP PDU bytes inside TLS.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SessionStats {

@@ -109,6 +109,10 @@ async fn demo_host_over_tls_shows_the_app_with_real_pixels() {
         stats.bytes_out > 0,
         "frame acknowledgements went out: {stats:?}"
     );
+    assert!(
+        rdp::process_bytes_in() >= stats.bytes_in,
+        "the process-wide count includes this session's bytes"
+    );
 
     handle.close();
     assert_eq!(task.wait().await.expect("clean close"), SessionEnd::Closed);
