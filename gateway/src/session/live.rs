@@ -101,6 +101,67 @@ enum Served {
     Ended(CloseCode, String, Finish),
 }
 
+/// Why a new session never got going: what the browser is told (nothing when it left) and
+/// what the audit records.
+struct SetupFailure {
+    close: Option<(CloseCode, String)>,
+    detail: String,
+}
+
+impl SetupFailure {
+    fn closing(code: CloseCode, reason: String, detail: String) -> Self {
+        Self {
+            close: Some((code, reason)),
+            detail,
+        }
+    }
+
+    fn internal(error: impl std::fmt::Display) -> Self {
+        let text = error.to_string();
+        Self::closing(CloseCode::InternalError, text.clone(), text)
+    }
+}
+
+/// Hello, host parameters, RDP connection and screen of a new session.
+async fn set_up(
+    socket: &mut WebSocket,
+    stream: &mut ClientStream,
+    service: &SessionService,
+    claims: &Claims,
+) -> Result<(rdp::RdpSession, SharedScreen, String), SetupFailure> {
+    let hello = first_hello(socket, stream, service)
+        .await
+        .map_err(|refusal| match refusal {
+            Some((code, detail)) => SetupFailure::closing(
+                code,
+                detail.clone(),
+                format!("close {} {}: {detail}", code.as_u16(), code.ws_reason()),
+            ),
+            None => SetupFailure {
+                close: None,
+                detail: "the browser closed the connection before ClientHello".to_owned(),
+            },
+        })?;
+    let params = host_params(service, claims, &hello).await.map_err(|error| {
+        tracing::error!(%error, session = %claims.session_id, "session setup failed in the gateway");
+        SetupFailure::internal(error)
+    })?;
+    let host = format!("{}:{}", params.host, params.port);
+    let rdp_session = rdp::connect(params).await.map_err(|error| {
+        tracing::info!(%error, %host, session = %claims.session_id, "host connection failed");
+        let code = close_code_of(&error, false);
+        let detail = format!(
+            "host {host}: close {} {}: {error}",
+            code.as_u16(),
+            code.ws_reason()
+        );
+        SetupFailure::closing(code, error.to_string(), detail)
+    })?;
+    let (width, height) = rdp_session.desktop_size();
+    let screen = SharedScreen::new(width, height).map_err(SetupFailure::internal)?;
+    Ok((rdp_session, screen, host))
+}
+
 /// Runs a new session (from a ticket) on `socket` until it ends, then records the end.
 pub(super) async fn run_new(
     mut socket: WebSocket,
@@ -109,88 +170,33 @@ pub(super) async fn run_new(
     source: Option<String>,
 ) {
     let session = claims.session_id;
-    let failed = |detail: String| Finish {
-        state: SessionState::Ended,
-        outcome: AuditOutcome::Failed,
-        detail,
-    };
     let mut stream = ClientStream::new(service.config.limits);
-    let hello = match first_hello(&mut socket, &mut stream, &service).await {
-        Ok(hello) => hello,
-        Err(refusal) => {
-            let detail = match refusal {
-                Some((code, detail)) => {
-                    close(&mut socket, code, &detail).await;
-                    format!("close {} {}: {detail}", code.as_u16(), code.ws_reason())
+    let (rdp_session, screen, host) =
+        match set_up(&mut socket, &mut stream, &service, &claims).await {
+            Ok(ready) => ready,
+            Err(failure) => {
+                if let Some((code, reason)) = &failure.close {
+                    close(&mut socket, *code, reason).await;
                 }
-                None => "the browser closed the connection before ClientHello".to_owned(),
-            };
-            finish(
-                &service,
-                &claims,
-                "session.connect",
-                failed(detail),
-                source.as_deref(),
-            )
-            .await;
-            return;
-        }
-    };
-    let params = match host_params(&service, &claims, &hello).await {
-        Ok(params) => params,
-        Err(error) => {
-            tracing::error!(%error, %session, "session setup failed in the gateway");
-            close(&mut socket, CloseCode::InternalError, &error.to_string()).await;
-            finish(
-                &service,
-                &claims,
-                "session.connect",
-                failed(error.to_string()),
-                source.as_deref(),
-            )
-            .await;
-            return;
-        }
-    };
-    let host = format!("{}:{}", params.host, params.port);
-    let rdp_session = match rdp::connect(params).await {
-        Ok(rdp_session) => rdp_session,
-        Err(error) => {
-            tracing::info!(%error, %host, %session, "host connection failed");
-            let code = close_code_of(&error, false);
-            close(&mut socket, code, &error.to_string()).await;
-            let detail = format!(
-                "host {host}: close {} {}: {error}",
-                code.as_u16(),
-                code.ws_reason()
-            );
-            finish(
-                &service,
-                &claims,
-                "session.connect",
-                failed(detail),
-                source.as_deref(),
-            )
-            .await;
-            return;
-        }
-    };
+                let finish = Finish {
+                    state: SessionState::Ended,
+                    outcome: AuditOutcome::Failed,
+                    detail: failure.detail,
+                };
+                record(
+                    &service,
+                    &claims,
+                    finish.state,
+                    "session.connect",
+                    finish.outcome,
+                    finish.detail,
+                    source.as_deref(),
+                )
+                .await;
+                return;
+            }
+        };
     let (width, height) = rdp_session.desktop_size();
-    let screen = match SharedScreen::new(width, height) {
-        Ok(screen) => screen,
-        Err(error) => {
-            close(&mut socket, CloseCode::InternalError, &error.to_string()).await;
-            finish(
-                &service,
-                &claims,
-                "session.connect",
-                failed(error.to_string()),
-                source.as_deref(),
-            )
-            .await;
-            return;
-        }
-    };
     let (handle, task) = rdp_session.start(screen.sink());
     let (attach_tx, attach_rx) = mpsc::channel(1);
     service.registry.insert(session, attach_tx);
@@ -897,26 +903,6 @@ fn burst_deadline(
 
 fn pacing(max_fps: u32) -> Duration {
     Duration::from_secs(1) / max_fps.clamp(1, 240)
-}
-
-/// Records a session that never got going (no hello, no host): its end and why.
-async fn finish(
-    service: &SessionService,
-    claims: &Claims,
-    action: &str,
-    finish: Finish,
-    source: Option<&str>,
-) {
-    record(
-        service,
-        claims,
-        finish.state,
-        action,
-        finish.outcome,
-        finish.detail,
-        source,
-    )
-    .await;
 }
 
 /// Moves the `sessions` row to `state` and audits `action`. Failures are logged: the
