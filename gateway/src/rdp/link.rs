@@ -465,6 +465,7 @@ impl Link {
                     self.counters
                         .bytes_in
                         .fetch_add(pdu.len() as u64, Ordering::Relaxed);
+                    super::session::PROCESS_BYTES_IN.fetch_add(pdu.len() as u64, Ordering::Relaxed);
                     match classify_during_activation(&pdu, io_channel) {
                         DuringActivation::Sequence => {}
                         DuringActivation::Skip => continue,
