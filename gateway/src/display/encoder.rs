@@ -271,13 +271,20 @@ impl Encoder {
             && copies.is_empty()
             && let Some(area) = damage.bounds()
             && worth_scroll_search(&damage)
-            && let Some(found) = scroll::detect(&self.shadow, fb.pixels(), stride, area)
         {
-            self.shadow_blit(stride, found.src, found.dst);
-            ops.push(TileOp::CopyRect {
-                src: found.src,
-                dst: found.dst,
-            });
+            // A host that repaints a scroll in pieces (xrdp sends bitmaps top to bottom) may
+            // be caught part-way: one band shifted by the new step, the rest by the previous
+            // one. Each further search sees only the rows the earlier copies did not fix.
+            for _ in 0..MAX_SCROLL_COPIES {
+                let Some(found) = scroll::detect(&self.shadow, fb.pixels(), stride, area) else {
+                    break;
+                };
+                self.shadow_blit(stride, found.src, found.dst);
+                ops.push(TileOp::CopyRect {
+                    src: found.src,
+                    dst: found.dst,
+                });
+            }
         }
 
         // Keep only cells that differ from what the browser has.
@@ -481,6 +488,9 @@ impl Encoder {
             .get_mut(row as usize * self.cols as usize + col as usize)
     }
 }
+
+/// Most CopyRects one frame's scroll search may find (bands scrolled by different amounts).
+const MAX_SCROLL_COPIES: usize = 3;
 
 /// A scroll repaints a block at least two cells high. Scattered small changes (a clock in one
 /// corner, a caret in another) have a large bounding box but no cell damaged above another;

@@ -376,6 +376,43 @@ fn scroll_becomes_copy_rect_plus_small_strip() {
     );
 }
 
+/// A host that repaints a scroll in pieces (xrdp: bitmaps top to bottom) is often caught
+/// part-way: the top band already shows the second step, the rest still the first. Each
+/// band becomes its own CopyRect instead of one copy plus the other band as tiles.
+#[test]
+fn a_scroll_caught_half_way_becomes_one_copy_per_band() {
+    let (_, _, rgba) = demo_screen();
+    let (top, bottom, shift, mid) = (48u32, 768u32, 40u32, 400u32);
+    let one_step = scrolled_demo(&rgba, top, bottom, shift);
+    let two_steps = scrolled_demo(&one_step, top, bottom, shift);
+    let stride = 1280 * 4;
+    let mut caught = one_step.clone();
+    caught[top as usize * stride..mid as usize * stride]
+        .copy_from_slice(&two_steps[top as usize * stride..mid as usize * stride]);
+
+    let frame = scroll_frame(EncoderConfig::default(), &caught);
+    let copies = frame
+        .ops
+        .iter()
+        .filter(|op| matches!(op, TileOp::CopyRect { .. }))
+        .count();
+    let sent = frame.payload_len();
+    let with_one_copy = scroll_frame(EncoderConfig::default(), &one_step).payload_len();
+    let without = scroll_frame(
+        EncoderConfig {
+            detect_scroll: false,
+            ..EncoderConfig::default()
+        },
+        &caught,
+    )
+    .payload_len();
+    eprintln!(
+        "half-way scroll: {copies} copies, {sent} B; a clean step {with_one_copy} B; without detection {without} B"
+    );
+    assert!(copies >= 2, "one CopyRect per band, got {copies}");
+    assert!(sent * 5 < without, "{sent} B against {without} B as tiles");
+}
+
 #[test]
 fn host_blit_becomes_copy_rect() {
     let (mut fb, _) = demo_framebuffer();
