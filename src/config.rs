@@ -163,6 +163,8 @@ pub struct BrokerSection {
     pub secrets_key: String,
     /// A file holding that key. Empty: `DATA/secrets_key`, created by `hamn up`.
     pub secrets_key_file: PathBuf,
+    /// Seconds between host health sweeps; 0: no probes.
+    pub health_interval: u64,
 }
 
 impl Default for BrokerSection {
@@ -173,6 +175,7 @@ impl Default for BrokerSection {
             operator_cns: vec!["hamn-operator".into()],
             secrets_key: String::new(),
             secrets_key_file: PathBuf::new(),
+            health_interval: 15,
         }
     }
 }
@@ -253,6 +256,7 @@ pub struct Settings {
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
     pub broker_secrets: hamn_broker::SecretsConfig,
+    pub broker_health_interval: std::time::Duration,
     pub print_listen: SocketAddr,
     pub demo_host: Option<DemoHost>,
     pub demo_seed: bool,
@@ -446,6 +450,12 @@ impl RawConfig {
                 format!("{:?} must be an https:// URL", self.gateway.public_url),
             );
         }
+        if self.broker.health_interval > 3600 {
+            problem(
+                "broker.health_interval",
+                "must be at most 3600 seconds (0: no probes)".into(),
+            );
+        }
         if self.gateway.reconnect_grace > 24 * 3600 {
             problem(
                 "gateway.reconnect_grace",
@@ -585,6 +595,7 @@ impl RawConfig {
                 secrets_key_file: (!self.broker.secrets_key_file.as_os_str().is_empty())
                     .then(|| resolve(&self.broker.secrets_key_file)),
             },
+            broker_health_interval: std::time::Duration::from_secs(self.broker.health_interval),
             print_listen,
             demo_seed: self.demo_host.seed,
             demo_host: self.demo_host.enabled.then(|| DemoHost {

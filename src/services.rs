@@ -55,6 +55,12 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
         migrate_on_start: false,
         database: database_config(settings),
         tls: settings.tls.clone(),
+        health: (!settings.broker_health_interval.is_zero()).then(|| {
+            hamn_broker::health::HealthConfig {
+                interval: settings.broker_health_interval,
+                ..hamn_broker::health::HealthConfig::default()
+            }
+        }),
     }
 }
 

@@ -130,6 +130,7 @@ async fn measure(pki: &hamn_certs::DevPki, url: &str) -> anyhow::Result<[Summary
             max_connections: 10,
         },
         tls: pki.server_cert_files(),
+        health: None,
     };
     let broker = tokio::spawn(hamn_broker::run(config, shutdown.clone()));
     let client = Arc::new(AdminClient::new(

@@ -27,6 +27,9 @@ pub struct BrokerConfig {
     pub database: crate::db::DatabaseConfig,
     /// The admin API's server certificate.
     pub tls: hamn_certs::ServerCertFiles,
+    /// Host health probes; `None`: off (placement then trusts every host).
+    #[serde(skip)]
+    pub health: Option<crate::health::HealthConfig>,
 }
 
 pub fn default_listen() -> SocketAddr {

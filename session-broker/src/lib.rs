@@ -13,6 +13,7 @@ pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod db;
+pub mod health;
 pub mod launch;
 pub mod model;
 pub mod placement;

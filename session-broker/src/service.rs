@@ -97,7 +97,19 @@ pub async fn run_with_secrets(
         config.operator_cns.clone(),
         secrets_key,
     );
-    let result = hamn_certs::serve(listener, tls_config, router(state), shutdown).await;
+    let monitor = config.health.map(|health| {
+        tracing::info!(interval = ?health.interval, "host health probes on");
+        tokio::spawn(crate::health::run_monitor(
+            db.clone(),
+            health,
+            shutdown.child_token(),
+        ))
+    });
+    let result = hamn_certs::serve(listener, tls_config, router(state), shutdown.clone()).await;
+    shutdown.cancel();
+    if let Some(monitor) = monitor {
+        let _ = monitor.await;
+    }
     db.close().await;
     result.map_err(BrokerError::Serve)
 }

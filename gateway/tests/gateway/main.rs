@@ -2,6 +2,7 @@
 
 mod browser;
 mod display;
+mod host_health;
 mod portal;
 mod rdp;
 mod session;

@@ -49,7 +49,7 @@ pub(crate) struct HostSpec {
 /// A gateway serving the session endpoint, with its database and ticket issuer.
 pub(crate) struct Gateway {
     pub port: u16,
-    database: Database,
+    pub database: Database,
     issuer: TicketIssuer,
     user: Uuid,
     app: Uuid,
@@ -62,7 +62,7 @@ pub(crate) struct Gateway {
 }
 
 impl Gateway {
-    async fn start() -> Gateway {
+    pub(crate) async fn start() -> Gateway {
         Self::start_with(SessionConfig::default()).await
     }
 
@@ -147,6 +147,11 @@ impl Gateway {
             _host: host,
             _dir: dir,
         }
+    }
+
+    /// Stops the host process(es): the pool's host is gone.
+    pub(crate) fn stop_host(&mut self) {
+        self._host = Box::new(());
     }
 
     pub(crate) async fn ticket(&self) -> (String, Uuid) {

@@ -2,6 +2,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::sql::Sql;
@@ -115,6 +116,30 @@ pub async fn update(conn: &mut AnyConnection, h: &Host) -> Result<Host, DbError>
     .execute(conn)
     .await?;
     Ok(h)
+}
+
+/// Every host of every pool (for the health monitor).
+pub async fn all(conn: &mut AnyConnection) -> Result<Vec<Host>, DbError> {
+    let rows = sqlx::query(AssertSqlSafe(format!("{SELECT} ORDER BY pool_id, name")))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Records a probe: the host's health and when it was checked.
+pub async fn set_health(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    health: HostHealth,
+    at: OffsetDateTime,
+) -> Result<bool, DbError> {
+    let r = sqlx::query("UPDATE hosts SET health = $1, health_checked_at = $2 WHERE id = $3")
+        .bind(health.as_str())
+        .bind(millis(at))
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() > 0)
 }
 
 pub async fn delete(conn: &mut AnyConnection, id: Uuid) -> Result<bool, DbError> {

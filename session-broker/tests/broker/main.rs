@@ -14,6 +14,7 @@ mod audit_log;
 mod auth;
 mod credentials;
 mod database;
+mod host_health;
 mod openapi;
 mod paging;
 mod pool_cert_policy;

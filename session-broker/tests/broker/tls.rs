@@ -204,6 +204,7 @@ async fn run_serves_until_cancelled() {
             max_connections: 4,
         },
         tls: c.pki.paths.server_files(),
+        health: None,
     };
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(hamn_broker::run(config, shutdown.clone()));
