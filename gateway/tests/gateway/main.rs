@@ -5,4 +5,5 @@ mod display;
 mod portal;
 mod rdp;
 mod session;
+mod siths;
 mod wire;
