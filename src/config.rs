@@ -797,6 +797,59 @@ mod tests {
     }
 
     #[test]
+    fn siths_is_off_by_default_on_in_the_demo_and_validated() {
+        let Ok(defaults) = load(Sources {
+            text: Some(""),
+            ..Default::default()
+        }) else {
+            panic!("defaults must validate");
+        };
+        assert_eq!(defaults.gateway_siths, None);
+        let Ok(demo) = load(Sources::default()) else {
+            panic!("the demo config must validate");
+        };
+        assert_eq!(
+            demo.gateway_siths,
+            Some(SithsSettings {
+                listen: "127.0.0.1:8445".parse().unwrap_or(demo.gateway_listen),
+                public_url: "https://localhost:8445".into(),
+                ca: PathBuf::from("./data/certs/siths-ca.crt"),
+            })
+        );
+        let Ok(v6) = load(Sources {
+            text: Some(
+                "[gateway]\npublic_url = \"https://[::1]:8443/portal\"\nsiths_listen = \"[::1]:9445\"\n",
+            ),
+            ..Default::default()
+        }) else {
+            panic!("IPv6 must validate");
+        };
+        assert_eq!(
+            v6.gateway_siths.map(|s| s.public_url),
+            Some("https://[::1]:9445".to_owned())
+        );
+        assert_eq!(
+            problems("[gateway]\nsiths_listen = \"127.0.0.1:8444\"\n"),
+            ["broker.listen: 127.0.0.1:8444 is already used by gateway.siths_listen"]
+        );
+        assert_eq!(
+            problems("[gateway]\nsiths_listen = \"nowhere\"\nsiths_ca = \"\"\n"),
+            [
+                "gateway.siths_listen: \"nowhere\" is not a socket address (ip:port, e.g. \"127.0.0.1:8443\")"
+            ]
+        );
+        assert_eq!(
+            problems(
+                "[gateway]\nsiths_listen = \"127.0.0.1:9445\"\nsiths_public_url = \"http://x\"\nsiths_ca = \"\"\n"
+            ),
+            [
+                "gateway.siths_public_url: \"http://x\" must be an https:// URL",
+                "gateway.siths_ca: must name the SITHS CA bundle when siths_listen is set"
+            ]
+        );
+    }
+
+    #[test]
     fn wrong_types_name_the_key() {
         let found = problems("[database]\nmax_connections = \"many\"\n");
         assert_eq!(found.len(), 1);
