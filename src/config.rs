@@ -138,6 +138,12 @@ pub struct GatewaySection {
     pub max_fps: u32,
     /// Log in by user name alone (demos only; refused unless `listen` is loopback).
     pub demo_login: bool,
+    /// The SITHS card login listener. Empty: off.
+    pub siths_listen: String,
+    /// Its URL as browsers reach it. Empty: `public_url`'s host with `siths_listen`'s port.
+    pub siths_public_url: String,
+    /// PEM bundle of the SITHS CAs whose cards may log in.
+    pub siths_ca: PathBuf,
 }
 
 impl Default for GatewaySection {
@@ -149,6 +155,9 @@ impl Default for GatewaySection {
             reconnect_grace: 180,
             max_fps: 30,
             demo_login: false,
+            siths_listen: String::new(),
+            siths_public_url: String::new(),
+            siths_ca: "certs/siths-ca.crt".into(),
         }
     }
 }
@@ -252,6 +261,8 @@ pub struct Settings {
     pub gateway_reconnect_grace: std::time::Duration,
     pub gateway_max_fps: u32,
     pub gateway_demo_login: bool,
+    /// The SITHS card login listener, when `gateway.siths_listen` is set.
+    pub gateway_siths: Option<SithsSettings>,
     pub broker_listen: SocketAddr,
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
@@ -260,6 +271,25 @@ pub struct Settings {
     pub print_listen: SocketAddr,
     pub demo_host: Option<DemoHost>,
     pub demo_seed: bool,
+}
+
+/// The SITHS card login listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SithsSettings {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub ca: PathBuf,
+}
+
+/// `https://host:port` of `public_url`'s host with another port.
+fn with_port(public_url: &str, port: u16) -> Option<String> {
+    let rest = public_url.strip_prefix("https://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => format!("[{}]", v6.split(']').next()?),
+        None => authority.split(':').next()?.to_owned(),
+    };
+    (!host.is_empty()).then(|| format!("https://{host}:{port}"))
 }
 
 /// The bundled demo app host, when enabled.
@@ -428,6 +458,11 @@ impl RawConfig {
         } else {
             address("gateway.redirect_listen", &self.gateway.redirect_listen).map(Some)
         };
+        let siths_listen = if self.gateway.siths_listen.is_empty() {
+            Some(None)
+        } else {
+            address("gateway.siths_listen", &self.gateway.siths_listen).map(Some)
+        };
         let broker_listen = address("broker.listen", &self.broker.listen);
         let print_listen = address("print.listen", &self.print.listen);
         let demo_listen = address("demo_host.listen", &self.demo_host.listen);
@@ -460,6 +495,28 @@ impl RawConfig {
             problem(
                 "gateway.reconnect_grace",
                 "must be at most 86400 seconds (0: no resume)".into(),
+            );
+        }
+        let siths_public_url = match siths_listen.flatten() {
+            Some(_) if !self.gateway.siths_public_url.is_empty() => {
+                if !self.gateway.siths_public_url.starts_with("https://") {
+                    problem(
+                        "gateway.siths_public_url",
+                        format!(
+                            "{:?} must be an https:// URL",
+                            self.gateway.siths_public_url
+                        ),
+                    );
+                }
+                self.gateway.siths_public_url.clone()
+            }
+            Some(addr) => with_port(&self.gateway.public_url, addr.port()).unwrap_or_default(),
+            None => String::new(),
+        };
+        if siths_listen.flatten().is_some() && self.gateway.siths_ca.as_os_str().is_empty() {
+            problem(
+                "gateway.siths_ca",
+                "must name the SITHS CA bundle when siths_listen is set".into(),
             );
         }
         if !(1..=120).contains(&self.gateway.max_fps) {
@@ -523,6 +580,7 @@ impl RawConfig {
         let listeners = [
             ("gateway.listen", gateway_listen),
             ("gateway.redirect_listen", gateway_redirect_listen.flatten()),
+            ("gateway.siths_listen", siths_listen.flatten()),
             ("broker.listen", broker_listen),
             ("print.listen", print_listen),
             (
@@ -557,12 +615,14 @@ impl RawConfig {
         let (
             Some(gateway_listen),
             Some(gateway_redirect_listen),
+            Some(siths_listen),
             Some(broker_listen),
             Some(print_listen),
             Some(demo_listen),
         ) = (
             gateway_listen,
             gateway_redirect_listen,
+            siths_listen,
             broker_listen,
             print_listen,
             demo_listen,
@@ -587,6 +647,11 @@ impl RawConfig {
             gateway_reconnect_grace: std::time::Duration::from_secs(self.gateway.reconnect_grace),
             gateway_max_fps: self.gateway.max_fps,
             gateway_demo_login: self.gateway.demo_login,
+            gateway_siths: siths_listen.map(|listen| SithsSettings {
+                listen,
+                public_url: siths_public_url,
+                ca: resolve(&self.gateway.siths_ca),
+            }),
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
             broker_secrets: hamn_broker::SecretsConfig {
@@ -740,6 +805,59 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].starts_with("gateway.demo_login: "), "{found:?}");
         assert!(problems("[gateway]\nlisten = \"[::1]:8443\"\ndemo_login = true\n").is_empty());
+    }
+
+    #[test]
+    fn siths_is_off_by_default_on_in_the_demo_and_validated() {
+        let Ok(defaults) = load(Sources {
+            text: Some(""),
+            ..Default::default()
+        }) else {
+            panic!("defaults must validate");
+        };
+        assert_eq!(defaults.gateway_siths, None);
+        let Ok(demo) = load(Sources::default()) else {
+            panic!("the demo config must validate");
+        };
+        assert_eq!(
+            demo.gateway_siths,
+            Some(SithsSettings {
+                listen: "127.0.0.1:8445".parse().unwrap_or(demo.gateway_listen),
+                public_url: "https://localhost:8445".into(),
+                ca: PathBuf::from("./data/certs/siths-ca.crt"),
+            })
+        );
+        let Ok(v6) = load(Sources {
+            text: Some(
+                "[gateway]\npublic_url = \"https://[::1]:8443/portal\"\nsiths_listen = \"[::1]:9445\"\n",
+            ),
+            ..Default::default()
+        }) else {
+            panic!("IPv6 must validate");
+        };
+        assert_eq!(
+            v6.gateway_siths.map(|s| s.public_url),
+            Some("https://[::1]:9445".to_owned())
+        );
+        assert_eq!(
+            problems("[gateway]\nsiths_listen = \"127.0.0.1:8444\"\n"),
+            ["broker.listen: 127.0.0.1:8444 is already used by gateway.siths_listen"]
+        );
+        assert_eq!(
+            problems("[gateway]\nsiths_listen = \"nowhere\"\nsiths_ca = \"\"\n"),
+            [
+                "gateway.siths_listen: \"nowhere\" is not a socket address (ip:port, e.g. \"127.0.0.1:8443\")"
+            ]
+        );
+        assert_eq!(
+            problems(
+                "[gateway]\nsiths_listen = \"127.0.0.1:9445\"\nsiths_public_url = \"http://x\"\nsiths_ca = \"\"\n"
+            ),
+            [
+                "gateway.siths_public_url: \"http://x\" must be an https:// URL",
+                "gateway.siths_ca: must name the SITHS CA bundle when siths_listen is set"
+            ]
+        );
     }
 
     #[test]

@@ -67,7 +67,7 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
 fn gateway_config(
     settings: &Settings,
     secrets_key: Option<hamn_broker::SecretsKey>,
-    demo_login: Option<hamn_broker::TicketIssuer>,
+    ticket_issuer: Option<hamn_broker::TicketIssuer>,
 ) -> hamn_gateway::GatewayConfig {
     hamn_gateway::GatewayConfig {
         listen: settings.gateway_listen,
@@ -82,19 +82,29 @@ fn gateway_config(
             max_fps: settings.gateway_max_fps,
             ..hamn_gateway::session::SessionConfig::default()
         },
-        demo_login,
+        ticket_issuer,
+        demo_login: settings.gateway_demo_login,
+        siths: settings
+            .gateway_siths
+            .as_ref()
+            .map(|s| hamn_gateway::SithsConfig {
+                listen: s.listen,
+                ca_bundle: s.ca.clone(),
+                public_url: s.public_url.clone(),
+            }),
         web_sessions: hamn_broker::WebSessionPolicy::default(),
     }
 }
 
-/// The ticket issuer for the portal's demo login, when `gateway.demo_login` is on: `hamn
-/// up` shares the broker's key (`keys`); a standalone gateway uses the key only if the
-/// broker's private key file is in its data dir, and otherwise runs without demo login.
-fn demo_login_issuer(
+/// The ticket issuer for the portal's logins, when `gateway.demo_login` or the SITHS
+/// listener is on: `hamn up` shares the broker's key (`keys`); a standalone gateway uses the
+/// key only if the broker's private key file is in its data dir, and otherwise runs
+/// without the portal API.
+fn portal_issuer(
     settings: &Settings,
     keys: Option<hamn_broker::TicketKeys>,
 ) -> anyhow::Result<Option<hamn_broker::TicketIssuer>> {
-    if !settings.gateway_demo_login {
+    if !settings.gateway_demo_login && settings.gateway_siths.is_none() {
         return Ok(None);
     }
     let keys = match keys {
@@ -104,7 +114,7 @@ fn demo_login_issuer(
             if !path.is_file() {
                 tracing::warn!(
                     path = %path.display(),
-                    "gateway.demo_login is on but the ticket signing key is not here: demo login is off"
+                    "a portal login is on but the ticket signing key is not here: the portal API is off"
                 );
                 return Ok(None);
             }
@@ -246,7 +256,7 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
         } else {
             None
         };
-        let issuer = demo_login_issuer(&settings, keys)?;
+        let issuer = portal_issuer(&settings, keys)?;
         let config = gateway_config(&settings, secrets_key.clone(), issuer);
         let token = shutdown.clone();
         services.spawn(async move { hamn_gateway::run(config, token).await.context("gateway") });
@@ -261,6 +271,13 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
     }
     if which == Which::All {
         println!("Hamn is running. Portal: {}", settings.gateway_public_url);
+        if let Some(siths) = &settings.gateway_siths {
+            println!(
+                "SITHS card login: {}/siths/login (test cards in {})",
+                siths.public_url,
+                settings.data_dir.join("certs").display()
+            );
+        }
         println!(
             "Admin API: https://{} (client certificate {})",
             settings.broker_listen,

@@ -8,7 +8,7 @@ use rustls::CertificateError;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use sha2::{Digest, Sha256};
-use x509_parser::oid_registry::OID_X509_SERIALNUMBER;
+use x509_parser::oid_registry::{OID_X509_GIVEN_NAME, OID_X509_SERIALNUMBER, OID_X509_SURNAME};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::server::{load_root_store, provider};
@@ -20,6 +20,10 @@ pub struct ClientIdentity {
     pub subject_cn: Option<String>,
     /// Subject serialNumber attribute (2.5.4.5): the HSA-ID on SITHS cards.
     pub subject_serial_number: Option<String>,
+    /// Subject givenName (2.5.4.42) and surname (2.5.4.4): present on SITHS person
+    /// certificates, absent on function certificates.
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
     /// Lower-case hex SHA-256 of the DER certificate.
     pub sha256_fingerprint: String,
 }
@@ -93,6 +97,11 @@ impl ClientCertVerifier {
                 .iter_by_oid(&OID_X509_SERIALNUMBER)
                 .next()
                 .and_then(text),
+            given_name: subject
+                .iter_by_oid(&OID_X509_GIVEN_NAME)
+                .next()
+                .and_then(text),
+            surname: subject.iter_by_oid(&OID_X509_SURNAME).next().and_then(text),
             sha256_fingerprint: sha256_hex(end_entity.as_ref()),
         })
     }

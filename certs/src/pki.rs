@@ -213,6 +213,9 @@ impl DevPki {
                 let opts = ClientCertOptions {
                     subject_serial_number: Some((*hsa_id).to_owned()),
                     validity: Some(leaf_validity),
+                    person_name: name
+                        .split_once(' ')
+                        .map(|(given, surname)| (given.to_owned(), surname.to_owned())),
                     ..Default::default()
                 };
                 client_cert_pem(&siths_ca.issuer, key, name, &opts)
@@ -237,6 +240,7 @@ impl DevPki {
                     subject_serial_number: Some(SITHS_BROKEN_CARD_HSA_ID.to_owned()),
                     extended_key_usage: ClientEku::EmailProtectionOnly,
                     validity: Some(leaf_validity),
+                    person_name: Some(("Trasig".into(), "Testkortsson".into())),
                 };
                 client_cert_pem(&siths_ca.issuer, key, "Trasig Testkortsson", &opts)
             },
@@ -285,6 +289,9 @@ pub enum ClientEku {
 pub struct ClientCertOptions {
     /// Subject serialNumber attribute (2.5.4.5), e.g. an HSA-ID.
     pub subject_serial_number: Option<String>,
+    /// Subject givenName (2.5.4.42) and surname (2.5.4.4): what a SITHS person certificate
+    /// carries and a function certificate does not.
+    pub person_name: Option<(String, String)>,
     pub extended_key_usage: ClientEku,
     /// `(not_before, not_after)`; pick a past window for an expired certificate.
     pub validity: Option<(SystemTime, SystemTime)>,
@@ -478,6 +485,11 @@ fn client_cert_pem(
         .unwrap_or((now - BACKDATE, now + LEAF_LIFETIME));
     let mut params = leaf_params(cn, validity, key)?;
     params.distinguished_name = dn(cn, opts.subject_serial_number.as_deref())?;
+    if let Some((given, surname)) = &opts.person_name {
+        let dn = &mut params.distinguished_name;
+        dn.push(DnType::CustomDnType(vec![2, 5, 4, 42]), given.as_str());
+        dn.push(DnType::CustomDnType(vec![2, 5, 4, 4]), surname.as_str());
+    }
     params.extended_key_usages = match opts.extended_key_usage {
         ClientEku::ClientAuth => vec![ExtendedKeyUsagePurpose::ClientAuth],
         ClientEku::Absent => vec![],

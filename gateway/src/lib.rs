@@ -23,7 +23,10 @@ use hamn_broker::{SecretsKey, TicketIssuer, WebSessionPolicy};
 use hamn_certs::ServerCertFiles;
 use tokio_util::sync::CancellationToken;
 
-pub use portal::{PortalApi, PortalState, SESSION_COOKIE, origin_of, router};
+pub use portal::{
+    PortalApi, PortalState, SESSION_COOKIE, SithsLogin, SithsRefusal, hsa_id_of, is_hsa_id,
+    origin_of, router, siths_router,
+};
 
 /// How long a stopping gateway waits for its sessions to close and record their end.
 const SESSION_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
@@ -45,12 +48,26 @@ pub struct GatewayConfig {
     /// browser sessions are off and `/ws/session` answers 503.
     pub secrets_key: Option<SecretsKey>,
     pub session: session::SessionConfig,
-    /// The portal's demo login (`gateway.demo_login`): a user logs in by name alone and
-    /// gets launch tickets signed by this issuer (the broker's key, from the shared data
-    /// dir). `None`: `/portal/api/*` answers 404.
-    pub demo_login: Option<TicketIssuer>,
+    /// Signs the portal's launch tickets (the broker's key, from the shared data dir). The
+    /// portal API exists only with it and a login method on; `None`: `/portal/api/*`
+    /// answers 404 and the SITHS listener stays off.
+    pub ticket_issuer: Option<TicketIssuer>,
+    /// The portal's demo login (`gateway.demo_login`): a user logs in by name alone.
+    pub demo_login: bool,
+    /// SITHS smart-card login on its own listener (`gateway.siths_listen`).
+    pub siths: Option<SithsConfig>,
     /// Lifetimes of the portal's web sessions.
     pub web_sessions: WebSessionPolicy,
+}
+
+/// The SITHS listener: the only one that asks browsers for a client certificate.
+#[derive(Debug, Clone)]
+pub struct SithsConfig {
+    pub listen: SocketAddr,
+    /// PEM bundle of the SITHS CAs whose cards may log in (`gateway.siths_ca`).
+    pub ca_bundle: PathBuf,
+    /// The listener's URL as browsers reach it (the login link is this + `/siths/login`).
+    pub public_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,19 +108,40 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
     };
 
     let sessions = session_service(&config, &database, shutdown.child_token())?;
-    let api = config.demo_login.clone().map(|issuer| {
-        tracing::warn!(
-            "demo login is on: anyone who reaches the portal can log in as any entitled user \
-             by name alone; never use this in production"
-        );
-        Arc::new(PortalApi {
-            database: database.clone(),
-            issuer,
-            origin: origin_of(&config.public_url),
-            web_sessions: config.web_sessions,
-            demo_login: true,
-        })
-    });
+    let login_on = config.demo_login || config.siths.is_some();
+    let api = config
+        .ticket_issuer
+        .clone()
+        .filter(|_| login_on)
+        .map(|issuer| {
+            if config.demo_login {
+                tracing::warn!(
+                    "demo login is on: anyone who reaches the portal can log in as any entitled \
+                     user by name alone; never use this in production"
+                );
+            }
+            Arc::new(PortalApi {
+                database: database.clone(),
+                issuer,
+                origin: origin_of(&config.public_url),
+                web_sessions: config.web_sessions,
+                demo_login: config.demo_login,
+                siths_login_url: config
+                    .siths
+                    .as_ref()
+                    .map(|s| format!("{}/siths/login", s.public_url.trim_end_matches('/'))),
+            })
+        });
+    let siths = match (&config.siths, &api) {
+        (Some(siths), Some(api)) => Some(siths_listener(&config, siths, api, &shutdown).await?),
+        (Some(_), None) => {
+            tracing::warn!(
+                "gateway.siths_listen is set but there is no ticket signing key: SITHS login is off"
+            );
+            None
+        }
+        _ => None,
+    };
     let app = router(PortalState {
         database,
         sessions: sessions.clone(),
@@ -121,6 +159,11 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
             "sessions still open at shutdown"
         );
     }
+    if let Some(task) = siths
+        && let Ok(Err(error)) = task.await
+    {
+        tracing::warn!(%error, "SITHS listener failed");
+    }
     if let Some(task) = redirect {
         // The redirect only answers with a Location; its failure must not mask the main one.
         if let Ok(Err(error)) = task.await {
@@ -128,6 +171,31 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
         }
     }
     served.map_err(GatewayError::Serve)
+}
+
+/// Binds the SITHS listener and serves card logins on it until shutdown.
+async fn siths_listener(
+    config: &GatewayConfig,
+    siths: &SithsConfig,
+    api: &Arc<PortalApi>,
+    shutdown: &CancellationToken,
+) -> Result<tokio::task::JoinHandle<std::io::Result<()>>, GatewayError> {
+    let verifier = hamn_certs::ClientCertVerifier::from_ca_pem_file(&siths.ca_bundle)?;
+    let tls =
+        hamn_certs::server::server_config_requesting_client_cert(&config.tls, &siths.ca_bundle)?;
+    let listener = bind(siths.listen).await?;
+    tracing::info!(addr = %siths.listen, url = %siths.public_url, "SITHS card login listening");
+    let app = siths_router(Arc::new(SithsLogin {
+        api: api.clone(),
+        verifier,
+        portal_url: config.public_url.clone(),
+    }));
+    Ok(tokio::spawn(hamn_certs::serve(
+        listener,
+        tls,
+        app,
+        shutdown.clone(),
+    )))
 }
 
 /// The session endpoint's state, when both the ticket public key and the secrets key exist.

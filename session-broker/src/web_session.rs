@@ -1,4 +1,4 @@
-//! Web sessions of the portal: what a login (demo today; SAML and SITHS with the identity
+//! Web sessions of the portal: what a login (demo and SITHS card today; SAML with the identity
 //! work) leaves behind, so any gateway node recognises the browser. The browser holds a
 //! random 256-bit token; the database holds only its SHA-256 ([`SessionToken::hash`]).
 //! A login writes the session, the user's `last_login_at` and its `user.login` audit event

@@ -1,7 +1,7 @@
 // Opens the portal in Debian's headless Chromium and checks what a user sees: the Swedish
 // landing page, a live "in operation" status, the demo login (a refusal read out in the
 // live region, logging in with the keyboard, apps by environment with UTB marked by label,
-// pattern and frame style, not colour alone, logging out), the English switch and that it
+// pattern and frame style, not colour alone, logging out), the SITHS card login link, the English switch and that it
 // is remembered. Also writes SCREENSHOT with "-apps" before ".png".
 // Usage: node portal.mjs URL SCREENSHOT.png   (exit 0 on success, 1 with a reason otherwise)
 import { chromium } from "playwright-core";
@@ -29,6 +29,10 @@ try {
   await page.waitForSelector("#login:not([hidden])");
   expect((await page.textContent("label[for=username]")) === "Användarnamn", "no user name label");
   expect((await page.textContent("#demo-hint")).includes("demoinloggning"), "no demo login hint");
+  // SITHS card login (`hamn up` turns its listener on): a link to that listener.
+  expect((await page.textContent("#siths-login")).trim() === "Logga in med SITHS-kort", "no SITHS button");
+  const sithsHref = await page.getAttribute("#siths-login", "href");
+  expect(/^https:\/\/localhost:\d+\/siths\/login$/.test(sithsHref) && !sithsHref.startsWith(url), `SITHS link: ${sithsHref}`);
   expect((await page.getAttribute("#message", "aria-live")) === "polite", "messages are not a live region");
   await page.fill("#username", "okänd");
   await page.click("#login-button");
@@ -62,6 +66,8 @@ try {
   await page.click("#lang-toggle");
   expect((await page.textContent("h1")) === "Welcome to Hamn", "English heading missing after switch");
   expect((await page.getAttribute("html", "lang")) === "en", "page language is not en after switch");
+  expect((await page.textContent("#siths-login")) === "Log in with a SITHS card", "no English SITHS button");
+  expect((await page.getAttribute("#siths-login", "href")).endsWith("/siths/login?lang=en"), "the SITHS link does not ask for English");
   await page.reload();
   expect((await page.textContent("h1")) === "Welcome to Hamn", "language choice was not remembered");
 } catch (error) {

@@ -134,6 +134,7 @@ fn broker_and_gateway_run_apart_on_one_postgres() {
         ("HAMN_BROKER__LISTEN", format!("127.0.0.1:{broker_port}")),
         ("HAMN_GATEWAY__LISTEN", format!("127.0.0.1:{gateway_port}")),
         ("HAMN_GATEWAY__REDIRECT_LISTEN", String::new()),
+        ("HAMN_GATEWAY__SITHS_LISTEN", String::new()),
     ];
     run_ok(hamn(&["certs", "init", "--data-dir", &dir], &env));
     for _ in 0..2 {

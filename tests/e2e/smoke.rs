@@ -20,6 +20,7 @@ fn hamn_up_serves_everything_and_stops_cleanly() {
     health_and_transport_security(&up, &gateway, &broker);
     admin_api_requires_good_client_certificates(&up, &broker);
     admin_cli_lists_the_demo_tenant(&up, &broker);
+    siths_card_logs_in_to_the_portal(&up, &gateway);
     portal_works_in_chromium(&gateway);
     demo_host_shows_the_app_to_xfreerdp(&up);
 
@@ -46,6 +47,49 @@ fn hamn_up_serves_everything_and_stops_cleanly() {
         up.banner()
     );
     logs_are_json_without_secrets(&up.logs());
+}
+
+/// The demo configuration's SITHS listener takes test card 1 (the demo user's HSA-ID) and
+/// hands the browser a session the portal knows; the login page links to it.
+fn siths_card_logs_in_to_the_portal(up: &HamnUp, gateway: &str) {
+    let siths = format!("https://localhost:{}/siths/login", up.ports.siths);
+    let (code, methods) = up.curl(&[], &format!("{gateway}/portal/api/login-methods"));
+    assert_eq!(code, 200, "{methods}");
+    assert!(methods.contains(&siths), "{methods}");
+    let card = format!(
+        "{}:{}",
+        up.certs().join("siths-card-1.p12").display(),
+        hamn_certs::pki::P12_PASSWORD
+    );
+    let (code, headers) = up.curl(
+        &[
+            "--cert-type",
+            "P12",
+            "--cert",
+            &card,
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+        ],
+        &siths,
+    );
+    assert_eq!(code, 303, "{headers}");
+    let cookie = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie: {headers}"))
+        .to_owned();
+    let (code, me) = up.curl(
+        &["-H", &format!("Cookie: {cookie}")],
+        &format!("{gateway}/portal/api/me"),
+    );
+    assert_eq!(code, 200, "{me}");
+    assert!(me.contains("\"method\":\"siths\""), "{me}");
+    assert!(me.contains("Åsa Öberg"), "{me}");
+    let (code, refused) = up.curl(&[], &siths);
+    assert_eq!(code, 401, "no card: {refused}");
 }
 
 /// With `log.format = "json"` every line hamn (and its demo host child) wrote is a JSON
@@ -202,6 +246,7 @@ fn admin_api_requires_good_client_certificates(up: &HamnUp, broker: &str) {
             subject_serial_number: None,
             extended_key_usage,
             validity,
+            person_name: None,
         };
         let issued = hamn_certs::pki::issue_client_cert(ca, ca_key, "hamn-operator", &options)
             .expect("issue test certificate");

@@ -49,6 +49,7 @@ impl Drop for TempDir {
 pub struct Ports {
     pub gateway: u16,
     pub redirect: u16,
+    pub siths: u16,
     pub broker: u16,
     pub print: u16,
     pub demo_host: u16,
@@ -59,6 +60,7 @@ impl Ports {
         Self {
             gateway: free_port(),
             redirect: free_port(),
+            siths: free_port(),
             broker: free_port(),
             print: free_port(),
             demo_host: free_port(),
@@ -101,6 +103,10 @@ impl HamnUp {
             .env(
                 "HAMN_GATEWAY__REDIRECT_LISTEN",
                 format!("127.0.0.1:{}", ports.redirect),
+            )
+            .env(
+                "HAMN_GATEWAY__SITHS_LISTEN",
+                format!("127.0.0.1:{}", ports.siths),
             )
             .env("HAMN_BROKER__LISTEN", format!("127.0.0.1:{}", ports.broker))
             .env("HAMN_PRINT__LISTEN", format!("127.0.0.1:{}", ports.print))

@@ -1,7 +1,9 @@
 // The portal page: language switch (Swedish default, English remembered), a live readiness
 // line, and — when the gateway offers a login (GET /portal/api/me answers 401 or 200, not
-// 404) — the login form, the user's apps grouped by environment (PROD and UTB told apart
-// by label, colour and pattern) and launching one in the session viewer.
+// 404) — the login methods on offer (GET /portal/api/login-methods: the demo form, the
+// "Logga in med SITHS-kort" link to the SITHS listener), the user's apps grouped by
+// environment (PROD and UTB told apart by label, colour and pattern) and launching one in
+// the session viewer.
 import { api } from "./portal-api.js";
 
 const TEXTS = {
@@ -14,6 +16,7 @@ const TEXTS = {
     "login-soon": "Sign-in with e-ID and SITHS cards opens here. Contact your system " +
       "administrator if you need access.",
     "login-heading": "Log in",
+    "siths-login": "Log in with a SITHS card",
     "demo-hint": "This is a demo login: enter a user name, no password is needed. " +
       "The demo user is called “demo”.",
     username: "User name",
@@ -77,6 +80,8 @@ let statusKey = "status-checking";
 let view = null;
 let me = null;
 let environments = [];
+// GET /portal/api/login-methods: which ways in the login view offers.
+let methods = { demo: false, siths_url: null };
 
 function say(message) {
   // Replacing the text of the live region is what screen readers announce.
@@ -103,6 +108,12 @@ function render() {
   status.className = statusKey === "status-ok" ? "ok" : statusKey === "status-down" ? "warn" : "";
 
   $("login").hidden = view !== "login";
+  $("demo").hidden = !methods.demo;
+  $("siths").hidden = !methods.siths_url;
+  if (methods.siths_url) {
+    // The SITHS listener answers its refusals as a page in the language asked for here.
+    $("siths-login").href = lang === "en" ? `${methods.siths_url}?lang=en` : methods.siths_url;
+  }
   $("apps").hidden = view !== "apps";
   if (view === "apps") renderApps();
 }
@@ -238,6 +249,13 @@ async function logout() {
 }
 
 async function start() {
+  const offered = await api("GET", "/portal/api/login-methods", lang);
+  if (offered.ok && offered.body) {
+    methods = {
+      demo: offered.body.demo === true,
+      siths_url: typeof offered.body.siths_url === "string" ? offered.body.siths_url : null,
+    };
+  }
   const answer = await api("GET", "/portal/api/me", lang);
   if (answer.status === 404) view = "none";
   else if (answer.ok) return showUser(answer.body);

@@ -148,6 +148,13 @@ fn siths_cards_carry_hsa_ids_and_swedish_names() {
             id.subject_cn.as_deref(),
             Some(SITHS_CARD_NAMES[n as usize - 1])
         );
+        // Person certificates name their holder; a SITHS login refuses those that do not.
+        let name = format!(
+            "{} {}",
+            id.given_name.unwrap_or_default(),
+            id.surname.unwrap_or_default()
+        );
+        assert_eq!(name, SITHS_CARD_NAMES[n as usize - 1]);
     }
     assert_eq!(
         SITHS_CARD_HSA_IDS,

@@ -1,4 +1,4 @@
-//! The portal API's state and route table: demo login, who am I, the app list, launch and
+//! The portal API's state and route table: the login methods on offer, demo login, who am I, the app list, launch and
 //! logout under `/portal/api/`. Every state-changing route passes the CSRF guard
 //! ([`super::csrf`]); handlers live in [`super::login`] and [`super::apps`].
 
@@ -37,6 +37,9 @@ pub struct PortalApi {
     pub web_sessions: WebSessionPolicy,
     /// Whether `POST /portal/api/demo-login` is served.
     pub demo_login: bool,
+    /// The SITHS listener's login URL (`…/siths/login`), when it is on: the login page
+    /// links to it.
+    pub siths_login_url: Option<String>,
 }
 
 impl std::fmt::Debug for PortalApi {
@@ -46,6 +49,7 @@ impl std::fmt::Debug for PortalApi {
             .field("origin", &self.origin)
             .field("web_sessions", &self.web_sessions)
             .field("demo_login", &self.demo_login)
+            .field("siths_login_url", &self.siths_login_url)
             .finish_non_exhaustive()
     }
 }
@@ -54,6 +58,7 @@ impl std::fmt::Debug for PortalApi {
 pub fn router(api: Arc<PortalApi>) -> Router {
     let mut routes = Router::new()
         .route("/portal/api/me", get(super::login::me))
+        .route("/portal/api/login-methods", get(super::login::methods))
         .route("/portal/api/logout", post(super::login::logout))
         .route("/portal/api/apps", get(super::apps::list))
         .route("/portal/api/launch", post(super::apps::launch));

@@ -1,5 +1,6 @@
 //! Logging in and out of the portal: `POST /portal/api/demo-login` (a name, no password:
-//! only for demos, see `gateway.demo_login`), `GET /portal/api/me` and
+//! only for demos, see `gateway.demo_login`), `GET /portal/api/login-methods`,
+//! `GET /portal/api/me` and
 //! `POST /portal/api/logout`. The web session itself is the broker's
 //! ([`hamn_broker::web_session`]); this module speaks HTTP and cookies.
 
@@ -240,6 +241,25 @@ pub async fn demo_login(
             Problem::unavailable(lang).into_response()
         }
     }
+}
+
+/// The ways to log in that this portal offers, for the login page.
+#[derive(Debug, Serialize)]
+pub struct LoginMethods {
+    pub demo: bool,
+    /// Where "Logga in med SITHS-kort" leads; `null` when the SITHS listener is off.
+    pub siths_url: Option<String>,
+}
+
+/// `GET /portal/api/login-methods`.
+pub async fn methods(State(api): State<Arc<PortalApi>>) -> Response {
+    no_store(
+        Json(LoginMethods {
+            demo: api.demo_login,
+            siths_url: api.siths_login_url.clone(),
+        })
+        .into_response(),
+    )
 }
 
 /// `GET /portal/api/me`.

@@ -1,6 +1,7 @@
 //! The portal's routes: the embedded web client, the health endpoints, the browser session
 //! websocket (`/ws/session`, see [`crate::session`]) and, when a login method is on, the
-//! portal API under `/portal/api/` ([`api`]).
+//! portal API under `/portal/api/` ([`api`]); the SITHS listener's card login is
+//! [`siths_router`].
 
 mod api;
 mod apps;
@@ -8,6 +9,7 @@ mod csrf;
 mod lang;
 mod login;
 mod problem;
+mod siths;
 mod web_session;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use axum::routing::get;
 use hamn_broker::db::Database;
 
 pub use api::{PortalApi, SESSION_COOKIE, origin_of};
+pub use siths::{SithsLogin, SithsRefusal, hsa_id_of, is_hsa_id, siths_router};
 
 /// Shared state of the portal's handlers.
 #[derive(Clone)]
@@ -27,7 +30,7 @@ pub struct PortalState {
     /// The session endpoint's needs; `None` answers `/ws/session` with 503.
     pub sessions: crate::session::Sessions,
     /// Login, app list and launch; `None` (no login method on) answers `/portal/api/*`
-    /// with 404. Only the demo login creates web sessions until the identity work lands.
+    /// with 404. The demo login and the SITHS card login create web sessions.
     pub api: Option<Arc<PortalApi>>,
 }
 

@@ -6,4 +6,5 @@ mod host_health;
 mod portal;
 mod rdp;
 mod session;
+mod siths;
 mod wire;

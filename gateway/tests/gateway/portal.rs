@@ -88,6 +88,7 @@ impl Portal {
                 origin: origin_of(ORIGIN),
                 web_sessions: WebSessionPolicy::default(),
                 demo_login: true,
+                siths_login_url: None,
             })
         });
         let router = hamn_gateway::router(PortalState {

@@ -98,6 +98,23 @@ pub async fn find_by_name_id(
     rows.iter().map(from_row).collect()
 }
 
+/// Users with this HSA-ID in any tenant (at most `limit`), for SITHS card logins: the
+/// caller decides what more than one match means.
+pub async fn find_by_hsa_id(
+    conn: &mut AnyConnection,
+    hsa_id: &str,
+    limit: u32,
+) -> Result<Vec<User>, DbError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE hsa_id = $1 ORDER BY id LIMIT $2"
+    )))
+    .bind(hsa_id)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 pub async fn update(conn: &mut AnyConnection, u: &User) -> Result<User, DbError> {
     let mut u = u.clone();
     u.updated_at = now();

@@ -180,5 +180,16 @@ async fn entitled_apps_and_users_by_name(b: Backend) {
             .expect("users")
             .is_empty()
     );
+    // SITHS card logins find the user by HSA-ID.
+    let found = repo::users::find_by_hsa_id(&mut conn, "SE2321000016-0001", 2)
+        .await
+        .expect("users");
+    assert_eq!(found.iter().map(|u| u.id).collect::<Vec<_>>(), [ids.user]);
+    assert!(
+        repo::users::find_by_hsa_id(&mut conn, "SE2321000016-0002", 2)
+            .await
+            .expect("users")
+            .is_empty()
+    );
 }
 both!(entitled_apps_and_users_by_name);

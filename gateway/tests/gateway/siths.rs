@@ -1,0 +1,514 @@
+//! SITHS smart-card login against a real TLS client: curl presents the dev PKI's test cards
+//! (PKCS#12 and PEM) to the SITHS listener, which asks for a client certificate; the
+//! portal listener beside it serves `/portal/api/me` with the cookie the login set. Good
+//! card → 303 to the portal with a strict session cookie; every bad card, and no card,
+//! → a refusal with its reason (problem+json, or a Swedish/English page) and an audited
+//! `user.login` refusal.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use hamn_broker::db::{Database, DatabaseConfig};
+use hamn_broker::model::{AuditEvent, AuditFilter, AuditOutcome, PageRequest};
+use hamn_broker::{DemoIds, SecretsKey, TicketIssuer, TicketKeys, WebSessionPolicy, repo};
+use hamn_certs::pki::{ClientCertOptions, ClientEku, P12_PASSWORD, generate_ca, issue_client_cert};
+use hamn_certs::{ClientCertVerifier, DevPki};
+use hamn_gateway::{PortalApi, PortalState, SESSION_COOKIE, SithsLogin, origin_of};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+struct Siths {
+    database: Database,
+    ids: DemoIds,
+    pki: DevPki,
+    portal_url: String,
+    siths_url: String,
+    shutdown: CancellationToken,
+    dir: tempfile::TempDir,
+}
+
+/// What curl got back.
+struct Reply {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Vec<String> {
+        self.headers
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// How curl identifies itself.
+enum Card<'a> {
+    None,
+    P12(PathBuf),
+    Pem(&'a Path, &'a Path),
+}
+
+impl Siths {
+    async fn start() -> Siths {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = Database::connect(&DatabaseConfig {
+            url: format!("sqlite://{}?mode=rwc", dir.path().join("hamn.db").display()),
+            max_connections: 5,
+        })
+        .await
+        .expect("open SQLite");
+        database.migrate().await.expect("migrations");
+        // The demo user carries card 1's HSA-ID.
+        let ids = hamn_broker::seed::demo(
+            &database,
+            hamn_broker::DemoSeed {
+                host_port: 1,
+                secrets_key: Some(SecretsKey::generate().expect("secrets key")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("demo seed");
+        let keys = TicketKeys::load_or_create(dir.path()).expect("ticket keys");
+        let pki = DevPki::init(&dir.path().join("certs")).expect("dev PKI");
+
+        let portal_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let siths_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let portal_url = format!(
+            "https://localhost:{}",
+            portal_listener.local_addr().expect("addr").port()
+        );
+        let siths_url = format!(
+            "https://localhost:{}",
+            siths_listener.local_addr().expect("addr").port()
+        );
+        let api = Arc::new(PortalApi {
+            database: database.clone(),
+            issuer: TicketIssuer::new(Arc::new(keys)),
+            origin: origin_of(&portal_url),
+            web_sessions: WebSessionPolicy::default(),
+            demo_login: false,
+            siths_login_url: Some(format!("{siths_url}/siths/login")),
+        });
+        let shutdown = CancellationToken::new();
+        let portal = hamn_gateway::router(PortalState {
+            database: database.clone(),
+            sessions: None,
+            api: Some(api.clone()),
+        });
+        let files = pki.server_cert_files();
+        tokio::spawn(hamn_certs::serve(
+            portal_listener,
+            hamn_certs::server::server_config(&files).expect("TLS"),
+            portal,
+            shutdown.clone(),
+        ));
+        let ca = pki.paths.siths_ca_cert();
+        let siths = hamn_gateway::siths_router(Arc::new(SithsLogin {
+            api,
+            verifier: ClientCertVerifier::from_ca_pem_file(&ca).expect("SITHS CA"),
+            portal_url: portal_url.clone(),
+        }));
+        tokio::spawn(hamn_certs::serve(
+            siths_listener,
+            hamn_certs::server::server_config_requesting_client_cert(&files, &ca).expect("TLS"),
+            siths,
+            shutdown.clone(),
+        ));
+        Siths {
+            database,
+            ids,
+            pki,
+            portal_url,
+            siths_url,
+            shutdown,
+            dir,
+        }
+    }
+
+    /// A card from the test SITHS CA (or `ca`), written as PEM; returns (cert, key).
+    fn card(
+        &self,
+        name: &str,
+        cn: &str,
+        opts: &ClientCertOptions,
+        ca: Option<(&str, &str)>,
+    ) -> (PathBuf, PathBuf) {
+        let read = |p: PathBuf| std::fs::read_to_string(p).expect("SITHS CA file");
+        let (ca_cert, ca_key) = (
+            read(self.pki.paths.siths_ca_cert()),
+            read(self.pki.paths.siths_ca_key()),
+        );
+        let (ca_cert, ca_key) = ca.unwrap_or((&ca_cert, &ca_key));
+        let issued = issue_client_cert(ca_cert, ca_key, cn, opts).expect("issue card");
+        let cert = self.dir.path().join(format!("{name}.crt"));
+        let key = self.dir.path().join(format!("{name}.key"));
+        std::fs::write(&cert, issued.cert_pem).expect("write card");
+        std::fs::write(&key, issued.key_pem).expect("write key");
+        (cert, key)
+    }
+
+    async fn curl(&self, url: String, card: Card<'_>, extra: &[&str]) -> Reply {
+        let mut args: Vec<String> = vec![
+            "-sS".into(),
+            "--cacert".into(),
+            self.pki.paths.ca_cert().display().to_string(),
+            "-D".into(),
+            "-".into(),
+            "-o".into(),
+            self.dir.path().join("body").display().to_string(),
+            "-w".into(),
+            "\n%{http_code}".into(),
+        ];
+        match card {
+            Card::None => {}
+            Card::P12(path) => args.extend([
+                "--cert-type".into(),
+                "P12".into(),
+                "--cert".into(),
+                format!("{}:{P12_PASSWORD}", path.display()),
+            ]),
+            Card::Pem(cert, key) => args.extend([
+                "--cert".into(),
+                cert.display().to_string(),
+                "--key".into(),
+                key.display().to_string(),
+            ]),
+        }
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args.push(url);
+        let body_path = self.dir.path().join("body");
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new("curl")
+                .args(&args)
+                .output()
+                .expect("run curl");
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let (headers, code) = text.rsplit_once('\n').unwrap_or((&text, "0"));
+            Reply {
+                status: code.trim().parse().unwrap_or(0),
+                headers: headers.to_owned(),
+                body: std::fs::read_to_string(&body_path).unwrap_or_default(),
+            }
+        })
+        .await
+        .expect("curl task")
+    }
+
+    async fn login(&self, card: Card<'_>, extra: &[&str]) -> Reply {
+        self.curl(format!("{}/siths/login", self.siths_url), card, extra)
+            .await
+    }
+
+    async fn logins(&self) -> Vec<AuditEvent> {
+        let mut conn = self.database.pool().acquire().await.expect("conn");
+        repo::audit::list(
+            &mut conn,
+            &AuditFilter {
+                action: Some("user.login".to_owned()),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .expect("audit")
+        .items
+    }
+}
+
+impl Drop for Siths {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+const JSON: [&str; 2] = ["-H", "Accept: application/json"];
+
+fn person(hsa_id: &str) -> ClientCertOptions {
+    ClientCertOptions {
+        subject_serial_number: Some(hsa_id.to_owned()),
+        person_name: Some(("Test".into(), "Testsson".into())),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn card_one_logs_in_as_the_demo_user_and_the_portal_knows_them() {
+    let siths = Siths::start().await;
+    let reply = siths
+        .login(Card::P12(siths.pki.paths.siths_card_p12(1)), &[])
+        .await;
+    assert_eq!(reply.status, 303, "{}\n{}", reply.headers, reply.body);
+    assert_eq!(reply.header("location").concat(), siths.portal_url);
+    let cookie = reply.header("set-cookie").concat();
+    let attributes: Vec<&str> = cookie.split(';').map(str::trim).collect();
+    for wanted in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(attributes.contains(&wanted), "{wanted} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let token = attributes[0]
+        .strip_prefix(&format!("{SESSION_COOKIE}="))
+        .expect("the session cookie");
+    assert_eq!(token.len(), 43, "{cookie}");
+
+    // Cookies are not port-specific: the portal listener takes this one.
+    let cookie_header = format!("Cookie: {SESSION_COOKIE}={token}");
+    let me = siths
+        .curl(
+            format!("{}/portal/api/me", siths.portal_url),
+            Card::None,
+            &["-H", &cookie_header],
+        )
+        .await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    let me = me.json();
+    assert_eq!(me["user"]["display_name"], "Åsa Öberg");
+    assert_eq!(me["user"]["hsa_id"], "SE2321000016-0001");
+    assert_eq!(me["user"]["id"], siths.ids.user.to_string());
+    assert_eq!(me["method"], "siths");
+
+    let logins = siths.logins().await;
+    assert_eq!(logins.len(), 1, "{logins:?}");
+    assert_eq!(logins[0].outcome, AuditOutcome::Success);
+    assert_eq!(logins[0].actor_id, Some(siths.ids.user.to_string()));
+    assert_eq!(logins[0].source_address.as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        logins[0].detail.as_deref(),
+        Some("method siths; hsa_id SE2321000016-0001")
+    );
+
+    // A second login from the same browser ends the first session and issues a new token.
+    let again = siths
+        .login(
+            Card::P12(siths.pki.paths.siths_card_p12(1)),
+            &["-H", &cookie_header],
+        )
+        .await;
+    assert_eq!(again.status, 303);
+    assert!(!again.header("set-cookie").concat().contains(token));
+    let old = siths
+        .curl(
+            format!("{}/portal/api/me", siths.portal_url),
+            Card::None,
+            &["-H", &cookie_header],
+        )
+        .await;
+    assert_eq!(old.status, 401, "{}", old.body);
+
+    // The login page learns where the SITHS listener is.
+    let methods = siths
+        .curl(
+            format!("{}/portal/api/login-methods", siths.portal_url),
+            Card::None,
+            &[],
+        )
+        .await;
+    assert_eq!(methods.status, 200);
+    assert_eq!(
+        methods.json()["siths_url"],
+        format!("{}/siths/login", siths.siths_url)
+    );
+    assert_eq!(methods.json()["demo"], false);
+}
+
+#[tokio::test]
+async fn bad_cards_and_no_card_are_refused_with_their_reason_and_audited() {
+    let siths = Siths::start().await;
+    let long_ago = SystemTime::now() - Duration::from_secs(400 * 86400);
+    let expired = siths.card(
+        "expired",
+        "Utgången Kortsson",
+        &ClientCertOptions {
+            validity: Some((long_ago, long_ago + Duration::from_secs(30 * 86400))),
+            ..person("SE2321000016-0001")
+        },
+        None,
+    );
+    let foreign_ca = generate_ca("Främmande CA").expect("foreign CA");
+    let foreign = siths.card(
+        "foreign",
+        "Främling Främlingsson",
+        &person("SE2321000016-0001"),
+        Some((&foreign_ca.cert_pem, &foreign_ca.key_pem)),
+    );
+    let personnummer = siths.card(
+        "personnummer",
+        "Per Nummersson",
+        &person("197001011234"),
+        None,
+    );
+    // A function certificate: an HSA-ID for a system, no person named in the subject.
+    let function = siths.card(
+        "function",
+        "Journalsystem Ekdalen",
+        &ClientCertOptions {
+            subject_serial_number: Some("SE2321000016-F001".into()),
+            ..Default::default()
+        },
+        None,
+    );
+    let unknown = siths.card(
+        "unknown",
+        "Okänd Okändsson",
+        &person("SE2321000016-7777"),
+        None,
+    );
+    let no_eku = siths.card(
+        "no-eku",
+        "Ingen Ekusson",
+        &ClientCertOptions {
+            extended_key_usage: ClientEku::Absent,
+            ..person("SE2321000016-0001")
+        },
+        None,
+    );
+    let broken = (
+        siths.pki.paths.siths_card_broken_cert(),
+        siths.pki.paths.siths_card_broken_key(),
+    );
+    let cases: [(&str, Card<'_>, u16, &str); 8] = [
+        (
+            "broken card (emailProtection only)",
+            Card::Pem(&broken.0, &broken.1),
+            403,
+            "no_client_auth",
+        ),
+        (
+            "no EKU at all",
+            Card::Pem(&no_eku.0, &no_eku.1),
+            403,
+            "no_client_auth",
+        ),
+        ("expired", Card::Pem(&expired.0, &expired.1), 403, "expired"),
+        (
+            "another CA",
+            Card::Pem(&foreign.0, &foreign.1),
+            403,
+            "untrusted_issuer",
+        ),
+        (
+            "personnummer only",
+            Card::Pem(&personnummer.0, &personnummer.1),
+            403,
+            "personnummer_only",
+        ),
+        (
+            "function certificate",
+            Card::Pem(&function.0, &function.1),
+            403,
+            "function_certificate",
+        ),
+        (
+            "unknown HSA-ID",
+            Card::Pem(&unknown.0, &unknown.1),
+            403,
+            "unknown_hsa_id",
+        ),
+        ("no certificate", Card::None, 401, "no_certificate"),
+    ];
+    let count = cases.len();
+    for (name, card, status, reason) in cases {
+        let reply = siths.login(card, &JSON).await;
+        assert_eq!(reply.status, status, "{name}: {}", reply.body);
+        assert!(reply.header("set-cookie").is_empty(), "{name}");
+        let body = reply.json();
+        assert_eq!(body["reason"], reason, "{name}: {}", reply.body);
+        assert_eq!(body["lang"], "sv", "{name}");
+        assert!(
+            reply
+                .header("content-type")
+                .concat()
+                .contains("problem+json"),
+            "{name}"
+        );
+        let logins = siths.logins().await;
+        let refused = logins
+            .iter()
+            .find(|e| {
+                e.detail
+                    .as_deref()
+                    .is_some_and(|d| d == format!("method siths; refused: {reason}"))
+            })
+            .unwrap_or_else(|| panic!("{name}: no audit event in {logins:?}"));
+        assert_eq!(refused.outcome, AuditOutcome::Refused, "{name}");
+        assert_eq!(refused.source_address.as_deref(), Some("127.0.0.1"));
+    }
+    let logins = siths.logins().await;
+    assert_eq!(logins.len(), count, "{logins:?}");
+    assert!(logins.iter().all(|e| e.outcome == AuditOutcome::Refused));
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM web_sessions")
+        .fetch_one(siths.database.pool())
+        .await
+        .expect("web sessions");
+    assert_eq!(sessions, 0);
+    // The refused function certificate is named in the audit log by what it presented.
+    assert!(
+        logins.iter().any(|e| e
+            .actor_name
+            .starts_with("Journalsystem Ekdalen [SE2321000016-F001]")),
+        "{logins:?}"
+    );
+
+    // A browser gets a page: Swedish by default, English when asked for.
+    let page = siths
+        .login(Card::Pem(&personnummer.0, &personnummer.1), &[])
+        .await;
+    assert_eq!(page.status, 403);
+    assert!(
+        page.header("content-type")
+            .concat()
+            .starts_with("text/html")
+    );
+    assert!(page.body.contains("personnummer"), "{}", page.body);
+    assert!(
+        page.body.contains("Tillbaka till portalen"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&siths.portal_url), "{}", page.body);
+    let english = siths
+        .curl(
+            format!("{}/siths/login?lang=en", siths.siths_url),
+            Card::Pem(&function.0, &function.1),
+            &[],
+        )
+        .await;
+    assert_eq!(english.status, 403);
+    assert!(
+        english.body.contains("function certificate cannot be used"),
+        "{}",
+        english.body
+    );
+    let accept_english = siths
+        .login(
+            Card::Pem(&unknown.0, &unknown.1),
+            &[
+                "-H",
+                "Accept-Language: en-GB,en;q=0.9",
+                "-H",
+                "Accept: application/json",
+            ],
+        )
+        .await;
+    assert_eq!(accept_english.json()["lang"], "en");
+    assert!(
+        accept_english.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("HSA-ID has no Hamn account")),
+        "{}",
+        accept_english.body
+    );
+}
