@@ -55,6 +55,7 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
         migrate_on_start: false,
         database: database_config(settings),
         tls: settings.tls.clone(),
+        secrets_key: None,
         health: (!settings.broker_health_interval.is_zero()).then(|| {
             hamn_broker::health::HealthConfig {
                 interval: settings.broker_health_interval,
@@ -237,13 +238,12 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
 
     let mut services = JoinSet::new();
     if matches!(which, Which::All | Which::Broker) {
-        let (config, token) = (broker_config(&settings), shutdown.clone());
-        let key = secrets_key.clone();
-        services.spawn(async move {
-            hamn_broker::run_with_secrets(config, key, token)
-                .await
-                .context("broker")
-        });
+        let config = hamn_broker::BrokerConfig {
+            secrets_key: secrets_key.clone(),
+            ..broker_config(&settings)
+        };
+        let token = shutdown.clone();
+        services.spawn(async move { hamn_broker::run(config, token).await.context("broker") });
     }
     if matches!(which, Which::All | Which::Gateway) {
         let keys = if which == Which::All {

@@ -131,6 +131,7 @@ async fn measure(pki: &hamn_certs::DevPki, url: &str) -> anyhow::Result<[Summary
         },
         tls: pki.server_cert_files(),
         health: None,
+        secrets_key: None,
     };
     let broker = tokio::spawn(hamn_broker::run(config, shutdown.clone()));
     let client = Arc::new(AdminClient::new(

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 /// Settings of the broker service. The database and the server certificate are shared
 /// with the other services; the caller passes the same ones to each.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerConfig {
     /// Where the admin API listens (HTTPS). Default `127.0.0.1:8444`.
@@ -30,6 +30,10 @@ pub struct BrokerConfig {
     /// Host health probes; `None`: off (placement then trusts every host).
     #[serde(skip)]
     pub health: Option<crate::health::HealthConfig>,
+    /// The key that seals host credentials (see [`SecretsConfig::load`]); without it the
+    /// credentials API answers 503.
+    #[serde(skip)]
+    pub secrets_key: Option<crate::secrets::SecretsKey>,
 }
 
 pub fn default_listen() -> SocketAddr {

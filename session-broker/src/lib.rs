@@ -32,6 +32,6 @@ pub use db::{Database, DatabaseConfig, DbError};
 pub use launch::{LaunchError, LaunchTicket, issue_launch_ticket};
 pub use secrets::{Secret, SecretsKey, load_or_create_secrets_key};
 pub use seed::{DemoIds, DemoSeed};
-pub use service::{BrokerError, router, run, run_with_secrets};
+pub use service::{BrokerError, router, run};
 pub use ticket::{LaunchPath, Refusal, TicketIssuer, TicketKeys, TicketVerifier};
 pub use web_session::{SessionToken, WebSessionPolicy};

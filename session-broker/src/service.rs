@@ -15,7 +15,6 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{AdminState, admin_router};
 use crate::config::BrokerConfig;
 use crate::db::{Database, DbError};
-use crate::secrets::SecretsKey;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -63,16 +62,6 @@ async fn readyz(State(state): State<AdminState>) -> (StatusCode, &'static str) {
 /// `config.listen` with the certificate in `config.tls`, asking clients for a certificate from the
 /// API CA. Returns after in-flight requests finish.
 pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<(), BrokerError> {
-    run_with_secrets(config, None, shutdown).await
-}
-
-/// [`run`] with the key that seals host credentials (see
-/// [`crate::config::SecretsConfig::load`]); without it the credentials API answers 503.
-pub async fn run_with_secrets(
-    config: BrokerConfig,
-    secrets_key: Option<SecretsKey>,
-    shutdown: CancellationToken,
-) -> Result<(), BrokerError> {
     let db = Database::connect(&config.database).await?;
     if config.migrate_on_start {
         db.migrate().await?;
@@ -95,7 +84,7 @@ pub async fn run_with_secrets(
         db.clone(),
         verifier,
         config.operator_cns.clone(),
-        secrets_key,
+        config.secrets_key.clone(),
     );
     let monitor = config.health.map(|health| {
         tracing::info!(interval = ?health.interval, "host health probes on");

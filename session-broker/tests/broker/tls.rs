@@ -205,6 +205,7 @@ async fn run_serves_until_cancelled() {
         },
         tls: c.pki.paths.server_files(),
         health: None,
+        secrets_key: None,
     };
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(hamn_broker::run(config, shutdown.clone()));
