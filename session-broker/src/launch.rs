@@ -127,8 +127,9 @@ fn launch_event(
 }
 
 /// Launches `app_id` for `user_id` over `path`: checks the user is entitled to an enabled
-/// app of their tenant, places the session with [`placement::choose_host`], creates the
-/// `sessions` row (`launching`), records the ticket for single use, audits
+/// app of their tenant, places the session with [`placement::place`] (the user's live
+/// session for the app if there is one, else a new `sessions` row, `launching`, on the
+/// pool's best host), records the ticket for single use, audits
 /// `session.launch`, and returns the signed ticket. A refusal is audited as
 /// `session.launch` with outcome `refused` and its reason.
 pub async fn issue_launch_ticket(
@@ -186,19 +187,26 @@ async fn launch_in(
     if !app.enabled {
         return Err(LaunchError::AppDisabled);
     }
-    let host = placement::choose_host(conn, app.pool_id)
+    let (session, host, roamed) = match placement::place(conn, user.id, app.id, app.pool_id)
         .await?
-        .ok_or(LaunchError::NoHostAvailable)?;
-    let session = repo::sessions::insert(
-        conn,
-        &NewSession {
-            tenant_id: user.tenant_id,
-            user_id: user.id,
-            app_id: app.id,
-            host_id: host.id,
-        },
-    )
-    .await?;
+        .ok_or(LaunchError::NoHostAvailable)?
+    {
+        // Roaming: the ticket names the live session, and the gateway reattaches it.
+        placement::Placement::Existing { session, host } => (session, host, true),
+        placement::Placement::New(host) => {
+            let session = repo::sessions::insert(
+                conn,
+                &NewSession {
+                    tenant_id: user.tenant_id,
+                    user_id: user.id,
+                    app_id: app.id,
+                    host_id: host.id,
+                },
+            )
+            .await?;
+            (session, host, false)
+        }
+    };
     let grant = Grant {
         user_id: user.id,
         tenant_id: user.tenant_id,
@@ -207,7 +215,7 @@ async fn launch_in(
         app_id: app.id,
         path,
     };
-    let claims = issuer.claims(&grant, millis(session.created_at))?;
+    let claims = issuer.claims(&grant, millis(crate::db::row::now()))?;
     ticket::record(conn, issuer.keys().key_id(), &claims).await?;
     let event = launch_event(
         Some(&user),
@@ -215,7 +223,16 @@ async fn launch_in(
         app.id,
         AuditOutcome::Success,
         ("session", session.id.to_string()),
-        format!("host {} path {path} ticket {}", host.id, claims.ticket_id),
+        format!(
+            "host {} path {path} ticket {}{}",
+            host.id,
+            claims.ticket_id,
+            if roamed {
+                "; roams to the user's live session"
+            } else {
+                ""
+            }
+        ),
     );
     repo::audit::insert(conn, &event).await?;
     let expires_at = crate::db::row::from_millis(claims.expires_at_ms)

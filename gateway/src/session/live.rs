@@ -171,6 +171,11 @@ pub(super) async fn run_new(
 ) {
     let session = claims.session_id;
     let mut stream = ClientStream::new(service.config.limits);
+    if let Some(attach) = service.registry.sender(session) {
+        // The ticket names a session that is live on this node (the user launched again
+        // from another device): this window takes it over.
+        return hand_over(socket, stream, &service, attach, source).await;
+    }
     let (rdp_session, screen, host) =
         match set_up(&mut socket, &mut stream, &service, &claims).await {
             Ok(ready) => ready,
@@ -232,6 +237,45 @@ pub(super) async fn run_new(
     .await;
 }
 
+/// Gives `socket` (after its hello) to a live session's task, which closes the window that
+/// had it with 4101.
+async fn hand_over(
+    mut socket: WebSocket,
+    mut stream: ClientStream,
+    service: &SessionService,
+    attach: mpsc::Sender<Attach>,
+    source: Option<String>,
+) {
+    match first_hello(&mut socket, &mut stream, service).await {
+        Ok(_) => {}
+        Err(Some((code, detail))) => return close(&mut socket, code, &detail).await,
+        Err(None) => return,
+    }
+    deliver(
+        &attach,
+        Attach {
+            socket,
+            stream,
+            source,
+        },
+    )
+    .await;
+}
+
+/// Hands a websocket to a live session's task; if the session ended meanwhile, the browser
+/// is told so (4100).
+async fn deliver(attach: &mpsc::Sender<Attach>, message: Attach) {
+    if let Err(mpsc::error::SendError(mut back)) = attach.send(message).await {
+        tracing::info!("a websocket for a session that has just ended");
+        close(
+            &mut back.socket,
+            CloseCode::ResumeFailed,
+            "the session has ended",
+        )
+        .await;
+    }
+}
+
 /// A websocket without a ticket: its `ClientHello` must carry a resume token of a live
 /// session of this node; then the websocket goes to that session's task.
 pub(super) async fn run_resume(
@@ -256,20 +300,16 @@ pub(super) async fn run_resume(
             return close(&mut socket, CloseCode::ResumeFailed, &refused.to_string()).await;
         }
     };
-    let attach_msg = Attach {
-        socket,
-        stream,
-        source,
-    };
-    if let Err(mpsc::error::SendError(mut back)) = attach.send(attach_msg).await {
-        tracing::info!(%session, "resume raced with the session's end");
-        close(
-            &mut back.socket,
-            CloseCode::ResumeFailed,
-            "the session has ended",
-        )
-        .await;
-    }
+    tracing::debug!(%session, "resume token accepted");
+    deliver(
+        &attach,
+        Attach {
+            socket,
+            stream,
+            source,
+        },
+    )
+    .await;
 }
 
 /// A connected session and everything that outlives one websocket.

@@ -83,6 +83,15 @@ impl Registry {
         );
     }
 
+    /// The channel into live session `id`, for a new ticket that names it (roaming: the
+    /// broker placed the user's launch on their live session).
+    pub(super) fn sender(&self, id: Uuid) -> Option<mpsc::Sender<Attach>> {
+        self.lock()
+            .get(&id)
+            .map(|entry| entry.attach.clone())
+            .filter(|attach| !attach.is_closed())
+    }
+
     pub(super) fn remove(&self, id: Uuid) {
         self.lock().remove(&id);
     }

@@ -800,3 +800,42 @@ async fn clipboard_text_from_the_browser_is_pasted_by_the_host() {
         }
     }
 }
+
+/// A second launch of the same app by the same user names the live session (the broker's
+/// roaming); the gateway hands that session to the new window and closes the old one with
+/// 4101 — one RDP connection throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_launch_takes_the_live_session_over() {
+    let gateway = Gateway::start().await;
+    let (first_ticket, session_id) = gateway.ticket().await;
+    let mut first = gateway.open(&first_ticket).await.expect("upgrade");
+    send(&mut first, &hello(1280, 800)).await;
+    let hello_one = match next(&mut first).await {
+        Ok(ServerMessage::ServerHello(h)) => h,
+        other => panic!("expected ServerHello, got {other:?}"),
+    };
+    let mut canvas = Canvas::new(hello_one.width, hello_one.height);
+    paint_until_demo_app(&mut first, &mut canvas).await;
+
+    let (second_ticket, roamed) = gateway.ticket().await;
+    assert_eq!(
+        roamed, session_id,
+        "the broker placed the launch on the live session"
+    );
+    let mut second = gateway.open(&second_ticket).await.expect("upgrade");
+    send(&mut second, &hello(1280, 800)).await;
+    let hello_two = match next(&mut second).await {
+        Ok(ServerMessage::ServerHello(h)) => h,
+        other => panic!("expected ServerHello, got {other:?}"),
+    };
+    assert_eq!(hello_two.session_id, session_id.into_bytes());
+    assert_eq!(
+        closed_with(&mut first).await,
+        Some(CloseCode::SessionTakenOver.as_u16())
+    );
+    let mut canvas = Canvas::new(hello_two.width, hello_two.height);
+    paint_until_demo_app(&mut second, &mut canvas).await;
+    assert_eq!(gateway.sessions.registry.len(), 1, "still one session");
+    let actions = gateway.audit_actions(session_id).await;
+    assert!(actions.iter().any(|a| a == "session.resume"), "{actions:?}");
+}

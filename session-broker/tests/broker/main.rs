@@ -17,6 +17,7 @@ mod database;
 mod host_health;
 mod openapi;
 mod paging;
+mod placement;
 mod pool_cert_policy;
 mod pool_clipboard;
 mod scope;

@@ -190,12 +190,39 @@ async fn launch_refusals_are_typed_and_audited(b: Backend) {
     host.capacity = 1;
     repo::hosts::update(&mut conn, &host).await.unwrap();
     drop(conn);
-    issue_launch_ticket(h.db(), &issuer, ids.user, ids.app_prod, LaunchPath::Browser)
+    let seated = issue_launch_ticket(h.db(), &issuer, ids.user, ids.app_prod, LaunchPath::Browser)
         .await
         .expect("one seat");
-    let e = issue_launch_ticket(h.db(), &issuer, ids.user, ids.app_prod, LaunchPath::Browser)
+    // The same user again roams to that session; another user needs a seat of their own.
+    let again = issue_launch_ticket(h.db(), &issuer, ids.user, ids.app_prod, LaunchPath::Browser)
         .await
-        .unwrap_err();
+        .expect("roams");
+    assert_eq!(again.session.id, seated.session.id);
+    let mut conn = h.db().pool().acquire().await.unwrap();
+    let colleague = repo::users::insert(
+        &mut conn,
+        ids.tenant,
+        &NewUser {
+            name_id: "kim@demo.example".into(),
+            hsa_id: None,
+            display_name: "Kim Lind".into(),
+        },
+    )
+    .await
+    .unwrap();
+    repo::groups::add_member(&mut conn, ids.tenant, ids.group, colleague.id)
+        .await
+        .unwrap();
+    drop(conn);
+    let e = issue_launch_ticket(
+        h.db(),
+        &issuer,
+        colleague.id,
+        ids.app_prod,
+        LaunchPath::Browser,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, LaunchError::NoHostAvailable), "full: {e:?}");
 
     let e = issue_launch_ticket(
