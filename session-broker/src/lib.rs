@@ -14,6 +14,7 @@ pub mod config;
 pub mod credentials;
 pub mod db;
 pub mod health;
+pub mod janitor;
 pub mod launch;
 pub mod model;
 pub mod placement;

@@ -57,10 +57,14 @@ async fn readyz(State(state): State<AdminState>) -> (StatusCode, &'static str) {
     }
 }
 
+/// How often the broker's clean-up runs.
+const JANITOR_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Runs the broker until `shutdown` is cancelled: connects to the database (migrating it
 /// when `config.migrate_on_start`), loads the API CA, and serves [`router`] on
 /// `config.listen` with the certificate in `config.tls`, asking clients for a certificate from the
-/// API CA. Returns after in-flight requests finish.
+/// API CA. Also runs the clean-up ([`crate::janitor`]) and, when configured, the host
+/// health probes. Returns after in-flight requests finish.
 pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<(), BrokerError> {
     let db = Database::connect(&config.database).await?;
     if config.migrate_on_start {
@@ -86,6 +90,11 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         config.operator_cns.clone(),
         config.secrets_key.clone(),
     );
+    let janitor = tokio::spawn(crate::janitor::run_janitor(
+        db.clone(),
+        JANITOR_INTERVAL,
+        shutdown.child_token(),
+    ));
     let monitor = config.health.map(|health| {
         tracing::info!(interval = ?health.interval, "host health probes on");
         tokio::spawn(crate::health::run_monitor(
@@ -99,6 +108,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     if let Some(monitor) = monitor {
         let _ = monitor.await;
     }
+    let _ = janitor.await;
     db.close().await;
     result.map_err(BrokerError::Serve)
 }

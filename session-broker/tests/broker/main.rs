@@ -15,6 +15,7 @@ mod auth;
 mod credentials;
 mod database;
 mod host_health;
+mod janitor;
 mod openapi;
 mod paging;
 mod placement;

@@ -1,0 +1,117 @@
+//! Clean-up that any broker node runs periodically. All of it is idempotent, so several
+//! nodes may run it at once.
+//!
+//! - A launch whose ticket was never used ends. Its `sessions` row stays `launching`
+//!   otherwise, holding a seat on its host and attracting the user's next launch (roaming).
+//!   It is audited as `session.end`.
+//! - Expired launch tickets are deleted, once they are past the grace that keeps replays
+//!   recognisable.
+//! - Expired web sessions are deleted.
+
+use std::time::Duration;
+
+use sqlx::AssertSqlSafe;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::db::row::{get_uuid, millis};
+use crate::db::{Database, DbError};
+use crate::model::{ActorKind, AuditOutcome, NewAuditEvent, SessionState};
+use crate::repo;
+
+/// How old a `launching` session must be before it can count as abandoned: well past a
+/// ticket's life (60 s) and a gateway's connection attempt (20 s).
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(5 * 60);
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub abandoned_launches: u64,
+    pub tickets: u64,
+    pub web_sessions: u64,
+}
+
+/// One clean-up pass at `now`.
+pub async fn sweep(db: &Database, now: OffsetDateTime) -> Result<Swept, DbError> {
+    let abandoned_launches = end_abandoned_launches(db, now).await?;
+    let tickets = crate::ticket::prune_expired(db).await?;
+    let web_sessions = {
+        let mut conn = db.pool().acquire().await.map_err(DbError::from)?;
+        repo::web_sessions::prune_expired(&mut conn, now).await?
+    };
+    Ok(Swept {
+        abandoned_launches,
+        tickets,
+        web_sessions,
+    })
+}
+
+/// Ends every `launching` session older than [`ABANDONED_AFTER`] that no gateway took up:
+/// none of its tickets was consumed and none is still valid.
+async fn end_abandoned_launches(db: &Database, now: OffsetDateTime) -> Result<u64, DbError> {
+    let cutoff = millis(now) - ABANDONED_AFTER.as_millis() as i64;
+    let rows = sqlx::query(AssertSqlSafe(
+        "SELECT s.id AS id FROM sessions s WHERE s.state = 'launching' AND s.created_at < $1 \
+         AND NOT EXISTS (SELECT 1 FROM launch_tickets t WHERE t.session_id = s.id \
+         AND (t.consumed_at IS NOT NULL OR t.expires_at > $2))"
+            .to_owned(),
+    ))
+    .bind(cutoff)
+    .bind(millis(now))
+    .fetch_all(db.pool())
+    .await?;
+    let mut ended = 0;
+    for row in &rows {
+        let id: Uuid = get_uuid(row, "id")?;
+        let mut tx = db.begin().await?;
+        // Re-checked inside the transaction: a gateway may have taken it up meanwhile.
+        let Some(session) = repo::sessions::get(&mut tx, id).await? else {
+            continue;
+        };
+        if session.state != SessionState::Launching {
+            continue;
+        }
+        repo::sessions::set_state(&mut tx, id, SessionState::Ended, now).await?;
+        repo::audit::insert(
+            &mut tx,
+            &NewAuditEvent {
+                tenant_id: Some(session.tenant_id),
+                actor_kind: ActorKind::System,
+                actor_id: None,
+                actor_name: "broker".to_owned(),
+                action: "session.end".to_owned(),
+                target_type: Some("session".to_owned()),
+                target_id: Some(id.to_string()),
+                outcome: AuditOutcome::Success,
+                source_address: None,
+                before: Some(serde_json::json!({ "state": "launching" })),
+                after: Some(serde_json::json!({ "state": "ended" })),
+                detail: Some(format!(
+                    "launch abandoned: no gateway used its ticket; host {} freed",
+                    session.host_id
+                )),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(DbError::from)?;
+        ended += 1;
+    }
+    Ok(ended)
+}
+
+/// Sweeps every `interval` until `shutdown`; a failed sweep is logged and retried.
+pub async fn run_janitor(db: Database, interval: Duration, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => match sweep(&db, OffsetDateTime::now_utc()).await {
+                Ok(swept) if swept != Swept::default() => tracing::info!(?swept, "janitor swept"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "janitor sweep failed"),
+            },
+        }
+    }
+}
