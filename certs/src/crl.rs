@@ -1,0 +1,495 @@
+//! Certificate revocation lists for client-certificate logins: a bounded parser (DER or
+//! PEM), validation against the trusted CAs (signature by a CA of the bundle, thisUpdate and
+//! nextUpdate), and [`Revocation`], the set of current CRLs that a periodic reload swaps
+//! atomically while the listener keeps serving. A CRL that fails validation is logged and
+//! the previous good one for its issuer stays.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use rustls_pki_types::CertificateDer;
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::revocation_list::CertificateRevocationList;
+
+/// Largest CRL accepted. National CAs publish CRLs of a few megabytes; anything far beyond
+/// that is not a CRL we should hold in memory.
+pub const MAX_CRL_BYTES: usize = 32 << 20;
+
+/// Why a CRL was not accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CrlError {
+    #[error("larger than {MAX_CRL_BYTES} bytes")]
+    TooLarge,
+    #[error("not a CRL: {0}")]
+    Malformed(String),
+    #[error("issued by no CA in the trusted bundle")]
+    UnknownIssuer,
+    #[error("the signature does not verify with the issuing CA's key")]
+    BadSignature,
+    #[error("thisUpdate is in the future")]
+    NotYetValid,
+    #[error("nextUpdate has passed")]
+    Expired,
+    #[error("has no nextUpdate, so it can never be known to be current")]
+    NoNextUpdate,
+}
+
+/// How often CRL files are checked for changes (modification time and length).
+pub const CHANGE_POLL: Duration = Duration::from_secs(2);
+
+/// What the verifier does when no current CRL for a card's issuer is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationPolicy {
+    /// Fail closed: refuse the card (`revocation_unknown`).
+    Require,
+    /// Do not check revocation at all. For labs only.
+    Off,
+}
+
+/// A validated CRL: who issued it, until when it is current, and the revoked serials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crl {
+    /// DER of the issuer's distinguished name.
+    pub issuer: Vec<u8>,
+    /// thisUpdate and nextUpdate, seconds since the Unix epoch.
+    pub this_update: i64,
+    pub next_update: i64,
+    /// Revoked serial numbers, big-endian without leading zero bytes.
+    revoked: HashSet<Vec<u8>>,
+}
+
+impl Crl {
+    /// Whether `serial` (big-endian, as in the certificate) is revoked.
+    pub fn is_revoked(&self, serial: &[u8]) -> bool {
+        self.revoked.contains(strip_zeros(serial))
+    }
+
+    /// How many serials this CRL revokes.
+    pub fn revoked_count(&self) -> usize {
+        self.revoked.len()
+    }
+}
+
+fn strip_zeros(serial: &[u8]) -> &[u8] {
+    let start = serial.iter().position(|b| *b != 0).unwrap_or(serial.len());
+    &serial[start..]
+}
+
+/// The DER of a CRL given as DER or as PEM (`-----BEGIN X509 CRL-----`).
+pub fn crl_der(bytes: &[u8]) -> Result<Vec<u8>, CrlError> {
+    if bytes.len() > MAX_CRL_BYTES {
+        return Err(CrlError::TooLarge);
+    }
+    let trimmed = bytes.trim_ascii_start();
+    if !trimmed.starts_with(b"-----BEGIN") {
+        return Ok(bytes.to_vec());
+    }
+    use rustls_pki_types::CertificateRevocationListDer;
+    use rustls_pki_types::pem::PemObject;
+    CertificateRevocationListDer::from_pem_slice(trimmed)
+        .map(|der| der.as_ref().to_vec())
+        .map_err(|e| CrlError::Malformed(format!("PEM: {e}")))
+}
+
+/// Parses and validates one CRL (DER or PEM) against the trusted CAs at `now` (seconds
+/// since the Unix epoch): it must be signed by a CA of `cas` with its issuer name, be
+/// current (thisUpdate ≤ now < nextUpdate) and carry nothing after its DER.
+pub fn validate_crl(bytes: &[u8], cas: &[CertificateDer<'_>], now: i64) -> Result<Crl, CrlError> {
+    let der = crl_der(bytes)?;
+    let (rest, crl) = CertificateRevocationList::from_der(&der)
+        .map_err(|e| CrlError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(CrlError::Malformed("trailing data after the CRL".into()));
+    }
+    let issuer = crl.issuer().as_raw();
+    let mut named = false;
+    let mut signed = false;
+    for ca in cas {
+        let Ok((_, ca)) = X509Certificate::from_der(ca.as_ref()) else {
+            continue;
+        };
+        if ca.subject().as_raw() != issuer {
+            continue;
+        }
+        named = true;
+        if crl.verify_signature(ca.public_key()).is_ok() {
+            signed = true;
+            break;
+        }
+    }
+    if !named {
+        return Err(CrlError::UnknownIssuer);
+    }
+    if !signed {
+        return Err(CrlError::BadSignature);
+    }
+    let this_update = crl.last_update().timestamp();
+    let next_update = crl.next_update().ok_or(CrlError::NoNextUpdate)?.timestamp();
+    if this_update > now {
+        return Err(CrlError::NotYetValid);
+    }
+    if next_update <= now {
+        return Err(CrlError::Expired);
+    }
+    let revoked = crl
+        .iter_revoked_certificates()
+        .map(|r| strip_zeros(r.raw_serial()).to_vec())
+        .collect();
+    Ok(Crl {
+        issuer: issuer.to_vec(),
+        this_update,
+        next_update,
+        revoked,
+    })
+}
+
+/// Why a certificate's revocation status is not "good".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationStatus {
+    Good,
+    Revoked,
+    /// No current CRL from the certificate's issuer.
+    Unknown,
+}
+
+/// Current CRLs by issuer name.
+#[derive(Debug, Default, Clone)]
+pub struct CrlSet {
+    by_issuer: HashMap<Vec<u8>, Crl>,
+}
+
+impl CrlSet {
+    /// The status of the certificate with `serial` from `issuer` (DER name) at `now`.
+    pub fn status(&self, issuer: &[u8], serial: &[u8], now: i64) -> RevocationStatus {
+        match self.by_issuer.get(issuer) {
+            Some(crl) if crl.this_update <= now && now < crl.next_update => {
+                if crl.is_revoked(serial) {
+                    RevocationStatus::Revoked
+                } else {
+                    RevocationStatus::Good
+                }
+            }
+            _ => RevocationStatus::Unknown,
+        }
+    }
+
+    /// Keeps `crl` unless an accepted CRL of the same issuer is newer.
+    fn offer(&mut self, crl: Crl) {
+        match self.by_issuer.get(&crl.issuer) {
+            Some(held) if held.this_update > crl.this_update => {}
+            _ => {
+                self.by_issuer.insert(crl.issuer.clone(), crl);
+            }
+        }
+    }
+}
+
+/// A file's identity for change detection: modification time and length.
+type Stamp = (Option<SystemTime>, u64);
+
+/// The CRLs of a CA bundle, reloaded from their sources and swapped atomically.
+#[derive(Debug)]
+pub struct Revocation {
+    policy: RevocationPolicy,
+    sources: Vec<PathBuf>,
+    cas: Vec<CertificateDer<'static>>,
+    current: RwLock<Arc<CrlSet>>,
+    stamps: Mutex<HashMap<PathBuf, Stamp>>,
+    /// CRLs accepted and rejected since start, for status and tests.
+    accepted: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl Revocation {
+    /// CRLs from `sources` (files, DER or PEM) checked against the CAs in the PEM file
+    /// `ca_bundle`. Loads them once now; failures are logged, not fatal (under
+    /// [`RevocationPolicy::Require`] cards are then refused until a good CRL appears).
+    pub fn new(
+        policy: RevocationPolicy,
+        ca_bundle: &Path,
+        sources: Vec<PathBuf>,
+    ) -> Result<Self, crate::ServerTlsError> {
+        use rustls_pki_types::pem::PemObject;
+        let invalid = |reason: String| crate::ServerTlsError::Invalid {
+            path: ca_bundle.to_path_buf(),
+            reason,
+        };
+        let cas = CertificateDer::pem_file_iter(ca_bundle)
+            .map_err(|e| invalid(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(e.to_string()))?;
+        let revocation = Self {
+            policy,
+            sources,
+            cas,
+            current: RwLock::new(Arc::new(CrlSet::default())),
+            stamps: Mutex::new(HashMap::new()),
+            accepted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+        };
+        if policy == RevocationPolicy::Off {
+            tracing::warn!(
+                "SITHS revocation checking is off: revoked cards are accepted (labs only)"
+            );
+        }
+        revocation.reload(true);
+        Ok(revocation)
+    }
+
+    /// How many CRLs were accepted and rejected since start.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.accepted.load(Ordering::Relaxed),
+            self.rejected.load(Ordering::Relaxed),
+        )
+    }
+
+    pub fn policy(&self) -> RevocationPolicy {
+        self.policy
+    }
+
+    /// The CRLs in force now.
+    pub fn current(&self) -> Arc<CrlSet> {
+        match self.current.read() {
+            Ok(set) => set.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the sources: all of them when `all`, else only those whose file changed.
+    /// Each good CRL replaces its issuer's; a bad one is logged and the old one kept.
+    /// Returns how many CRLs were accepted.
+    pub fn reload(&self, all: bool) -> usize {
+        if self.policy == RevocationPolicy::Off {
+            return 0;
+        }
+        let now = unix_now();
+        let mut next = (*self.current()).clone();
+        let mut accepted = 0;
+        let mut stamps = match self.stamps.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for source in &self.sources {
+            let stamp = std::fs::metadata(source)
+                .map(|m| (m.modified().ok(), m.len()))
+                .ok();
+            if !all && stamp.is_some() && stamps.get(source) == stamp.as_ref() {
+                continue;
+            }
+            if let Some(stamp) = stamp {
+                stamps.insert(source.clone(), stamp);
+            }
+            match read_bounded(source).and_then(|bytes| validate_crl(&bytes, &self.cas, now)) {
+                Ok(crl) => {
+                    tracing::info!(
+                        source = %source.display(),
+                        revoked = crl.revoked_count(),
+                        next_update = crl.next_update,
+                        "CRL loaded"
+                    );
+                    next.offer(crl);
+                    accepted += 1;
+                    self.accepted.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    self.rejected.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(source = %source.display(), reason = %error, "CRL rejected; the previous one stays");
+                }
+            }
+        }
+        drop(stamps);
+        let next = Arc::new(next);
+        match self.current.write() {
+            Ok(mut current) => *current = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        accepted
+    }
+
+    /// The revocation status of the end-entity certificate `cert` now.
+    pub fn status(&self, cert: &X509Certificate<'_>, now: i64) -> RevocationStatus {
+        if self.policy == RevocationPolicy::Off {
+            return RevocationStatus::Good;
+        }
+        self.current()
+            .status(cert.issuer().as_raw(), cert.raw_serial(), now)
+    }
+
+    /// Reloads changed files every `poll` and everything every `refresh`, until `stop`.
+    pub async fn watch(
+        self: Arc<Self>,
+        refresh: Duration,
+        poll: Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        if self.policy == RevocationPolicy::Off {
+            return;
+        }
+        let mut last_full = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(poll) => {}
+            }
+            let all = last_full.elapsed() >= refresh;
+            if all {
+                last_full = tokio::time::Instant::now();
+            }
+            let this = self.clone();
+            // File reads and signature checks block; keep them off the async workers.
+            if let Err(error) = tokio::task::spawn_blocking(move || this.reload(all)).await {
+                tracing::warn!(%error, "CRL reload failed");
+            }
+        }
+    }
+}
+
+/// Reads at most [`MAX_CRL_BYTES`] + 1 bytes, so an oversized file is refused unread.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, CrlError> {
+    let file = std::fs::File::open(path).map_err(|e| CrlError::Malformed(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CRL_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CrlError::Malformed(e.to_string()))?;
+    if bytes.len() > MAX_CRL_BYTES {
+        return Err(CrlError::TooLarge);
+    }
+    Ok(bytes)
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{CrlOptions, generate_ca, sign_crl};
+
+    fn ca_der(pem: &str) -> CertificateDer<'static> {
+        use rustls_pki_types::pem::PemObject;
+        CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn malformed_input_is_refused_without_panicking() {
+        let ca = generate_ca("Test CA").unwrap();
+        let cas = [ca_der(&ca.cert_pem)];
+        for junk in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x03\x02\x01",
+            b"\x30\x84\xff\xff\xff\xff",
+            b"not a crl",
+            b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+            b"-----BEGIN X509 CRL-----\n!!!!\n",
+        ] {
+            assert!(
+                matches!(
+                    validate_crl(junk, &cas, unix_now()),
+                    Err(CrlError::Malformed(_))
+                ),
+                "{junk:?}"
+            );
+        }
+        assert_eq!(
+            validate_crl(&vec![0x30; MAX_CRL_BYTES + 1], &cas, unix_now()),
+            Err(CrlError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn good_crl_in_der_and_pem_with_its_revoked_serials() {
+        let ca = generate_ca("Test CA").unwrap();
+        let cas = [ca_der(&ca.cert_pem)];
+        let now = unix_now();
+        let crl = sign_crl(
+            &ca.cert_pem,
+            &ca.key_pem,
+            &CrlOptions {
+                revoked: vec![vec![0x00, 0x42], vec![7]],
+                ..CrlOptions::current()
+            },
+        )
+        .unwrap();
+        let der = crl_der(crl.as_bytes()).unwrap();
+        for bytes in [crl.as_bytes(), &der] {
+            let crl = validate_crl(bytes, &cas, now).unwrap();
+            assert!(crl.is_revoked(&[0x42]));
+            assert!(crl.is_revoked(&[0x00, 0x07]));
+            assert!(!crl.is_revoked(&[0x43]));
+        }
+        let mut trailing = der.clone();
+        trailing.push(0);
+        assert!(matches!(
+            validate_crl(&trailing, &cas, now),
+            Err(CrlError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn foreign_expired_and_future_crls_are_refused() {
+        let ca = generate_ca("Test CA").unwrap();
+        let twin = generate_ca("Test CA").unwrap();
+        let other = generate_ca("Other CA").unwrap();
+        let cas = [ca_der(&ca.cert_pem)];
+        let now = unix_now();
+        let by = |ca: &crate::pki::IssuedCert, opts: &CrlOptions| {
+            sign_crl(&ca.cert_pem, &ca.key_pem, opts).unwrap()
+        };
+        let current = CrlOptions::current();
+        assert_eq!(
+            validate_crl(by(&twin, &current).as_bytes(), &cas, now),
+            Err(CrlError::BadSignature)
+        );
+        assert_eq!(
+            validate_crl(by(&other, &current).as_bytes(), &cas, now),
+            Err(CrlError::UnknownIssuer)
+        );
+        let day = 24 * 3600;
+        let expired = CrlOptions {
+            this_update: SystemTime::now() - Duration::from_secs(3 * day),
+            next_update: SystemTime::now() - Duration::from_secs(day),
+            ..CrlOptions::current()
+        };
+        assert_eq!(
+            validate_crl(by(&ca, &expired).as_bytes(), &cas, now),
+            Err(CrlError::Expired)
+        );
+        let future = CrlOptions {
+            this_update: SystemTime::now() + Duration::from_secs(day),
+            next_update: SystemTime::now() + Duration::from_secs(3 * day),
+            ..CrlOptions::current()
+        };
+        assert_eq!(
+            validate_crl(by(&ca, &future).as_bytes(), &cas, now),
+            Err(CrlError::NotYetValid)
+        );
+    }
+
+    #[test]
+    fn a_newer_crl_wins_and_an_unknown_issuer_is_unknown() {
+        let mut set = CrlSet::default();
+        let crl = |this_update, serial: u8| Crl {
+            issuer: b"ca".to_vec(),
+            this_update,
+            next_update: this_update + 100,
+            revoked: [vec![serial]].into_iter().collect(),
+        };
+        set.offer(crl(10, 1));
+        set.offer(crl(5, 2));
+        assert_eq!(set.status(b"ca", &[1], 20), RevocationStatus::Revoked);
+        assert_eq!(set.status(b"ca", &[2], 20), RevocationStatus::Good);
+        assert_eq!(set.status(b"ca", &[2], 110), RevocationStatus::Unknown);
+        assert_eq!(set.status(b"other", &[2], 20), RevocationStatus::Unknown);
+    }
+}
