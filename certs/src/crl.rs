@@ -198,7 +198,7 @@ pub struct Revocation {
     sources: Vec<PathBuf>,
     cas: Vec<CertificateDer<'static>>,
     current: RwLock<Arc<CrlSet>>,
-    stamps: Mutex<HashMap<PathBuf, Stamp>>,
+    stamps: Mutex<HashMap<PathBuf, Option<Stamp>>>,
     /// CRLs accepted and rejected since start, for status and tests.
     accepted: AtomicU64,
     rejected: AtomicU64,
@@ -278,12 +278,12 @@ impl Revocation {
             let stamp = std::fs::metadata(source)
                 .map(|m| (m.modified().ok(), m.len()))
                 .ok();
-            if !all && stamp.is_some() && stamps.get(source) == stamp.as_ref() {
+            // A missing file has a stamp too (`None`), so it is reported once per change
+            // and full refresh, not on every poll.
+            if !all && stamps.get(source) == Some(&stamp) {
                 continue;
             }
-            if let Some(stamp) = stamp {
-                stamps.insert(source.clone(), stamp);
-            }
+            stamps.insert(source.clone(), stamp);
             match read_bounded(source).and_then(|bytes| validate_crl(&bytes, &self.cas, now)) {
                 Ok(crl) => {
                     tracing::info!(
