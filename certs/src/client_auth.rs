@@ -112,24 +112,35 @@ impl ClientCertVerifier {
             }
         }
 
-        let subject = cert.subject();
-        let text = |attr: &x509_parser::x509::AttributeTypeAndValue<'_>| {
-            attr.as_str().ok().map(str::to_owned)
-        };
-        Ok(ClientIdentity {
-            subject_cn: subject.iter_common_name().next().and_then(text),
-            subject_serial_number: subject
-                .iter_by_oid(&OID_X509_SERIALNUMBER)
-                .next()
-                .and_then(text),
-            given_name: subject
-                .iter_by_oid(&OID_X509_GIVEN_NAME)
-                .next()
-                .and_then(text),
-            surname: subject.iter_by_oid(&OID_X509_SURNAME).next().and_then(text),
-            sha256_fingerprint: sha256_hex(end_entity.as_ref()),
-        })
+        Ok(identity_of(&cert, end_entity.as_ref()))
     }
+}
+
+/// What `cert` (DER `der`) says about its holder; trusted only once the chain verified.
+fn identity_of(cert: &X509Certificate<'_>, der: &[u8]) -> ClientIdentity {
+    let subject = cert.subject();
+    let text =
+        |attr: &x509_parser::x509::AttributeTypeAndValue<'_>| attr.as_str().ok().map(str::to_owned);
+    ClientIdentity {
+        subject_cn: subject.iter_common_name().next().and_then(text),
+        subject_serial_number: subject
+            .iter_by_oid(&OID_X509_SERIALNUMBER)
+            .next()
+            .and_then(text),
+        given_name: subject
+            .iter_by_oid(&OID_X509_GIVEN_NAME)
+            .next()
+            .and_then(text),
+        surname: subject.iter_by_oid(&OID_X509_SURNAME).next().and_then(text),
+        sha256_fingerprint: sha256_hex(der),
+    }
+}
+
+/// The identity a certificate whose chain *did* verify claims, for naming it in the audit
+/// log when it is refused for revocation. `None` for unparsable input.
+pub fn claimed_identity(der: &[u8]) -> Option<ClientIdentity> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    Some(identity_of(&cert, der))
 }
 
 fn sha256_hex(der: &[u8]) -> String {

@@ -260,6 +260,14 @@ async fn login(
     let chain = peer.map(|Extension(p)| p.0).unwrap_or_default();
     let identity = match siths.verifier.verify(&chain, UnixTime::now()) {
         Ok(identity) => identity,
+        Err(error @ (ClientCertError::Revoked | ClientCertError::RevocationUnknown)) => {
+            // The chain verified, so the card's own name is trustworthy for the audit log.
+            let claimed = chain
+                .first()
+                .and_then(|der| hamn_certs::client_auth::claimed_identity(der.as_ref()));
+            let name = attempted(claimed.as_ref());
+            return refuse(&siths, &headers, lang, source, &name, None, error.into()).await;
+        }
         Err(error) => {
             // The chain failed, so its subject is not trusted; the fingerprint of what was
             // presented still tells an auditor which certificate it was.

@@ -608,6 +608,14 @@ async fn a_revoked_card_is_refused_without_a_restart_and_a_foreign_crl_changes_n
     assert_eq!(reply.json()["reason"], "revoked");
     assert!(reply.header("set-cookie").is_empty());
     assert_eq!(siths.refusals("revoked").await, 1);
+    // The chain verified, so the audit event names the card, not just its fingerprint.
+    let logins = siths.logins().await;
+    assert!(
+        logins.iter().any(|e| e
+            .actor_name
+            .starts_with("Åsa Öberg [SE2321000016-0001] sha256:")),
+        "{logins:?}"
+    );
     let page = siths.login(card(), &["-H", "Accept-Language: en"]).await;
     assert_eq!(page.status, 403);
     assert!(
