@@ -62,6 +62,15 @@ pub enum Command {
 pub enum CertsCommand {
     /// Write the dev PKI into DATA/certs (only files that are missing).
     Init(Common),
+    /// Revoke test SITHS card N (1 or 2): re-sign DATA/certs/siths-ca.crl with its serial.
+    /// A running gateway refuses the card within seconds.
+    RevokeCard {
+        /// The test card's number.
+        #[arg(value_parser = clap::value_parser!(u8).range(1..=2))]
+        card: u8,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Debug, Subcommand)]

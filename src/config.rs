@@ -144,6 +144,12 @@ pub struct GatewaySection {
     pub siths_public_url: String,
     /// PEM bundle of the SITHS CAs whose cards may log in.
     pub siths_ca: PathBuf,
+    /// CRL files (DER or PEM) of the SITHS CAs.
+    pub siths_crl: Vec<PathBuf>,
+    /// Seconds between full re-reads of the CRLs (changed files are re-read within seconds).
+    pub siths_crl_refresh: u64,
+    /// `require`: refuse a card when no current CRL of its CA is loaded; `off`: labs only.
+    pub siths_revocation: String,
 }
 
 impl Default for GatewaySection {
@@ -158,6 +164,9 @@ impl Default for GatewaySection {
             siths_listen: String::new(),
             siths_public_url: String::new(),
             siths_ca: "certs/siths-ca.crt".into(),
+            siths_crl: vec!["certs/siths-ca.crl".into()],
+            siths_crl_refresh: 3600,
+            siths_revocation: "require".into(),
         }
     }
 }
@@ -279,6 +288,9 @@ pub struct SithsSettings {
     pub listen: SocketAddr,
     pub public_url: String,
     pub ca: PathBuf,
+    pub crl: Vec<PathBuf>,
+    pub crl_refresh: std::time::Duration,
+    pub revocation: hamn_certs::RevocationPolicy,
 }
 
 /// `https://host:port` of `public_url`'s host with another port.
@@ -519,6 +531,45 @@ impl RawConfig {
                 "must name the SITHS CA bundle when siths_listen is set".into(),
             );
         }
+        let siths_revocation = match self.gateway.siths_revocation.as_str() {
+            "require" => hamn_certs::RevocationPolicy::Require,
+            "off" => hamn_certs::RevocationPolicy::Off,
+            other => {
+                problem(
+                    "gateway.siths_revocation",
+                    format!("{other:?} is neither \"require\" nor \"off\""),
+                );
+                hamn_certs::RevocationPolicy::Require
+            }
+        };
+        if siths_listen.flatten().is_some() {
+            for source in &self.gateway.siths_crl {
+                let text = source.to_string_lossy();
+                if text.starts_with("http://") || text.starts_with("https://") {
+                    problem(
+                        "gateway.siths_crl",
+                        format!(
+                            "{text:?}: fetching CRLs over http(s) is not supported yet; \
+                             download it to a file (e.g. with a timer) and list that file"
+                        ),
+                    );
+                }
+            }
+            if siths_revocation == hamn_certs::RevocationPolicy::Require
+                && self.gateway.siths_crl.is_empty()
+            {
+                problem(
+                    "gateway.siths_crl",
+                    "must list the SITHS CAs' CRLs when siths_revocation = \"require\"".into(),
+                );
+            }
+        }
+        if !(60..=7 * 24 * 3600).contains(&self.gateway.siths_crl_refresh) {
+            problem(
+                "gateway.siths_crl_refresh",
+                "must be between 60 and 604800 seconds".into(),
+            );
+        }
         if !(1..=120).contains(&self.gateway.max_fps) {
             problem("gateway.max_fps", "must be between 1 and 120".into());
         }
@@ -651,6 +702,9 @@ impl RawConfig {
                 listen,
                 public_url: siths_public_url,
                 ca: resolve(&self.gateway.siths_ca),
+                crl: self.gateway.siths_crl.iter().map(|p| resolve(p)).collect(),
+                crl_refresh: std::time::Duration::from_secs(self.gateway.siths_crl_refresh),
+                revocation: siths_revocation,
             }),
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
@@ -825,6 +879,9 @@ mod tests {
                 listen: "127.0.0.1:8445".parse().unwrap_or(demo.gateway_listen),
                 public_url: "https://localhost:8445".into(),
                 ca: PathBuf::from("./data/certs/siths-ca.crt"),
+                crl: vec![PathBuf::from("./data/certs/siths-ca.crl")],
+                crl_refresh: std::time::Duration::from_secs(3600),
+                revocation: hamn_certs::RevocationPolicy::Require,
             })
         );
         let Ok(v6) = load(Sources {
@@ -857,6 +914,35 @@ mod tests {
                 "gateway.siths_public_url: \"http://x\" must be an https:// URL",
                 "gateway.siths_ca: must name the SITHS CA bundle when siths_listen is set"
             ]
+        );
+        assert_eq!(
+            problems(
+                "[gateway]\nsiths_listen = \"127.0.0.1:9445\"\nsiths_revocation = \"maybe\"\nsiths_crl_refresh = 1\n"
+            ),
+            [
+                "gateway.siths_revocation: \"maybe\" is neither \"require\" nor \"off\"",
+                "gateway.siths_crl_refresh: must be between 60 and 604800 seconds"
+            ]
+        );
+        assert_eq!(
+            problems(
+                "[gateway]\nsiths_listen = \"127.0.0.1:9445\"\nsiths_crl = [\"http://crl.example/x.crl\"]\n"
+            ),
+            [
+                "gateway.siths_crl: \"http://crl.example/x.crl\": fetching CRLs over http(s) is not supported yet; download it to a file (e.g. with a timer) and list that file"
+            ]
+        );
+        assert_eq!(
+            problems("[gateway]\nsiths_listen = \"127.0.0.1:9445\"\nsiths_crl = []\n"),
+            [
+                "gateway.siths_crl: must list the SITHS CAs' CRLs when siths_revocation = \"require\""
+            ]
+        );
+        assert!(
+            problems(
+                "[gateway]\nsiths_listen = \"127.0.0.1:9445\"\nsiths_crl = []\nsiths_revocation = \"off\"\n"
+            )
+            .is_empty()
         );
     }
 

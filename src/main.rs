@@ -34,6 +34,17 @@ fn main() -> ExitCode {
             println!("dev certificates in {}", pki.paths.dir.display());
             Ok(())
         }),
+        Command::Certs {
+            command: CertsCommand::RevokeCard { card, common },
+        } => with_runtime(&common, |settings| async move {
+            let pki = services::init_certs(&settings)?;
+            pki.revoke_siths_card(card)?;
+            println!(
+                "test card {card} revoked in {}",
+                pki.paths.siths_crl().display()
+            );
+            Ok(())
+        }),
         Command::Admin(args) => hamn::admin::main(args),
     }
 }

@@ -92,6 +92,9 @@ fn gateway_config(
                 listen: s.listen,
                 ca_bundle: s.ca.clone(),
                 public_url: s.public_url.clone(),
+                crl: s.crl.clone(),
+                crl_refresh: s.crl_refresh,
+                revocation: s.revocation,
             }),
         web_sessions: hamn_broker::WebSessionPolicy::default(),
     }

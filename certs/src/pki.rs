@@ -14,6 +14,7 @@ use rcgen::{
 };
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+use x509_parser::prelude::FromDer;
 
 use crate::server::ServerCertFiles;
 
@@ -125,6 +126,10 @@ impl DevPkiPaths {
     pub fn siths_card_p12(&self, n: u8) -> PathBuf {
         self.file(&format!("siths-card-{n}.p12"))
     }
+    /// The SITHS test CA's CRL (PEM): empty at first, see [`DevPki::revoke_siths_card`].
+    pub fn siths_crl(&self) -> PathBuf {
+        self.file("siths-ca.crl")
+    }
     /// A card from the SITHS test CA that lacks the clientAuth EKU (emailProtection only).
     pub fn siths_card_broken_cert(&self) -> PathBuf {
         self.file("siths-card-broken.crt")
@@ -146,6 +151,7 @@ impl DevPkiPaths {
             self.api_operator_key(),
             self.siths_ca_cert(),
             self.siths_ca_key(),
+            self.siths_crl(),
         ];
         for n in 1..=2 {
             all.extend([
@@ -246,7 +252,39 @@ impl DevPki {
             },
         )?;
 
+        let crl = paths.siths_crl();
+        if !crl.exists() {
+            let pem = sign_crl_with(&siths_ca.issuer, &CrlOptions::current())?;
+            write_new(&crl, pem.as_bytes(), false)?;
+        }
+
         Ok(DevPki { paths })
+    }
+
+    /// Revokes test card `n` (1 or 2): re-signs the SITHS test CA's CRL with the card's
+    /// serial added to those already revoked, current for [`CRL_LIFETIME`] from now.
+    pub fn revoke_siths_card(&self, n: u8) -> Result<(), PkiError> {
+        let card = pem_certs(&read_text(&self.paths.siths_card_cert(n))?)?;
+        let card = card
+            .first()
+            .ok_or_else(|| issue_error("no certificate in the card file"))?;
+        let (_, card) =
+            x509_parser::prelude::X509Certificate::from_der(card.as_ref()).map_err(issue_error)?;
+        let crl_path = self.paths.siths_crl();
+        let mut revoked = match std::fs::read(&crl_path) {
+            Ok(bytes) => revoked_serials(&bytes)?,
+            Err(_) => Vec::new(),
+        };
+        revoked.push(card.raw_serial().to_vec());
+        let pem = sign_crl(
+            &read_text(&self.paths.siths_ca_cert())?,
+            &read_text(&self.paths.siths_ca_key())?,
+            &CrlOptions {
+                revoked,
+                ..CrlOptions::current()
+            },
+        )?;
+        replace_file(&crl_path, pem.as_bytes())
     }
 
     /// The server certificate pair, for [`crate::server::server_config`].
@@ -380,6 +418,95 @@ pub fn pkcs12_bundle(
         p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
     );
     store.writer(password).write().map_err(issue_error)
+}
+
+/// How long a dev CRL is current.
+pub const CRL_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// What a CRL says: the revoked serials (big-endian) and its thisUpdate/nextUpdate.
+#[derive(Debug, Clone)]
+pub struct CrlOptions {
+    pub revoked: Vec<Vec<u8>>,
+    pub this_update: SystemTime,
+    pub next_update: SystemTime,
+}
+
+impl CrlOptions {
+    /// An empty CRL, issued a moment ago (back-dated for clock skew), current for
+    /// [`CRL_LIFETIME`].
+    pub fn current() -> Self {
+        let now = SystemTime::now();
+        Self {
+            revoked: Vec::new(),
+            this_update: now - Duration::from_secs(60),
+            next_update: now + CRL_LIFETIME,
+        }
+    }
+}
+
+/// Signs a CRL (PEM) with the CA `ca_cert_pem`/`ca_key_pem`.
+pub fn sign_crl(
+    ca_cert_pem: &str,
+    ca_key_pem: &str,
+    opts: &CrlOptions,
+) -> Result<String, PkiError> {
+    let key = KeyPair::from_pem(ca_key_pem).map_err(issue_error)?;
+    let issuer = Issuer::from_ca_cert_pem(ca_cert_pem, key).map_err(issue_error)?;
+    sign_crl_with(&issuer, opts)
+}
+
+fn sign_crl_with(issuer: &Issuer<'_, KeyPair>, opts: &CrlOptions) -> Result<String, PkiError> {
+    let this_update = to_offset(opts.this_update)?;
+    let revoked_certs = opts
+        .revoked
+        .iter()
+        .map(|serial| rcgen::RevokedCertParams {
+            serial_number: SerialNumber::from_slice(serial),
+            revocation_time: this_update,
+            reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        })
+        .collect();
+    let crl_number = opts
+        .this_update
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
+    let params = rcgen::CertificateRevocationListParams {
+        this_update,
+        next_update: to_offset(opts.next_update)?,
+        crl_number: SerialNumber::from_slice(&crl_number.to_be_bytes()),
+        issuing_distribution_point: None,
+        revoked_certs,
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    params
+        .signed_by(issuer)
+        .and_then(|crl| crl.pem())
+        .map_err(issue_error)
+}
+
+/// The serials a CRL file (PEM or DER) revokes; its signature is not checked (the dev PKI
+/// re-signs it anyway).
+fn revoked_serials(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PkiError> {
+    let der = crate::crl::crl_der(bytes).map_err(issue_error)?;
+    let (_, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(&der)
+        .map_err(issue_error)?;
+    Ok(crl
+        .iter_revoked_certificates()
+        .map(|r| r.raw_serial().to_vec())
+        .collect())
+}
+
+/// Replaces `path` atomically (rename), so a reader never sees half a file.
+fn replace_file(path: &Path, content: &[u8]) -> Result<(), PkiError> {
+    let io = |source| PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(&tmp, content).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
 }
 
 fn pem_certs(pem: &str) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, PkiError> {

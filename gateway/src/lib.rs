@@ -68,6 +68,12 @@ pub struct SithsConfig {
     pub ca_bundle: PathBuf,
     /// The listener's URL as browsers reach it (the login link is this + `/siths/login`).
     pub public_url: String,
+    /// CRL files of the SITHS CAs (`gateway.siths_crl`), DER or PEM.
+    pub crl: Vec<PathBuf>,
+    /// Every CRL is re-read this often (`gateway.siths_crl_refresh`); changed files sooner.
+    pub crl_refresh: std::time::Duration,
+    /// `Require`: no current CRL for a card's CA refuses the card (`gateway.siths_revocation`).
+    pub revocation: hamn_certs::RevocationPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,7 +186,18 @@ async fn siths_listener(
     api: &Arc<PortalApi>,
     shutdown: &CancellationToken,
 ) -> Result<tokio::task::JoinHandle<std::io::Result<()>>, GatewayError> {
-    let verifier = hamn_certs::ClientCertVerifier::from_ca_pem_file(&siths.ca_bundle)?;
+    let revocation = Arc::new(hamn_certs::Revocation::new(
+        siths.revocation,
+        &siths.ca_bundle,
+        siths.crl.clone(),
+    )?);
+    tokio::spawn(revocation.clone().watch(
+        siths.crl_refresh,
+        hamn_certs::crl::CHANGE_POLL,
+        shutdown.clone(),
+    ));
+    let verifier = hamn_certs::ClientCertVerifier::from_ca_pem_file(&siths.ca_bundle)?
+        .with_revocation(revocation);
     let tls =
         hamn_certs::server::server_config_requesting_client_cert(&config.tls, &siths.ca_bundle)?;
     let listener = bind(siths.listen).await?;

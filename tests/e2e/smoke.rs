@@ -90,6 +90,42 @@ fn siths_card_logs_in_to_the_portal(up: &HamnUp, gateway: &str) {
     assert!(me.contains("Åsa Öberg"), "{me}");
     let (code, refused) = up.curl(&[], &siths);
     assert_eq!(code, 401, "no card: {refused}");
+
+    // `hamn certs revoke-card 1` re-signs the test CA's CRL; the running listener reloads it
+    // and refuses the card from then on.
+    let output = Command::new(hamn_bin())
+        .args(["certs", "revoke-card", "1", "--data-dir"])
+        .arg(&up.data.0)
+        .output()
+        .expect("run hamn certs revoke-card");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let card_login = || {
+        up.curl(
+            &[
+                "--cert-type",
+                "P12",
+                "--cert",
+                &card,
+                "-H",
+                "Accept: application/json",
+            ],
+            &siths,
+        )
+    };
+    let mut last = card_login();
+    for _ in 0..300 {
+        if last.0 != 303 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        last = card_login();
+    }
+    assert_eq!(last.0, 403, "{}", last.1);
+    assert!(last.1.contains("\"reason\":\"revoked\""), "{}", last.1);
 }
 
 /// With `log.format = "json"` every line hamn (and its demo host child) wrote is a JSON

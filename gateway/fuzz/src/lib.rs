@@ -10,3 +10,7 @@ pub mod wire;
 /// The clipboard's byte-level codec (dependency-free like the wire codec).
 #[path = "../../src/rdp/clipboard/codec.rs"]
 pub mod clipboard_codec;
+
+/// The SITHS CRL loader's sans-IO half (x509-parser and rustls-pki-types only).
+#[path = "../../../certs/src/crl/parse.rs"]
+pub mod crl_parse;

@@ -5,7 +5,8 @@
 //! [`hsa_id_of`] — and an HSA-ID that belongs to a user becomes a web session with method
 //! `siths`, after which the browser is sent (303) to the portal. Every refusal is a page in
 //! Swedish or English (problem+json when asked for) and an audited `user.login` refusal.
-//! Revocation (CRL, OCSP) is not checked yet.
+//! Revocation is checked against the SITHS CAs' CRLs (`gateway.siths_crl`, reloaded in
+//! place by [`hamn_certs::Revocation`]); OCSP is not used yet.
 
 use std::sync::Arc;
 
@@ -30,7 +31,8 @@ use super::web_session::{set_cookie, token};
 pub struct SithsLogin {
     /// The portal API's state: database, web session policy.
     pub api: Arc<PortalApi>,
-    /// Judges card certificates against the SITHS CA bundle (`gateway.siths_ca`).
+    /// Judges card certificates against the SITHS CA bundle (`gateway.siths_ca`) and its
+    /// CRLs (`gateway.siths_crl`).
     pub verifier: ClientCertVerifier,
     /// Where an accepted card is sent: the portal's public URL.
     pub portal_url: String,
@@ -57,6 +59,10 @@ pub enum SithsRefusal {
     NotYetValid,
     NoClientAuth,
     Malformed,
+    /// The card's serial is on its CA's current CRL.
+    Revoked,
+    /// No current CRL from the card's CA is loaded (`gateway.siths_revocation = "require"`).
+    RevocationUnknown,
     /// serialNumber of 12 digits: a personnummer, no HSA-ID.
     PersonnummerOnly,
     /// No serialNumber, or one that is not `SE<10 digits>-<id>`.
@@ -78,6 +84,8 @@ impl SithsRefusal {
             Self::NotYetValid => "not_yet_valid",
             Self::NoClientAuth => "no_client_auth",
             Self::Malformed => "malformed_certificate",
+            Self::Revoked => "revoked",
+            Self::RevocationUnknown => "revocation_unknown",
             Self::PersonnummerOnly => "personnummer_only",
             Self::NoHsaId => "no_hsa_id",
             Self::FunctionCertificate => "function_certificate",
@@ -118,6 +126,17 @@ impl SithsRefusal {
                 "Kortets certifikat kunde inte läsas.",
                 "The card's certificate could not be read.",
             ),
+            Self::Revoked => (
+                StatusCode::FORBIDDEN,
+                "Kortets certifikat är spärrat. Kontakta din administratör.",
+                "The card's certificate has been revoked. Please contact your administrator.",
+            ),
+            Self::RevocationUnknown => (
+                StatusCode::FORBIDDEN,
+                "Det går inte att kontrollera om kortet är spärrat just nu. Försök igen senare.",
+                "Whether the card has been revoked cannot be checked right now. Please try \
+                 again later.",
+            ),
             Self::PersonnummerOnly => (
                 StatusCode::FORBIDDEN,
                 "Kortets certifikat har bara personnummer och inget HSA-id. Använd ditt \
@@ -153,6 +172,8 @@ impl From<ClientCertError> for SithsRefusal {
             ClientCertError::Expired => Self::Expired,
             ClientCertError::NotYetValid => Self::NotYetValid,
             ClientCertError::MissingClientAuthEku => Self::NoClientAuth,
+            ClientCertError::Revoked => Self::Revoked,
+            ClientCertError::RevocationUnknown => Self::RevocationUnknown,
             ClientCertError::Malformed(_) => Self::Malformed,
         }
     }
@@ -239,6 +260,14 @@ async fn login(
     let chain = peer.map(|Extension(p)| p.0).unwrap_or_default();
     let identity = match siths.verifier.verify(&chain, UnixTime::now()) {
         Ok(identity) => identity,
+        Err(error @ (ClientCertError::Revoked | ClientCertError::RevocationUnknown)) => {
+            // The chain verified, so the card's own name is trustworthy for the audit log.
+            let claimed = chain
+                .first()
+                .and_then(|der| hamn_certs::client_auth::claimed_identity(der.as_ref()));
+            let name = attempted(claimed.as_ref());
+            return refuse(&siths, &headers, lang, source, &name, None, error.into()).await;
+        }
         Err(error) => {
             // The chain failed, so its subject is not trusted; the fingerprint of what was
             // presented still tells an auditor which certificate it was.

@@ -13,7 +13,8 @@ use hamn_broker::db::{Database, DatabaseConfig};
 use hamn_broker::model::{AuditEvent, AuditFilter, AuditOutcome, PageRequest};
 use hamn_broker::{DemoIds, SecretsKey, TicketIssuer, TicketKeys, WebSessionPolicy, repo};
 use hamn_certs::pki::{ClientCertOptions, ClientEku, P12_PASSWORD, generate_ca, issue_client_cert};
-use hamn_certs::{ClientCertVerifier, DevPki};
+use hamn_certs::pki::{CrlOptions, sign_crl};
+use hamn_certs::{ClientCertVerifier, DevPki, Revocation, RevocationPolicy};
 use hamn_gateway::{PortalApi, PortalState, SESSION_COOKIE, SithsLogin, origin_of};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +27,8 @@ struct Siths {
     siths_url: String,
     shutdown: CancellationToken,
     dir: tempfile::TempDir,
+    /// The SITHS listener's CRLs (the dev PKI's `siths-ca.crl`), reloaded on change.
+    revocation: Arc<Revocation>,
 }
 
 /// What curl got back.
@@ -59,6 +62,12 @@ enum Card<'a> {
 
 impl Siths {
     async fn start() -> Siths {
+        Self::start_with(RevocationPolicy::Require, |_| {}).await
+    }
+
+    /// Starts with revocation `policy`; `prepare` runs on the fresh dev PKI before the CRL
+    /// is first loaded.
+    async fn start_with(policy: RevocationPolicy, prepare: impl FnOnce(&DevPki)) -> Siths {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = Database::connect(&DatabaseConfig {
             url: format!("sqlite://{}?mode=rwc", dir.path().join("hamn.db").display()),
@@ -80,6 +89,7 @@ impl Siths {
         .expect("demo seed");
         let keys = TicketKeys::load_or_create(dir.path()).expect("ticket keys");
         let pki = DevPki::init(&dir.path().join("certs")).expect("dev PKI");
+        prepare(&pki);
 
         let portal_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -117,9 +127,19 @@ impl Siths {
             shutdown.clone(),
         ));
         let ca = pki.paths.siths_ca_cert();
+        let revocation = Arc::new(
+            Revocation::new(policy, &ca, vec![pki.paths.siths_crl()]).expect("SITHS CRLs"),
+        );
+        tokio::spawn(revocation.clone().watch(
+            Duration::from_secs(3600),
+            hamn_certs::crl::CHANGE_POLL,
+            shutdown.clone(),
+        ));
         let siths = hamn_gateway::siths_router(Arc::new(SithsLogin {
             api,
-            verifier: ClientCertVerifier::from_ca_pem_file(&ca).expect("SITHS CA"),
+            verifier: ClientCertVerifier::from_ca_pem_file(&ca)
+                .expect("SITHS CA")
+                .with_revocation(revocation.clone()),
             portal_url: portal_url.clone(),
         }));
         tokio::spawn(hamn_certs::serve(
@@ -136,7 +156,34 @@ impl Siths {
             siths_url,
             shutdown,
             dir,
+            revocation,
         }
+    }
+
+    /// Waits (at most a minute) until the CRL watcher has accepted `accepted` and rejected
+    /// `rejected` CRLs in all, so a test knows a file change was seen before it logs in.
+    async fn crl_counts_reach(&self, accepted: u64, rejected: u64) {
+        for _ in 0..600 {
+            let (a, r) = self.revocation.counts();
+            if a >= accepted && r >= rejected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "CRL watcher saw {:?}, wanted ({accepted}, {rejected})",
+            self.revocation.counts()
+        );
+    }
+
+    /// The refused `user.login` events with `reason`.
+    async fn refusals(&self, reason: &str) -> usize {
+        let detail = format!("method siths; refused: {reason}");
+        self.logins()
+            .await
+            .iter()
+            .filter(|e| e.outcome == AuditOutcome::Refused && e.detail.as_deref() == Some(&detail))
+            .count()
     }
 
     /// A card from the test SITHS CA (or `ca`), written as PEM; returns (cert, key).
@@ -511,4 +558,110 @@ async fn bad_cards_and_no_card_are_refused_with_their_reason_and_audited() {
         "{}",
         accept_english.body
     );
+}
+
+/// Writes `pem` over `path` atomically, as a CRL publisher (or `hamn certs revoke-card`) does.
+fn replace(path: &Path, pem: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, pem).expect("write CRL");
+    std::fs::rename(&tmp, path).expect("replace CRL");
+}
+
+#[tokio::test]
+async fn a_revoked_card_is_refused_without_a_restart_and_a_foreign_crl_changes_nothing() {
+    let siths = Siths::start().await;
+    let card = || Card::P12(siths.pki.paths.siths_card_p12(1));
+    assert_eq!(siths.revocation.counts(), (1, 0), "the empty dev CRL loads");
+    let reply = siths.login(card(), &JSON).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+
+    // A CRL revoking card 1 but signed by another CA with the SITHS CA's very name: its
+    // signature fails, it is rejected, and the good CRL stays in force.
+    let twin = generate_ca("Hamn Test SITHS CA").expect("twin CA");
+    let serial = {
+        use rustls_pki_types::pem::PemObject;
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let pem = std::fs::read(siths.pki.paths.siths_card_cert(1)).expect("card");
+        let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).expect("card PEM");
+        let (_, cert) = X509Certificate::from_der(der.as_ref()).expect("card DER");
+        cert.raw_serial().to_vec()
+    };
+    let forged = sign_crl(
+        &twin.cert_pem,
+        &twin.key_pem,
+        &CrlOptions {
+            revoked: vec![serial],
+            ..CrlOptions::current()
+        },
+    )
+    .expect("forged CRL");
+    replace(&siths.pki.paths.siths_crl(), &forged);
+    siths.crl_counts_reach(1, 1).await;
+    let reply = siths.login(card(), &JSON).await;
+    assert_eq!(reply.status, 303, "forged CRL took effect: {}", reply.body);
+
+    // The dev PKI revokes card 1; the running listener picks the new CRL up.
+    siths.pki.revoke_siths_card(1).expect("revoke card 1");
+    siths.crl_counts_reach(2, 1).await;
+    let reply = siths.login(card(), &JSON).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(reply.json()["reason"], "revoked");
+    assert!(reply.header("set-cookie").is_empty());
+    assert_eq!(siths.refusals("revoked").await, 1);
+    // The chain verified, so the audit event names the card, not just its fingerprint.
+    let logins = siths.logins().await;
+    assert!(
+        logins.iter().any(|e| e
+            .actor_name
+            .starts_with("Åsa Öberg [SE2321000016-0001] sha256:")),
+        "{logins:?}"
+    );
+    let page = siths.login(card(), &["-H", "Accept-Language: en"]).await;
+    assert_eq!(page.status, 403);
+    assert!(
+        page.body.contains("data-reason=\"revoked\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("has been revoked"), "{}", page.body);
+    let page = siths.login(card(), &[]).await;
+    assert!(page.body.contains("är spärrat"), "{}", page.body);
+    assert_eq!(siths.refusals("revoked").await, 3);
+}
+
+#[tokio::test]
+async fn an_expired_crl_leaves_revocation_unknown_unless_checking_is_off() {
+    let expire = |pki: &DevPki| {
+        let read = |p: PathBuf| std::fs::read_to_string(p).expect("SITHS CA file");
+        let day = Duration::from_secs(86400);
+        let expired = sign_crl(
+            &read(pki.paths.siths_ca_cert()),
+            &read(pki.paths.siths_ca_key()),
+            &CrlOptions {
+                revoked: Vec::new(),
+                this_update: SystemTime::now() - 3 * day,
+                next_update: SystemTime::now() - day,
+            },
+        )
+        .expect("expired CRL");
+        replace(&pki.paths.siths_crl(), &expired);
+    };
+    let siths = Siths::start_with(RevocationPolicy::Require, expire).await;
+    assert_eq!(siths.revocation.counts(), (0, 1));
+    let reply = siths
+        .login(Card::P12(siths.pki.paths.siths_card_p12(1)), &JSON)
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(reply.json()["reason"], "revocation_unknown");
+    assert_eq!(siths.refusals("revocation_unknown").await, 1);
+
+    // Off: not even a card on a current CRL is refused (labs only).
+    let lab = Siths::start_with(RevocationPolicy::Off, |pki| {
+        pki.revoke_siths_card(1).expect("revoke card 1");
+    })
+    .await;
+    let reply = lab
+        .login(Card::P12(lab.pki.paths.siths_card_p12(1)), &JSON)
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
 }
