@@ -245,6 +245,6 @@ pub async fn resolve(
     key: &SecretsKey,
     pool_id: Uuid,
 ) -> Result<HostCredentials, CredentialsError> {
-    let mut conn = db.pool().acquire().await.map_err(DbError::from)?;
+    let mut conn = db.acquire().await?;
     resolve_on(&mut conn, key, pool_id).await
 }

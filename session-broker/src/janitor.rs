@@ -37,7 +37,7 @@ pub async fn sweep(db: &Database, now: OffsetDateTime) -> Result<Swept, DbError>
     let abandoned_launches = end_abandoned_launches(db, now).await?;
     let tickets = crate::ticket::prune_expired(db).await?;
     let web_sessions = {
-        let mut conn = db.pool().acquire().await.map_err(DbError::from)?;
+        let mut conn = db.acquire().await?;
         repo::web_sessions::prune_expired(&mut conn, now).await?
     };
     Ok(Swept {

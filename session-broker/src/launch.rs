@@ -149,7 +149,7 @@ pub async fn issue_launch_ticket(
         Err(e) => {
             tx.rollback().await.map_err(DbError::from)?;
             if e.is_refusal() {
-                let mut conn = db.pool().acquire().await.map_err(DbError::from)?;
+                let mut conn = db.acquire().await?;
                 let user = repo::users::get(&mut conn, user_id).await?;
                 let event = launch_event(
                     user.as_ref(),

@@ -164,7 +164,7 @@ pub async fn audit_login_refused(
             detail: Some(format!("method {method}; refused: {reason}")),
         },
     };
-    let mut conn = db.pool().acquire().await.map_err(DbError::from)?;
+    let mut conn = db.acquire().await?;
     repo::audit::insert(&mut conn, &event).await.map(drop)
 }
 

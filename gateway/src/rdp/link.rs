@@ -130,6 +130,16 @@ impl Link {
         Ok(())
     }
 
+    /// Writes the response frames among `outputs` (acknowledgements, input), in order.
+    async fn write_responses(&mut self, outputs: &[ActiveStageOutput]) -> Result<(), RdpError> {
+        for output in outputs {
+            if let ActiveStageOutput::ResponseFrame(bytes) = output {
+                self.write(bytes).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Processes one host frame: responses go out first, then graphics and pointer changes go
     /// to `sink` (when there is one; without, they only land in the image).
     pub async fn process(
@@ -154,11 +164,7 @@ impl Link {
         })?;
 
         // Acknowledgements first: the host paces its frames on them.
-        for output in &outputs {
-            if let ActiveStageOutput::ResponseFrame(bytes) = output {
-                self.write(bytes).await?;
-            }
-        }
+        self.write_responses(&outputs).await?;
 
         let mut processed = Processed::default();
         let (width, height) = self.desktop_size();
@@ -515,11 +521,7 @@ impl Link {
                 phase: Phase::Session,
                 detail: error_chain(&e),
             })?;
-        for output in outputs {
-            if let ActiveStageOutput::ResponseFrame(bytes) = output {
-                self.write(&bytes).await?;
-            }
-        }
+        self.write_responses(&outputs).await?;
         self.counters
             .input_events
             .fetch_add(events.len() as u64, Ordering::Relaxed);
@@ -555,11 +557,7 @@ impl Link {
                 phase: Phase::Session,
                 detail: error_chain(&e),
             })?;
-        for output in outputs {
-            if let ActiveStageOutput::ResponseFrame(bytes) = output {
-                self.write(&bytes).await?;
-            }
-        }
+        self.write_responses(&outputs).await?;
         Ok(())
     }
 }

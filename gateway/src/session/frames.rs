@@ -64,8 +64,6 @@ pub struct FrameLoop {
     /// `encoder` while a frame is encoded.
     replica: Option<Framebuffer>,
     window: FrameWindow,
-    /// The encoder's id of the frame in flight.
-    in_flight: Option<u64>,
     size: (u16, u16),
 }
 
@@ -76,7 +74,6 @@ impl FrameLoop {
             encoder: Some(Encoder::new(config)),
             replica: Framebuffer::new(1, 1, PixelFormat::Rgba32).ok(),
             window: FrameWindow::new(),
-            in_flight: None,
             size,
         }
     }
@@ -84,7 +81,6 @@ impl FrameLoop {
     /// A new connection: forget the frame in flight, send everything next, at `size`.
     pub fn restart(&mut self, size: (u16, u16)) {
         self.window.reset();
-        self.in_flight = None;
         self.size = size;
         if let Some(encoder) = self.encoder.as_mut() {
             encoder.request_keyframe();
@@ -102,7 +98,10 @@ impl FrameLoop {
 
     pub fn ack(&mut self, frame_id: u32) -> Result<(), WireError> {
         self.window.ack(frame_id)?;
-        if let (Some(encoder), Some(id)) = (self.encoder.as_mut(), self.in_flight.take()) {
+        // The encoder knows its own frame in flight; the window checked the wire's id.
+        if let Some(encoder) = self.encoder.as_mut()
+            && let Some(id) = encoder.in_flight()
+        {
             encoder.ack(id);
         }
         Ok(())
@@ -168,7 +167,6 @@ impl FrameLoop {
                 "a frame was encoded while one was in flight".to_owned(),
             ));
         };
-        self.in_flight = Some(frame.id);
         traffic.frames += 1;
         send(socket, traffic, &ServerMessage::FrameEnd { frame_id })
             .await

@@ -686,13 +686,7 @@ impl Live {
     async fn save_traffic(&self) {
         let stats = self.handle.stats();
         let result = async {
-            let mut conn = self
-                .service
-                .database
-                .pool()
-                .acquire()
-                .await
-                .map_err(DbError::from)?;
+            let mut conn = self.service.database.acquire().await?;
             repo::sessions::set_traffic(
                 &mut conn,
                 self.claims.session_id,
@@ -855,12 +849,7 @@ async fn host_params(
     claims: &Claims,
     hello: &ClientHello,
 ) -> Result<RdpParams, SessionError> {
-    let mut conn = service
-        .database
-        .pool()
-        .acquire()
-        .await
-        .map_err(DbError::from)?;
+    let mut conn = service.database.acquire().await?;
     let host = repo::hosts::get(&mut conn, claims.host_id)
         .await?
         .ok_or(SessionError::UnknownHost(claims.host_id))?;
@@ -957,12 +946,7 @@ async fn record(
     source: Option<&str>,
 ) {
     let result = async {
-        let mut conn = service
-            .database
-            .pool()
-            .acquire()
-            .await
-            .map_err(DbError::from)?;
+        let mut conn = service.database.acquire().await?;
         repo::sessions::set_state(
             &mut conn,
             claims.session_id,

@@ -214,12 +214,7 @@ async fn refuse_audit(
 ) {
     tracing::info!(reason = reason.reason(), "ticket refused");
     let result = async {
-        let mut conn = service
-            .database
-            .pool()
-            .acquire()
-            .await
-            .map_err(DbError::from)?;
+        let mut conn = service.database.acquire().await?;
         ticket::audit_refused(&mut conn, reason, claims, &service.config.node, source).await
     }
     .await;
@@ -233,12 +228,7 @@ async fn audit_consumed(
     claims: &ticket::Claims,
     source: Option<&str>,
 ) -> Result<(), DbError> {
-    let mut conn = service
-        .database
-        .pool()
-        .acquire()
-        .await
-        .map_err(DbError::from)?;
+    let mut conn = service.database.acquire().await?;
     ticket::audit_consumed(&mut conn, claims, &service.config.node, source).await?;
     Ok(())
 }

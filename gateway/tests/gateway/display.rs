@@ -39,7 +39,8 @@ fn to_rgba(data: &[u8], color: png::ColorType) -> Vec<u8> {
     }
 }
 
-fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+/// A PNG tile as (width, height, RGBA); shared with the session tests.
+pub(crate) fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::EXPAND);
     let mut reader = decoder.read_info().expect("tile header");
@@ -52,7 +53,8 @@ fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     )
 }
 
-fn decode_webp(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+/// A WebP tile as (width, height, RGBA); shared with the session tests.
+pub(crate) fn decode_webp(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let mut decoder =
         image_webp::WebPDecoder::new(std::io::Cursor::new(bytes)).expect("webp header");
     let (w, h) = decoder.dimensions();

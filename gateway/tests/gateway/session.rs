@@ -31,6 +31,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::display::{decode_png, decode_webp};
 use crate::rdp::peers::{DEMO_PASSWORD, DEMO_USER, DemoHost};
 
 const TITLE_BAR: [u8; 3] = [31, 78, 121];
@@ -431,44 +432,6 @@ impl Canvas {
         }
         assert!(self.rgb.len() == self.width * self.height * 3);
     }
-}
-
-fn to_rgba(data: &[u8], color: png::ColorType) -> Vec<u8> {
-    match color {
-        png::ColorType::Rgb => data
-            .chunks_exact(3)
-            .flat_map(|p| [p[0], p[1], p[2], 255])
-            .collect(),
-        png::ColorType::Rgba => data.to_vec(),
-        other => panic!("unexpected PNG colour type {other:?}"),
-    }
-}
-
-fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    decoder.set_transformations(png::Transformations::EXPAND);
-    let mut reader = decoder.read_info().expect("tile header");
-    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
-    let info = reader.next_frame(&mut buf).expect("tile data");
-    (
-        info.width,
-        info.height,
-        to_rgba(&buf[..info.buffer_size()], info.color_type),
-    )
-}
-
-fn decode_webp(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
-    let mut decoder =
-        image_webp::WebPDecoder::new(std::io::Cursor::new(bytes)).expect("webp header");
-    let (w, h) = decoder.dimensions();
-    let mut buf = vec![0; decoder.output_buffer_size().expect("size")];
-    decoder.read_image(&mut buf).expect("webp data");
-    let color = if decoder.has_alpha() {
-        png::ColorType::Rgba
-    } else {
-        png::ColorType::Rgb
-    };
-    (w, h, to_rgba(&buf, color))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

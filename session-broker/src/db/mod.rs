@@ -155,6 +155,11 @@ impl Database {
             .map_err(DbError::from)
     }
 
+    /// A connection from the pool, for reads and single writes outside a transaction.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, DbError> {
+        self.pool.acquire().await.map_err(DbError::from)
+    }
+
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<Tx, DbError> {
         match self.backend {

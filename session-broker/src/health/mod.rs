@@ -169,7 +169,7 @@ pub async fn sweep(
 }
 
 async fn all_hosts(db: &Database) -> Result<Vec<Host>, DbError> {
-    let mut conn = db.pool().acquire().await.map_err(DbError::from)?;
+    let mut conn = db.acquire().await?;
     repo::hosts::all(&mut conn).await
 }
 

@@ -65,7 +65,7 @@ pub async fn consume(
     verifier: &TicketVerifier,
     ticket: &str,
 ) -> Result<Claims, ConsumeError> {
-    let mut conn = db.pool().acquire().await.map_err(DbError::from)?;
+    let mut conn = db.acquire().await?;
     consume_at(&mut conn, verifier, ticket, millis(now())).await
 }
 
