@@ -31,8 +31,13 @@
 //! - Every transition stores the session's traffic (bytes to the browser, bytes from the
 //!   host, frames) on its row and in the audit detail.
 //!
-//! Not here yet: clipboard per pool policy, and idle / service-window / administrator
-//! endings (43xx codes) — they come with the broker's session lifecycle.
+//! - Clipboard text both ways when the pool allows it (ServerHello's CLIPBOARD bit), capped
+//!   at the pool's limit and the wire's.
+//! - A new ticket that names a session live on this node (the broker's roaming) hands the
+//!   session to the new window.
+//!
+//! Not here yet: idle / service-window / administrator endings (43xx codes) — they come with
+//! the broker's session lifecycle.
 
 mod frames;
 pub mod input;
