@@ -1,5 +1,7 @@
 //! Verification of TLS client certificates at the application layer: chain, validity and a
-//! *required* clientAuth EKU, revocation by CRL when configured, and the identity (CN, HSA-ID, fingerprint) the holder presents.
+//! *required* clientAuth EKU, revocation by CRL when configured, OCSP after the handshake
+//! ([`ClientCertVerifier::check_online`]) when the card names a responder, and the identity
+//! (CN, HSA-ID, issuer, fingerprint) the holder presents.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use x509_parser::oid_registry::{OID_X509_GIVEN_NAME, OID_X509_SERIALNUMBER, OID_
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::crl::{Revocation, RevocationStatus};
+use crate::ocsp::{OcspChecker, OcspVerdict};
 use crate::server::{load_root_store, provider};
 
 /// What a verified client certificate says about its holder.
@@ -25,6 +28,8 @@ pub struct ClientIdentity {
     /// certificates, absent on function certificates.
     pub given_name: Option<String>,
     pub surname: Option<String>,
+    /// The issuing CA's commonName: what decides a SITHS card's level of assurance.
+    pub issuer_cn: Option<String>,
     /// Lower-case hex SHA-256 of the DER certificate.
     pub sha256_fingerprint: String,
 }
@@ -44,8 +49,10 @@ pub enum ClientCertError {
     MissingClientAuthEku,
     #[error("the client certificate is revoked")]
     Revoked,
-    #[error("no current CRL from the client certificate's issuer is loaded")]
+    #[error("no current CRL from the client certificate's issuer is loaded, or its OCSP responder gave no usable answer")]
     RevocationUnknown,
+    #[error("the client certificate's OCSP responder does not know it")]
+    UnknownToResponder,
     #[error("the client certificate is malformed: {0}")]
     Malformed(String),
 }
@@ -56,6 +63,8 @@ pub struct ClientCertVerifier {
     chain_verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
     /// CRLs of the trusted CAs; `None`: revocation is not checked.
     revocation: Option<Arc<Revocation>>,
+    /// OCSP for cards that name a responder; `None`: not asked.
+    ocsp: Option<Arc<OcspChecker>>,
 }
 
 impl ClientCertVerifier {
@@ -71,7 +80,33 @@ impl ClientCertVerifier {
         Ok(Self {
             chain_verifier,
             revocation: None,
+            ocsp: None,
         })
+    }
+
+    /// Also asks the OCSP responder a card names, in [`Self::check_online`].
+    pub fn with_ocsp(mut self, ocsp: Arc<OcspChecker>) -> Self {
+        self.ocsp = Some(ocsp);
+        self
+    }
+
+    /// The checks that need the network, after [`Self::verify`] accepted `chain`: OCSP
+    /// when the card names a responder (answers cached until their nextUpdate).
+    pub async fn check_online(
+        &self,
+        chain: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<(), ClientCertError> {
+        let Some(ocsp) = &self.ocsp else {
+            return Ok(());
+        };
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        match ocsp.check(chain, now).await {
+            OcspVerdict::NotChecked | OcspVerdict::Good => Ok(()),
+            OcspVerdict::Revoked => Err(ClientCertError::Revoked),
+            OcspVerdict::Unknown => Err(ClientCertError::UnknownToResponder),
+            OcspVerdict::Unavailable(_) => Err(ClientCertError::RevocationUnknown),
+        }
     }
 
     /// Also checks each end-entity certificate against the CRLs of `revocation`, which
@@ -132,6 +167,7 @@ fn identity_of(cert: &X509Certificate<'_>, der: &[u8]) -> ClientIdentity {
             .next()
             .and_then(text),
         surname: subject.iter_by_oid(&OID_X509_SURNAME).next().and_then(text),
+        issuer_cn: cert.issuer().iter_common_name().next().and_then(text),
         sha256_fingerprint: sha256_hex(der),
     }
 }

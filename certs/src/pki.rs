@@ -1,7 +1,9 @@
 //! The dev PKI that `hamn certs init` (and `hamn up`, when files are missing) writes: a dev
 //! CA and localhost server certificate, an API client CA with an operator certificate, and a
-//! SITHS-like test CA with card certificates (PEM and PKCS#12), plus issuing helpers that
-//! test suites use to mint good and deliberately bad client certificates.
+//! SITHS-like test CA with card certificates (PEM and PKCS#12), its CRL and an OCSP
+//! responder certificate (cards name a responder when [`DevPkiOptions::siths_ocsp_url`] is
+//! set), plus issuing helpers that test suites use to mint good and deliberately bad client
+//! certificates.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -33,6 +35,7 @@ pub const OPERATOR_CN: &str = "hamn-operator";
 const DEV_CA_CN: &str = "Hamn Dev CA";
 const API_CA_CN: &str = "Hamn Dev API Client CA";
 const SITHS_CA_CN: &str = "Hamn Test SITHS CA";
+const SITHS_OCSP_CN: &str = "Hamn Test SITHS OCSP";
 const ORGANIZATION: &str = "Hamn dev";
 
 /// CAs outlive several renewals of what they issue, so a data dir stays usable for years.
@@ -130,6 +133,14 @@ impl DevPkiPaths {
     pub fn siths_crl(&self) -> PathBuf {
         self.file("siths-ca.crl")
     }
+    /// The SITHS test CA's delegated OCSP responder certificate (id-kp-OCSPSigning), e.g.
+    /// for `openssl ocsp -rsigner`.
+    pub fn siths_ocsp_cert(&self) -> PathBuf {
+        self.file("siths-ocsp.crt")
+    }
+    pub fn siths_ocsp_key(&self) -> PathBuf {
+        self.file("siths-ocsp.key")
+    }
     /// A card from the SITHS test CA that lacks the clientAuth EKU (emailProtection only).
     pub fn siths_card_broken_cert(&self) -> PathBuf {
         self.file("siths-card-broken.crt")
@@ -152,6 +163,8 @@ impl DevPkiPaths {
             self.siths_ca_cert(),
             self.siths_ca_key(),
             self.siths_crl(),
+            self.siths_ocsp_cert(),
+            self.siths_ocsp_key(),
         ];
         for n in 1..=2 {
             all.extend([
@@ -163,6 +176,14 @@ impl DevPkiPaths {
         all.extend([self.siths_card_broken_cert(), self.siths_card_broken_key()]);
         all
     }
+}
+
+/// Choices for [`DevPki::init_with`].
+#[derive(Debug, Clone, Default)]
+pub struct DevPkiOptions {
+    /// The OCSP responder URL (authorityInfoAccess id-ad-ocsp) written into test cards
+    /// issued now; `None`: cards name no responder and only the CRL applies.
+    pub siths_ocsp_url: Option<String>,
 }
 
 /// The generated dev PKI.
@@ -177,6 +198,11 @@ impl DevPki {
     /// re-issued for that key; a certificate whose key is gone is an error, because replacing
     /// it would mean overwriting something the user may rely on.
     pub fn init(dir: &Path) -> Result<DevPki, PkiError> {
+        Self::init_with(dir, &DevPkiOptions::default())
+    }
+
+    /// [`Self::init`] with `options` for what it issues now.
+    pub fn init_with(dir: &Path, options: &DevPkiOptions) -> Result<DevPki, PkiError> {
         std::fs::create_dir_all(dir).map_err(|source| PkiError::Io {
             path: dir.to_path_buf(),
             source,
@@ -222,6 +248,7 @@ impl DevPki {
                     person_name: name
                         .split_once(' ')
                         .map(|(given, surname)| (given.to_owned(), surname.to_owned())),
+                    ocsp_url: options.siths_ocsp_url.clone(),
                     ..Default::default()
                 };
                 client_cert_pem(&siths_ca.issuer, key, name, &opts)
@@ -247,10 +274,20 @@ impl DevPki {
                     extended_key_usage: ClientEku::EmailProtectionOnly,
                     validity: Some(leaf_validity),
                     person_name: Some(("Trasig".into(), "Testkortsson".into())),
+                    ocsp_url: options.siths_ocsp_url.clone(),
                 };
                 client_cert_pem(&siths_ca.issuer, key, "Trasig Testkortsson", &opts)
             },
         )?;
+
+        ensure_pair(&paths.siths_ocsp_cert(), &paths.siths_ocsp_key(), |key| {
+            let mut params = leaf_params(SITHS_OCSP_CN, leaf_validity, key)?;
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
+            Ok(params
+                .signed_by(key, &siths_ca.issuer)
+                .map_err(issue_error)?
+                .pem())
+        })?;
 
         let crl = paths.siths_crl();
         if !crl.exists() {
@@ -333,6 +370,8 @@ pub struct ClientCertOptions {
     pub extended_key_usage: ClientEku,
     /// `(not_before, not_after)`; pick a past window for an expired certificate.
     pub validity: Option<(SystemTime, SystemTime)>,
+    /// OCSP responder URL for authorityInfoAccess (id-ad-ocsp); `None`: no AIA.
+    pub ocsp_url: Option<String>,
 }
 
 /// Issues a client certificate for `cn` from the CA given as PEM certificate and key.
@@ -622,7 +661,79 @@ fn client_cert_pem(
         ClientEku::Absent => vec![],
         ClientEku::EmailProtectionOnly => vec![ExtendedKeyUsagePurpose::EmailProtection],
     };
+    if let Some(url) = &opts.ocsp_url {
+        params.custom_extensions.push(aia_ocsp(url)?);
+    }
     Ok(params.signed_by(key, issuer).map_err(issue_error)?.pem())
+}
+
+/// authorityInfoAccess naming `url` as the OCSP responder (id-ad-ocsp, an IA5String URI).
+fn aia_ocsp(url: &str) -> Result<rcgen::CustomExtension, PkiError> {
+    use crate::ocsp::tlv;
+    if !url.is_ascii() {
+        return Err(issue_error("the OCSP URL must be ASCII"));
+    }
+    const ID_AD_OCSP: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
+    let access = tlv(0x30, &[tlv(0x06, ID_AD_OCSP), tlv(0x86, url.as_bytes())].concat());
+    Ok(rcgen::CustomExtension::from_oid_content(
+        &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+        tlv(0x30, &access),
+    ))
+}
+
+/// One line of an OpenSSL CA database (`index.txt`, what `openssl ocsp -index` reads) for
+/// the certificate `cert_pem`: valid, or revoked at `revoked_at`.
+pub fn openssl_index_line(
+    cert_pem: &str,
+    revoked_at: Option<SystemTime>,
+) -> Result<String, PkiError> {
+    let der = pem_certs(cert_pem)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| issue_error("no certificate in PEM"))?;
+    let (_, cert) =
+        x509_parser::prelude::X509Certificate::from_der(der.as_ref()).map_err(issue_error)?;
+    let stamp = |secs: i64| -> Result<String, PkiError> {
+        let t = OffsetDateTime::from_unix_timestamp(secs).map_err(issue_error)?;
+        Ok(format!(
+            "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+            t.year() % 100,
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ))
+    };
+    let expiry = stamp(cert.validity().not_after.timestamp())?;
+    let serial: String = cert
+        .raw_serial()
+        .iter()
+        .skip_while(|b| **b == 0)
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let serial = if serial.is_empty() { "00".into() } else { serial };
+    let subject: String = cert
+        .subject()
+        .iter_rdn()
+        .flat_map(|rdn| rdn.iter())
+        .map(|attr| {
+            let name = x509_parser::objects::oid2abbrev(attr.attr_type(), x509_parser::objects::oid_registry())
+                .map(str::to_owned)
+                .unwrap_or_else(|_| attr.attr_type().to_id_string());
+            format!("/{name}={}", attr.as_str().unwrap_or("?"))
+        })
+        .collect();
+    Ok(match revoked_at {
+        None => format!("V\t{expiry}\t\t{serial}\tunknown\t{subject}\n"),
+        Some(at) => {
+            let at = at.duration_since(UNIX_EPOCH).map_err(issue_error)?.as_secs() as i64;
+            format!(
+                "R\t{expiry}\t{}\t{serial}\tunknown\t{subject}\n",
+                stamp(at)?
+            )
+        }
+    })
 }
 
 fn dn(cn: &str, serial_number: Option<&str>) -> Result<DistinguishedName, PkiError> {
