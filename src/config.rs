@@ -150,6 +150,14 @@ pub struct GatewaySection {
     pub siths_crl_refresh: u64,
     /// `require`: refuse a card when no current CRL of its CA is loaded; `off`: labs only.
     pub siths_revocation: String,
+    /// `require`: a card naming an OCSP responder needs a good answer from it; `off`: labs.
+    pub siths_ocsp: String,
+    /// Seconds an OCSP responder may take to answer.
+    pub siths_ocsp_timeout: u64,
+    /// Level of assurance (1 to 4) by the commonName of a card's issuing CA.
+    pub siths_loa: std::collections::BTreeMap<String, u8>,
+    /// The lowest level of assurance that may launch an app; 0: no minimum.
+    pub launch_min_loa: u8,
 }
 
 impl Default for GatewaySection {
@@ -167,6 +175,10 @@ impl Default for GatewaySection {
             siths_crl: vec!["certs/siths-ca.crl".into()],
             siths_crl_refresh: 3600,
             siths_revocation: "require".into(),
+            siths_ocsp: "require".into(),
+            siths_ocsp_timeout: 5,
+            siths_loa: [("Hamn Test SITHS CA".to_owned(), 3)].into(),
+            launch_min_loa: 0,
         }
     }
 }
@@ -272,6 +284,8 @@ pub struct Settings {
     pub gateway_demo_login: bool,
     /// The SITHS card login listener, when `gateway.siths_listen` is set.
     pub gateway_siths: Option<SithsSettings>,
+    /// `gateway.launch_min_loa`; `None`: no minimum.
+    pub gateway_launch_min_loa: Option<u8>,
     pub broker_listen: SocketAddr,
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
@@ -291,6 +305,9 @@ pub struct SithsSettings {
     pub crl: Vec<PathBuf>,
     pub crl_refresh: std::time::Duration,
     pub revocation: hamn_certs::RevocationPolicy,
+    pub ocsp: hamn_certs::OcspPolicy,
+    pub ocsp_timeout: std::time::Duration,
+    pub loa_by_ca: std::collections::BTreeMap<String, u8>,
 }
 
 /// `https://host:port` of `public_url`'s host with another port.
@@ -564,6 +581,37 @@ impl RawConfig {
                 );
             }
         }
+        let siths_ocsp = match self.gateway.siths_ocsp.as_str() {
+            "require" => hamn_certs::OcspPolicy::Require,
+            "off" => hamn_certs::OcspPolicy::Off,
+            other => {
+                problem(
+                    "gateway.siths_ocsp",
+                    format!("{other:?} is neither \"require\" nor \"off\""),
+                );
+                hamn_certs::OcspPolicy::Require
+            }
+        };
+        if !(1..=60).contains(&self.gateway.siths_ocsp_timeout) {
+            problem(
+                "gateway.siths_ocsp_timeout",
+                "must be between 1 and 60 seconds".into(),
+            );
+        }
+        for (ca, loa) in &self.gateway.siths_loa {
+            if !(1..=4).contains(loa) || ca.trim().is_empty() {
+                problem(
+                    "gateway.siths_loa",
+                    format!("{ca:?} = {loa}: levels go from 1 to 4, CA names are not empty"),
+                );
+            }
+        }
+        if self.gateway.launch_min_loa > 4 {
+            problem(
+                "gateway.launch_min_loa",
+                "must be between 0 (no minimum) and 4".into(),
+            );
+        }
         if !(60..=7 * 24 * 3600).contains(&self.gateway.siths_crl_refresh) {
             problem(
                 "gateway.siths_crl_refresh",
@@ -705,7 +753,12 @@ impl RawConfig {
                 crl: self.gateway.siths_crl.iter().map(|p| resolve(p)).collect(),
                 crl_refresh: std::time::Duration::from_secs(self.gateway.siths_crl_refresh),
                 revocation: siths_revocation,
+                ocsp: siths_ocsp,
+                ocsp_timeout: std::time::Duration::from_secs(self.gateway.siths_ocsp_timeout),
+                loa_by_ca: self.gateway.siths_loa.clone(),
             }),
+            gateway_launch_min_loa: (self.gateway.launch_min_loa > 0)
+                .then_some(self.gateway.launch_min_loa),
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
             broker_secrets: hamn_broker::SecretsConfig {
@@ -882,7 +935,23 @@ mod tests {
                 crl: vec![PathBuf::from("./data/certs/siths-ca.crl")],
                 crl_refresh: std::time::Duration::from_secs(3600),
                 revocation: hamn_certs::RevocationPolicy::Require,
+                ocsp: hamn_certs::OcspPolicy::Require,
+                ocsp_timeout: std::time::Duration::from_secs(5),
+                loa_by_ca: [("Hamn Test SITHS CA".to_owned(), 3)].into(),
             })
+        );
+        assert_eq!(demo.gateway_launch_min_loa, None);
+        assert_eq!(
+            problems(
+                "[gateway]\nsiths_ocsp = \"maybe\"\nsiths_ocsp_timeout = 0\nlaunch_min_loa = 5\n\
+                 siths_loa = { \"X CA\" = 9 }\n"
+            ),
+            [
+                "gateway.siths_ocsp: \"maybe\" is neither \"require\" nor \"off\"",
+                "gateway.siths_ocsp_timeout: must be between 1 and 60 seconds",
+                "gateway.siths_loa: \"X CA\" = 9: levels go from 1 to 4, CA names are not empty",
+                "gateway.launch_min_loa: must be between 0 (no minimum) and 4",
+            ]
         );
         let Ok(v6) = load(Sources {
             text: Some(

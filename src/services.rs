@@ -95,8 +95,12 @@ fn gateway_config(
                 crl: s.crl.clone(),
                 crl_refresh: s.crl_refresh,
                 revocation: s.revocation,
+                ocsp: s.ocsp,
+                ocsp_timeout: s.ocsp_timeout,
+                loa_by_ca: s.loa_by_ca.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             }),
         web_sessions: hamn_broker::WebSessionPolicy::default(),
+        launch_min_loa: settings.gateway_launch_min_loa,
     }
 }
 

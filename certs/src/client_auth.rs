@@ -49,7 +49,9 @@ pub enum ClientCertError {
     MissingClientAuthEku,
     #[error("the client certificate is revoked")]
     Revoked,
-    #[error("no current CRL from the client certificate's issuer is loaded, or its OCSP responder gave no usable answer")]
+    #[error(
+        "no current CRL from the client certificate's issuer is loaded, or its OCSP responder gave no usable answer"
+    )]
     RevocationUnknown,
     #[error("the client certificate's OCSP responder does not know it")]
     UnknownToResponder,

@@ -674,7 +674,10 @@ fn aia_ocsp(url: &str) -> Result<rcgen::CustomExtension, PkiError> {
         return Err(issue_error("the OCSP URL must be ASCII"));
     }
     const ID_AD_OCSP: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
-    let access = tlv(0x30, &[tlv(0x06, ID_AD_OCSP), tlv(0x86, url.as_bytes())].concat());
+    let access = tlv(
+        0x30,
+        &[tlv(0x06, ID_AD_OCSP), tlv(0x86, url.as_bytes())].concat(),
+    );
     Ok(rcgen::CustomExtension::from_oid_content(
         &[1, 3, 6, 1, 5, 5, 7, 1, 1],
         tlv(0x30, &access),
@@ -712,22 +715,32 @@ pub fn openssl_index_line(
         .skip_while(|b| **b == 0)
         .map(|b| format!("{b:02X}"))
         .collect();
-    let serial = if serial.is_empty() { "00".into() } else { serial };
+    let serial = if serial.is_empty() {
+        "00".into()
+    } else {
+        serial
+    };
     let subject: String = cert
         .subject()
         .iter_rdn()
         .flat_map(|rdn| rdn.iter())
         .map(|attr| {
-            let name = x509_parser::objects::oid2abbrev(attr.attr_type(), x509_parser::objects::oid_registry())
-                .map(str::to_owned)
-                .unwrap_or_else(|_| attr.attr_type().to_id_string());
+            let name = x509_parser::objects::oid2abbrev(
+                attr.attr_type(),
+                x509_parser::objects::oid_registry(),
+            )
+            .map(str::to_owned)
+            .unwrap_or_else(|_| attr.attr_type().to_id_string());
             format!("/{name}={}", attr.as_str().unwrap_or("?"))
         })
         .collect();
     Ok(match revoked_at {
         None => format!("V\t{expiry}\t\t{serial}\tunknown\t{subject}\n"),
         Some(at) => {
-            let at = at.duration_since(UNIX_EPOCH).map_err(issue_error)?.as_secs() as i64;
+            let at = at
+                .duration_since(UNIX_EPOCH)
+                .map_err(issue_error)?
+                .as_secs() as i64;
             format!(
                 "R\t{expiry}\t{}\t{serial}\tunknown\t{subject}\n",
                 stamp(at)?

@@ -58,6 +58,9 @@ pub struct GatewayConfig {
     pub siths: Option<SithsConfig>,
     /// Lifetimes of the portal's web sessions.
     pub web_sessions: WebSessionPolicy,
+    /// The lowest level of assurance (1 to 4) a web session needs to launch an app
+    /// (`gateway.launch_min_loa`); `None`: any login may launch.
+    pub launch_min_loa: Option<u8>,
 }
 
 /// The SITHS listener: the only one that asks browsers for a client certificate.
@@ -74,6 +77,13 @@ pub struct SithsConfig {
     pub crl_refresh: std::time::Duration,
     /// `Require`: no current CRL for a card's CA refuses the card (`gateway.siths_revocation`).
     pub revocation: hamn_certs::RevocationPolicy,
+    /// `Require`: a card that names an OCSP responder is refused without a good answer
+    /// from it (`gateway.siths_ocsp`).
+    pub ocsp: hamn_certs::OcspPolicy,
+    /// Longest wait for an OCSP responder (`gateway.siths_ocsp_timeout`).
+    pub ocsp_timeout: std::time::Duration,
+    /// Level of assurance by issuing CA commonName (`gateway.siths_loa`).
+    pub loa_by_ca: std::collections::HashMap<String, u8>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +146,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
                     .siths
                     .as_ref()
                     .map(|s| format!("{}/siths/login", s.public_url.trim_end_matches('/'))),
+                launch_min_loa: config.launch_min_loa,
             })
         });
     let siths = match (&config.siths, &api) {
@@ -196,8 +207,14 @@ async fn siths_listener(
         hamn_certs::crl::CHANGE_POLL,
         shutdown.clone(),
     ));
+    let ocsp = Arc::new(hamn_certs::OcspChecker::new(
+        siths.ocsp,
+        &siths.ca_bundle,
+        siths.ocsp_timeout,
+    )?);
     let verifier = hamn_certs::ClientCertVerifier::from_ca_pem_file(&siths.ca_bundle)?
-        .with_revocation(revocation);
+        .with_revocation(revocation)
+        .with_ocsp(ocsp);
     let tls =
         hamn_certs::server::server_config_requesting_client_cert(&config.tls, &siths.ca_bundle)?;
     let listener = bind(siths.listen).await?;
@@ -206,6 +223,7 @@ async fn siths_listener(
         api: api.clone(),
         verifier,
         portal_url: config.public_url.clone(),
+        loa_by_ca: siths.loa_by_ca.clone(),
     }));
     Ok(tokio::spawn(hamn_certs::serve(
         listener,

@@ -245,3 +245,23 @@ async fn launch_in(
         expires_at,
     })
 }
+
+/// Audits a launch the caller refused before asking for a ticket (a login whose level of
+/// assurance is below the gateway's minimum), as `session.launch` refused with `reason`.
+pub async fn audit_refused(
+    db: &Database,
+    user: &User,
+    app_id: Uuid,
+    reason: &str,
+) -> Result<(), DbError> {
+    let event = launch_event(
+        Some(user),
+        user.id,
+        app_id,
+        AuditOutcome::Refused,
+        ("app", app_id.to_string()),
+        format!("refused: {reason}"),
+    );
+    let mut conn = db.acquire().await?;
+    repo::audit::insert(&mut conn, &event).await.map(drop)
+}

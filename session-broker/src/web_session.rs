@@ -101,12 +101,26 @@ fn after(at: OffsetDateTime, d: Duration) -> OffsetDateTime {
 }
 
 /// Starts a web session for `user` and audits `user.login` with `method` and the source
-/// address, in one transaction. Returns the token for the browser.
+/// address, in one transaction. Returns the token for the browser. The session has no
+/// level of assurance; see [`login_with_loa`].
 pub async fn login(
     db: &Database,
     policy: WebSessionPolicy,
     user: &User,
     method: LoginMethod,
+    source_address: Option<&str>,
+) -> Result<(SessionToken, WebSession), WebSessionError> {
+    login_with_loa(db, policy, user, method, None, source_address).await
+}
+
+/// [`login`] recording the level of assurance `loa` (1 to 4) the login established; the
+/// audit detail names it.
+pub async fn login_with_loa(
+    db: &Database,
+    policy: WebSessionPolicy,
+    user: &User,
+    method: LoginMethod,
+    loa: Option<u8>,
     source_address: Option<&str>,
 ) -> Result<(SessionToken, WebSession), WebSessionError> {
     let token = SessionToken::generate()?;
@@ -121,6 +135,7 @@ pub async fn login(
             tenant_id: user.tenant_id,
             user_id: user.id,
             method,
+            loa,
             source_address: source_address.map(str::to_owned),
             idle_expires_at: after(at, policy.idle),
             expires_at: after(at, policy.max),
@@ -128,11 +143,11 @@ pub async fn login(
     )
     .await?;
     repo::users::touch_login(&mut tx, user.id, at).await?;
-    repo::audit::insert(
-        &mut tx,
-        &user_event(user, "user.login", method, source_address, None),
-    )
-    .await?;
+    let mut event = user_event(user, "user.login", method, source_address, None);
+    if let (Some(loa), Some(detail)) = (loa, event.detail.as_mut()) {
+        detail.push_str(&format!("; loa{loa}"));
+    }
+    repo::audit::insert(&mut tx, &event).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok((token, session))
 }

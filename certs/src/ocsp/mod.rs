@@ -161,11 +161,7 @@ impl OcspChecker {
 
     /// Everything before the network: the responder URL, the issuer, the cache, the
     /// request. `Ok(None)`: the card names no responder.
-    fn prepare(
-        &self,
-        chain: &[CertificateDer<'_>],
-        now: i64,
-    ) -> Result<Option<Step>, OcspVerdict> {
+    fn prepare(&self, chain: &[CertificateDer<'_>], now: i64) -> Result<Option<Step>, OcspVerdict> {
         let fail = |reason: &str| OcspVerdict::Unavailable(reason.to_owned());
         let card_der = chain.first().ok_or_else(|| fail("no certificate"))?;
         let (_, card) = X509Certificate::from_der(card_der.as_ref())
@@ -209,10 +205,7 @@ impl OcspChecker {
             Ok(c) => c,
             Err(poisoned) => poisoned.into_inner(),
         };
-        cache
-            .get(key)
-            .filter(|c| now < c.until)
-            .map(|c| c.status)
+        cache.get(key).filter(|c| now < c.until).map(|c| c.status)
     }
 
     fn remember(&self, key: Vec<u8>, answer: Cached, now: i64) {

@@ -264,14 +264,14 @@ pub fn validate_response(
     if WEAK_SIGNATURES.contains(&algorithm.algorithm.as_bytes()) {
         return Err(OcspError::WeakAlgorithm);
     }
-    x509_parser::verify::verify_signature(signer, &algorithm, &signature, tbs.1).map_err(
-        |e| match e {
+    x509_parser::verify::verify_signature(signer, &algorithm, &signature, tbs.1).map_err(|e| {
+        match e {
             x509_parser::error::X509Error::SignatureUnsupportedAlgorithm => {
                 OcspError::WeakAlgorithm
             }
             _ => OcspError::BadSignature,
-        },
-    )?;
+        }
+    })?;
 
     let nonce_echoed = match response_nonce {
         Some(nonce) if nonce == request.nonce => true,
@@ -554,7 +554,10 @@ pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
         out.push(len as u8);
     } else {
         let bytes = len.to_be_bytes();
-        let skip = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+        let skip = bytes
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(bytes.len() - 1);
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }
@@ -745,7 +748,10 @@ mod tests {
         );
         // Every truncation of a good response, and trailing bytes after it.
         for cut in 0..GOOD.len() {
-            assert!(validate_response(&GOOD[..cut], &request, &ca, NOW).is_err(), "{cut}");
+            assert!(
+                validate_response(&GOOD[..cut], &request, &ca, NOW).is_err(),
+                "{cut}"
+            );
         }
         let mut trailing = GOOD.to_vec();
         trailing.push(0);

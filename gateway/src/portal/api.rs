@@ -40,6 +40,8 @@ pub struct PortalApi {
     /// The SITHS listener's login URL (`…/siths/login`), when it is on: the login page
     /// links to it.
     pub siths_login_url: Option<String>,
+    /// The lowest level of assurance (1 to 4) a session needs to launch; `None`: any.
+    pub launch_min_loa: Option<u8>,
 }
 
 impl std::fmt::Debug for PortalApi {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for PortalApi {
             .field("web_sessions", &self.web_sessions)
             .field("demo_login", &self.demo_login)
             .field("siths_login_url", &self.siths_login_url)
+            .field("launch_min_loa", &self.launch_min_loa)
             .finish_non_exhaustive()
     }
 }

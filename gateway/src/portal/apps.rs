@@ -117,6 +117,38 @@ fn refusal(error: &LaunchError, lang: Lang) -> Problem {
     )
 }
 
+/// Refuses (and audits) a launch from a login whose level of assurance is below
+/// `gateway.launch_min_loa`.
+async fn loa_too_low(
+    api: &PortalApi,
+    who: &WebUser,
+    app_id: Uuid,
+    min: u8,
+    lang: Lang,
+) -> Response {
+    let had = who
+        .session
+        .loa
+        .map_or_else(|| "none".to_owned(), |l| format!("loa{l}"));
+    let reason = format!("loa_too_low ({had} < loa{min})");
+    tracing::info!(%reason, app = %app_id, "launch refused");
+    if let Err(error) =
+        hamn_broker::launch::audit_refused(&api.database, &who.user, app_id, &reason).await
+    {
+        tracing::warn!(%error, "refused launch not audited");
+    }
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "loa_too_low",
+        lang,
+        "Inloggningen är inte stark nog för att starta applikationer. Logga in med \
+         SITHS-kort eller e-legitimation.",
+        "Your login is not strong enough to launch applications. Please log in with a \
+         SITHS card or an e-ID.",
+    )
+    .into_response()
+}
+
 /// `POST /portal/api/launch {app_id, lang?}`.
 pub async fn launch(
     State(api): State<Arc<PortalApi>>,
@@ -128,6 +160,11 @@ pub async fn launch(
     let Ok(app_id) = Uuid::parse_str(request.app_id.trim()) else {
         return refusal(&LaunchError::UnknownApp, lang).into_response();
     };
+    if let Some(min) = api.launch_min_loa
+        && who.session.loa.is_none_or(|loa| loa < min)
+    {
+        return loa_too_low(&api, &who, app_id, min, lang).await;
+    }
     match issue_launch_ticket(
         &api.database,
         &api.issuer,

@@ -42,6 +42,8 @@ pub struct Me {
     pub user: MeUser,
     pub tenant: MeTenant,
     pub method: LoginMethod,
+    /// The login's level of assurance, 1 to 4; `null`: none established.
+    pub loa: Option<u8>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
@@ -158,6 +160,7 @@ async fn me_of(db: &Database, session: &WebSession, user: User) -> Result<Me, Db
             name: tenant.name,
         },
         method: session.method,
+        loa: session.loa,
         expires_at: session.expires_at,
     })
 }

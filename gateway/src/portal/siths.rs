@@ -3,28 +3,33 @@
 //! asks). The handshake proves key possession only; here the card certificate is judged —
 //! chain to the SITHS CA bundle, validity, clientAuth EKU ([`ClientCertVerifier`]), then
 //! [`hsa_id_of`] — and an HSA-ID that belongs to a user becomes a web session with method
-//! `siths`, after which the browser is sent (303) to the portal. Every refusal is a page in
-//! Swedish or English (problem+json when asked for) and an audited `user.login` refusal.
-//! Revocation is checked against the SITHS CAs' CRLs (`gateway.siths_crl`, reloaded in
-//! place by [`hamn_certs::Revocation`]); OCSP is not used yet.
+//! `siths` and the level of assurance of the card's issuing CA (`gateway.siths_loa`), after
+//! which the browser is sent (303) to the portal. An HSA-ID with users in several tenants
+//! gets a page to pick the organisation (`POST /siths/login`, same-origin and a
+//! double-submit token). Every refusal is a page in Swedish or English (problem+json when
+//! asked for) and an audited `user.login` refusal. Revocation is checked against the SITHS
+//! CAs' CRLs (`gateway.siths_crl`, reloaded in place by [`hamn_certs::Revocation`]) and,
+//! when the card names a responder, by OCSP ([`ClientCertVerifier::check_online`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Extension, FromRequestParts, State};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Extension, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hamn_broker::model::{LoginMethod, User};
-use hamn_broker::{repo, web_session};
+use hamn_broker::{SessionToken, repo, web_session};
 use hamn_certs::{ClientCertError, ClientCertVerifier, ClientIdentity, PeerCertificates};
 use rustls_pki_types::UnixTime;
 
-use super::api::{PortalApi, Source, no_store};
+use super::api::{PortalApi, Source, no_store, origin_of};
 use super::lang::Lang;
 use super::problem::Problem;
-use super::web_session::{set_cookie, token};
+use super::web_session::{cookie, set_cookie, token};
 
 /// What the SITHS listener needs.
 #[derive(Debug)]
@@ -36,15 +41,30 @@ pub struct SithsLogin {
     pub verifier: ClientCertVerifier,
     /// Where an accepted card is sent: the portal's public URL.
     pub portal_url: String,
+    /// Level of assurance (1 to 4) by the commonName of the card's issuing CA
+    /// (`gateway.siths_loa`); a card from a CA not listed establishes none.
+    pub loa_by_ca: HashMap<String, u8>,
 }
 
 /// The SITHS listener's routes, with the portal's security headers.
 pub fn siths_router(login: Arc<SithsLogin>) -> Router {
     Router::new()
-        .route("/siths/login", get(self::login))
+        .route("/siths/login", get(self::login).post(self::choose))
+        // The organisation choice is two short fields.
+        .layer(DefaultBodyLimit::max(MAX_CHOICE_BODY))
         .with_state(login)
         .layer(axum::middleware::map_response(crate::headers::add))
 }
+
+/// Longest organisation-choice form read.
+const MAX_CHOICE_BODY: usize = 1024;
+/// Most tenants one HSA-ID is offered in (and looked up).
+const MAX_TENANTS: u32 = 20;
+/// The double-submit cookie of the organisation choice; `__Host-` so no sibling host can
+/// plant one.
+const CHOICE_COOKIE: &str = "__Host-hamn_siths_choice";
+/// How long the choice page's token lasts.
+const CHOICE_SECS: u32 = 600;
 
 /// Longest HSA-ID accepted (the HSA specification allows 31 characters).
 const MAX_HSA_ID: usize = 31;
@@ -71,8 +91,14 @@ pub enum SithsRefusal {
     FunctionCertificate,
     /// A valid card whose HSA-ID belongs to no user.
     UnknownHsaId,
-    /// The HSA-ID belongs to users of several tenants.
-    AmbiguousHsaId,
+    /// The OCSP responder the card names does not know it.
+    UnknownToResponder,
+    /// The organisation choice did not come from this listener's own page.
+    CrossSite,
+    /// The organisation choice lacks its token, or it differs from the cookie's.
+    ChoiceToken,
+    /// The organisation chosen is not one the card's HSA-ID has an account in.
+    TenantNotOffered,
 }
 
 impl SithsRefusal {
@@ -90,7 +116,10 @@ impl SithsRefusal {
             Self::NoHsaId => "no_hsa_id",
             Self::FunctionCertificate => "function_certificate",
             Self::UnknownHsaId => "unknown_hsa_id",
-            Self::AmbiguousHsaId => "ambiguous_hsa_id",
+            Self::UnknownToResponder => "ocsp_unknown",
+            Self::CrossSite => "cross_site_request",
+            Self::ChoiceToken => "choice_token",
+            Self::TenantNotOffered => "tenant_not_offered",
         }
     }
 
@@ -154,10 +183,31 @@ impl SithsRefusal {
                 "Funktionscertifikat kan inte användas för att logga in en person.",
                 "A function certificate cannot be used to log a person in.",
             ),
-            Self::UnknownHsaId | Self::AmbiguousHsaId => (
+            Self::UnknownHsaId => (
                 StatusCode::FORBIDDEN,
                 "Kortets HSA-id har inget konto i Hamn. Kontakta din administratör.",
                 "The card's HSA-ID has no Hamn account. Please contact your administrator.",
+            ),
+            Self::UnknownToResponder => (
+                StatusCode::FORBIDDEN,
+                "Kortets utfärdare känner inte till kortet (OCSP). Kontakta din administratör.",
+                "The card's issuer does not know the card (OCSP). Please contact your \
+                 administrator.",
+            ),
+            Self::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "Begäran kom inte från inloggningssidan och avvisades.",
+                "The request did not come from the login page and was refused.",
+            ),
+            Self::ChoiceToken => (
+                StatusCode::FORBIDDEN,
+                "Valet av organisation har gått ut. Logga in med kortet igen.",
+                "The choice of organisation has expired. Please log in with your card again.",
+            ),
+            Self::TenantNotOffered => (
+                StatusCode::FORBIDDEN,
+                "Kortets HSA-id har inget konto hos den valda organisationen.",
+                "The card's HSA-ID has no account with the chosen organisation.",
             ),
         };
         Problem::new(status, self.reason(), lang, sv, en)
@@ -174,6 +224,7 @@ impl From<ClientCertError> for SithsRefusal {
             ClientCertError::MissingClientAuthEku => Self::NoClientAuth,
             ClientCertError::Revoked => Self::Revoked,
             ClientCertError::RevocationUnknown => Self::RevocationUnknown,
+            ClientCertError::UnknownToResponder => Self::UnknownToResponder,
             ClientCertError::Malformed(_) => Self::Malformed,
         }
     }
@@ -249,6 +300,63 @@ fn attempted(identity: Option<&ClientIdentity>) -> String {
     )
 }
 
+/// A card that passed every check: who it names and how sure we are.
+struct Card {
+    identity: ClientIdentity,
+    hsa_id: String,
+    loa: Option<u8>,
+}
+
+/// Judges the presented chain: chain, validity, EKU, CRL ([`ClientCertVerifier::verify`]),
+/// OCSP ([`ClientCertVerifier::check_online`]), then the HSA-ID of a person. A refusal
+/// comes with the name the audit event gives the card.
+async fn judge(
+    siths: &SithsLogin,
+    chain: &[rustls_pki_types::CertificateDer<'static>],
+) -> Result<Card, (String, SithsRefusal)> {
+    let now = UnixTime::now();
+    let identity = match siths.verifier.verify(chain, now) {
+        Ok(identity) => identity,
+        Err(error @ (ClientCertError::Revoked | ClientCertError::RevocationUnknown)) => {
+            // The chain verified, so the card's own name is trustworthy for the audit log.
+            let claimed = chain
+                .first()
+                .and_then(|der| hamn_certs::client_auth::claimed_identity(der.as_ref()));
+            return Err((attempted(claimed.as_ref()), error.into()));
+        }
+        Err(error) => {
+            // The chain failed, so its subject is not trusted; the fingerprint of what was
+            // presented still tells an auditor which certificate it was.
+            let presented = chain.first().map(|der| attempted_unverified(der.as_ref()));
+            let name = presented.unwrap_or_else(|| attempted(None));
+            return Err((name, error.into()));
+        }
+    };
+    if let Err(error) = siths.verifier.check_online(chain, now).await {
+        return Err((attempted(Some(&identity)), error.into()));
+    }
+    let hsa_id = match hsa_id_of(&identity) {
+        Ok(hsa_id) => hsa_id.to_owned(),
+        Err(refusal) => return Err((attempted(Some(&identity)), refusal)),
+    };
+    let loa = identity
+        .issuer_cn
+        .as_deref()
+        .and_then(|cn| siths.loa_by_ca.get(cn))
+        .copied();
+    Ok(Card {
+        identity,
+        hsa_id,
+        loa,
+    })
+}
+
+/// The users the card's HSA-ID belongs to, in any tenant.
+async fn users_of(siths: &SithsLogin, hsa_id: &str) -> Result<Vec<User>, hamn_broker::db::DbError> {
+    let mut conn = siths.api.database.pool().acquire().await?;
+    repo::users::find_by_hsa_id(&mut conn, hsa_id, MAX_TENANTS).await
+}
+
 /// `GET /siths/login`.
 async fn login(
     State(siths): State<Arc<SithsLogin>>,
@@ -258,84 +366,273 @@ async fn login(
     peer: Option<Extension<PeerCertificates>>,
 ) -> Response {
     let chain = peer.map(|Extension(p)| p.0).unwrap_or_default();
-    let identity = match siths.verifier.verify(&chain, UnixTime::now()) {
-        Ok(identity) => identity,
-        Err(error @ (ClientCertError::Revoked | ClientCertError::RevocationUnknown)) => {
-            // The chain verified, so the card's own name is trustworthy for the audit log.
-            let claimed = chain
-                .first()
-                .and_then(|der| hamn_certs::client_auth::claimed_identity(der.as_ref()));
-            let name = attempted(claimed.as_ref());
-            return refuse(&siths, &headers, lang, source, &name, None, error.into()).await;
-        }
-        Err(error) => {
-            // The chain failed, so its subject is not trusted; the fingerprint of what was
-            // presented still tells an auditor which certificate it was.
-            let presented = chain.first().map(|der| {
-                use sha2::Digest as _;
-                let hex: String = sha2::Sha256::digest(der.as_ref())
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                format!("(unverified certificate) sha256:{hex}")
-            });
-            let name = presented.unwrap_or_else(|| attempted(None));
-            return refuse(&siths, &headers, lang, source, &name, None, error.into()).await;
-        }
-    };
-    let hsa_id = match hsa_id_of(&identity) {
-        Ok(hsa_id) => hsa_id.to_owned(),
-        Err(refusal) => {
-            let name = attempted(Some(&identity));
+    let card = match judge(&siths, &chain).await {
+        Ok(card) => card,
+        Err((name, refusal)) => {
             return refuse(&siths, &headers, lang, source, &name, None, refusal).await;
         }
     };
-    let found = async {
-        let mut conn = siths.api.database.pool().acquire().await?;
-        repo::users::find_by_hsa_id(&mut conn, &hsa_id, 2).await
-    }
-    .await;
-    let user = match found {
-        Ok(mut users) if users.len() == 1 => users.remove(0),
-        Ok(users) => {
-            let refusal = if users.is_empty() {
-                SithsRefusal::UnknownHsaId
-            } else {
-                SithsRefusal::AmbiguousHsaId
-            };
-            let name = attempted(Some(&identity));
-            return refuse(&siths, &headers, lang, source, &name, None, refusal).await;
-        }
+    let mut users = match users_of(&siths, &card.hsa_id).await {
+        Ok(users) => users,
         Err(error) => {
             tracing::error!(%error, "SITHS login failed");
             return page(&headers, Problem::unavailable(lang), &siths.portal_url);
         }
     };
+    match users.len() {
+        0 => {
+            let name = attempted(Some(&card.identity));
+            refuse(
+                &siths,
+                &headers,
+                lang,
+                source,
+                &name,
+                None,
+                SithsRefusal::UnknownHsaId,
+            )
+            .await
+        }
+        1 => {
+            start_session(
+                &siths,
+                &headers,
+                lang,
+                source,
+                &users.remove(0),
+                card.loa,
+                false,
+            )
+            .await
+        }
+        _ => choice_page(&siths, lang, &users).await,
+    }
+}
+
+/// `POST /siths/login` (form: `tenant`, `csrf`): the organisation picked on the choice
+/// page. The card is judged again (this is a new request), the form must come from this
+/// listener's origin and carry the token of the cookie the page set.
+async fn choose(
+    State(siths): State<Arc<SithsLogin>>,
+    PageLang(lang): PageLang,
+    Source(source): Source,
+    headers: HeaderMap,
+    peer: Option<Extension<PeerCertificates>>,
+    body: Bytes,
+) -> Response {
+    let chain = peer.map(|Extension(p)| p.0).unwrap_or_default();
+    let own_origin = siths.api.siths_login_url.as_deref().map(origin_of);
+    let same_origin = own_origin
+        .as_deref()
+        .is_some_and(|origin| super::csrf::same_origin(&headers, origin).is_ok());
+    let refusal = if !same_origin {
+        SithsRefusal::CrossSite
+    } else {
+        match (choice_form(&body), cookie(&headers, CHOICE_COOKIE)) {
+            (Some((tenant, sent)), Some(expected)) if sent == expected => {
+                return chosen(&siths, &headers, lang, source, &chain, tenant).await;
+            }
+            _ => SithsRefusal::ChoiceToken,
+        }
+    };
+    let claimed = chain.first().map(|der| attempted_unverified(der.as_ref()));
+    let name = claimed.unwrap_or_else(|| attempted(None));
+    refuse(&siths, &headers, lang, source, &name, None, refusal).await
+}
+
+/// The rest of [`choose`] once the form is known to be genuine.
+async fn chosen(
+    siths: &SithsLogin,
+    headers: &HeaderMap,
+    lang: Lang,
+    source: Option<String>,
+    chain: &[rustls_pki_types::CertificateDer<'static>],
+    tenant: uuid::Uuid,
+) -> Response {
+    let card = match judge(siths, chain).await {
+        Ok(card) => card,
+        Err((name, refusal)) => {
+            return refuse(siths, headers, lang, source, &name, None, refusal).await;
+        }
+    };
+    let users = match users_of(siths, &card.hsa_id).await {
+        Ok(users) => users,
+        Err(error) => {
+            tracing::error!(%error, "SITHS login failed");
+            return page(headers, Problem::unavailable(lang), &siths.portal_url);
+        }
+    };
+    match users.iter().find(|u| u.tenant_id == tenant) {
+        Some(user) => start_session(siths, headers, lang, source, user, card.loa, true).await,
+        None => {
+            let name = attempted(Some(&card.identity));
+            refuse(
+                siths,
+                headers,
+                lang,
+                source,
+                &name,
+                None,
+                SithsRefusal::TenantNotOffered,
+            )
+            .await
+        }
+    }
+}
+
+/// `tenant` and `csrf` of an `application/x-www-form-urlencoded` choice; `None` unless
+/// both are there with the exact shape of a UUID and a token (so nothing needs decoding).
+fn choice_form(body: &[u8]) -> Option<(uuid::Uuid, SessionToken)> {
+    let text = std::str::from_utf8(body).ok()?;
+    let (mut tenant, mut csrf) = (None, None);
+    for pair in text.split('&').take(8) {
+        match pair.split_once('=') {
+            Some(("tenant", value)) => tenant = uuid::Uuid::parse_str(value).ok(),
+            Some(("csrf", value)) => csrf = SessionToken::parse(value),
+            _ => {}
+        }
+    }
+    Some((tenant?, csrf?))
+}
+
+/// The page that lets a person whose HSA-ID has accounts in several organisations pick
+/// one; it sets the double-submit cookie whose token the form carries.
+async fn choice_page(siths: &SithsLogin, lang: Lang, users: &[User]) -> Response {
+    let Ok(token) = SessionToken::generate() else {
+        return page(
+            &HeaderMap::new(),
+            Problem::unavailable(lang),
+            &siths.portal_url,
+        );
+    };
+    let mut choices = Vec::new();
+    {
+        let Ok(mut conn) = siths.api.database.pool().acquire().await else {
+            return page(
+                &HeaderMap::new(),
+                Problem::unavailable(lang),
+                &siths.portal_url,
+            );
+        };
+        for user in users {
+            match repo::tenants::get(&mut conn, user.tenant_id).await {
+                Ok(Some(tenant)) => choices.push((tenant.id, tenant.name)),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(%error, "SITHS organisation choice failed");
+                    return page(
+                        &HeaderMap::new(),
+                        Problem::unavailable(lang),
+                        &siths.portal_url,
+                    );
+                }
+            }
+        }
+    }
+    choices.sort_by(|a, b| a.1.cmp(&b.1));
+    let (title, intro, submit, other, other_tag) = match lang {
+        Lang::En => (
+            "Choose organisation",
+            "Your HSA-ID has accounts with several organisations. Choose the one to log in to.",
+            "Log in",
+            "På svenska",
+            "sv",
+        ),
+        Lang::Sv => (
+            "Välj organisation",
+            "Ditt HSA-id har konton hos flera organisationer. Välj den du vill logga in hos.",
+            "Logga in",
+            "In English",
+            "en",
+        ),
+    };
+    let options: String = choices
+        .iter()
+        .map(|(id, name)| {
+            format!(
+                "<p><label><input type=\"radio\" name=\"tenant\" value=\"{id}\" required> \
+                 {}</label></p>",
+                escape(name)
+            )
+        })
+        .collect();
+    let html = format!(
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <title>{title}</title></head><body><main><h1>{title}</h1><p>{intro}</p>\
+         <form method=\"post\" action=\"/siths/login?lang={lang}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">{options}\
+         <p><button type=\"submit\">{submit}</button></p></form>\
+         <p><a href=\"/siths/login?lang={other_tag}\" lang=\"{other_tag}\">{other}</a></p>\
+         </main></body></html>\n",
+        lang = lang.tag(),
+        token = token.expose(),
+    );
+    let mut response = (StatusCode::OK, html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(lang.tag()),
+    );
+    let set = format!(
+        "{CHOICE_COOKIE}={}; Max-Age={CHOICE_SECS}; Path=/; Secure; HttpOnly; SameSite=Strict",
+        token.expose()
+    );
+    if let Ok(set) = HeaderValue::from_str(&set) {
+        headers.insert(header::SET_COOKIE, set);
+    }
+    no_store(response)
+}
+
+/// Starts the web session of `user` (ending the browser's previous one) and sends the
+/// browser to the portal; `clear_choice` also removes the organisation-choice cookie.
+async fn start_session(
+    siths: &SithsLogin,
+    headers: &HeaderMap,
+    lang: Lang,
+    source: Option<String>,
+    user: &User,
+    loa: Option<u8>,
+    clear_choice: bool,
+) -> Response {
     // A browser that was logged in is logged out first; the new session has a new token
     // either way, so a planted cookie never becomes a logged-in one (no fixation).
-    if let Some(previous) = token(&headers)
+    if let Some(previous) = token(headers)
         && let Err(error) =
             web_session::logout(&siths.api.database, &previous, source.as_deref()).await
     {
         tracing::warn!(%error, "previous web session not ended");
     }
-    let login = web_session::login(
+    let login = web_session::login_with_loa(
         &siths.api.database,
         siths.api.web_sessions,
-        &user,
+        user,
         LoginMethod::Siths,
+        loa,
         source.as_deref(),
     )
     .await;
     match login {
         Ok((token, _session)) => {
-            tracing::info!(user = %user.id, "SITHS login");
+            tracing::info!(user = %user.id, loa, "SITHS login");
             let mut response = no_store(StatusCode::SEE_OTHER.into_response());
             let headers = response.headers_mut();
             headers.insert(
                 header::SET_COOKIE,
                 set_cookie(&token, siths.api.web_sessions),
             );
+            if clear_choice {
+                headers.append(
+                    header::SET_COOKIE,
+                    HeaderValue::from_static(
+                        "__Host-hamn_siths_choice=; Max-Age=0; Path=/; Secure; HttpOnly; \
+                         SameSite=Strict",
+                    ),
+                );
+            }
             if let Ok(location) = HeaderValue::from_str(&siths.portal_url) {
                 headers.insert(header::LOCATION, location);
             }
@@ -343,9 +640,19 @@ async fn login(
         }
         Err(error) => {
             tracing::error!(%error, "SITHS login failed");
-            page(&headers, Problem::unavailable(lang), &siths.portal_url)
+            page(headers, Problem::unavailable(lang), &siths.portal_url)
         }
     }
+}
+
+/// The audit name of a certificate not (yet) verified: its fingerprint only.
+fn attempted_unverified(der: &[u8]) -> String {
+    use sha2::Digest as _;
+    let hex: String = sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("(unverified certificate) sha256:{hex}")
 }
 
 async fn refuse(
@@ -431,6 +738,7 @@ mod tests {
             subject_serial_number: serial.map(str::to_owned),
             given_name: person.then(|| "Åsa".to_owned()),
             surname: person.then(|| "Öberg".to_owned()),
+            issuer_cn: Some("Hamn Test SITHS CA".into()),
             sha256_fingerprint: "00".into(),
         }
     }

@@ -16,6 +16,12 @@ use super::problem::Problem;
 
 /// The session token in the request's cookies, when one is well-formed.
 pub fn token(headers: &HeaderMap) -> Option<SessionToken> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The cookie `name` when its value has the shape of a token (the SITHS organisation
+/// choice's double-submit cookie has).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<SessionToken> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -23,7 +29,7 @@ pub fn token(headers: &HeaderMap) -> Option<SessionToken> {
         .flat_map(|v| v.split(';'))
         .take(64)
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(found, _)| *found == name)
         .and_then(|(_, value)| SessionToken::parse(value.trim()))
 }
 

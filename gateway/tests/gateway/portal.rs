@@ -89,6 +89,7 @@ impl Portal {
                 web_sessions: WebSessionPolicy::default(),
                 demo_login: true,
                 siths_login_url: None,
+                launch_min_loa: None,
             })
         });
         let router = hamn_gateway::router(PortalState {

@@ -3,18 +3,24 @@
 //! portal listener beside it serves `/portal/api/me` with the cookie the login set. Good
 //! card → 303 to the portal with a strict session cookie; every bad card, and no card,
 //! → a refusal with its reason (problem+json, or a Swedish/English page) and an audited
-//! `user.login` refusal.
+//! `user.login` refusal. OCSP runs against a real responder: `openssl ocsp` started by the
+//! test on a free port, answering from an OpenSSL index with the dev PKI's delegated
+//! responder certificate. Also: the level of assurance a card's CA gives its web session
+//! and the launch minimum, and the organisation choice for an HSA-ID in two tenants.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use hamn_broker::db::{Database, DatabaseConfig};
-use hamn_broker::model::{AuditEvent, AuditFilter, AuditOutcome, PageRequest};
+use hamn_broker::model::{AuditEvent, AuditFilter, AuditOutcome, NewTenant, NewUser, PageRequest};
 use hamn_broker::{DemoIds, SecretsKey, TicketIssuer, TicketKeys, WebSessionPolicy, repo};
 use hamn_certs::pki::{ClientCertOptions, ClientEku, P12_PASSWORD, generate_ca, issue_client_cert};
-use hamn_certs::pki::{CrlOptions, sign_crl};
-use hamn_certs::{ClientCertVerifier, DevPki, Revocation, RevocationPolicy};
+use hamn_certs::pki::{CrlOptions, openssl_index_line, sign_crl};
+use hamn_certs::{
+    ClientCertVerifier, DevPki, OcspChecker, OcspPolicy, Revocation, RevocationPolicy,
+};
 use hamn_gateway::{PortalApi, PortalState, SESSION_COOKIE, SithsLogin, origin_of};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +35,27 @@ struct Siths {
     dir: tempfile::TempDir,
     /// The SITHS listener's CRLs (the dev PKI's `siths-ca.crl`), reloaded on change.
     revocation: Arc<Revocation>,
+    /// Its OCSP checker: how many requests went to responders.
+    ocsp: Arc<OcspChecker>,
+}
+
+/// How a test's SITHS listener is set up; the default is production's.
+struct Options {
+    revocation: RevocationPolicy,
+    ocsp: OcspPolicy,
+    loa_by_ca: HashMap<String, u8>,
+    launch_min_loa: Option<u8>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            revocation: RevocationPolicy::Require,
+            ocsp: OcspPolicy::Require,
+            loa_by_ca: [("Hamn Test SITHS CA".to_owned(), 3)].into(),
+            launch_min_loa: None,
+        }
+    }
 }
 
 /// What curl got back.
@@ -68,6 +95,15 @@ impl Siths {
     /// Starts with revocation `policy`; `prepare` runs on the fresh dev PKI before the CRL
     /// is first loaded.
     async fn start_with(policy: RevocationPolicy, prepare: impl FnOnce(&DevPki)) -> Siths {
+        let options = Options {
+            revocation: policy,
+            ..Options::default()
+        };
+        Self::start_opts(options, prepare).await
+    }
+
+    async fn start_opts(options: Options, prepare: impl FnOnce(&DevPki)) -> Siths {
+        let policy = options.revocation;
         let dir = tempfile::tempdir().expect("temp dir");
         let database = Database::connect(&DatabaseConfig {
             url: format!("sqlite://{}?mode=rwc", dir.path().join("hamn.db").display()),
@@ -112,6 +148,7 @@ impl Siths {
             web_sessions: WebSessionPolicy::default(),
             demo_login: false,
             siths_login_url: Some(format!("{siths_url}/siths/login")),
+            launch_min_loa: options.launch_min_loa,
         });
         let shutdown = CancellationToken::new();
         let portal = hamn_gateway::router(PortalState {
@@ -135,12 +172,17 @@ impl Siths {
             hamn_certs::crl::CHANGE_POLL,
             shutdown.clone(),
         ));
+        let ocsp = Arc::new(
+            OcspChecker::new(options.ocsp, &ca, Duration::from_secs(3)).expect("OCSP checker"),
+        );
         let siths = hamn_gateway::siths_router(Arc::new(SithsLogin {
             api,
             verifier: ClientCertVerifier::from_ca_pem_file(&ca)
                 .expect("SITHS CA")
-                .with_revocation(revocation.clone()),
+                .with_revocation(revocation.clone())
+                .with_ocsp(ocsp.clone()),
             portal_url: portal_url.clone(),
+            loa_by_ca: options.loa_by_ca,
         }));
         tokio::spawn(hamn_certs::serve(
             siths_listener,
@@ -157,6 +199,7 @@ impl Siths {
             shutdown,
             dir,
             revocation,
+            ocsp,
         }
     }
 
@@ -334,7 +377,7 @@ async fn card_one_logs_in_as_the_demo_user_and_the_portal_knows_them() {
     assert_eq!(logins[0].source_address.as_deref(), Some("127.0.0.1"));
     assert_eq!(
         logins[0].detail.as_deref(),
-        Some("method siths; hsa_id SE2321000016-0001")
+        Some("method siths; hsa_id SE2321000016-0001; loa3")
     );
 
     // A second login from the same browser ends the first session and issues a new token.
@@ -664,4 +707,570 @@ async fn an_expired_crl_leaves_revocation_unknown_unless_checking_is_off() {
         .login(Card::P12(lab.pki.paths.siths_card_p12(1)), &JSON)
         .await;
     assert_eq!(reply.status, 303, "{}", reply.body);
+}
+
+/// A real OCSP responder: `openssl ocsp` answering from an OpenSSL index with the dev
+/// PKI's delegated responder certificate. Killed on drop.
+struct Responder {
+    child: Option<std::process::Child>,
+    url: String,
+}
+
+/// A TCP port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+impl Responder {
+    /// The URL a responder on a fresh port will have; [`Self::start`] starts it.
+    fn planned() -> Responder {
+        Responder {
+            child: None,
+            url: format!("http://127.0.0.1:{}/", free_port()),
+        }
+    }
+
+    /// Starts `openssl ocsp` on this responder's port with `index` (OpenSSL CA database
+    /// lines) and waits until it accepts connections.
+    async fn start(&mut self, siths: &Siths, index: &str) {
+        let port = self
+            .url
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .expect("port")
+            .to_owned();
+        let index_path = siths.dir.path().join(format!("ocsp-index-{port}.txt"));
+        std::fs::write(&index_path, index).expect("write index");
+        let paths = &siths.pki.paths;
+        let mut child = std::process::Command::new("openssl")
+            .arg("ocsp")
+            .arg("-index")
+            .arg(&index_path)
+            .args(["-port", &port])
+            .arg("-rsigner")
+            .arg(paths.siths_ocsp_cert())
+            .arg("-rkey")
+            .arg(paths.siths_ocsp_key())
+            .arg("-CA")
+            .arg(paths.siths_ca_cert())
+            // Answers are current for five minutes: what the cache keeps them for.
+            .args(["-nmin", "5"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start openssl ocsp");
+        // Ready once it says so. Not by connecting: this single-threaded responder waits
+        // forever for a request on a connection that sends none.
+        let stderr = child.stderr.take().expect("stderr");
+        self.child = Some(child);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // The reader drains stderr until the responder ends: a closed pipe would kill it
+        // at its next log line.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("waiting for OCSP client connections")
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let ready = tokio::time::timeout(Duration::from_secs(20), rx).await;
+        assert!(
+            matches!(ready, Ok(Ok(()))),
+            "openssl ocsp did not start on {port}"
+        );
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Siths {
+    /// A card of the test SITHS CA for `hsa_id` naming `ocsp_url` as its responder, and
+    /// its OpenSSL index line (revoked when `revoked`).
+    fn ocsp_card(
+        &self,
+        name: &str,
+        hsa_id: &str,
+        ocsp_url: &str,
+        revoked: bool,
+    ) -> ((PathBuf, PathBuf), String) {
+        let card = self.card(
+            name,
+            "Test Testsson",
+            &ClientCertOptions {
+                ocsp_url: Some(ocsp_url.to_owned()),
+                ..person(hsa_id)
+            },
+            None,
+        );
+        let pem = std::fs::read_to_string(&card.0).expect("card PEM");
+        let line = openssl_index_line(
+            &pem,
+            revoked.then(|| SystemTime::now() - Duration::from_secs(3600)),
+        )
+        .expect("index line");
+        (card, line)
+    }
+}
+
+#[tokio::test]
+async fn ocsp_good_card_is_accepted_and_its_answer_cached_until_next_update() {
+    let siths = Siths::start().await;
+    let mut responder = Responder::planned();
+    let (good, line) = siths.ocsp_card("ocsp-good", "SE2321000016-0001", &responder.url, false);
+    responder.start(&siths, &line).await;
+    let reply = siths.login(Card::Pem(&good.0, &good.1), &JSON).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    assert_eq!(siths.ocsp.requests(), 1);
+
+    // The answer is current for five minutes: the next login asks nobody, not even when
+    // the responder is gone.
+    responder.stop();
+    let again = siths.login(Card::Pem(&good.0, &good.1), &JSON).await;
+    assert_eq!(again.status, 303, "{}", again.body);
+    assert_eq!(siths.ocsp.requests(), 1, "the cached answer was not used");
+    let logins = siths.logins().await;
+    assert_eq!(logins.len(), 2);
+    assert!(logins.iter().all(|e| e.outcome == AuditOutcome::Success));
+
+    // A card with no responder named is judged by the CRL alone.
+    let plain = siths
+        .login(Card::P12(siths.pki.paths.siths_card_p12(1)), &JSON)
+        .await;
+    assert_eq!(plain.status, 303, "{}", plain.body);
+    assert_eq!(siths.ocsp.requests(), 1);
+}
+
+#[tokio::test]
+async fn ocsp_revoked_and_unknown_cards_are_refused_and_audited() {
+    let siths = Siths::start().await;
+    let mut responder = Responder::planned();
+    let (revoked, revoked_line) =
+        siths.ocsp_card("ocsp-revoked", "SE2321000016-0001", &responder.url, true);
+    // Issued by the CA but missing from the responder's index: "unknown".
+    let (stranger, _) = siths.ocsp_card("ocsp-unknown", "SE2321000016-0001", &responder.url, false);
+    responder.start(&siths, &revoked_line).await;
+
+    // The CRL does not list it: only OCSP knows it is revoked.
+    let reply = siths.login(Card::Pem(&revoked.0, &revoked.1), &JSON).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(reply.json()["reason"], "revoked");
+    assert!(reply.header("set-cookie").is_empty());
+    assert_eq!(siths.refusals("revoked").await, 1);
+    // Revoked answers are cached too: a second try asks nobody.
+    let again = siths.login(Card::Pem(&revoked.0, &revoked.1), &JSON).await;
+    assert_eq!(again.json()["reason"], "revoked");
+    assert_eq!(siths.ocsp.requests(), 1);
+
+    let reply = siths
+        .login(
+            Card::Pem(&stranger.0, &stranger.1),
+            &[
+                "-H",
+                "Accept-Language: en",
+                "-H",
+                "Accept: application/json",
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(reply.json()["reason"], "ocsp_unknown");
+    assert!(
+        reply.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("does not know the card")),
+        "{}",
+        reply.body
+    );
+    assert_eq!(siths.refusals("ocsp_unknown").await, 1);
+    // "unknown" is not cached: the responder is asked every time.
+    let _ = siths
+        .login(Card::Pem(&stranger.0, &stranger.1), &JSON)
+        .await;
+    assert_eq!(siths.ocsp.requests(), 3);
+    // The chain verified, so the audit names the card.
+    assert!(siths.logins().await.iter().all(|e| {
+        e.actor_name
+            .starts_with("Test Testsson [SE2321000016-0001] sha256:")
+    }),);
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM web_sessions")
+        .fetch_one(siths.database.pool())
+        .await
+        .expect("web sessions");
+    assert_eq!(sessions, 0);
+}
+
+#[tokio::test]
+async fn ocsp_responder_down_refuses_the_card_unless_ocsp_is_off() {
+    let siths = Siths::start().await;
+    // Nothing ever listens there.
+    let down = Responder::planned();
+    let (card, _) = siths.ocsp_card("ocsp-down", "SE2321000016-0001", &down.url, false);
+    let reply = siths.login(Card::Pem(&card.0, &card.1), &JSON).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(reply.json()["reason"], "revocation_unknown");
+    assert_eq!(siths.refusals("revocation_unknown").await, 1);
+    assert_eq!(siths.ocsp.requests(), 1);
+
+    // With OCSP off (labs only) the same card logs in and nobody is asked.
+    let lab = Siths::start_opts(
+        Options {
+            ocsp: OcspPolicy::Off,
+            ..Options::default()
+        },
+        |_| {},
+    )
+    .await;
+    let (card, _) = lab.ocsp_card("ocsp-off", "SE2321000016-0001", &down.url, false);
+    let reply = lab.login(Card::Pem(&card.0, &card.1), &JSON).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    assert_eq!(lab.ocsp.requests(), 0);
+}
+
+impl Siths {
+    /// `POST /siths/login` with card 1, as the organisation choice form does; empty
+    /// `origin` or `cookie` headers are left out.
+    async fn choose(&self, origin: &str, cookie: &str, body: String) -> Reply {
+        let mut extra = vec!["-H", "Accept: application/json"];
+        for header in [origin, cookie] {
+            if !header.is_empty() {
+                extra.extend(["-H", header]);
+            }
+        }
+        extra.extend(["--data", &body]);
+        self.login(Card::P12(self.pki.paths.siths_card_p12(1)), &extra)
+            .await
+    }
+
+    /// The events of `action`.
+    async fn audit(&self, action: &str) -> Vec<AuditEvent> {
+        let mut conn = self.database.pool().acquire().await.expect("conn");
+        repo::audit::list(
+            &mut conn,
+            &AuditFilter {
+                action: Some(action.to_owned()),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .expect("audit")
+        .items
+    }
+
+    /// Logs in with test card 1 and returns the `Cookie:` header of the new session.
+    async fn session_of_card_one(&self) -> String {
+        let reply = self
+            .login(Card::P12(self.pki.paths.siths_card_p12(1)), &JSON)
+            .await;
+        assert_eq!(reply.status, 303, "{}", reply.body);
+        let cookie = reply.header("set-cookie").concat();
+        let pair = cookie.split(';').next().expect("cookie pair").to_owned();
+        format!("Cookie: {pair}")
+    }
+
+    /// `GET` on the portal listener with `cookie`.
+    async fn portal_get(&self, path: &str, cookie: &str) -> Reply {
+        self.curl(
+            format!("{}{path}", self.portal_url),
+            Card::None,
+            &["-H", cookie],
+        )
+        .await
+    }
+
+    /// `POST /portal/api/launch` of the first app the user may launch, as the portal does.
+    async fn launch_first_app(&self, cookie: &str) -> Reply {
+        let apps = self.portal_get("/portal/api/apps", cookie).await;
+        assert_eq!(apps.status, 200, "{}", apps.body);
+        let app_id = apps.json()["environments"][0]["apps"][0]["id"]
+            .as_str()
+            .expect("an app")
+            .to_owned();
+        let origin = format!("Origin: {}", self.portal_url);
+        let body = format!("{{\"app_id\":\"{app_id}\"}}");
+        self.curl(
+            format!("{}/portal/api/launch", self.portal_url),
+            Card::None,
+            &[
+                "-H",
+                cookie,
+                "-H",
+                &origin,
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+                &body,
+            ],
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn the_issuing_cas_level_of_assurance_goes_with_the_session_and_launch_can_require_more() {
+    // The test CA vouches for loa2 only; launching needs loa3.
+    let weak = Siths::start_opts(
+        Options {
+            loa_by_ca: [("Hamn Test SITHS CA".to_owned(), 2)].into(),
+            launch_min_loa: Some(3),
+            ..Options::default()
+        },
+        |_| {},
+    )
+    .await;
+    let cookie = weak.session_of_card_one().await;
+    let me = weak.portal_get("/portal/api/me", &cookie).await;
+    assert_eq!(me.json()["method"], "siths");
+    assert_eq!(me.json()["loa"], 2, "{}", me.body);
+    let launch = weak.launch_first_app(&cookie).await;
+    assert_eq!(launch.status, 403, "{}", launch.body);
+    assert_eq!(launch.json()["reason"], "loa_too_low");
+    assert!(
+        launch.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("inte stark nog")),
+        "{}",
+        launch.body
+    );
+    let launches = weak.audit("session.launch").await;
+    assert_eq!(launches.len(), 1, "{launches:?}");
+    assert_eq!(launches[0].outcome, AuditOutcome::Refused);
+    assert!(
+        launches[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.ends_with("refused: loa_too_low (loa2 < loa3)")),
+        "{launches:?}"
+    );
+    assert!(
+        weak.logins().await[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.ends_with("; loa2"))
+    );
+
+    // A CA the map does not name establishes no level at all.
+    let unnamed = Siths::start_opts(
+        Options {
+            loa_by_ca: HashMap::new(),
+            launch_min_loa: Some(1),
+            ..Options::default()
+        },
+        |_| {},
+    )
+    .await;
+    let cookie = unnamed.session_of_card_one().await;
+    let me = unnamed.portal_get("/portal/api/me", &cookie).await;
+    assert_eq!(me.json()["loa"], Value::Null, "{}", me.body);
+    let launch = unnamed.launch_first_app(&cookie).await;
+    assert_eq!(launch.json()["reason"], "loa_too_low", "{}", launch.body);
+    assert!(
+        unnamed.audit("session.launch").await[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.ends_with("(none < loa1)"))
+    );
+
+    // loa3 from the test CA meets the minimum: the launch is granted.
+    let strong = Siths::start_opts(
+        Options {
+            launch_min_loa: Some(3),
+            ..Options::default()
+        },
+        |_| {},
+    )
+    .await;
+    let cookie = strong.session_of_card_one().await;
+    let launch = strong.launch_first_app(&cookie).await;
+    assert_eq!(launch.status, 200, "{}", launch.body);
+    assert!(launch.json()["viewer_url"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn an_hsa_id_in_two_tenants_picks_its_organisation_on_a_protected_form() {
+    let siths = Siths::start().await;
+    // Card 1's holder also works at another organisation, with an account there.
+    let (other_tenant, other_user) = {
+        let mut conn = siths.database.pool().acquire().await.expect("conn");
+        let tenant = repo::tenants::insert(
+            &mut conn,
+            &NewTenant {
+                slug: "ekdalen".into(),
+                name: "Ekdalens vårdcentral".into(),
+            },
+        )
+        .await
+        .expect("tenant");
+        let user = repo::users::insert(
+            &mut conn,
+            tenant.id,
+            &NewUser {
+                name_id: "asa.oberg".into(),
+                hsa_id: Some("SE2321000016-0001".into()),
+                display_name: "Åsa Öberg".into(),
+            },
+        )
+        .await
+        .expect("user");
+        (tenant.id, user.id)
+    };
+    let card = || Card::P12(siths.pki.paths.siths_card_p12(1));
+    let page = siths.login(card(), &[]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.header("content-type")
+            .concat()
+            .starts_with("text/html")
+    );
+    for wanted in [
+        "Välj organisation",
+        "Ekdalens vårdcentral",
+        &format!("value=\"{other_tenant}\""),
+        &format!("value=\"{}\"", siths.ids.tenant),
+        "action=\"/siths/login?lang=sv\"",
+    ] {
+        assert!(
+            page.body.contains(wanted),
+            "{wanted} missing: {}",
+            page.body
+        );
+    }
+    let set = page.header("set-cookie").concat();
+    let attributes: Vec<&str> = set.split(';').map(str::trim).collect();
+    for wanted in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(attributes.contains(&wanted), "{wanted} missing: {set}");
+    }
+    let token = attributes[0]
+        .strip_prefix("__Host-hamn_siths_choice=")
+        .expect("the choice cookie")
+        .to_owned();
+    let form_token = page
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form token");
+    assert_eq!(form_token, token);
+    // Nothing is logged in until the choice.
+    assert!(siths.logins().await.is_empty());
+
+    let cookie = format!("Cookie: __Host-hamn_siths_choice={token}");
+    let own_origin = format!("Origin: {}", siths.siths_url);
+    let genuine = format!("tenant={other_tenant}&csrf={token}");
+    let cases = [
+        (
+            "Origin: https://evil.example".to_owned(),
+            cookie.clone(),
+            genuine.clone(),
+            "cross_site_request",
+        ),
+        (
+            String::new(),
+            cookie.clone(),
+            genuine.clone(),
+            "cross_site_request",
+        ),
+        (
+            own_origin.clone(),
+            String::new(),
+            genuine.clone(),
+            "choice_token",
+        ),
+        (
+            own_origin.clone(),
+            cookie.clone(),
+            format!("tenant={other_tenant}&csrf={}", "A".repeat(43)),
+            "choice_token",
+        ),
+        (
+            own_origin.clone(),
+            cookie.clone(),
+            format!("tenant={}&csrf={token}", uuid::Uuid::nil()),
+            "tenant_not_offered",
+        ),
+    ];
+    for (origin, cookie, body, reason) in cases {
+        let reply = siths.choose(&origin, &cookie, body.clone()).await;
+        assert_eq!(
+            reply.status, 403,
+            "{origin} {cookie} {body}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json()["reason"], reason, "{origin} {cookie} {body}");
+        assert!(reply.header("set-cookie").is_empty());
+        assert!(siths.refusals(reason).await >= 1, "{reason} not audited");
+    }
+
+    let chosen = siths.choose(&own_origin, &cookie, genuine).await;
+    assert_eq!(chosen.status, 303, "{}", chosen.body);
+    assert_eq!(chosen.header("location").concat(), siths.portal_url);
+    let cookies = chosen.header("set-cookie");
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-hamn_siths_choice=;") && c.contains("Max-Age=0")),
+        "{cookies:?}"
+    );
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{SESSION_COOKIE}=")))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie");
+    let me = siths
+        .portal_get("/portal/api/me", &format!("Cookie: {session}"))
+        .await;
+    assert_eq!(
+        me.json()["tenant"]["id"],
+        other_tenant.to_string(),
+        "{}",
+        me.body
+    );
+    assert_eq!(me.json()["user"]["id"], other_user.to_string());
+    assert_eq!(me.json()["loa"], 3);
+    let success: Vec<_> = siths
+        .logins()
+        .await
+        .into_iter()
+        .filter(|e| e.outcome == AuditOutcome::Success)
+        .collect();
+    assert_eq!(success.len(), 1);
+    assert_eq!(success[0].actor_id, Some(other_user.to_string()));
+
+    // In English when asked for.
+    let english = siths
+        .curl(
+            format!("{}/siths/login?lang=en", siths.siths_url),
+            card(),
+            &[],
+        )
+        .await;
+    assert_eq!(english.status, 200);
+    assert!(
+        english.body.contains("Choose organisation"),
+        "{}",
+        english.body
+    );
+    assert!(english.body.contains("action=\"/siths/login?lang=en\""));
 }

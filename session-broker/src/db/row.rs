@@ -27,6 +27,11 @@ pub fn get_i64(row: &AnyRow, col: &str) -> Result<i64, DbError> {
     row.try_get::<i64, _>(col).map_err(|e| corrupt(col, e))
 }
 
+pub fn get_opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>, DbError> {
+    row.try_get::<Option<i64>, _>(col)
+        .map_err(|e| corrupt(col, e))
+}
+
 pub fn get_uuid(row: &AnyRow, col: &str) -> Result<Uuid, DbError> {
     Uuid::parse_str(&get_string(row, col)?).map_err(|e| corrupt(col, e))
 }

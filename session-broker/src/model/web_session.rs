@@ -17,6 +17,8 @@ pub struct WebSession {
     pub tenant_id: Uuid,
     pub user_id: Uuid,
     pub method: LoginMethod,
+    /// Level of assurance of the login, 1 to 4 (loa1–loa4); `None`: none established.
+    pub loa: Option<u8>,
     pub source_address: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -38,6 +40,8 @@ pub struct NewWebSession {
     pub tenant_id: Uuid,
     pub user_id: Uuid,
     pub method: LoginMethod,
+    /// Level of assurance of the login, 1 to 4; `None`: none established.
+    pub loa: Option<u8>,
     pub source_address: Option<String>,
     pub idle_expires_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,

@@ -7,11 +7,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::DbError;
-use crate::db::row::{get_enum, get_opt_string, get_time, get_uuid, millis, now};
+use crate::db::row::{get_enum, get_opt_i64, get_opt_string, get_time, get_uuid, millis, now};
 use crate::model::{NewWebSession, WebSession};
 
-const SELECT: &str = "SELECT id, tenant_id, user_id, method, source_address, created_at, \
-                      last_seen_at, idle_expires_at, expires_at FROM web_sessions";
+const SELECT: &str = "SELECT id, tenant_id, user_id, method, loa, source_address, \
+                      created_at, last_seen_at, idle_expires_at, expires_at FROM web_sessions";
 
 fn from_row(r: &AnyRow) -> Result<WebSession, DbError> {
     Ok(WebSession {
@@ -19,6 +19,10 @@ fn from_row(r: &AnyRow) -> Result<WebSession, DbError> {
         tenant_id: get_uuid(r, "tenant_id")?,
         user_id: get_uuid(r, "user_id")?,
         method: get_enum(r, "method")?,
+        loa: get_opt_i64(r, "loa")?
+            .map(u8::try_from)
+            .transpose()
+            .map_err(|e| DbError::Corrupt(format!("column loa: {e}")))?,
         source_address: get_opt_string(r, "source_address")?,
         created_at: get_time(r, "created_at")?,
         last_seen_at: get_time(r, "last_seen_at")?,
@@ -34,6 +38,7 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewWebSession) -> Result<Web
         tenant_id: new.tenant_id,
         user_id: new.user_id,
         method: new.method,
+        loa: new.loa,
         source_address: new.source_address.clone(),
         created_at: now,
         last_seen_at: now,
@@ -42,8 +47,8 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewWebSession) -> Result<Web
     };
     sqlx::query(
         "INSERT INTO web_sessions (id, token_hash, tenant_id, user_id, method, source_address, \
-         created_at, last_seen_at, idle_expires_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         created_at, last_seen_at, idle_expires_at, expires_at, loa) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(s.id.to_string())
     .bind(new.token_hash.as_str())
@@ -55,6 +60,7 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewWebSession) -> Result<Web
     .bind(millis(s.last_seen_at))
     .bind(millis(s.idle_expires_at))
     .bind(millis(s.expires_at))
+    .bind(s.loa.map(i64::from))
     .execute(conn)
     .await?;
     Ok(s)
