@@ -193,3 +193,57 @@ async fn entitled_apps_and_users_by_name(b: Backend) {
     );
 }
 both!(entitled_apps_and_users_by_name);
+
+/// A SITHS login's level of assurance is stored with the session, read back with it and
+/// named in the audit detail; a login without one stores NULL; the column refuses levels
+/// outside 1 to 4.
+async fn the_level_of_assurance_goes_with_the_session(b: Backend) {
+    let h = Harness::new(b).await;
+    let ids = seed::demo(h.db(), DemoSeed::default()).await.expect("seed");
+    let user = {
+        let mut conn = h.db().pool().acquire().await.expect("conn");
+        repo::users::get(&mut conn, ids.user)
+            .await
+            .expect("user")
+            .expect("the demo user")
+    };
+    let policy = WebSessionPolicy::default();
+    let (strong, session) =
+        web_session::login_with_loa(h.db(), policy, &user, LoginMethod::Siths, Some(3), None)
+            .await
+            .expect("login");
+    assert_eq!(session.loa, Some(3));
+    let (weak, _) = web_session::login(h.db(), policy, &user, LoginMethod::Demo, None)
+        .await
+        .expect("login");
+    let mut conn = h.db().pool().acquire().await.expect("conn");
+    for (token, loa) in [(&strong, Some(3)), (&weak, None)] {
+        let found = repo::web_sessions::find_live(&mut conn, &token.hash(), now())
+            .await
+            .expect("lookup")
+            .expect("live session");
+        assert_eq!(found.loa, loa);
+    }
+    let (authenticated, _) = web_session::authenticate(h.db(), policy, &strong)
+        .await
+        .expect("authenticate")
+        .expect("live");
+    assert_eq!(authenticated.loa, Some(3));
+    let details: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT detail FROM audit_events WHERE action = 'user.login' ORDER BY at",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .expect("audit");
+    assert!(
+        details
+            .iter()
+            .any(|d| d.as_deref() == Some("method siths; hsa_id SE2321000016-0001; loa3")),
+        "{details:?}"
+    );
+    let out_of_range = sqlx::query("UPDATE web_sessions SET loa = 5")
+        .execute(&mut *conn)
+        .await;
+    assert!(out_of_range.is_err(), "loa 5 was stored");
+}
+both!(the_level_of_assurance_goes_with_the_session);
