@@ -14,3 +14,7 @@ pub mod clipboard_codec;
 /// The SITHS CRL loader's sans-IO half (x509-parser and rustls-pki-types only).
 #[path = "../../../certs/src/crl/parse.rs"]
 pub mod crl_parse;
+
+/// The SITHS OCSP checker's sans-IO half: request builder and response validator.
+#[path = "../../../certs/src/ocsp/parse.rs"]
+pub mod ocsp_parse;
