@@ -7,6 +7,8 @@
 //! - Expired launch tickets are deleted, once they are past the grace that keeps replays
 //!   recognisable.
 //! - Expired web sessions are deleted.
+//! - Every pool's capacity alarm is checked ([`crate::capacity::sweep`]), and per-minute
+//!   fair-use counters of past windows are deleted.
 
 use std::time::Duration;
 
@@ -113,5 +115,18 @@ pub async fn run_janitor(db: Database, interval: Duration, shutdown: Cancellatio
                 Err(error) => tracing::warn!(%error, "janitor sweep failed"),
             },
         }
+        if let Err(error) = load_sweep(&db, OffsetDateTime::now_utc()).await {
+            tracing::warn!(%error, "capacity alarm sweep failed");
+        }
     }
+}
+
+/// The capacity alarms of every pool, and fair-use counters older than the previous
+/// window (nothing reads those).
+pub async fn load_sweep(db: &Database, now: OffsetDateTime) -> Result<u64, DbError> {
+    let changed = crate::capacity::sweep(db, now).await?;
+    let mut conn = db.acquire().await?;
+    let (current, _) = crate::fair_use::window(millis(now));
+    repo::load::prune_counters(&mut conn, current - crate::fair_use::WINDOW_MS).await?;
+    Ok(changed)
 }

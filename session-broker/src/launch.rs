@@ -1,7 +1,10 @@
 //! Launching an app: check the entitlement, place the session, record it in state
 //! `launching`, and hand out a launch ticket for it, all in one transaction with its audit
 //! event. Refusals are typed, carry the words the user sees (Swedish by default, English
-//! when chosen) and are audited too.
+//! when chosen) and are audited too. Fair use ([`crate::fair_use`]) is checked in the same
+//! transaction: a launch over a tenant's or user's limit is refused with when to retry.
+
+use std::borrow::Cow;
 
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
@@ -9,10 +12,11 @@ use uuid::Uuid;
 
 use crate::db::row::millis;
 use crate::db::{Database, DbError};
+use crate::fair_use::{self, Over};
 use crate::model::{ActorKind, AuditOutcome, Host, NewAuditEvent, NewSession, Session, User};
-use crate::placement;
 use crate::repo;
 use crate::ticket::{self, Claims, Grant, KeyError, LaunchPath, TicketIssuer};
+use crate::{capacity, placement};
 
 /// A granted launch.
 #[derive(Debug, Clone)]
@@ -39,6 +43,20 @@ pub enum LaunchError {
     AppDisabled,
     #[error("no host of the pool can take a session")]
     NoHostAvailable,
+    /// Hosts have room, but every one is busy logging users on (the pool's storm limit).
+    #[error("every host with room is at its logon limit; retry in {retry_after_s} s")]
+    LogonStorm { retry_after_s: u32 },
+    /// The tenant has as many live sessions as its limit.
+    #[error("the tenant is at its limit of {limit} sessions")]
+    TenantSessionLimit { limit: u32 },
+    /// The user has as many live sessions as the tenant allows one user.
+    #[error("the user is at the limit of {limit} sessions")]
+    UserSessionLimit { limit: u32 },
+    /// The tenant has launched as often this minute as it may.
+    #[error(
+        "the tenant is at its limit of {limit} launches per minute; retry in {retry_after_s} s"
+    )]
+    LaunchRateLimit { limit: u32, retry_after_s: u32 },
     #[error(transparent)]
     Database(#[from] DbError),
     #[error(transparent)]
@@ -47,8 +65,39 @@ pub enum LaunchError {
 
 impl LaunchError {
     /// What the user is told, in Swedish.
-    pub fn message_sv(&self) -> &'static str {
-        match self {
+    pub fn message_sv(&self) -> Cow<'static, str> {
+        match *self {
+            Self::LogonStorm { retry_after_s } => {
+                return format!(
+                    "Många loggar in just nu. Försök igen om {retry_after_s} sekunder."
+                )
+                .into();
+            }
+            Self::TenantSessionLimit { limit } => {
+                return format!(
+                    "Er organisation har nått sin gräns på {limit} samtidiga sessioner. \
+                     Försök igen om {} sekunder, eller när någon har loggat ut.",
+                    crate::fair_use::SESSION_LIMIT_RETRY_AFTER_S
+                )
+                .into();
+            }
+            Self::UserSessionLimit { limit } => {
+                return format!(
+                    "Du har redan {limit} sessioner öppna, vilket är det högsta tillåtna. \
+                     Logga ut från en av dem och försök igen."
+                )
+                .into();
+            }
+            Self::LaunchRateLimit { retry_after_s, .. } => {
+                return format!(
+                    "Er organisation har startat många applikationer den senaste minuten. \
+                     Försök igen om {retry_after_s} sekunder."
+                )
+                .into();
+            }
+            _ => {}
+        }
+        Cow::Borrowed(match self {
             Self::UnknownUser => "Din inloggning känns inte igen. Logga in igen.",
             Self::UnknownApp => "Applikationen finns inte.",
             Self::NotEntitled => "Du har inte behörighet att starta den här applikationen.",
@@ -59,12 +108,47 @@ impl LaunchError {
             Self::Database(_) | Self::Keys(_) => {
                 "Ett tekniskt fel uppstod. Försök igen om en stund."
             }
-        }
+            Self::LogonStorm { .. }
+            | Self::TenantSessionLimit { .. }
+            | Self::UserSessionLimit { .. }
+            | Self::LaunchRateLimit { .. } => "Försök igen om en stund.",
+        })
     }
 
     /// What the user is told, in English.
-    pub fn message_en(&self) -> &'static str {
-        match self {
+    pub fn message_en(&self) -> Cow<'static, str> {
+        match *self {
+            Self::LogonStorm { retry_after_s } => {
+                return format!(
+                    "Many people are logging on right now. Please try again in {retry_after_s} seconds."
+                )
+                .into();
+            }
+            Self::TenantSessionLimit { limit } => {
+                return format!(
+                    "Your organisation has reached its limit of {limit} concurrent sessions. \
+                     Please try again in {} seconds, or when someone has logged off.",
+                    crate::fair_use::SESSION_LIMIT_RETRY_AFTER_S
+                )
+                .into();
+            }
+            Self::UserSessionLimit { limit } => {
+                return format!(
+                    "You already have {limit} sessions open, the most allowed. \
+                     Log off from one of them and try again."
+                )
+                .into();
+            }
+            Self::LaunchRateLimit { retry_after_s, .. } => {
+                return format!(
+                    "Your organisation has started many applications in the last minute. \
+                     Please try again in {retry_after_s} seconds."
+                )
+                .into();
+            }
+            _ => {}
+        }
+        Cow::Borrowed(match self {
             Self::UnknownUser => "Your login is not recognised. Please log in again.",
             Self::UnknownApp => "The application does not exist.",
             Self::NotEntitled => "You are not entitled to launch this application.",
@@ -75,7 +159,36 @@ impl LaunchError {
             Self::Database(_) | Self::Keys(_) => {
                 "A technical error occurred. Please try again shortly."
             }
+            Self::LogonStorm { .. }
+            | Self::TenantSessionLimit { .. }
+            | Self::UserSessionLimit { .. }
+            | Self::LaunchRateLimit { .. } => "Please try again shortly.",
+        })
+    }
+
+    /// Seconds after which trying again may succeed (the HTTP `Retry-After`), for refusals
+    /// that pass with time.
+    pub fn retry_after_s(&self) -> Option<u32> {
+        match *self {
+            Self::LogonStorm { retry_after_s } | Self::LaunchRateLimit { retry_after_s, .. } => {
+                Some(retry_after_s)
+            }
+            Self::TenantSessionLimit { .. } | Self::UserSessionLimit { .. } => {
+                Some(crate::fair_use::SESSION_LIMIT_RETRY_AFTER_S)
+            }
+            _ => None,
         }
+    }
+
+    /// A limit of fair use or the logon-storm limit: the portal answers 429.
+    pub fn is_over_limit(&self) -> bool {
+        matches!(
+            self,
+            Self::LogonStorm { .. }
+                | Self::TenantSessionLimit { .. }
+                | Self::UserSessionLimit { .. }
+                | Self::LaunchRateLimit { .. }
+        )
     }
 
     /// Whether the user's request was refused (as opposed to the broker failing).
@@ -91,8 +204,28 @@ impl LaunchError {
             Self::NotEntitled => "not_entitled",
             Self::AppDisabled => "app_disabled",
             Self::NoHostAvailable => "no_host_available",
+            Self::LogonStorm { .. } => "logon_storm",
+            Self::TenantSessionLimit { .. } => "tenant_session_limit",
+            Self::UserSessionLimit { .. } => "user_session_limit",
+            Self::LaunchRateLimit { .. } => "launch_rate_limit",
             Self::Database(_) => "database",
             Self::Keys(_) => "keys",
+        }
+    }
+}
+
+impl From<Over> for LaunchError {
+    fn from(over: Over) -> Self {
+        match over {
+            Over::TenantSessions { limit } => Self::TenantSessionLimit { limit },
+            Over::UserSessions { limit } => Self::UserSessionLimit { limit },
+            Over::LaunchRate {
+                limit,
+                retry_after_s,
+            } => Self::LaunchRateLimit {
+                limit,
+                retry_after_s,
+            },
         }
     }
 }
@@ -157,7 +290,13 @@ pub async fn issue_launch_ticket(
                     app_id,
                     AuditOutcome::Refused,
                     ("app", app_id.to_string()),
-                    format!("refused: {}", e.reason()),
+                    match e.retry_after_s() {
+                        // Limits say which and when to retry; the reason word stays last.
+                        Some(after) => {
+                            format!("{e}; retry after {after} s; refused: {}", e.reason())
+                        }
+                        None => format!("refused: {}", e.reason()),
+                    },
                 );
                 repo::audit::insert(&mut conn, &event).await?;
             }
@@ -187,13 +326,20 @@ async fn launch_in(
     if !app.enabled {
         return Err(LaunchError::AppDisabled);
     }
-    let (session, host, roamed) = match placement::place(conn, user.id, app.id, app.pool_id)
+    let now = crate::db::row::now();
+    // Lock order of every launch: tenant limits, launch counter, pool (placement).
+    let limits = fair_use::limits_for_launch(conn, user.tenant_id).await?;
+    fair_use::count_launch(conn, &limits, now)
         .await?
-        .ok_or(LaunchError::NoHostAvailable)?
-    {
+        .map_err(LaunchError::from)?;
+    let (placed, view) = placement::place(conn, user.id, app.id, app.pool_id, now).await?;
+    let (session, host, roamed) = match placed {
         // Roaming: the ticket names the live session, and the gateway reattaches it.
         placement::Placement::Existing { session, host } => (session, host, true),
         placement::Placement::New(host) => {
+            fair_use::check_new_session(conn, &limits, user.id)
+                .await?
+                .map_err(LaunchError::from)?;
             let session = repo::sessions::insert(
                 conn,
                 &NewSession {
@@ -204,8 +350,17 @@ async fn launch_in(
                 },
             )
             .await?;
+            if let Some(mut view) = view {
+                // The seat just taken may ring the pool's capacity alarm.
+                view.add_session(host.id);
+                capacity::check(conn, app.pool_id, &view).await?;
+            }
             (session, host, false)
         }
+        placement::Placement::LogonStorm { retry_after_s } => {
+            return Err(LaunchError::LogonStorm { retry_after_s });
+        }
+        placement::Placement::Full => return Err(LaunchError::NoHostAvailable),
     };
     let grant = Grant {
         user_id: user.id,

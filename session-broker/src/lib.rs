@@ -9,10 +9,12 @@
 //! data) and [`client`] (a typed HTTPS client of the admin API).
 
 pub mod api;
+pub mod capacity;
 pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod db;
+pub mod fair_use;
 pub mod health;
 pub mod janitor;
 pub mod launch;

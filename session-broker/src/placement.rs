@@ -1,32 +1,36 @@
-//! Where a launch goes.
+//! Where a launch goes: reads the pool's state inside the launch's transaction and asks the
+//! sans-IO core ([`engine`]) to decide.
 //!
 //! 1. **Roaming.** The user's live session for the app is reused: one that is launching,
 //!    active or disconnected, on any host, even one in drain or maintenance. It follows the
 //!    user between devices, and the gateway hands a session that is still attached over to
 //!    the new window. Only an unhealthy host's session is left behind.
-//! 2. **A new session.** Otherwise the pool's hosts that are active, not unhealthy and have
-//!    room compete by the pool's strategy. Breadth-first takes the lowest load, depth-first
-//!    the highest (filling hosts in turn). Load is live sessions over capacity; ties are
-//!    broken at random.
+//! 2. **A new session.** Otherwise the pool's hosts that are active, not unhealthy, outside
+//!    a service window and have a free seat compete by the pool's strategy on load: the
+//!    weighted mean of sessions over capacity and, from a fresh agent report
+//!    (`PUT /hosts/{id}/load`), CPU and memory. Breadth-first takes the lowest load,
+//!    depth-first the highest; ties are broken at random. A host with as many logons in
+//!    progress as the pool's storm limit is skipped; when every host with room is, the
+//!    launch is refused with a time to retry.
 //!
 //! Launches into one pool are serialised, so several brokers on one database never overfill
 //! a host. On PostgreSQL the pool's row is locked (`FOR UPDATE`) for the launch's
 //! transaction. On SQLite every write transaction already holds the database's write lock
 //! (`BEGIN IMMEDIATE`).
-//!
-//! Not here yet: CPU and memory reports, the logon-storm limit and service windows.
+
+pub mod engine;
 
 use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::{AnyConnection, AssertSqlSafe};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::DbError;
-use crate::db::row::{get_i64, get_uuid};
-use crate::model::{Host, HostHealth, PoolStrategy, Session};
+use crate::db::row::{get_uuid, millis};
+use crate::model::{Host, PoolPlacement, Session};
 use crate::repo;
-
-/// Sessions that hold a seat on their host.
-const LIVE_STATES: &str = "'launching', 'active', 'disconnected'";
+use crate::repo::load::{AlarmState, LIVE_STATES};
+use engine::{Decision, HostView, Rules};
 
 /// The outcome of placement.
 #[derive(Debug, Clone)]
@@ -35,35 +39,100 @@ pub enum Placement {
     Existing { session: Session, host: Host },
     /// A host for a new session.
     New(Host),
+    /// Every host with room is at its logon-storm limit.
+    LogonStorm { retry_after_s: u32 },
+    /// No host can take a session.
+    Full,
 }
 
-/// Places a launch of `app_id` for `user_id` in `pool_id`; `None` when no host can take it.
-/// Call inside the launch's transaction.
+/// What placement saw of the pool, for the capacity alarm.
+#[derive(Debug, Clone)]
+pub struct PoolView {
+    pub settings: PoolPlacement,
+    pub alarm: AlarmState,
+    pub hosts: Vec<HostView>,
+    pub now_ms: i64,
+}
+
+impl PoolView {
+    pub fn rules(&self, strategy: crate::model::PoolStrategy) -> Rules {
+        Rules {
+            strategy,
+            weights: self.settings.weights(),
+            max_logons_per_host: self.settings.max_logons_per_host,
+            report_max_age_ms: i64::from(self.settings.load_report_max_age_s) * 1000,
+        }
+    }
+
+    /// Counts a new session on `host` (placement's own decision, before the next read).
+    pub fn add_session(&mut self, host: Uuid) {
+        if let Some(h) = self.hosts.iter_mut().find(|h| h.id == host) {
+            h.sessions += 1;
+            h.logons += 1;
+        }
+    }
+}
+
+/// Reads the pool's settings, alarm state and hosts. Call with the pool locked.
+pub async fn view(
+    conn: &mut AnyConnection,
+    pool_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<PoolView, DbError> {
+    let (settings, alarm) = repo::load::pool_placement(conn, pool_id).await?;
+    let hosts = repo::load::pool_hosts(conn, pool_id).await?;
+    Ok(PoolView {
+        settings,
+        alarm,
+        hosts,
+        now_ms: millis(now),
+    })
+}
+
+/// Places a launch of `app_id` for `user_id` in `pool_id`, and returns what it saw of the
+/// pool. Call inside the launch's transaction.
 pub async fn place(
     conn: &mut AnyConnection,
     user_id: Uuid,
     app_id: Uuid,
     pool_id: Uuid,
-) -> Result<Option<Placement>, DbError> {
-    lock_pool(conn, pool_id).await?;
-    if let Some(session) = live_session(conn, user_id, app_id).await?
-        && let Some(host) = repo::hosts::get(conn, session.host_id).await?
-        && host.health != HostHealth::Unhealthy
-    {
-        return Ok(Some(Placement::Existing { session, host }));
-    }
-    Ok(choose_host(conn, pool_id).await?.map(Placement::New))
-}
-
-/// Serialises launches into `pool_id` for the rest of the transaction.
-async fn lock_pool(conn: &mut AnyConnection, pool_id: Uuid) -> Result<(), DbError> {
-    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-        sqlx::query("SELECT id FROM host_pools WHERE id = $1 FOR UPDATE")
-            .bind(pool_id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    now: OffsetDateTime,
+) -> Result<(Placement, Option<PoolView>), DbError> {
+    repo::load::lock_pool(conn, pool_id).await?;
+    let Some(pool) = repo::pools::get(conn, pool_id).await? else {
+        return Ok((Placement::Full, None));
+    };
+    let existing = match live_session(conn, user_id, app_id).await? {
+        Some(session) => repo::hosts::get(conn, session.host_id)
+            .await?
+            .map(|host| (session, host)),
+        None => None,
+    };
+    let view = view(conn, pool_id, now).await?;
+    let decision = engine::decide(
+        &view.rules(pool.strategy),
+        view.now_ms,
+        existing.as_ref().map(|(s, h)| engine::Existing {
+            session_id: s.id,
+            host_id: h.id,
+            host_health: h.health,
+        }),
+        &view.hosts,
+        tie_breaker(),
+    );
+    let placement = match decision {
+        Decision::Reuse { .. } => match existing {
+            Some((session, host)) => Placement::Existing { session, host },
+            None => Placement::Full,
+        },
+        Decision::New { host_id } => match repo::hosts::get(conn, host_id).await? {
+            Some(host) => Placement::New(host),
+            None => Placement::Full,
+        },
+        Decision::LogonStorm { retry_after_s } => Placement::LogonStorm { retry_after_s },
+        Decision::Full => Placement::Full,
+    };
+    Ok((placement, Some(view)))
 }
 
 /// The user's newest live session for the app.
@@ -86,71 +155,23 @@ async fn live_session(
     }
 }
 
-/// The host for a new session in `pool_id` by the pool's strategy, or `None` when no host
-/// can take one.
+/// The host for a new session in `pool_id` by the pool's rules, or `None` when no host
+/// can take one now (full or storming).
 pub async fn choose_host(conn: &mut AnyConnection, pool_id: Uuid) -> Result<Option<Host>, DbError> {
     let Some(pool) = repo::pools::get(conn, pool_id).await? else {
         return Ok(None);
     };
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT h.id AS id, h.capacity AS capacity, \
-         (SELECT COUNT(*) FROM sessions s WHERE s.host_id = h.id \
-          AND s.state IN ({LIVE_STATES})) AS load \
-         FROM hosts h WHERE h.pool_id = $1 AND h.state = 'active' \
-         AND h.health IN ('unknown', 'healthy')"
-    )))
-    .bind(pool_id.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut candidates = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let (id, capacity, load) = (
-            get_uuid(r, "id")?,
-            get_i64(r, "capacity")?,
-            get_i64(r, "load")?,
-        );
-        if load < capacity {
-            candidates.push(Candidate { id, load, capacity });
-        }
+    let view = view(conn, pool_id, crate::db::row::now()).await?;
+    match engine::decide(
+        &view.rules(pool.strategy),
+        view.now_ms,
+        None,
+        &view.hosts,
+        tie_breaker(),
+    ) {
+        Decision::New { host_id } => repo::hosts::get(conn, host_id).await,
+        _ => Ok(None),
     }
-    match pick(&candidates, pool.strategy, tie_breaker()) {
-        Some(id) => repo::hosts::get(conn, id).await,
-        None => Ok(None),
-    }
-}
-
-/// A host with room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Candidate {
-    id: Uuid,
-    load: i64,
-    capacity: i64,
-}
-
-impl Candidate {
-    /// Load as a fraction of capacity, compared exactly: `load / capacity` as a pair for
-    /// cross-multiplication.
-    fn cmp_load(&self, other: &Self) -> std::cmp::Ordering {
-        (i128::from(self.load) * i128::from(other.capacity))
-            .cmp(&(i128::from(other.load) * i128::from(self.capacity)))
-    }
-}
-
-/// The strategy's choice among `candidates`; `tie` picks among equals.
-fn pick(candidates: &[Candidate], strategy: PoolStrategy, tie: u32) -> Option<Uuid> {
-    let best = candidates.iter().copied().reduce(|a, b| {
-        let better = match strategy {
-            PoolStrategy::BreadthFirst => b.cmp_load(&a).is_lt(),
-            PoolStrategy::DepthFirst => b.cmp_load(&a).is_gt(),
-        };
-        if better { b } else { a }
-    })?;
-    let equal: Vec<Uuid> = candidates
-        .iter()
-        .filter(|c| c.cmp_load(&best).is_eq())
-        .map(|c| c.id)
-        .collect();
-    equal.get(tie as usize % equal.len()).copied()
 }
 
 /// A random number to break ties with (0 when the system has no randomness: the first of
@@ -160,76 +181,5 @@ fn tie_breaker() -> u32 {
     match SystemRandom::new().fill(&mut bytes) {
         Ok(()) => u32::from_le_bytes(bytes),
         Err(_) => 0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn host(n: u128, load: i64, capacity: i64) -> Candidate {
-        Candidate {
-            id: Uuid::from_u128(n),
-            load,
-            capacity,
-        }
-    }
-
-    #[test]
-    fn breadth_first_spreads_and_depth_first_fills() {
-        let hosts = [host(1, 2, 10), host(2, 1, 10), host(3, 5, 10)];
-        assert_eq!(
-            pick(&hosts, PoolStrategy::BreadthFirst, 0),
-            Some(Uuid::from_u128(2))
-        );
-        assert_eq!(
-            pick(&hosts, PoolStrategy::DepthFirst, 0),
-            Some(Uuid::from_u128(3))
-        );
-        // Load is relative to capacity: 3 of 30 is lighter than 1 of 5.
-        let mixed = [host(1, 1, 5), host(2, 3, 30)];
-        assert_eq!(
-            pick(&mixed, PoolStrategy::BreadthFirst, 0),
-            Some(Uuid::from_u128(2))
-        );
-        assert_eq!(pick(&[], PoolStrategy::BreadthFirst, 0), None);
-    }
-
-    #[test]
-    fn ties_are_broken_by_the_random_number() {
-        let hosts = [host(1, 0, 4), host(2, 0, 4), host(3, 1, 4)];
-        let chosen: std::collections::BTreeSet<_> = (0..4)
-            .filter_map(|tie| pick(&hosts, PoolStrategy::BreadthFirst, tie))
-            .collect();
-        assert_eq!(
-            chosen,
-            [Uuid::from_u128(1), Uuid::from_u128(2)]
-                .into_iter()
-                .collect()
-        );
-    }
-
-    proptest::proptest! {
-        /// Whatever the loads, the choice has room and no other host beats it.
-        #[test]
-        fn the_choice_is_always_a_best_host(
-            loads in proptest::collection::vec((0i64..50, 1i64..50), 1..12),
-            depth in proptest::prelude::any::<bool>(),
-            tie in proptest::prelude::any::<u32>(),
-        ) {
-            let hosts: Vec<_> = loads
-                .iter()
-                .enumerate()
-                .map(|(i, &(load, capacity))| host(i as u128, load, capacity))
-                .collect();
-            let strategy = if depth { PoolStrategy::DepthFirst } else { PoolStrategy::BreadthFirst };
-            let id = pick(&hosts, strategy, tie).expect("a choice");
-            let chosen = hosts.iter().find(|h| h.id == id).expect("among the candidates");
-            for other in &hosts {
-                let order = other.cmp_load(chosen);
-                let beaten = if depth { order.is_gt() } else { order.is_lt() };
-                proptest::prop_assert!(!beaten, "{other:?} beats {chosen:?}");
-            }
-        }
     }
 }

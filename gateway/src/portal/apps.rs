@@ -106,15 +106,21 @@ fn refusal(error: &LaunchError, lang: Lang) -> Problem {
         LaunchError::NotEntitled => StatusCode::FORBIDDEN,
         LaunchError::AppDisabled => StatusCode::CONFLICT,
         LaunchError::NoHostAvailable => StatusCode::SERVICE_UNAVAILABLE,
+        // Fair use and the logon-storm limit: the refusal says when to come back.
+        LaunchError::LogonStorm { .. }
+        | LaunchError::TenantSessionLimit { .. }
+        | LaunchError::UserSessionLimit { .. }
+        | LaunchError::LaunchRateLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
         LaunchError::Database(_) | LaunchError::Keys(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
-    Problem::new(
+    Problem::with_text(
         status,
         error.reason(),
         lang,
         error.message_sv(),
         error.message_en(),
     )
+    .retry_after(error.retry_after_s())
 }
 
 /// Refuses (and audits) a launch from a login whose level of assurance is below

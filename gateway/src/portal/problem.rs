@@ -2,6 +2,8 @@
 //! is the sentence the user reads, in Swedish or English, with a stable `reason` word for
 //! programs and tests.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -19,9 +21,12 @@ pub struct Problem {
     pub title: &'static str,
     pub status: u16,
     /// What the user is told, in `lang`.
-    pub detail: &'static str,
+    pub detail: Cow<'static, str>,
     pub reason: &'static str,
     pub lang: &'static str,
+    /// Seconds until trying again may succeed; also sent as `Retry-After`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -37,10 +42,33 @@ impl Problem {
             kind: format!("urn:hamn:problem:{reason}"),
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
-            detail: lang.pick(sv, en),
+            detail: Cow::Borrowed(lang.pick(sv, en)),
             reason,
             lang: lang.tag(),
+            retry_after: None,
         }
+    }
+
+    /// Like [`Self::new`] for sentences made at run time (a limit, a time to wait).
+    pub fn with_text(
+        status: StatusCode,
+        reason: &'static str,
+        lang: Lang,
+        sv: Cow<'static, str>,
+        en: Cow<'static, str>,
+    ) -> Self {
+        let mut p = Self::new(status, reason, lang, "", "");
+        p.detail = match lang {
+            Lang::Sv => sv,
+            Lang::En => en,
+        };
+        p
+    }
+
+    /// Sets when to retry (`Retry-After`).
+    pub fn retry_after(mut self, seconds: Option<u32>) -> Self {
+        self.retry_after = seconds;
+        self
     }
 
     /// The request needs a logged-in web session.
@@ -81,8 +109,12 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
         let lang = self.lang;
+        let retry_after = self.retry_after;
         let mut response = (status, axum::Json(self)).into_response();
         let headers = response.headers_mut();
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -839,3 +839,70 @@ async fn without_demo_login_the_portal_api_is_not_there() {
     }
     assert!(portal.audit("user.login").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_launch_over_a_limit_is_429_with_when_to_retry() {
+    let portal = Portal::start(true).await;
+    let token = portal.login("demo").await;
+    {
+        let mut conn = portal.database.pool().acquire().await.expect("conn");
+        repo::load::put_tenant_limits(
+            &mut conn,
+            &hamn_broker::model::TenantLimits {
+                max_sessions_per_user: Some(1),
+                ..hamn_broker::model::TenantLimits::none(portal.ids.tenant)
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .expect("limits");
+    }
+    let launch = |app: Uuid, lang: &'static str| {
+        let token = token.clone();
+        let portal = &portal;
+        async move {
+            portal
+                .call(
+                    Method::POST,
+                    "/portal/api/launch",
+                    Some(&token),
+                    &[(header::ACCEPT_LANGUAGE, lang)],
+                    Some(json!({ "app_id": app.to_string() })),
+                )
+                .await
+        }
+    };
+    let first = launch(portal.ids.app_prod, "sv-SE").await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    for (lang, words) in [
+        ("sv-SE", "Du har redan 1 sessioner öppna"),
+        ("en", "You already have 1 sessions open"),
+    ] {
+        let second = launch(portal.ids.app_utb, lang).await;
+        assert_eq!(
+            second.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{:?}",
+            second.body
+        );
+        assert_eq!(second.body["reason"], "user_session_limit");
+        assert!(second.detail().starts_with(words), "{}", second.detail());
+        let after = hamn_broker::fair_use::SESSION_LIMIT_RETRY_AFTER_S.to_string();
+        assert_eq!(
+            second
+                .headers
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some(after.as_str())
+        );
+        assert_eq!(second.body["retry_after"].to_string(), after);
+    }
+    let refusals = portal.audit("session.launch").await;
+    assert!(
+        refusals.iter().any(|e| e.outcome == AuditOutcome::Refused
+            && e.detail
+                .as_deref()
+                .is_some_and(|d| d.ends_with("refused: user_session_limit"))),
+        "{refusals:?}"
+    );
+}

@@ -64,20 +64,99 @@ pub async fn authenticate(
         .unwrap_or_default();
     match identify(&state, &chain, source.clone()).await {
         Ok(caller) => {
+            let target = format!("{} {}", req.method(), original_path(&req));
+            // Inside the nested router the path is relative to `/api/v1`.
+            if !caller.may_reach(req.uri().path()) {
+                let refusal = Refusal::forbidden(
+                    Some(caller.subject_cn.clone()),
+                    "a host agent may only report its own host's load",
+                );
+                audit_refusal(&state, target, source, &refusal).await;
+                return refusal.error.into_response();
+            }
+            if let Some(tenant) = caller.tenant()
+                && let Some(refused) = rate_limit(&state, &caller, tenant, target).await
+            {
+                return refused;
+            }
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
         Err(refusal) => {
-            // Inside the nested router the URI lacks `/api/v1`; audit the path as sent.
-            let path = req
-                .extensions()
-                .get::<OriginalUri>()
-                .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
-            let target = format!("{} {path}", req.method());
+            let target = format!("{} {}", req.method(), original_path(&req));
             audit_refusal(&state, target, source, &refusal).await;
             refusal.error.into_response()
         }
     }
+}
+
+/// Inside the nested router the URI lacks `/api/v1`; audits name the path as sent.
+fn original_path(req: &Request) -> String {
+    req.extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned())
+}
+
+/// Counts a tenant client's request against its tenant's API requests per minute; over
+/// the limit the answer is 429 with `Retry-After`, and the first refusal of each minute is
+/// audited. A database failure here lets the request through: the handler meets the same
+/// database and answers for it.
+async fn rate_limit(
+    state: &AdminState,
+    caller: &Caller,
+    tenant: uuid::Uuid,
+    target: String,
+) -> Option<Response> {
+    let counted = async {
+        let mut conn = state.db().acquire().await?;
+        crate::fair_use::count_api_request(&mut conn, tenant, time::OffsetDateTime::now_utc()).await
+    }
+    .await;
+    let (limit, retry_after_s, first) = match counted {
+        Ok(crate::fair_use::ApiRate::Over {
+            limit,
+            retry_after_s,
+            first,
+        }) => (limit, retry_after_s, first),
+        Ok(crate::fair_use::ApiRate::Allowed) => return None,
+        Err(error) => {
+            tracing::warn!(%error, "could not count an API request");
+            return None;
+        }
+    };
+    let error = ApiError::too_many_requests(
+        format!(
+            "the tenant's limit of {limit} API requests per minute is used up; retry in {retry_after_s} s"
+        ),
+        retry_after_s,
+    );
+    if first {
+        let event = NewAuditEvent {
+            tenant_id: Some(tenant),
+            actor_kind: caller.actor_kind(),
+            actor_id: Some(caller.actor_id()),
+            actor_name: caller.name.clone(),
+            action: "api.rate_limited".into(),
+            target_type: Some("api".into()),
+            target_id: Some(target),
+            outcome: AuditOutcome::Refused,
+            source_address: caller.source_address.clone(),
+            before: None,
+            after: None,
+            detail: Some(format!(
+                "over {limit} requests per minute; later refusals this minute are not audited"
+            )),
+        };
+        let result = async {
+            let mut conn = state.db().acquire().await?;
+            repo::audit::insert(&mut conn, &event).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "could not audit an API rate refusal");
+        }
+    }
+    Some(error.into_response())
 }
 
 async fn identify(
@@ -104,6 +183,7 @@ async fn identify(
             subject_cn: cn,
             client_id: None,
             scope: Scope::Operator,
+            host_id: None,
             source_address,
         });
     }
@@ -128,12 +208,16 @@ async fn identify(
     if !client.enabled {
         return Err(Refusal::forbidden(Some(cn), "the API client is disabled"));
     }
-    let scope = match (client.scope, client.tenant_id) {
-        (ApiClientScope::Operator, _) => Scope::Operator,
-        (ApiClientScope::Tenant, Some(t)) => Scope::Tenant(t),
-        // The schema forbids this row; refuse rather than guess.
-        (ApiClientScope::Tenant, None) => {
+    let scope = match (client.scope, client.tenant_id, client.host_id) {
+        (ApiClientScope::Operator, _, _) => Scope::Operator,
+        (ApiClientScope::Tenant, Some(t), _) => Scope::Tenant(t),
+        (ApiClientScope::HostAgent, _, Some(_)) => Scope::HostAgent,
+        // The schema forbids these rows; refuse rather than guess.
+        (ApiClientScope::Tenant, None, _) => {
             return Err(Refusal::forbidden(Some(cn), "the API client has no tenant"));
+        }
+        (ApiClientScope::HostAgent, _, None) => {
+            return Err(Refusal::forbidden(Some(cn), "the host agent has no host"));
         }
     };
     Ok(Caller {
@@ -141,6 +225,11 @@ async fn identify(
         client_id: Some(client.id),
         name: client.name,
         scope,
+        host_id: if scope == Scope::HostAgent {
+            client.host_id
+        } else {
+            None
+        },
         source_address,
     })
 }

@@ -16,6 +16,8 @@ pub enum Scope {
     Operator,
     /// One tenant's resources.
     Tenant(Uuid),
+    /// A host's agent: may report that host's load (`Caller::host_id`) and nothing else.
+    HostAgent,
 }
 
 /// The authenticated caller, put into request extensions by the authentication layer.
@@ -29,6 +31,9 @@ pub struct Caller {
     pub name: String,
     #[serde(flatten)]
     pub scope: Scope,
+    /// The host a `host_agent` caller is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_id: Option<Uuid>,
     /// Peer address of the connection.
     pub source_address: Option<String>,
 }
@@ -50,12 +55,30 @@ impl Caller {
         self.scope == Scope::Operator
     }
 
-    /// The tenant the caller is limited to, if any.
+    /// The tenant the caller is limited to, if any. A host agent has none, but the
+    /// authentication layer lets it reach only its host's load (see [`Self::may_reach`]),
+    /// and [`Self::sees`] shows it no tenant.
     pub fn tenant(&self) -> Option<Uuid> {
         match self.scope {
-            Scope::Operator => None,
+            Scope::Operator | Scope::HostAgent => None,
             Scope::Tenant(t) => Some(t),
         }
+    }
+
+    /// Whether the caller may call `method path` (relative to `/api/v1`) at all: host
+    /// agents only `/whoami` and their own host's `/hosts/{id}/load`; everyone else every
+    /// path (the handlers judge the rest).
+    pub fn may_reach(&self, path: &str) -> bool {
+        if self.scope != Scope::HostAgent {
+            return true;
+        }
+        let own = self.host_id.map(|h| format!("/hosts/{h}/load"));
+        path == "/whoami" || own.is_some_and(|own| path == own)
+    }
+
+    /// Whether the caller may report or read the load of `host`.
+    pub fn reports_for(&self, host: Uuid) -> bool {
+        self.is_operator() || (self.scope == Scope::HostAgent && self.host_id == Some(host))
     }
 
     /// 403 unless an operator.
@@ -71,7 +94,11 @@ impl Caller {
 
     /// Whether the caller may see resources of `tenant`.
     pub fn sees(&self, tenant: Uuid) -> bool {
-        self.tenant().is_none_or(|t| t == tenant)
+        match self.scope {
+            Scope::Operator => true,
+            Scope::Tenant(t) => t == tenant,
+            Scope::HostAgent => false,
+        }
     }
 
     /// Resources of other tenants do not exist for a tenant-scoped caller: 404, never 403,

@@ -18,10 +18,11 @@ use crate::credentials::{PoolCredentials, SetPoolCredentials};
 use crate::model::{
     ActorKind, ApiClient, ApiClientPatch, ApiClientScope, App, AppKind, AppPatch, AuditEvent,
     AuditOutcome, Entitlement, Environment, EnvironmentKind, EnvironmentPatch, FieldError, Group,
-    GroupMember, GroupPatch, Host, HostCertPolicy, HostHealth, HostPatch, HostPool, HostPoolPatch,
-    HostState, HostStateChange, NewApiClient, NewApp, NewEntitlement, NewEnvironment, NewGroup,
-    NewHost, NewHostPool, NewTenant, NewUser, PoolStrategy, Session, SessionState, Tenant,
-    TenantPatch, User, UserPatch,
+    GroupMember, GroupPatch, Host, HostCertPolicy, HostHealth, HostLoad, HostLoadReport, HostPatch,
+    HostPool, HostPoolPatch, HostState, HostStateChange, NewApiClient, NewApp, NewEntitlement,
+    NewEnvironment, NewGroup, NewHost, NewHostPool, NewTenant, NewUser, PoolCapacity,
+    PoolPlacement, PoolPlacementPatch, PoolStrategy, Session, SessionState, Tenant, TenantLimits,
+    TenantLimitsPatch, TenantPatch, TenantUsage, User, UserPatch,
 };
 
 #[derive(OpenApi)]
@@ -51,6 +52,8 @@ use crate::model::{
         GroupPatch,
         Host,
         HostHealth,
+        HostLoad,
+        HostLoadReport,
         HostPatch,
         HostCertPolicy,
         HostPool,
@@ -66,7 +69,10 @@ use crate::model::{
         NewHostPool,
         NewTenant,
         NewUser,
+        PoolCapacity,
         PoolCredentials,
+        PoolPlacement,
+        PoolPlacementPatch,
         PoolStrategy,
         Problem,
         Scope,
@@ -74,7 +80,10 @@ use crate::model::{
         SessionState,
         SetPoolCredentials,
         Tenant,
+        TenantLimits,
+        TenantLimitsPatch,
         TenantPatch,
+        TenantUsage,
         User,
         UserPatch,
     ))
@@ -222,7 +231,13 @@ fn build() -> Doc {
                 problem("Malformed request; `errors` names the field"),
             )
             .response("401", problem("No valid client certificate"))
-            .response("403", problem("Not allowed for this client"));
+            .response("403", problem("Not allowed for this client"))
+            .response(
+                "429",
+                problem(
+                    "Over the tenant's API requests per minute; Retry-After says when to retry",
+                ),
+            );
         if !route.path_is_collection() || route.request.is_some() {
             op = op.response(
                 "404",

@@ -21,6 +21,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds until a refused request may succeed (429): sent as `Retry-After` too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u32>,
 }
 
 /// The error type of every handler.
@@ -35,6 +38,7 @@ impl ApiError {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }))
     }
 
@@ -90,6 +94,18 @@ impl ApiError {
             Some(f) => e.with_field(f, "already in use"),
             None => e,
         }
+    }
+
+    /// Over a fair-use limit: 429 with `Retry-After`.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_s: u32) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            detail,
+        );
+        e.0.retry_after = Some(retry_after_s);
+        e
     }
 
     pub fn internal() -> Self {
@@ -170,6 +186,10 @@ impl IntoResponse for ApiError {
         let mut resp = (status, body).into_response();
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(after) = self.0.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(after));
+        }
         resp
     }
 }

@@ -7,7 +7,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::AdminState;
 use super::handlers::{
-    api_clients, apps, audit, credentials, entitlements, environments, groups, hosts, pools,
+    api_clients, apps, audit, credentials, entitlements, environments, groups, hosts, load, pools,
     sessions, tenants, users, whoami,
 };
 
@@ -219,6 +219,15 @@ pub fn api_routes() -> Vec<ApiRoute> {
         patch("/hosts/{id}").doc("Change a host", "hosts", Some("HostPatch"), One("Host")).operator().to(hosts::update),
         put("/hosts/{id}/state").doc("Set a host active, draining or in maintenance", "hosts", Some("HostStateChange"), One("Host")).operator().to(hosts::set_state),
         delete("/hosts/{id}").doc("Remove a host without sessions", "hosts", None, NoContent).operator().to(hosts::delete),
+        // load and fair use
+        put("/hosts/{id}/load").doc("Report a host's load (its host agent or an operator; stale reports are ignored by placement)", "load", Some("HostLoadReport"), One("HostLoad")).to(load::put_host_load),
+        get("/hosts/{id}/load").doc("A host's last load report", "load", None, One("HostLoad")).to(load::get_host_load),
+        get("/pools/{id}/placement").doc("A pool's load weights, logon-storm limit, report age and capacity alarm thresholds", "load", None, One("PoolPlacement")).operator().to(load::get_placement),
+        put("/pools/{id}/placement").doc("Change a pool's placement settings (absent fields keep their value)", "load", Some("PoolPlacementPatch"), One("PoolPlacement")).operator().to(load::put_placement),
+        get("/pools/{id}/capacity").doc("A pool's seats now and its capacity alarm", "load", None, One("PoolCapacity")).to(load::get_capacity),
+        get("/tenants/{id}/limits").doc("A tenant's fair-use limits", "load", None, One("TenantLimits")).to(load::get_limits),
+        put("/tenants/{id}/limits").doc("Set a tenant's fair-use limits (absent fields keep their value, null removes one)", "load", Some("TenantLimitsPatch"), One("TenantLimits")).operator().to(load::put_limits),
+        get("/tenants/{id}/usage").doc("A tenant's current use against its limits", "load", None, One("TenantUsage")).to(load::get_usage),
         // apps
         get("/tenants/{id}/apps").doc("List a tenant's published apps", "apps", None, Page("App")).query(APP_QUERY).to(apps::list),
         post("/tenants/{id}/apps").doc("Publish an app", "apps", Some("NewApp"), Created("App")).to(apps::create),

@@ -1,5 +1,6 @@
 //! API clients: holders of admin API client certificates, mapped by subject CN, each scoped
-//! to the whole service (operator) or one tenant.
+//! to the whole service (operator), one tenant, or one host (a host agent, which may only
+//! report that host's load).
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -8,7 +9,7 @@ use uuid::Uuid;
 use super::validate::ValidationErrors;
 
 text_enum! {
-    ApiClientScope { Operator = "operator", Tenant = "tenant" }
+    ApiClientScope { Operator = "operator", Tenant = "tenant", HostAgent = "host_agent" }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -20,6 +21,9 @@ pub struct ApiClient {
     pub scope: ApiClientScope,
     /// Set exactly when `scope` is `tenant`.
     pub tenant_id: Option<Uuid>,
+    /// Set exactly when `scope` is `host_agent`: the one host whose load it reports.
+    #[serde(default)]
+    pub host_id: Option<Uuid>,
     pub enabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -35,6 +39,9 @@ pub struct NewApiClient {
     pub scope: ApiClientScope,
     #[serde(default)]
     pub tenant_id: Option<Uuid>,
+    /// Required for `host_agent` scope, absent otherwise.
+    #[serde(default)]
+    pub host_id: Option<Uuid>,
     #[serde(default = "default_enabled")]
     pub enabled: bool,
 }
@@ -43,11 +50,28 @@ fn default_enabled() -> bool {
     true
 }
 
-fn check_scope(v: &mut ValidationErrors, scope: ApiClientScope, tenant: Option<Uuid>) {
+fn check_scope(
+    v: &mut ValidationErrors,
+    scope: ApiClientScope,
+    tenant: Option<Uuid>,
+    host: Option<Uuid>,
+) {
     match (scope, tenant) {
         (ApiClientScope::Tenant, None) => v.push("tenant_id", "is required for tenant scope"),
         (ApiClientScope::Operator, Some(_)) => {
             v.push("tenant_id", "must be absent for operator scope");
+        }
+        (ApiClientScope::HostAgent, Some(_)) => {
+            v.push("tenant_id", "must be absent for host_agent scope");
+        }
+        _ => {}
+    }
+    match (scope, host) {
+        (ApiClientScope::HostAgent, None) => {
+            v.push("host_id", "is required for host_agent scope");
+        }
+        (ApiClientScope::Operator | ApiClientScope::Tenant, Some(_)) => {
+            v.push("host_id", "is only allowed for host_agent scope");
         }
         _ => {}
     }
@@ -58,7 +82,7 @@ impl NewApiClient {
         let mut v = ValidationErrors::default();
         v.text("name", &self.name, 200);
         v.text("subject_cn", &self.subject_cn, 64);
-        check_scope(&mut v, self.scope, self.tenant_id);
+        check_scope(&mut v, self.scope, self.tenant_id, self.host_id);
         v.finish()
     }
 }

@@ -10,6 +10,7 @@ pub mod entitlement;
 pub mod environment;
 pub mod group;
 pub mod host;
+pub mod load;
 pub mod page;
 pub mod pool;
 pub mod print_job;
@@ -27,6 +28,10 @@ pub use entitlement::{Entitlement, NewEntitlement};
 pub use environment::{Environment, EnvironmentKind, EnvironmentPatch, NewEnvironment};
 pub use group::{Group, GroupMember, GroupPatch, NewGroup};
 pub use host::{Host, HostHealth, HostPatch, HostState, HostStateChange, NewHost};
+pub use load::{
+    HostLoad, HostLoadReport, PoolCapacity, PoolPlacement, PoolPlacementPatch, TenantLimits,
+    TenantLimitsPatch, TenantUsage,
+};
 pub use page::{Page, PageRequest};
 pub use pool::{
     DEFAULT_CLIPBOARD_MAX_BYTES, HostCertCheck, HostCertPolicy, HostPool, HostPoolPatch,

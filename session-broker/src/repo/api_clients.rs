@@ -11,8 +11,8 @@ use crate::db::row::{
 };
 use crate::model::{ApiClient, NewApiClient, Page, PageRequest};
 
-const SELECT: &str = "SELECT id, name, subject_cn, scope, tenant_id, enabled, created_at, \
-                      updated_at FROM api_clients";
+const SELECT: &str = "SELECT id, name, subject_cn, scope, tenant_id, host_id, enabled, \
+                      created_at, updated_at FROM api_clients";
 
 fn from_row(r: &AnyRow) -> Result<ApiClient, DbError> {
     Ok(ApiClient {
@@ -21,6 +21,7 @@ fn from_row(r: &AnyRow) -> Result<ApiClient, DbError> {
         subject_cn: get_string(r, "subject_cn")?,
         scope: get_enum(r, "scope")?,
         tenant_id: get_opt_uuid(r, "tenant_id")?,
+        host_id: get_opt_uuid(r, "host_id")?,
         enabled: get_bool(r, "enabled")?,
         created_at: get_time(r, "created_at")?,
         updated_at: get_time(r, "updated_at")?,
@@ -35,19 +36,21 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewApiClient) -> Result<ApiC
         subject_cn: new.subject_cn.clone(),
         scope: new.scope,
         tenant_id: new.tenant_id,
+        host_id: new.host_id,
         enabled: new.enabled,
         created_at: now,
         updated_at: now,
     };
     sqlx::query(
-        "INSERT INTO api_clients (id, name, subject_cn, scope, tenant_id, enabled, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO api_clients (id, name, subject_cn, scope, tenant_id, host_id, enabled, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(c.id.to_string())
     .bind(c.name.as_str())
     .bind(c.subject_cn.as_str())
     .bind(c.scope.as_str())
     .bind(c.tenant_id.map(|t| t.to_string()))
+    .bind(c.host_id.map(|h| h.to_string()))
     .bind(c.enabled)
     .bind(millis(now))
     .bind(millis(now))

@@ -9,6 +9,7 @@ pub mod entitlements;
 pub mod environments;
 pub mod groups;
 pub mod hosts;
+pub mod load;
 pub mod pools;
 pub mod print_jobs;
 pub mod service_windows;

@@ -16,6 +16,7 @@ mod credentials;
 mod database;
 mod host_health;
 mod janitor;
+mod load;
 mod openapi;
 mod paging;
 mod placement;

@@ -18,14 +18,14 @@ use uuid::Uuid;
 use crate::both;
 use crate::support::{Backend, Harness};
 
-fn issuer() -> Arc<TicketIssuer> {
+pub(crate) fn issuer() -> Arc<TicketIssuer> {
     Arc::new(TicketIssuer::new(Arc::new(
         TicketKeys::generate().expect("key").0,
     )))
 }
 
 /// The demo tenant with three hosts of `capacity` each and `users` more entitled users.
-async fn pool_of_three(
+pub(crate) async fn pool_of_three(
     h: &Harness,
     capacity: u32,
     users: usize,
@@ -70,7 +70,7 @@ async fn pool_of_three(
     (ids, hosts, people)
 }
 
-async fn live_per_host(h: &Harness) -> HashMap<Uuid, usize> {
+pub(crate) async fn live_per_host(h: &Harness) -> HashMap<Uuid, usize> {
     let mut conn = h.db().pool().acquire().await.expect("conn");
     let page = repo::sessions::list(
         &mut conn,

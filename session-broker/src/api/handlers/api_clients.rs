@@ -11,7 +11,7 @@ use crate::api::extract::{Body, Ids, Params};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
 use crate::model::{ApiClient, ApiClientPatch, NewApiClient, Page, ValidationErrors};
-use crate::repo::{api_clients, tenants};
+use crate::repo::{api_clients, hosts, tenants};
 
 const UNIQUE: &[&str] = &["subject_cn"];
 
@@ -38,6 +38,11 @@ pub async fn create(
         && tenants::get(m.conn(), t).await?.is_none()
     {
         return Err(ValidationErrors::single("tenant_id", "no such tenant").into());
+    }
+    if let Some(h) = new.host_id
+        && hosts::get(m.conn(), h).await?.is_none()
+    {
+        return Err(ValidationErrors::single("host_id", "no such host").into());
     }
     let c = api_clients::insert(m.conn(), &new)
         .await
