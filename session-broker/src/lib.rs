@@ -22,6 +22,7 @@ pub mod repo;
 pub mod secrets;
 pub mod seed;
 pub mod service;
+pub mod session_control;
 pub mod ticket;
 pub mod web_session;
 
