@@ -18,12 +18,14 @@ pub mod fair_use;
 pub mod health;
 pub mod janitor;
 pub mod launch;
+pub mod lifecycle;
 pub mod model;
 pub mod placement;
 pub mod repo;
 pub mod secrets;
 pub mod seed;
 pub mod service;
+pub mod session_control;
 pub mod ticket;
 pub mod web_session;
 

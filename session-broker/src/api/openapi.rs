@@ -12,17 +12,23 @@ use utoipa::openapi::security::{SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Required, ResponseBuilder};
 
 use super::caller::{Caller, Scope};
+use super::handlers::host_commands::HostCommandList;
+use super::handlers::sessions::{
+    SessionAction, SessionCommandList, SessionEndRequest, SessionMessageRequest,
+};
 use super::problem::{PROBLEM_JSON, Problem};
 use super::routes::{Response, api_routes};
 use crate::credentials::{PoolCredentials, SetPoolCredentials};
 use crate::model::{
     ActorKind, ApiClient, ApiClientPatch, ApiClientScope, App, AppKind, AppPatch, AuditEvent,
-    AuditOutcome, Entitlement, Environment, EnvironmentKind, EnvironmentPatch, FieldError, Group,
-    GroupMember, GroupPatch, Host, HostCertPolicy, HostHealth, HostLoad, HostLoadReport, HostPatch,
-    HostPool, HostPoolPatch, HostState, HostStateChange, NewApiClient, NewApp, NewEntitlement,
-    NewEnvironment, NewGroup, NewHost, NewHostPool, NewTenant, NewUser, PoolCapacity,
-    PoolPlacement, PoolPlacementPatch, PoolStrategy, Session, SessionState, Tenant, TenantLimits,
-    TenantLimitsPatch, TenantPatch, TenantUsage, User, UserPatch,
+    AuditOutcome, CommandState, EndCause, Entitlement, Environment, EnvironmentKind,
+    EnvironmentPatch, FieldError, Group, GroupMember, GroupPatch, Host, HostCertPolicy,
+    HostCommand, HostCommandKind, HostCommandReport, HostCommandState, HostHealth, HostLoad,
+    HostLoadReport, HostPatch, HostPool, HostPoolPatch, HostState, HostStateChange, NewApiClient,
+    NewApp, NewEntitlement, NewEnvironment, NewGroup, NewHost, NewHostPool, NewTenant, NewUser,
+    PoolCapacity, PoolPlacement, PoolPlacementPatch, PoolStrategy, QueuedCommand, Session,
+    SessionCommand, SessionState, Tenant, TenantLimits, TenantLimitsPatch, TenantPatch,
+    TenantUsage, User, UserPatch, WarningKind,
 };
 
 #[derive(OpenApi)]
@@ -42,6 +48,8 @@ use crate::model::{
         AuditEvent,
         AuditOutcome,
         Caller,
+        CommandState,
+        EndCause,
         Entitlement,
         Environment,
         EnvironmentKind,
@@ -51,6 +59,11 @@ use crate::model::{
         GroupMember,
         GroupPatch,
         Host,
+        HostCommand,
+        HostCommandKind,
+        HostCommandList,
+        HostCommandReport,
+        HostCommandState,
         HostHealth,
         HostLoad,
         HostLoadReport,
@@ -75,8 +88,14 @@ use crate::model::{
         PoolPlacementPatch,
         PoolStrategy,
         Problem,
+        QueuedCommand,
         Scope,
         Session,
+        SessionAction,
+        SessionCommand,
+        SessionCommandList,
+        SessionEndRequest,
+        SessionMessageRequest,
         SessionState,
         SetPoolCredentials,
         Tenant,
@@ -86,6 +105,7 @@ use crate::model::{
         TenantUsage,
         User,
         UserPatch,
+        WarningKind,
     ))
 )]
 struct Schemas;

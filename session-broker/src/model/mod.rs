@@ -16,6 +16,7 @@ pub mod pool;
 pub mod print_job;
 pub mod service_window;
 pub mod session;
+pub mod session_command;
 pub mod tenant;
 pub mod user;
 pub mod validate;
@@ -35,11 +36,15 @@ pub use load::{
 pub use page::{Page, PageRequest};
 pub use pool::{
     DEFAULT_CLIPBOARD_MAX_BYTES, HostCertCheck, HostCertPolicy, HostPool, HostPoolPatch,
-    MAX_CLIPBOARD_MAX_BYTES, NewHostPool, PoolStrategy,
+    MAX_CLIPBOARD_MAX_BYTES, NewHostPool, PoolStrategy, PoolTimeouts,
 };
 pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
 pub use service_window::{NewServiceWindow, ServiceWindow};
 pub use session::{NewSession, Session, SessionFilter, SessionState};
+pub use session_command::{
+    CommandState, EndCause, HostCommand, HostCommandKind, HostCommandReport, HostCommandState,
+    QueuedCommand, SessionCommand, WarningKind,
+};
 pub use tenant::{NewTenant, Tenant, TenantPatch};
 pub use user::{NewUser, User, UserPatch};
 pub use validate::{FieldError, ValidationErrors};

@@ -23,6 +23,8 @@ mod placement;
 mod pool_cert_policy;
 mod pool_clipboard;
 mod scope;
+mod session_commands;
+mod session_lifecycle;
 mod ticket_codec;
 mod tickets;
 mod tls;
