@@ -3,6 +3,8 @@
 //! event. Refusals are typed, carry the words the user sees (Swedish by default, English
 //! when chosen) and are audited too.
 
+use std::borrow::Cow;
+
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -39,6 +41,9 @@ pub enum LaunchError {
     AppDisabled,
     #[error("no host of the pool can take a session")]
     NoHostAvailable,
+    /// The app's environment is in a service window until `until`.
+    #[error("the environment is in service window {window} until {until}")]
+    ServiceWindow { window: Uuid, until: OffsetDateTime },
     #[error(transparent)]
     Database(#[from] DbError),
     #[error(transparent)]
@@ -47,8 +52,14 @@ pub enum LaunchError {
 
 impl LaunchError {
     /// What the user is told, in Swedish.
-    pub fn message_sv(&self) -> &'static str {
-        match self {
+    pub fn message_sv(&self) -> Cow<'static, str> {
+        if let Self::ServiceWindow { until, .. } = self {
+            return Cow::Owned(format!(
+                "Tjänsten har servicefönster till {}. Försök igen efter det.",
+                crate::service_windows::back_at_sv(*until)
+            ));
+        }
+        Cow::Borrowed(match self {
             Self::UnknownUser => "Din inloggning känns inte igen. Logga in igen.",
             Self::UnknownApp => "Applikationen finns inte.",
             Self::NotEntitled => "Du har inte behörighet att starta den här applikationen.",
@@ -56,15 +67,21 @@ impl LaunchError {
             Self::NoHostAvailable => {
                 "Ingen server kan ta emot fler sessioner just nu. Försök igen om en stund."
             }
-            Self::Database(_) | Self::Keys(_) => {
+            Self::Database(_) | Self::Keys(_) | Self::ServiceWindow { .. } => {
                 "Ett tekniskt fel uppstod. Försök igen om en stund."
             }
-        }
+        })
     }
 
     /// What the user is told, in English.
-    pub fn message_en(&self) -> &'static str {
-        match self {
+    pub fn message_en(&self) -> Cow<'static, str> {
+        if let Self::ServiceWindow { until, .. } = self {
+            return Cow::Owned(format!(
+                "The service is in a maintenance window until {}. Please try again then.",
+                crate::service_windows::back_at_en(*until)
+            ));
+        }
+        Cow::Borrowed(match self {
             Self::UnknownUser => "Your login is not recognised. Please log in again.",
             Self::UnknownApp => "The application does not exist.",
             Self::NotEntitled => "You are not entitled to launch this application.",
@@ -72,10 +89,10 @@ impl LaunchError {
             Self::NoHostAvailable => {
                 "No host can take more sessions right now. Please try again shortly."
             }
-            Self::Database(_) | Self::Keys(_) => {
+            Self::Database(_) | Self::Keys(_) | Self::ServiceWindow { .. } => {
                 "A technical error occurred. Please try again shortly."
             }
-        }
+        })
     }
 
     /// Whether the user's request was refused (as opposed to the broker failing).
@@ -91,6 +108,7 @@ impl LaunchError {
             Self::NotEntitled => "not_entitled",
             Self::AppDisabled => "app_disabled",
             Self::NoHostAvailable => "no_host_available",
+            Self::ServiceWindow { .. } => "service_window",
             Self::Database(_) => "database",
             Self::Keys(_) => "keys",
         }
@@ -139,8 +157,21 @@ pub async fn issue_launch_ticket(
     app_id: Uuid,
     path: LaunchPath,
 ) -> Result<LaunchTicket, LaunchError> {
+    issue_launch_ticket_at(db, issuer, user_id, app_id, path, OffsetDateTime::now_utc()).await
+}
+
+/// [`issue_launch_ticket`] with the service-window check made at `now` (tests and the
+/// scheduler's clock); the ticket itself is issued at the wall-clock time.
+pub async fn issue_launch_ticket_at(
+    db: &Database,
+    issuer: &TicketIssuer,
+    user_id: Uuid,
+    app_id: Uuid,
+    path: LaunchPath,
+    now: OffsetDateTime,
+) -> Result<LaunchTicket, LaunchError> {
     let mut tx = db.begin().await?;
-    let result = launch_in(&mut tx, issuer, user_id, app_id, path).await;
+    let result = launch_in(&mut tx, issuer, user_id, app_id, path, now).await;
     match result {
         Ok(granted) => {
             tx.commit().await.map_err(DbError::from)?;
@@ -157,7 +188,12 @@ pub async fn issue_launch_ticket(
                     app_id,
                     AuditOutcome::Refused,
                     ("app", app_id.to_string()),
-                    format!("refused: {}", e.reason()),
+                    match &e {
+                        LaunchError::ServiceWindow { window, until } => {
+                            format!("refused: service_window {window} until {until}")
+                        }
+                        _ => format!("refused: {}", e.reason()),
+                    },
                 );
                 repo::audit::insert(&mut conn, &event).await?;
             }
@@ -172,6 +208,7 @@ async fn launch_in(
     user_id: Uuid,
     app_id: Uuid,
     path: LaunchPath,
+    now: OffsetDateTime,
 ) -> Result<LaunchTicket, LaunchError> {
     let user = repo::users::get(conn, user_id)
         .await?
@@ -186,6 +223,16 @@ async fn launch_in(
     // Checked after the entitlement so unentitled users learn nothing about the app.
     if !app.enabled {
         return Err(LaunchError::AppDisabled);
+    }
+    // A service window closes the environment from its start, before placement: no new
+    // session and no roaming into one that is about to be logged off.
+    if let Some((window, until)) =
+        crate::service_windows::refusal_at(conn, app.environment_id, now).await?
+    {
+        return Err(LaunchError::ServiceWindow {
+            window: window.id,
+            until,
+        });
     }
     let (session, host, roamed) = match placement::place(conn, user.id, app.id, app.pool_id)
         .await?

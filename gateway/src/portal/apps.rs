@@ -106,6 +106,7 @@ fn refusal(error: &LaunchError, lang: Lang) -> Problem {
         LaunchError::NotEntitled => StatusCode::FORBIDDEN,
         LaunchError::AppDisabled => StatusCode::CONFLICT,
         LaunchError::NoHostAvailable => StatusCode::SERVICE_UNAVAILABLE,
+        LaunchError::ServiceWindow { .. } => StatusCode::SERVICE_UNAVAILABLE,
         LaunchError::Database(_) | LaunchError::Keys(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     Problem::new(

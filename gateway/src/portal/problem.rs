@@ -2,6 +2,8 @@
 //! is the sentence the user reads, in Swedish or English, with a stable `reason` word for
 //! programs and tests.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -18,8 +20,9 @@ pub struct Problem {
     pub kind: String,
     pub title: &'static str,
     pub status: u16,
-    /// What the user is told, in `lang`.
-    pub detail: &'static str,
+    /// What the user is told, in `lang` (some sentences name a time, e.g. when a service
+    /// window ends).
+    pub detail: Cow<'static, str>,
     pub reason: &'static str,
     pub lang: &'static str,
 }
@@ -30,14 +33,18 @@ impl Problem {
         status: StatusCode,
         reason: &'static str,
         lang: Lang,
-        sv: &'static str,
-        en: &'static str,
+        sv: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
     ) -> Self {
+        let detail = match lang {
+            Lang::Sv => sv.into(),
+            Lang::En => en.into(),
+        };
         Self {
             kind: format!("urn:hamn:problem:{reason}"),
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
-            detail: lang.pick(sv, en),
+            detail,
             reason,
             lang: lang.tag(),
         }

@@ -706,6 +706,7 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 program: None,
                 args: None,
                 enabled: true,
+                version: None,
             },
         )
         .await
@@ -737,6 +738,7 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 program: None,
                 args: None,
                 enabled: true,
+                version: None,
             },
         )
         .await

@@ -23,6 +23,11 @@ use crate::model::{
     NewHost, NewHostPool, NewTenant, NewUser, PoolStrategy, Session, SessionState, Tenant,
     TenantPatch, User, UserPatch,
 };
+// Service windows and release rings.
+use crate::model::{
+    HostVersionReport, NewRollout, NewServiceWindow, Recurrence, Rollout, RolloutState,
+    RolloutStep, RolloutStepState, ServiceWindow, ServiceWindowPatch, WeekDay,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -77,6 +82,17 @@ use crate::model::{
         TenantPatch,
         User,
         UserPatch,
+        HostVersionReport,
+        NewRollout,
+        NewServiceWindow,
+        Recurrence,
+        Rollout,
+        RolloutState,
+        RolloutStep,
+        RolloutStepState,
+        ServiceWindow,
+        ServiceWindowPatch,
+        WeekDay,
     ))
 )]
 struct Schemas;

@@ -13,6 +13,7 @@ pub mod host;
 pub mod page;
 pub mod pool;
 pub mod print_job;
+pub mod rollout;
 pub mod service_window;
 pub mod session;
 pub mod tenant;
@@ -26,14 +27,19 @@ pub use audit::{ActorKind, AuditEvent, AuditFilter, AuditOutcome, NewAuditEvent}
 pub use entitlement::{Entitlement, NewEntitlement};
 pub use environment::{Environment, EnvironmentKind, EnvironmentPatch, NewEnvironment};
 pub use group::{Group, GroupMember, GroupPatch, NewGroup};
-pub use host::{Host, HostHealth, HostPatch, HostState, HostStateChange, NewHost};
+pub use host::{
+    Host, HostHealth, HostPatch, HostState, HostStateChange, HostVersionReport, NewHost,
+};
 pub use page::{Page, PageRequest};
 pub use pool::{
     DEFAULT_CLIPBOARD_MAX_BYTES, HostCertCheck, HostCertPolicy, HostPool, HostPoolPatch,
     MAX_CLIPBOARD_MAX_BYTES, NewHostPool, PoolStrategy,
 };
 pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
-pub use service_window::{NewServiceWindow, ServiceWindow};
+pub use rollout::{NewRollout, Rollout, RolloutState, RolloutStep, RolloutStepState};
+pub use service_window::{
+    NewServiceWindow, Recurrence, ServiceWindow, ServiceWindowPatch, WeekDay,
+};
 pub use session::{NewSession, Session, SessionFilter, SessionState};
 pub use tenant::{NewTenant, Tenant, TenantPatch};
 pub use user::{NewUser, User, UserPatch};

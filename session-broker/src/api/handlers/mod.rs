@@ -10,6 +10,8 @@ pub mod environments;
 pub mod groups;
 pub mod hosts;
 pub mod pools;
+pub mod rollouts;
+pub mod service_windows;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
