@@ -180,7 +180,7 @@ async fn seed_credentials(
 }
 
 /// The service description's release pattern (§4.5) as example windows, unless the tenant
-/// has windows already: a PROD upgrade 22:00–02:00 on the first Tuesday at least 17 days
+/// has windows already: a PROD upgrade 22:00–02:00 on the first Tuesday at least 18 days
 /// ahead, UTB 08:00–18:00 ten days before it and UTB 16:00–19:00 two days before it (all
 /// Europe/Stockholm, so the first is still announced 7 days ahead).
 async fn seed_service_windows(
@@ -204,7 +204,7 @@ async fn seed_service_windows(
     {
         return Ok(());
     }
-    let mut day = tz::to_local(now + Duration::days(17)).date();
+    let mut day = tz::to_local(now + Duration::days(18)).date();
     while day.weekday() != Weekday::Tuesday {
         day = day.next_day().unwrap_or(day);
     }

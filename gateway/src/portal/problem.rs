@@ -36,10 +36,7 @@ impl Problem {
         sv: impl Into<Cow<'static, str>>,
         en: impl Into<Cow<'static, str>>,
     ) -> Self {
-        let detail = match lang {
-            Lang::Sv => sv.into(),
-            Lang::En => en.into(),
-        };
+        let detail = lang.pick(sv.into(), en.into());
         Self {
             kind: format!("urn:hamn:problem:{reason}"),
             title: status.canonical_reason().unwrap_or("Error"),

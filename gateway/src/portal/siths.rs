@@ -398,7 +398,7 @@ fn page(headers: &HeaderMap, problem: Problem, portal_url: &str) -> Response {
          <p><a href=\"{url}\">{back}</a></p></main></body></html>\n",
         lang = problem.lang,
         reason = problem.reason,
-        detail = escape(problem.detail),
+        detail = escape(&problem.detail),
         url = escape(portal_url),
     );
     let mut response = (status, html).into_response();

@@ -268,6 +268,8 @@ impl NewServiceWindow {
                         "a service window must be announced at least 7 days ahead (this one \
                          starts {}); mark it emergency for shorter notice",
                         t.starts_at
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default()
                     ),
                 );
             }

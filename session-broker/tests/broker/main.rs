@@ -22,6 +22,7 @@ mod placement;
 mod pool_cert_policy;
 mod pool_clipboard;
 mod scope;
+mod service_windows;
 mod ticket_codec;
 mod tickets;
 mod tls;
