@@ -7,6 +7,9 @@
 //! - Expired launch tickets are deleted, once they are past the grace that keeps replays
 //!   recognisable.
 //! - Expired web sessions are deleted.
+//! - Session commands nobody claimed in time are marked expired, claims of a gateway node
+//!   that died are marked failed, and finished commands (session and host) older than
+//!   [`COMMAND_RETENTION`] are deleted ([`crate::session_control`]).
 
 use std::time::Duration;
 
@@ -24,12 +27,19 @@ use crate::repo;
 /// ticket's life (60 s) and a gateway's connection attempt (20 s).
 pub const ABANDONED_AFTER: Duration = Duration::from_secs(5 * 60);
 
+/// How long finished session and host commands are kept (the audit log is the record).
+pub const COMMAND_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
     pub abandoned_launches: u64,
     pub tickets: u64,
     pub web_sessions: u64,
+    /// Session commands expired unclaimed or failed with a dead node.
+    pub commands_expired: u64,
+    /// Finished session and host commands deleted.
+    pub commands_pruned: u64,
 }
 
 /// One clean-up pass at `now`.
@@ -40,10 +50,20 @@ pub async fn sweep(db: &Database, now: OffsetDateTime) -> Result<Swept, DbError>
         let mut conn = db.acquire().await?;
         repo::web_sessions::prune_expired(&mut conn, now).await?
     };
+    let (commands_expired, commands_pruned) = {
+        let mut conn = db.acquire().await?;
+        let expired = crate::session_control::expire(&mut conn, now).await?;
+        let before = now - COMMAND_RETENTION;
+        let pruned = repo::session_commands::prune(&mut conn, before).await?
+            + repo::host_commands::prune(&mut conn, before).await?;
+        (expired, pruned)
+    };
     Ok(Swept {
         abandoned_launches,
         tickets,
         web_sessions,
+        commands_expired,
+        commands_pruned,
     })
 }
 

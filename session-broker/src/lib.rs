@@ -25,6 +25,7 @@ pub mod secrets;
 pub mod seed;
 pub mod service;
 pub mod service_windows;
+pub mod session_control;
 pub mod ticket;
 pub mod web_session;
 

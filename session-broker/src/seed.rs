@@ -12,6 +12,10 @@ use uuid::Uuid;
 
 use crate::credentials::{self, CredentialsError, SetPoolCredentials};
 use crate::db::{Database, DbError};
+use crate::model::pool::{
+    DEFAULT_DISCONNECT_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_MAX_SESSION_SECS,
+    DEFAULT_TIMEOUT_WARNING_SECS,
+};
 use crate::model::{
     ActorKind, AppKind, AuditOutcome, DEFAULT_CLIPBOARD_MAX_BYTES, EnvironmentKind, HostCertPolicy,
     HostPool, HostState, NewApp, NewAuditEvent, NewEntitlement, NewEnvironment, NewGroup, NewHost,
@@ -309,6 +313,10 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
                 host_cert_pins: Vec::new(),
                 clipboard_enabled: true,
                 clipboard_max_bytes: DEFAULT_CLIPBOARD_MAX_BYTES,
+                idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
+                disconnect_timeout_secs: DEFAULT_DISCONNECT_TIMEOUT_SECS,
+                max_session_secs: DEFAULT_MAX_SESSION_SECS,
+                timeout_warning_secs: DEFAULT_TIMEOUT_WARNING_SECS,
             };
             new.validate()?;
             let p = pools::insert(c, &new).await?;

@@ -723,6 +723,10 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 host_cert_pins: Vec::new(),
                 clipboard_enabled: true,
                 clipboard_max_bytes: hamn_broker::model::DEFAULT_CLIPBOARD_MAX_BYTES,
+                idle_timeout_secs: hamn_broker::model::pool::DEFAULT_IDLE_TIMEOUT_SECS,
+                disconnect_timeout_secs: hamn_broker::model::pool::DEFAULT_DISCONNECT_TIMEOUT_SECS,
+                max_session_secs: hamn_broker::model::pool::DEFAULT_MAX_SESSION_SECS,
+                timeout_warning_secs: hamn_broker::model::pool::DEFAULT_TIMEOUT_WARNING_SECS,
             },
         )
         .await

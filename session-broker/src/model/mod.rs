@@ -16,6 +16,7 @@ pub mod print_job;
 pub mod rollout;
 pub mod service_window;
 pub mod session;
+pub mod session_command;
 pub mod tenant;
 pub mod user;
 pub mod validate;
@@ -33,7 +34,7 @@ pub use host::{
 pub use page::{Page, PageRequest};
 pub use pool::{
     DEFAULT_CLIPBOARD_MAX_BYTES, HostCertCheck, HostCertPolicy, HostPool, HostPoolPatch,
-    MAX_CLIPBOARD_MAX_BYTES, NewHostPool, PoolStrategy,
+    MAX_CLIPBOARD_MAX_BYTES, NewHostPool, PoolStrategy, PoolTimeouts,
 };
 pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
 pub use rollout::{NewRollout, Rollout, RolloutState, RolloutStep, RolloutStepState};
@@ -41,6 +42,10 @@ pub use service_window::{
     NewServiceWindow, Recurrence, ServiceWindow, ServiceWindowPatch, WeekDay,
 };
 pub use session::{NewSession, Session, SessionFilter, SessionState};
+pub use session_command::{
+    CommandState, EndCause, HostCommand, HostCommandKind, HostCommandReport, HostCommandState,
+    QueuedCommand, SessionCommand, WarningKind,
+};
 pub use tenant::{NewTenant, Tenant, TenantPatch};
 pub use user::{NewUser, User, UserPatch};
 pub use validate::{FieldError, ValidationErrors};

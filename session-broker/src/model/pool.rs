@@ -1,5 +1,7 @@
 //! Host pools: sets of Remote Desktop hosts, shared by every tenant or dedicated to one.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -20,6 +22,15 @@ pub const MAX_PINS: usize = 64;
 /// Default and ceiling of `clipboard_max_bytes` (the database checks the same ceiling).
 pub const DEFAULT_CLIPBOARD_MAX_BYTES: u64 = 1024 * 1024;
 pub const MAX_CLIPBOARD_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Defaults of a pool's session timeouts, in seconds (0 switches one off).
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u32 = 60 * 60;
+pub const DEFAULT_DISCONNECT_TIMEOUT_SECS: u32 = 4 * 60 * 60;
+pub const DEFAULT_MAX_SESSION_SECS: u32 = 12 * 60 * 60;
+pub const DEFAULT_TIMEOUT_WARNING_SECS: u32 = 5 * 60;
+/// Ceilings the database checks too: 30 days for a timeout, a day for the warning lead.
+pub const MAX_TIMEOUT_SECS: u32 = 30 * 24 * 60 * 60;
+pub const MAX_TIMEOUT_WARNING_SECS: u32 = 24 * 60 * 60;
 
 text_enum! {
     /// How placement picks a host: spread load (breadth-first) or fill hosts in turn
@@ -45,6 +56,16 @@ pub struct HostPool {
     pub clipboard_enabled: bool,
     /// The largest clipboard text passed either way, in UTF-8 bytes (0..=16 MiB).
     pub clipboard_max_bytes: u64,
+    /// Seconds without keyboard or mouse input before the session is disconnected (4301),
+    /// after a warning; 0: never.
+    pub idle_timeout_secs: u32,
+    /// Seconds a session may stay disconnected before it is logged off; 0: never.
+    pub disconnect_timeout_secs: u32,
+    /// Longest session, from its first connection, before it is logged off after a
+    /// warning; 0: unlimited.
+    pub max_session_secs: u32,
+    /// How long before an idle disconnect or a maximum-length logoff the user is warned.
+    pub timeout_warning_secs: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -73,10 +94,60 @@ impl HostPool {
         }
     }
 
+    /// The pool's session timeouts.
+    pub fn timeouts(&self) -> PoolTimeouts {
+        let secs = |s: u32| (s > 0).then(|| Duration::from_secs(u64::from(s)));
+        PoolTimeouts {
+            idle: secs(self.idle_timeout_secs),
+            disconnected: secs(self.disconnect_timeout_secs),
+            max_session: secs(self.max_session_secs),
+            warning: Duration::from_secs(u64::from(self.timeout_warning_secs)),
+        }
+    }
+
     /// The most clipboard text (UTF-8 bytes) a session on this pool passes either way;
     /// `None` when the pool has the clipboard off.
     pub fn clipboard_limit(&self) -> Option<u64> {
         self.clipboard_enabled.then_some(self.clipboard_max_bytes)
+    }
+}
+
+/// A pool's session timeouts; `None` is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolTimeouts {
+    pub idle: Option<Duration>,
+    pub disconnected: Option<Duration>,
+    pub max_session: Option<Duration>,
+    /// The warning's lead before an idle disconnect or a maximum-length logoff (capped at
+    /// the timeout itself: a warning at the start of a short timeout).
+    pub warning: Duration,
+}
+
+impl PoolTimeouts {
+    /// How long after the last input (or the start) the warning for `timeout` comes.
+    pub fn warn_after(&self, timeout: Duration) -> Duration {
+        timeout.saturating_sub(self.warning)
+    }
+}
+
+fn check_timeouts(
+    v: &mut ValidationErrors,
+    fields: [(&str, Option<u32>); 3],
+    warning: Option<u32>,
+) {
+    for (field, value) in fields {
+        if value.is_some_and(|s| s > MAX_TIMEOUT_SECS) {
+            v.push(
+                field,
+                format!("must be at most {MAX_TIMEOUT_SECS} seconds (30 days); 0 switches it off"),
+            );
+        }
+    }
+    if warning.is_some_and(|s| s > MAX_TIMEOUT_WARNING_SECS) {
+        v.push(
+            "timeout_warning_secs",
+            format!("must be at most {MAX_TIMEOUT_WARNING_SECS} seconds (a day)"),
+        );
     }
 }
 
@@ -196,10 +267,34 @@ pub struct NewHostPool {
     pub clipboard_enabled: bool,
     #[serde(default = "default_clipboard_max_bytes")]
     pub clipboard_max_bytes: u64,
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u32,
+    #[serde(default = "default_disconnect_timeout")]
+    pub disconnect_timeout_secs: u32,
+    #[serde(default = "default_max_session")]
+    pub max_session_secs: u32,
+    #[serde(default = "default_timeout_warning")]
+    pub timeout_warning_secs: u32,
 }
 
 fn default_true() -> bool {
     true
+}
+
+fn default_idle_timeout() -> u32 {
+    DEFAULT_IDLE_TIMEOUT_SECS
+}
+
+fn default_disconnect_timeout() -> u32 {
+    DEFAULT_DISCONNECT_TIMEOUT_SECS
+}
+
+fn default_max_session() -> u32 {
+    DEFAULT_MAX_SESSION_SECS
+}
+
+fn default_timeout_warning() -> u32 {
+    DEFAULT_TIMEOUT_WARNING_SECS
 }
 
 fn default_clipboard_max_bytes() -> u64 {
@@ -226,6 +321,18 @@ impl NewHostPool {
             &self.host_cert_pins,
         );
         check_clipboard_max(&mut v, self.clipboard_max_bytes);
+        check_timeouts(
+            &mut v,
+            [
+                ("idle_timeout_secs", Some(self.idle_timeout_secs)),
+                (
+                    "disconnect_timeout_secs",
+                    Some(self.disconnect_timeout_secs),
+                ),
+                ("max_session_secs", Some(self.max_session_secs)),
+            ],
+            Some(self.timeout_warning_secs),
+        );
         v.finish()
     }
 
@@ -253,6 +360,10 @@ pub struct HostPoolPatch {
     pub host_cert_pins: Option<Vec<String>>,
     pub clipboard_enabled: Option<bool>,
     pub clipboard_max_bytes: Option<u64>,
+    pub idle_timeout_secs: Option<u32>,
+    pub disconnect_timeout_secs: Option<u32>,
+    pub max_session_secs: Option<u32>,
+    pub timeout_warning_secs: Option<u32>,
 }
 
 impl HostPoolPatch {
@@ -265,6 +376,15 @@ impl HostPoolPatch {
         if let Some(max) = self.clipboard_max_bytes {
             check_clipboard_max(&mut v, max);
         }
+        check_timeouts(
+            &mut v,
+            [
+                ("idle_timeout_secs", self.idle_timeout_secs),
+                ("disconnect_timeout_secs", self.disconnect_timeout_secs),
+                ("max_session_secs", self.max_session_secs),
+            ],
+            self.timeout_warning_secs,
+        );
         v.finish()
     }
 
@@ -303,6 +423,18 @@ impl HostPoolPatch {
         }
         if let Some(x) = self.clipboard_max_bytes {
             p.clipboard_max_bytes = x;
+        }
+        if let Some(x) = self.idle_timeout_secs {
+            p.idle_timeout_secs = x;
+        }
+        if let Some(x) = self.disconnect_timeout_secs {
+            p.disconnect_timeout_secs = x;
+        }
+        if let Some(x) = self.max_session_secs {
+            p.max_session_secs = x;
+        }
+        if let Some(x) = self.timeout_warning_secs {
+            p.timeout_warning_secs = x;
         }
         let mut v = ValidationErrors::default();
         check_cert_policy(

@@ -14,7 +14,8 @@ use crate::model::{HostPool, NewHostPool, Page, PageRequest};
 
 const SELECT: &str = "SELECT id, name, description, strategy, dedicated_tenant_id, \
                       host_cert_policy, host_ca_pem, host_cert_pins, clipboard_enabled, \
-                      clipboard_max_bytes, created_at, updated_at \
+                      clipboard_max_bytes, idle_timeout_secs, disconnect_timeout_secs, \
+                      max_session_secs, timeout_warning_secs, created_at, updated_at \
                       FROM host_pools";
 
 fn pins_json(pins: &[String]) -> String {
@@ -40,9 +41,18 @@ fn from_row(r: &AnyRow) -> Result<HostPool, DbError> {
         clipboard_enabled: get_bool(r, "clipboard_enabled")?,
         clipboard_max_bytes: u64::try_from(get_i64(r, "clipboard_max_bytes")?)
             .map_err(|e| DbError::Corrupt(format!("column clipboard_max_bytes: {e}")))?,
+        idle_timeout_secs: secs(r, "idle_timeout_secs")?,
+        disconnect_timeout_secs: secs(r, "disconnect_timeout_secs")?,
+        max_session_secs: secs(r, "max_session_secs")?,
+        timeout_warning_secs: secs(r, "timeout_warning_secs")?,
         created_at: get_time(r, "created_at")?,
         updated_at: get_time(r, "updated_at")?,
     })
+}
+
+/// A timeout column: seconds, checked by the database to fit a `u32`.
+fn secs(r: &AnyRow, col: &str) -> Result<u32, DbError> {
+    u32::try_from(get_i64(r, col)?).map_err(|e| DbError::Corrupt(format!("column {col}: {e}")))
 }
 
 pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostPool, DbError> {
@@ -58,14 +68,19 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
         host_cert_pins: new.host_cert_pins.clone(),
         clipboard_enabled: new.clipboard_enabled,
         clipboard_max_bytes: new.clipboard_max_bytes,
+        idle_timeout_secs: new.idle_timeout_secs,
+        disconnect_timeout_secs: new.disconnect_timeout_secs,
+        max_session_secs: new.max_session_secs,
+        timeout_warning_secs: new.timeout_warning_secs,
         created_at: now,
         updated_at: now,
     };
     sqlx::query(
         "INSERT INTO host_pools (id, name, description, strategy, dedicated_tenant_id, \
          host_cert_policy, host_ca_pem, host_cert_pins, clipboard_enabled, clipboard_max_bytes, \
+         idle_timeout_secs, disconnect_timeout_secs, max_session_secs, timeout_warning_secs, \
          created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(p.id.to_string())
     .bind(p.name.as_str())
@@ -77,6 +92,10 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
     .bind(pins_json(&p.host_cert_pins))
     .bind(p.clipboard_enabled)
     .bind(max_bytes(p.clipboard_max_bytes)?)
+    .bind(i64::from(p.idle_timeout_secs))
+    .bind(i64::from(p.disconnect_timeout_secs))
+    .bind(i64::from(p.max_session_secs))
+    .bind(i64::from(p.timeout_warning_secs))
     .bind(millis(now))
     .bind(millis(now))
     .execute(conn)
@@ -110,7 +129,8 @@ pub async fn update(conn: &mut AnyConnection, p: &HostPool) -> Result<HostPool, 
         "UPDATE host_pools SET name = $1, description = $2, strategy = $3, \
          dedicated_tenant_id = $4, host_cert_policy = $5, host_ca_pem = $6, \
          host_cert_pins = $7, clipboard_enabled = $8, clipboard_max_bytes = $9, \
-         updated_at = $10 WHERE id = $11",
+         idle_timeout_secs = $10, disconnect_timeout_secs = $11, max_session_secs = $12, \
+         timeout_warning_secs = $13, updated_at = $14 WHERE id = $15",
     )
     .bind(p.name.as_str())
     .bind(p.description.as_str())
@@ -121,6 +141,10 @@ pub async fn update(conn: &mut AnyConnection, p: &HostPool) -> Result<HostPool, 
     .bind(pins_json(&p.host_cert_pins))
     .bind(p.clipboard_enabled)
     .bind(max_bytes(p.clipboard_max_bytes)?)
+    .bind(i64::from(p.idle_timeout_secs))
+    .bind(i64::from(p.disconnect_timeout_secs))
+    .bind(i64::from(p.max_session_secs))
+    .bind(i64::from(p.timeout_warning_secs))
     .bind(millis(p.updated_at))
     .bind(p.id.to_string())
     .execute(conn)

@@ -23,6 +23,7 @@ mod pool_cert_policy;
 mod pool_clipboard;
 mod scope;
 mod service_windows;
+mod session_commands;
 mod ticket_codec;
 mod tickets;
 mod tls;
