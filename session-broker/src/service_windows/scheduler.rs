@@ -231,6 +231,7 @@ async fn warn(
         done.sessions_warned += warned;
     }
     tx.commit().await.map_err(DbError::from)?;
+    super::notify::wake();
     Ok(())
 }
 
@@ -397,6 +398,7 @@ async fn logoff(
     )
     .await?;
     tx.commit().await.map_err(DbError::from)?;
+    super::notify::wake();
     done.logoffs += 1;
     done.sessions_logged_off += logged_off;
     Ok(())

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode};
 use hamn_broker::launch::{LaunchError, issue_launch_ticket_at};
 use hamn_broker::model::{
-    HostCertPolicy, HostState, NewHost, NewHostPool, PoolStrategy, ServiceWindow, SessionState,
+    EndCause, HostCertPolicy, HostState, NewHost, NewHostPool, PoolStrategy, ServiceWindow,
+    SessionCommand, SessionState, WarningKind,
 };
 use hamn_broker::repo;
 use hamn_broker::seed::{self, DemoIds, DemoSeed};
@@ -220,6 +221,10 @@ async fn utb_on_its_own_pool(h: &Harness) -> (DemoIds, Uuid, Uuid, Uuid) {
             host_cert_pins: Vec::new(),
             clipboard_enabled: true,
             clipboard_max_bytes: hamn_broker::model::DEFAULT_CLIPBOARD_MAX_BYTES,
+            idle_timeout_secs: hamn_broker::model::pool::DEFAULT_IDLE_TIMEOUT_SECS,
+            disconnect_timeout_secs: hamn_broker::model::pool::DEFAULT_DISCONNECT_TIMEOUT_SECS,
+            max_session_secs: hamn_broker::model::pool::DEFAULT_MAX_SESSION_SECS,
+            timeout_warning_secs: hamn_broker::model::pool::DEFAULT_TIMEOUT_WARNING_SECS,
         },
     )
     .await
@@ -314,7 +319,11 @@ async fn the_scheduler_warns_refuses_drains_logs_off_and_restores(b: Backend) {
     for minutes in [30, 10, 2] {
         let now = start - Duration::minutes(minutes);
         let t = tick(h.db(), &config, now).await.expect("tick");
-        assert_eq!(t.warnings, 1, "warn:{minutes}: {t:?}");
+        assert_eq!(
+            (t.warnings, t.sessions_warned),
+            (1, 1),
+            "warn:{minutes}: {t:?}"
+        );
         let again = tick(h.db(), &config, now + Duration::seconds(20))
             .await
             .expect("tick");
@@ -324,6 +333,33 @@ async fn the_scheduler_warns_refuses_drains_logs_off_and_restores(b: Backend) {
         .audit(&format!("action=service_window.warn&target_id={id}"))
         .await;
     assert_eq!(warned.len(), 3, "{warned:#?}");
+    // The warnings went down the command channel to the running session: a countdown to
+    // the logoff point, in Swedish, naming when the service is back.
+    {
+        let mut conn = h.db().acquire().await.expect("conn");
+        let commands = repo::session_commands::list_for_session(&mut conn, running.session.id, 50)
+            .await
+            .expect("commands");
+        assert_eq!(commands.len(), 3, "{commands:#?}");
+        for (c, minutes) in commands.iter().zip([30, 10, 2]) {
+            match &c.command {
+                SessionCommand::Warning { kind, text, at } => {
+                    assert_eq!(*kind, WarningKind::ServiceWindow);
+                    assert_eq!(
+                        *at,
+                        start + Duration::minutes(5),
+                        "counts down to the logoff"
+                    );
+                    assert!(text.contains(&format!("om {minutes} min")), "{text}");
+                    assert!(
+                        text.contains(&back_at_sv(start + Duration::hours(3))),
+                        "{text}"
+                    );
+                }
+                other => panic!("not a warning: {other:?}"),
+            }
+        }
+    }
     assert_eq!(
         host_state(&h, utb1).await,
         HostState::Active,
@@ -406,7 +442,43 @@ async fn the_scheduler_warns_refuses_drains_logs_off_and_restores(b: Backend) {
         tick(h.db(), &config, start + Duration::minutes(5)),
         tick(h.db(), &config, start + Duration::minutes(5))
     );
-    assert_eq!(a.expect("tick").logoffs + b2.expect("tick").logoffs, 1);
+    let (a, b2) = (a.expect("tick"), b2.expect("tick"));
+    assert_eq!(a.logoffs + b2.logoffs, 1, "{a:?} {b2:?}");
+    // The running UTB session and the UTB launch from before the window; not PROD's.
+    assert_eq!(
+        a.sessions_logged_off + b2.sessions_logged_off,
+        1,
+        "{a:?} {b2:?}"
+    );
+    {
+        let mut conn = h.db().acquire().await.expect("conn");
+        let s = repo::sessions::get(&mut conn, running.session.id)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(s.state, SessionState::Ended);
+        let commands = repo::session_commands::list_for_session(&mut conn, running.session.id, 50)
+            .await
+            .expect("commands");
+        assert!(
+            matches!(
+                commands.last().map(|c| &c.command),
+                Some(SessionCommand::Logoff {
+                    cause: EndCause::ServiceWindow,
+                    ..
+                })
+            ),
+            "{commands:#?}"
+        );
+        let host = repo::host_commands::list_for_session(&mut conn, running.session.id)
+            .await
+            .expect("host commands");
+        assert_eq!(
+            host.len(),
+            1,
+            "the host's agent logs the Windows user off: {host:#?}"
+        );
+    }
     assert_eq!(
         h.audit(&format!("action=service_window.logoff&target_id={id}"))
             .await
