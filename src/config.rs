@@ -195,6 +195,9 @@ pub struct BrokerSection {
     pub secrets_key_file: PathBuf,
     /// Seconds between host health sweeps; 0: no probes.
     pub health_interval: u64,
+    /// Minutes before a service window's start at which users in affected sessions are
+    /// warned.
+    pub service_window_warnings: Vec<u32>,
 }
 
 impl Default for BrokerSection {
@@ -206,6 +209,7 @@ impl Default for BrokerSection {
             secrets_key: String::new(),
             secrets_key_file: PathBuf::new(),
             health_interval: 15,
+            service_window_warnings: vec![30, 10, 2],
         }
     }
 }
@@ -291,6 +295,7 @@ pub struct Settings {
     pub broker_operator_cns: Vec<String>,
     pub broker_secrets: hamn_broker::SecretsConfig,
     pub broker_health_interval: std::time::Duration,
+    pub broker_service_window_warnings: Vec<u32>,
     pub print_listen: SocketAddr,
     pub demo_host: Option<DemoHost>,
     pub demo_seed: bool,
@@ -518,6 +523,17 @@ impl RawConfig {
             problem(
                 "broker.health_interval",
                 "must be at most 3600 seconds (0: no probes)".into(),
+            );
+        }
+        if self
+            .broker
+            .service_window_warnings
+            .iter()
+            .any(|m| !(1..=1440).contains(m))
+        {
+            problem(
+                "broker.service_window_warnings",
+                "each warning must be 1-1440 minutes before the window".into(),
             );
         }
         if self.gateway.reconnect_grace > 24 * 3600 {
@@ -768,6 +784,7 @@ impl RawConfig {
                     .then(|| resolve(&self.broker.secrets_key_file)),
             },
             broker_health_interval: std::time::Duration::from_secs(self.broker.health_interval),
+            broker_service_window_warnings: self.broker.service_window_warnings,
             print_listen,
             demo_seed: self.demo_host.seed,
             demo_host: self.demo_host.enabled.then(|| DemoHost {

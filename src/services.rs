@@ -56,6 +56,10 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
         database: database_config(settings),
         tls: settings.tls.clone(),
         secrets_key: None,
+        service_windows: hamn_broker::service_windows::SchedulerConfig {
+            warnings: settings.broker_service_window_warnings.clone(),
+            ..hamn_broker::service_windows::SchedulerConfig::default()
+        },
         health: (!settings.broker_health_interval.is_zero()).then(|| {
             hamn_broker::health::HealthConfig {
                 interval: settings.broker_health_interval,

@@ -132,6 +132,7 @@ async fn measure(pki: &hamn_certs::DevPki, url: &str) -> anyhow::Result<[Summary
         tls: pki.server_cert_files(),
         health: None,
         secrets_key: None,
+        service_windows: Default::default(),
     };
     let broker = tokio::spawn(hamn_broker::run(config, shutdown.clone()));
     let client = Arc::new(AdminClient::new(

@@ -11,6 +11,7 @@ mod portal;
 pub mod rdp;
 mod redirect;
 pub mod session;
+mod status;
 pub mod wire;
 
 use std::net::SocketAddr;

@@ -30,6 +30,9 @@ pub struct BrokerConfig {
     /// Host health probes; `None`: off (placement then trusts every host).
     #[serde(skip)]
     pub health: Option<crate::health::HealthConfig>,
+    /// The service-window scheduler (warnings, drain, logoff, restore; rollout steps).
+    #[serde(skip)]
+    pub service_windows: crate::service_windows::SchedulerConfig,
     /// The key that seals host credentials (see [`SecretsConfig::load`]); without it the
     /// credentials API answers 503.
     #[serde(skip)]

@@ -57,6 +57,9 @@ pub enum LaunchError {
         "the tenant is at its limit of {limit} launches per minute; retry in {retry_after_s} s"
     )]
     LaunchRateLimit { limit: u32, retry_after_s: u32 },
+    /// The app's environment is in a service window until `until`.
+    #[error("the environment is in service window {window} until {until}")]
+    ServiceWindow { window: Uuid, until: OffsetDateTime },
     #[error(transparent)]
     Database(#[from] DbError),
     #[error(transparent)]
@@ -97,6 +100,12 @@ impl LaunchError {
             }
             _ => {}
         }
+        if let Self::ServiceWindow { until, .. } = self {
+            return Cow::Owned(format!(
+                "Tjänsten har servicefönster till {}. Försök igen efter det.",
+                crate::service_windows::back_at_sv(*until)
+            ));
+        }
         Cow::Borrowed(match self {
             Self::UnknownUser => "Din inloggning känns inte igen. Logga in igen.",
             Self::UnknownApp => "Applikationen finns inte.",
@@ -105,7 +114,7 @@ impl LaunchError {
             Self::NoHostAvailable => {
                 "Ingen server kan ta emot fler sessioner just nu. Försök igen om en stund."
             }
-            Self::Database(_) | Self::Keys(_) => {
+            Self::Database(_) | Self::Keys(_) | Self::ServiceWindow { .. } => {
                 "Ett tekniskt fel uppstod. Försök igen om en stund."
             }
             Self::LogonStorm { .. }
@@ -148,6 +157,12 @@ impl LaunchError {
             }
             _ => {}
         }
+        if let Self::ServiceWindow { until, .. } = self {
+            return Cow::Owned(format!(
+                "The service is in a maintenance window until {}. Please try again then.",
+                crate::service_windows::back_at_en(*until)
+            ));
+        }
         Cow::Borrowed(match self {
             Self::UnknownUser => "Your login is not recognised. Please log in again.",
             Self::UnknownApp => "The application does not exist.",
@@ -156,7 +171,7 @@ impl LaunchError {
             Self::NoHostAvailable => {
                 "No host can take more sessions right now. Please try again shortly."
             }
-            Self::Database(_) | Self::Keys(_) => {
+            Self::Database(_) | Self::Keys(_) | Self::ServiceWindow { .. } => {
                 "A technical error occurred. Please try again shortly."
             }
             Self::LogonStorm { .. }
@@ -208,6 +223,7 @@ impl LaunchError {
             Self::TenantSessionLimit { .. } => "tenant_session_limit",
             Self::UserSessionLimit { .. } => "user_session_limit",
             Self::LaunchRateLimit { .. } => "launch_rate_limit",
+            Self::ServiceWindow { .. } => "service_window",
             Self::Database(_) => "database",
             Self::Keys(_) => "keys",
         }
@@ -272,8 +288,21 @@ pub async fn issue_launch_ticket(
     app_id: Uuid,
     path: LaunchPath,
 ) -> Result<LaunchTicket, LaunchError> {
+    issue_launch_ticket_at(db, issuer, user_id, app_id, path, OffsetDateTime::now_utc()).await
+}
+
+/// [`issue_launch_ticket`] with the service-window check made at `now` (tests and the
+/// scheduler's clock); the ticket itself is issued at the wall-clock time.
+pub async fn issue_launch_ticket_at(
+    db: &Database,
+    issuer: &TicketIssuer,
+    user_id: Uuid,
+    app_id: Uuid,
+    path: LaunchPath,
+    now: OffsetDateTime,
+) -> Result<LaunchTicket, LaunchError> {
     let mut tx = db.begin().await?;
-    let result = launch_in(&mut tx, issuer, user_id, app_id, path).await;
+    let result = launch_in(&mut tx, issuer, user_id, app_id, path, now).await;
     match result {
         Ok(granted) => {
             tx.commit().await.map_err(DbError::from)?;
@@ -290,12 +319,15 @@ pub async fn issue_launch_ticket(
                     app_id,
                     AuditOutcome::Refused,
                     ("app", app_id.to_string()),
-                    match e.retry_after_s() {
+                    match (&e, e.retry_after_s()) {
+                        (LaunchError::ServiceWindow { window, until }, _) => {
+                            format!("refused: service_window {window} until {until}")
+                        }
                         // Limits say which and when to retry; the reason word stays last.
-                        Some(after) => {
+                        (_, Some(after)) => {
                             format!("{e}; retry after {after} s; refused: {}", e.reason())
                         }
-                        None => format!("refused: {}", e.reason()),
+                        (_, None) => format!("refused: {}", e.reason()),
                     },
                 );
                 repo::audit::insert(&mut conn, &event).await?;
@@ -311,6 +343,7 @@ async fn launch_in(
     user_id: Uuid,
     app_id: Uuid,
     path: LaunchPath,
+    now: OffsetDateTime,
 ) -> Result<LaunchTicket, LaunchError> {
     let user = repo::users::get(conn, user_id)
         .await?
@@ -326,7 +359,16 @@ async fn launch_in(
     if !app.enabled {
         return Err(LaunchError::AppDisabled);
     }
-    let now = crate::db::row::now();
+    // A service window closes the environment from its start, before placement: no new
+    // session and no roaming into one that is about to be logged off.
+    if let Some((window, until)) =
+        crate::service_windows::refusal_at(conn, app.environment_id, now).await?
+    {
+        return Err(LaunchError::ServiceWindow {
+            window: window.id,
+            until,
+        });
+    }
     // Lock order of every launch: tenant limits, launch counter, pool (placement).
     let limits = fair_use::limits_for_launch(conn, user.tenant_id).await?;
     fair_use::count_launch(conn, &limits, now)

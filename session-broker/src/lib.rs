@@ -1,7 +1,8 @@
 //! The session broker: tenants, environments, pools, hosts, apps, entitlements, the audit
 //! log, the database, and the admin API that manages them; launch tickets ([`ticket`],
 //! [`launch`]), the portal's web sessions ([`web_session`]) and the host credentials the
-//! gateway logs on with ([`credentials`]).
+//! gateway logs on with ([`credentials`]); service windows and their scheduler
+//! ([`service_windows`]) and release rings ([`rollouts`]).
 //!
 //! Entry point: [`run`] (connect, migrate, serve the admin API over mutual TLS). The
 //! pieces are public for the `hamn` binary, tests and benchmarks: [`db`] (the database),
@@ -22,9 +23,11 @@ pub mod lifecycle;
 pub mod model;
 pub mod placement;
 pub mod repo;
+pub mod rollouts;
 pub mod secrets;
 pub mod seed;
 pub mod service;
+pub mod service_windows;
 pub mod session_control;
 pub mod ticket;
 pub mod web_session;
@@ -34,7 +37,7 @@ pub use client::{AdminClient, ApiResponse, ClientError};
 pub use config::{BrokerConfig, SecretsConfig};
 pub use credentials::{HostCredentials, resolve as resolve_host_credentials};
 pub use db::{Database, DatabaseConfig, DbError};
-pub use launch::{LaunchError, LaunchTicket, issue_launch_ticket};
+pub use launch::{LaunchError, LaunchTicket, issue_launch_ticket, issue_launch_ticket_at};
 pub use secrets::{Secret, SecretsKey, load_or_create_secrets_key};
 pub use seed::{DemoIds, DemoSeed};
 pub use service::{BrokerError, router, run};

@@ -1,7 +1,8 @@
 //! The demo data `hamn up` starts with: tenant "Demo kommun" with PROD and UTB, the shared
 //! pool "Demopool" (host certificate policy `ignore`: the demo host's certificate is a
 //! lab one) with the bundled demo host and its Windows-style credentials, the apps "Procapita" and "Procapita UTB",
-//! the group "Alla användare" entitled to both, and a demo user in it. Idempotent: what
+//! the group "Alla användare" entitled to both, a demo user in it, and example service
+//! windows in the service description's release pattern. Idempotent: what
 //! exists (looked up by its natural key) is left alone; what is created is audited as a
 //! system action, in one transaction.
 
@@ -18,14 +19,18 @@ use crate::model::pool::{
 use crate::model::{
     ActorKind, AppKind, AuditOutcome, DEFAULT_CLIPBOARD_MAX_BYTES, EnvironmentKind, HostCertPolicy,
     HostPool, HostState, NewApp, NewAuditEvent, NewEntitlement, NewEnvironment, NewGroup, NewHost,
-    NewHostPool, NewTenant, NewUser, PoolStrategy, ValidationErrors,
+    NewHostPool, NewServiceWindow, NewTenant, NewUser, PoolStrategy, ValidationErrors,
 };
-use crate::repo::{apps, audit, entitlements, environments, groups, hosts, pools, tenants, users};
+use crate::repo::{
+    apps, audit, entitlements, environments, groups, hosts, pools, service_windows, tenants, users,
+};
 use crate::secrets::{Secret, SecretsKey};
 
 pub const DEMO_TENANT_SLUG: &str = "demo";
 pub const DEMO_POOL_NAME: &str = "Demopool";
 pub const DEMO_GROUP_NAME: &str = "Alla användare";
+/// The build label the demo apps start on.
+pub const DEMO_APP_VERSION: &str = "2026.11";
 
 /// What the demo needs from the environment it runs in.
 #[derive(Clone, PartialEq, Eq)]
@@ -178,6 +183,82 @@ async fn seed_credentials(
     Ok(())
 }
 
+/// The service description's release pattern (§4.5) as example windows, unless the tenant
+/// has windows already: a PROD upgrade 22:00–02:00 on the first Tuesday at least 18 days
+/// ahead, UTB 08:00–18:00 ten days before it and UTB 16:00–19:00 two days before it (all
+/// Europe/Stockholm, so the first is still announced 7 days ahead).
+async fn seed_service_windows(
+    c: &mut AnyConnection,
+    tenant: Uuid,
+    prod: Uuid,
+    utb: Uuid,
+    now: time::OffsetDateTime,
+) -> Result<(), SeedError> {
+    use crate::service_windows::tz;
+    use time::{Duration, Time, Weekday};
+
+    let any = crate::model::PageRequest {
+        limit: 1,
+        cursor: None,
+    };
+    if !service_windows::list(c, tenant, None, any)
+        .await?
+        .items
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let mut day = tz::to_local(now + Duration::days(18)).date();
+    while day.weekday() != Weekday::Tuesday {
+        day = day.next_day().unwrap_or(day);
+    }
+    let at =
+        |d: time::Date, h: u8| tz::from_local(d, Time::from_hms(h, 0, 0).unwrap_or(Time::MIDNIGHT));
+    let windows = [
+        (
+            utb,
+            at(day - Duration::days(10), 8),
+            at(day - Duration::days(10), 18),
+            "Uppgradering Lifecare, UTB (10 dagar före PROD)",
+        ),
+        (
+            utb,
+            at(day - Duration::days(2), 16),
+            at(day - Duration::days(2), 19),
+            "Uppgradering Lifecare, UTB (2 dagar före PROD)",
+        ),
+        (
+            prod,
+            at(day, 22),
+            at(day + Duration::days(1), 2),
+            "Uppgradering Lifecare, PROD",
+        ),
+    ];
+    for (env, starts_at, ends_at, title) in windows {
+        let new = NewServiceWindow {
+            starts_at: Some(starts_at),
+            ends_at: Some(ends_at),
+            recurrence: None,
+            title: title.into(),
+            description: "Versionsuppgradering. UTB uppdateras alltid först.".into(),
+            emergency: false,
+            logoff_after_minutes: 0,
+        };
+        let timing = new.validate(now)?;
+        let w = service_windows::insert(c, tenant, env, &new, &timing).await?;
+        audited(
+            c,
+            "service_window.create",
+            Some(tenant),
+            "service_window",
+            w.id,
+            &w,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Seeds the demo, creating only what is missing.
 pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
     let mut tx = db.begin().await?;
@@ -277,6 +358,7 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
                     program: Some("||procapita".into()),
                     args: None,
                     enabled: true,
+                    version: Some(DEMO_APP_VERSION.into()),
                 };
                 new.validate()?;
                 let a = apps::insert(c, tenant.id, &new).await?;
@@ -347,6 +429,8 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
         )
         .await?;
     }
+
+    seed_service_windows(c, tenant.id, prod, utb, crate::db::row::now()).await?;
 
     tx.commit().await.map_err(DbError::from)?;
     Ok(DemoIds {

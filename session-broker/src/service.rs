@@ -63,8 +63,8 @@ const JANITOR_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60)
 /// Runs the broker until `shutdown` is cancelled: connects to the database (migrating it
 /// when `config.migrate_on_start`), loads the API CA, and serves [`router`] on
 /// `config.listen` with the certificate in `config.tls`, asking clients for a certificate from the
-/// API CA. Also runs the clean-up ([`crate::janitor`]) and, when configured, the host
-/// health probes. Returns after in-flight requests finish.
+/// API CA. Also runs the clean-up ([`crate::janitor`]), the service-window scheduler
+/// ([`crate::service_windows::scheduler`]) and, when configured, the host health probes. Returns after in-flight requests finish.
 pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<(), BrokerError> {
     let db = Database::connect(&config.database).await?;
     if config.migrate_on_start {
@@ -95,6 +95,11 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         JANITOR_INTERVAL,
         shutdown.child_token(),
     ));
+    let scheduler = tokio::spawn(crate::service_windows::run_scheduler(
+        db.clone(),
+        config.service_windows.clone(),
+        shutdown.child_token(),
+    ));
     let monitor = config.health.map(|health| {
         tracing::info!(interval = ?health.interval, "host health probes on");
         tokio::spawn(crate::health::run_monitor(
@@ -109,6 +114,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         let _ = monitor.await;
     }
     let _ = janitor.await;
+    let _ = scheduler.await;
     db.close().await;
     result.map_err(BrokerError::Serve)
 }

@@ -111,9 +111,10 @@ fn refusal(error: &LaunchError, lang: Lang) -> Problem {
         | LaunchError::TenantSessionLimit { .. }
         | LaunchError::UserSessionLimit { .. }
         | LaunchError::LaunchRateLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
+        LaunchError::ServiceWindow { .. } => StatusCode::SERVICE_UNAVAILABLE,
         LaunchError::Database(_) | LaunchError::Keys(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
-    Problem::with_text(
+    Problem::new(
         status,
         error.reason(),
         lang,

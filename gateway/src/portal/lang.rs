@@ -51,7 +51,7 @@ impl Lang {
     }
 
     /// Picks the message in this language.
-    pub fn pick(self, sv: &'static str, en: &'static str) -> &'static str {
+    pub fn pick<T>(self, sv: T, en: T) -> T {
         match self {
             Self::Sv => sv,
             Self::En => en,

@@ -1,4 +1,5 @@
-//! The portal's routes: the embedded web client, the health endpoints, the browser session
+//! The portal's routes: the embedded web client, the health endpoints, the service-window
+//! calendars ([`crate::status`]), the browser session
 //! websocket (`/ws/session`, see [`crate::session`]) and, when a login method is on, the
 //! portal API under `/portal/api/` ([`api`]); the SITHS listener's card login is
 //! [`siths_router`].
@@ -41,6 +42,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/ws/session", get(crate::session::ws_session))
+        .merge(crate::status::routes())
         .merge(hamn_web::router())
         .with_state(state);
     if let Some(api) = api {

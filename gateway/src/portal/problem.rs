@@ -20,7 +20,8 @@ pub struct Problem {
     pub kind: String,
     pub title: &'static str,
     pub status: u16,
-    /// What the user is told, in `lang`.
+    /// What the user is told, in `lang` (some sentences name a time, e.g. when a service
+    /// window ends).
     pub detail: Cow<'static, str>,
     pub reason: &'static str,
     pub lang: &'static str,
@@ -35,34 +36,19 @@ impl Problem {
         status: StatusCode,
         reason: &'static str,
         lang: Lang,
-        sv: &'static str,
-        en: &'static str,
+        sv: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
     ) -> Self {
+        let detail = lang.pick(sv.into(), en.into());
         Self {
             kind: format!("urn:hamn:problem:{reason}"),
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
-            detail: Cow::Borrowed(lang.pick(sv, en)),
+            detail,
             reason,
             lang: lang.tag(),
             retry_after: None,
         }
-    }
-
-    /// Like [`Self::new`] for sentences made at run time (a limit, a time to wait).
-    pub fn with_text(
-        status: StatusCode,
-        reason: &'static str,
-        lang: Lang,
-        sv: Cow<'static, str>,
-        en: Cow<'static, str>,
-    ) -> Self {
-        let mut p = Self::new(status, reason, lang, "", "");
-        p.detail = match lang {
-            Lang::Sv => sv,
-            Lang::En => en,
-        };
-        p
     }
 
     /// Sets when to retry (`Retry-After`).

@@ -7,4 +7,5 @@ mod portal;
 mod rdp;
 mod session;
 mod siths;
+mod status_calendar;
 mod wire;

@@ -707,6 +707,7 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 program: None,
                 args: None,
                 enabled: true,
+                version: None,
             },
         )
         .await
@@ -742,6 +743,7 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 program: None,
                 args: None,
                 enabled: true,
+                version: None,
             },
         )
         .await

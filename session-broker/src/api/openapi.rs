@@ -30,6 +30,11 @@ use crate::model::{
     SessionCommand, SessionState, Tenant, TenantLimits, TenantLimitsPatch, TenantPatch,
     TenantUsage, User, UserPatch, WarningKind,
 };
+// Service windows and release rings.
+use crate::model::{
+    HostVersionReport, NewRollout, NewServiceWindow, Recurrence, Rollout, RolloutState,
+    RolloutStep, RolloutStepState, ServiceWindow, ServiceWindowPatch, WeekDay,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -106,6 +111,17 @@ use crate::model::{
         User,
         UserPatch,
         WarningKind,
+        HostVersionReport,
+        NewRollout,
+        NewServiceWindow,
+        Recurrence,
+        Rollout,
+        RolloutState,
+        RolloutStep,
+        RolloutStepState,
+        ServiceWindow,
+        ServiceWindowPatch,
+        WeekDay,
     ))
 )]
 struct Schemas;

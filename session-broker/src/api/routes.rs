@@ -8,7 +8,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use super::AdminState;
 use super::handlers::{
     api_clients, apps, audit, credentials, entitlements, environments, groups, host_commands,
-    hosts, load, pools, sessions, tenants, users, whoami,
+    hosts, load, pools, rollouts, service_windows, sessions, tenants, users, whoami,
 };
 
 /// What an operation answers with on success.
@@ -223,6 +223,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/hosts/{id}").doc("Get a host", "hosts", None, One("Host")).operator().to(hosts::get),
         patch("/hosts/{id}").doc("Change a host", "hosts", Some("HostPatch"), One("Host")).operator().to(hosts::update),
         put("/hosts/{id}/state").doc("Set a host active, draining or in maintenance", "hosts", Some("HostStateChange"), One("Host")).operator().to(hosts::set_state),
+        put("/hosts/{id}/version").doc("Report the build a host runs (host agent or operator); completes its recycle", "hosts", Some("HostVersionReport"), One("Host")).operator().to(hosts::report_version),
         delete("/hosts/{id}").doc("Remove a host without sessions", "hosts", None, NoContent).operator().to(hosts::delete),
         // load and fair use
         put("/hosts/{id}/load").doc("Report a host's load (its host agent or an operator; stale reports are ignored by placement)", "load", Some("HostLoadReport"), One("HostLoad")).to(load::put_host_load),
@@ -241,6 +242,18 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/apps/{id}").doc("Get an app", "apps", None, One("App")).to(apps::get),
         patch("/apps/{id}").doc("Change an app", "apps", Some("AppPatch"), One("App")).to(apps::update),
         delete("/apps/{id}").doc("Unpublish an app", "apps", None, NoContent).to(apps::delete),
+        // service windows
+        get("/tenants/{id}/service-windows").doc("List a tenant's service windows", "service-windows", None, Page("ServiceWindow")).query(PAGING).to(service_windows::list_for_tenant),
+        get("/environments/{id}/service-windows").doc("List an environment's service windows", "service-windows", None, Page("ServiceWindow")).query(PAGING).to(service_windows::list_for_environment),
+        post("/environments/{id}/service-windows").doc("Announce a service window (one-off or weekly, Europe/Stockholm; 7 days ahead unless emergency)", "service-windows", Some("NewServiceWindow"), Created("ServiceWindow")).to(service_windows::create),
+        get("/service-windows/{id}").doc("Get a service window", "service-windows", None, One("ServiceWindow")).to(service_windows::get),
+        patch("/service-windows/{id}").doc("Change a service window's title, description or logoff point", "service-windows", Some("ServiceWindowPatch"), One("ServiceWindow")).to(service_windows::update),
+        delete("/service-windows/{id}").doc("Cancel a service window that is not in progress", "service-windows", None, NoContent).to(service_windows::delete),
+        // rollouts
+        get("/apps/{id}/rollouts").doc("List an app's rollouts", "rollouts", None, Page("Rollout")).query(PAGING).to(rollouts::list),
+        post("/apps/{id}/rollouts").doc("Roll a new build of an app out, UTB first, PROD after a delay", "rollouts", Some("NewRollout"), Created("Rollout")).operator().to(rollouts::create),
+        get("/rollouts/{id}").doc("Get a rollout and its steps", "rollouts", None, One("Rollout")).to(rollouts::get),
+        post("/rollouts/{id}/halt").doc("Halt a rollout", "rollouts", None, One("Rollout")).to(rollouts::halt),
         // users
         get("/tenants/{id}/users").doc("List a tenant's users", "users", None, Page("User")).query(PAGING).to(users::list),
         post("/tenants/{id}/users").doc("Create a user", "users", Some("NewUser"), Created("User")).to(users::create),

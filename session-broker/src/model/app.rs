@@ -24,6 +24,8 @@ pub struct App {
     /// Command-line arguments; only for `program` apps.
     pub args: Option<String>,
     pub enabled: bool,
+    /// The build the app's hosts run (image or build label); rollouts change it.
+    pub version: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -43,6 +45,9 @@ pub struct NewApp {
     pub args: Option<String>,
     #[serde(default = "default_enabled")]
     pub enabled: bool,
+    /// The build the app runs now (image or build label).
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 fn default_enabled() -> bool {
@@ -72,6 +77,7 @@ impl NewApp {
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut v = ValidationErrors::default();
         v.text("display_name", &self.display_name, 200);
+        v.opt_text("version", self.version.as_deref(), 100);
         check_program(
             &mut v,
             self.kind,
@@ -95,12 +101,18 @@ pub struct AppPatch {
     #[schema(value_type = Option<String>)]
     pub args: Option<Option<String>>,
     pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub version: Option<Option<String>>,
 }
 
 impl AppPatch {
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut v = ValidationErrors::default();
         v.opt_text("display_name", self.display_name.as_deref(), 200);
+        if let Some(Some(version)) = &self.version {
+            v.text("version", version, 100);
+        }
         v.finish()
     }
 
@@ -123,6 +135,9 @@ impl AppPatch {
         }
         if let Some(x) = self.enabled {
             a.enabled = x;
+        }
+        if let Some(x) = &self.version {
+            a.version.clone_from(x);
         }
         let mut v = ValidationErrors::default();
         check_program(&mut v, a.kind, a.program.as_deref(), a.args.as_deref());

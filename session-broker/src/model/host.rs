@@ -31,6 +31,12 @@ pub struct Host {
     pub health: HostHealth,
     #[serde(with = "time::serde::rfc3339::option")]
     pub health_checked_at: Option<OffsetDateTime>,
+    /// The build (image or build label) the host reports it runs; set by a host agent or an
+    /// operator through `PUT /hosts/{id}/version`.
+    pub version: Option<String>,
+    /// The build a rollout asked this host to be recycled to; cleared when the host
+    /// reports it. A host with one pending stays drained after its service window.
+    pub recycle_to: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -113,6 +119,21 @@ impl HostPatch {
         if let Some(x) = self.capacity {
             h.capacity = x;
         }
+    }
+}
+
+/// Body of the version report: the build the host now runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostVersionReport {
+    pub version: String,
+}
+
+impl HostVersionReport {
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut v = ValidationErrors::default();
+        v.text("version", &self.version, 100);
+        v.finish()
     }
 }
 

@@ -14,6 +14,7 @@ pub mod load;
 pub mod page;
 pub mod pool;
 pub mod print_job;
+pub mod rollout;
 pub mod service_window;
 pub mod session;
 pub mod session_command;
@@ -28,7 +29,9 @@ pub use audit::{ActorKind, AuditEvent, AuditFilter, AuditOutcome, NewAuditEvent}
 pub use entitlement::{Entitlement, NewEntitlement};
 pub use environment::{Environment, EnvironmentKind, EnvironmentPatch, NewEnvironment};
 pub use group::{Group, GroupMember, GroupPatch, NewGroup};
-pub use host::{Host, HostHealth, HostPatch, HostState, HostStateChange, NewHost};
+pub use host::{
+    Host, HostHealth, HostPatch, HostState, HostStateChange, HostVersionReport, NewHost,
+};
 pub use load::{
     HostLoad, HostLoadReport, PoolCapacity, PoolPlacement, PoolPlacementPatch, TenantLimits,
     TenantLimitsPatch, TenantUsage,
@@ -39,7 +42,10 @@ pub use pool::{
     MAX_CLIPBOARD_MAX_BYTES, NewHostPool, PoolStrategy, PoolTimeouts,
 };
 pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
-pub use service_window::{NewServiceWindow, ServiceWindow};
+pub use rollout::{NewRollout, Rollout, RolloutState, RolloutStep, RolloutStepState};
+pub use service_window::{
+    NewServiceWindow, Recurrence, ServiceWindow, ServiceWindowPatch, WeekDay,
+};
 pub use session::{NewSession, Session, SessionFilter, SessionState};
 pub use session_command::{
     CommandState, EndCause, HostCommand, HostCommandKind, HostCommandReport, HostCommandState,

@@ -12,7 +12,7 @@ use crate::db::row::{
 use crate::model::{App, NewApp, Page, PageRequest};
 
 const SELECT: &str = "SELECT id, tenant_id, environment_id, pool_id, display_name, kind, \
-                      program, args, enabled, created_at, updated_at FROM apps";
+                      program, args, enabled, version, created_at, updated_at FROM apps";
 
 fn from_row(r: &AnyRow) -> Result<App, DbError> {
     Ok(App {
@@ -25,6 +25,7 @@ fn from_row(r: &AnyRow) -> Result<App, DbError> {
         program: get_opt_string(r, "program")?,
         args: get_opt_string(r, "args")?,
         enabled: get_bool(r, "enabled")?,
+        version: get_opt_string(r, "version")?,
         created_at: get_time(r, "created_at")?,
         updated_at: get_time(r, "updated_at")?,
     })
@@ -46,13 +47,14 @@ pub async fn insert(
         program: new.program.clone(),
         args: new.args.clone(),
         enabled: new.enabled,
+        version: new.version.clone(),
         created_at: now,
         updated_at: now,
     };
     sqlx::query(
         "INSERT INTO apps (id, tenant_id, environment_id, pool_id, display_name, kind, program, \
-         args, enabled, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         args, enabled, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(a.id.to_string())
     .bind(tenant_id.to_string())
@@ -65,6 +67,7 @@ pub async fn insert(
     .bind(a.enabled)
     .bind(millis(now))
     .bind(millis(now))
+    .bind(a.version.clone())
     .execute(conn)
     .await?;
     Ok(a)
@@ -98,7 +101,7 @@ pub async fn update(conn: &mut AnyConnection, a: &App) -> Result<App, DbError> {
     a.updated_at = now();
     sqlx::query(
         "UPDATE apps SET pool_id = $1, display_name = $2, kind = $3, program = $4, args = $5, \
-         enabled = $6, updated_at = $7 WHERE id = $8",
+         enabled = $6, updated_at = $7, version = $9 WHERE id = $8",
     )
     .bind(a.pool_id.to_string())
     .bind(a.display_name.as_str())
@@ -108,6 +111,7 @@ pub async fn update(conn: &mut AnyConnection, a: &App) -> Result<App, DbError> {
     .bind(a.enabled)
     .bind(millis(a.updated_at))
     .bind(a.id.to_string())
+    .bind(a.version.clone())
     .execute(conn)
     .await?;
     Ok(a)

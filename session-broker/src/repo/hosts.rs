@@ -8,12 +8,12 @@ use uuid::Uuid;
 use super::sql::Sql;
 use crate::db::DbError;
 use crate::db::row::{
-    get_enum, get_i64, get_opt_time, get_string, get_time, get_uuid, millis, now,
+    get_enum, get_i64, get_opt_string, get_opt_time, get_string, get_time, get_uuid, millis, now,
 };
 use crate::model::{Host, HostHealth, NewHost, Page, PageRequest};
 
 const SELECT: &str = "SELECT id, pool_id, name, address, port, capacity, state, health, \
-                      health_checked_at, created_at, updated_at FROM hosts";
+                      health_checked_at, version, recycle_to, created_at, updated_at FROM hosts";
 
 fn from_row(r: &AnyRow) -> Result<Host, DbError> {
     let port = get_i64(r, "port")?;
@@ -29,6 +29,8 @@ fn from_row(r: &AnyRow) -> Result<Host, DbError> {
         state: get_enum(r, "state")?,
         health: get_enum(r, "health")?,
         health_checked_at: get_opt_time(r, "health_checked_at")?,
+        version: get_opt_string(r, "version")?,
+        recycle_to: get_opt_string(r, "recycle_to")?,
         created_at: get_time(r, "created_at")?,
         updated_at: get_time(r, "updated_at")?,
     })
@@ -50,6 +52,8 @@ pub async fn insert(
         state: new.state,
         health: HostHealth::Unknown,
         health_checked_at: None,
+        version: None,
+        recycle_to: None,
         created_at: now,
         updated_at: now,
     };
@@ -102,7 +106,8 @@ pub async fn update(conn: &mut AnyConnection, h: &Host) -> Result<Host, DbError>
     h.updated_at = now();
     sqlx::query(
         "UPDATE hosts SET name = $1, address = $2, port = $3, capacity = $4, state = $5, \
-         health = $6, health_checked_at = $7, updated_at = $8 WHERE id = $9",
+         health = $6, health_checked_at = $7, updated_at = $8, version = $10, recycle_to = $11 \
+         WHERE id = $9",
     )
     .bind(h.name.as_str())
     .bind(h.address.as_str())
@@ -113,9 +118,22 @@ pub async fn update(conn: &mut AnyConnection, h: &Host) -> Result<Host, DbError>
     .bind(h.health_checked_at.map(millis))
     .bind(millis(h.updated_at))
     .bind(h.id.to_string())
+    .bind(h.version.clone())
+    .bind(h.recycle_to.clone())
     .execute(conn)
     .await?;
     Ok(h)
+}
+
+/// Every host of a pool, by name.
+pub async fn in_pool(conn: &mut AnyConnection, pool_id: Uuid) -> Result<Vec<Host>, DbError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE pool_id = $1 ORDER BY name"
+    )))
+    .bind(pool_id.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Every host of every pool (for the health monitor).

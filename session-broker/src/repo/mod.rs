@@ -13,6 +13,7 @@ pub mod hosts;
 pub mod load;
 pub mod pools;
 pub mod print_jobs;
+pub mod rollouts;
 pub mod service_windows;
 pub mod session_commands;
 pub mod sessions;

@@ -194,7 +194,10 @@ async fn demo_seed_stores_credentials_idempotently(b: Backend) {
     assert!(!format!("{with_key:?}").contains("Hamn-demo-2026"));
     let ids = seed::demo(h.db(), with_key.clone()).await.unwrap();
     let events = h.audit("").await.len();
-    assert_eq!(events, 13, "the 12 records and the credentials");
+    assert_eq!(
+        events, 16,
+        "the 12 records, 3 example service windows and the credentials"
+    );
     let creds = credentials::resolve(h.db(), &key, ids.pool).await.unwrap();
     assert_eq!(
         (creds.username.as_str(), creds.password.expose()),

@@ -98,7 +98,10 @@ async fn demo_seed_is_idempotent(b: Backend) {
     let h = Harness::new(b).await;
     let first = seed::demo(h.db(), DemoSeed::default()).await.expect("seed");
     let events = h.audit("").await.len();
-    assert_eq!(events, 12, "each created record audited once");
+    assert_eq!(
+        events, 15,
+        "each created record (three example service windows too) audited once"
+    );
     let again = seed::demo(h.db(), DemoSeed::default())
         .await
         .expect("seed again");

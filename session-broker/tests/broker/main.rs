@@ -23,6 +23,7 @@ mod placement;
 mod pool_cert_policy;
 mod pool_clipboard;
 mod scope;
+mod service_windows;
 mod session_commands;
 mod session_lifecycle;
 mod ticket_codec;

@@ -206,6 +206,7 @@ async fn run_serves_until_cancelled() {
         tls: c.pki.paths.server_files(),
         health: None,
         secrets_key: None,
+        service_windows: Default::default(),
     };
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(hamn_broker::run(config, shutdown.clone()));

@@ -10,7 +10,7 @@ use crate::api::caller::Caller;
 use crate::api::extract::{Body, Ids, Params};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
-use crate::model::{Host, HostPatch, HostStateChange, NewHost, Page};
+use crate::model::{Host, HostPatch, HostStateChange, HostVersionReport, NewHost, Page};
 use crate::repo::{hosts, pools};
 
 const UNIQUE: &[&str] = &["name"];
@@ -124,6 +124,31 @@ pub async fn set_state(
         tenant,
         "host",
         h.id,
+        &before,
+        &after,
+    ))
+    .await?;
+    Ok(Json(after))
+}
+
+/// A host agent or operator reports the build the host runs; a rollout waiting for it
+/// to be recycled onto that build counts it done.
+pub async fn report_version(
+    State(s): State<AdminState>,
+    caller: Caller,
+    ids: Ids,
+    Body(report): Body<HostVersionReport>,
+) -> Result<Json<Host>, ApiError> {
+    caller.require_operator()?;
+    report.validate()?;
+    let mut m = Mutation::begin(s.db(), &caller).await?;
+    let (before, tenant) = load(&mut m, &ids).await?;
+    let after = crate::rollouts::report_host_version(m.conn(), &before, &report.version).await?;
+    m.commit(Change::updated(
+        "host.version",
+        tenant,
+        "host",
+        before.id,
         &before,
         &after,
     ))

@@ -12,6 +12,8 @@ pub mod host_commands;
 pub mod hosts;
 pub mod load;
 pub mod pools;
+pub mod rollouts;
+pub mod service_windows;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
