@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod db;
@@ -19,14 +20,18 @@ pub mod launch;
 pub mod model;
 pub mod placement;
 pub mod repo;
+pub mod roles;
 pub mod secrets;
+pub mod security;
 pub mod seed;
 pub mod service;
+pub mod throttle;
 pub mod ticket;
 pub mod web_session;
 
 pub use api::{AdminState, admin_router};
 pub use client::{AdminClient, ApiResponse, ClientError};
+pub use clock::Clock;
 pub use config::{BrokerConfig, SecretsConfig};
 pub use credentials::{HostCredentials, resolve as resolve_host_credentials};
 pub use db::{Database, DatabaseConfig, DbError};

@@ -2,6 +2,9 @@
 //! is the sentence the user reads, in Swedish or English, with a stable `reason` word for
 //! programs and tests.
 
+use std::borrow::Cow;
+use std::time::Duration;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -19,9 +22,12 @@ pub struct Problem {
     pub title: &'static str,
     pub status: u16,
     /// What the user is told, in `lang`.
-    pub detail: &'static str,
+    pub detail: Cow<'static, str>,
     pub reason: &'static str,
     pub lang: &'static str,
+    /// Seconds until a throttled login may be tried again (also `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -37,10 +43,34 @@ impl Problem {
             kind: format!("urn:hamn:problem:{reason}"),
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
-            detail: lang.pick(sv, en),
+            detail: Cow::Borrowed(lang.pick(sv, en)),
             reason,
             lang: lang.tag(),
+            retry_after: None,
         }
+    }
+
+    /// Too many failed logins from this address or for this account: 429 with
+    /// `Retry-After`, telling when to try again.
+    pub fn throttled(lang: Lang, retry_after: Duration) -> Self {
+        let secs = retry_after.as_secs().max(1);
+        let (sv_wait, en_wait) = if secs >= 120 {
+            let min = secs.div_ceil(60);
+            (format!("{min} minuter"), format!("{min} minutes"))
+        } else {
+            (format!("{secs} sekunder"), format!("{secs} seconds"))
+        };
+        let mut problem = Self::new(StatusCode::TOO_MANY_REQUESTS, "throttled", lang, "", "");
+        problem.detail = Cow::Owned(match lang {
+            Lang::Sv => format!(
+                "För många misslyckade inloggningsförsök. Vänta {sv_wait} och försök sedan igen."
+            ),
+            Lang::En => {
+                format!("Too many failed login attempts. Please wait {en_wait} and then try again.")
+            }
+        });
+        problem.retry_after = Some(secs);
+        problem
     }
 
     /// The request needs a logged-in web session.
@@ -81,8 +111,12 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
         let lang = self.lang;
+        let retry_after = self.retry_after;
         let mut response = (status, axum::Json(self)).into_response();
         let headers = response.headers_mut();
+        if let Some(secs) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

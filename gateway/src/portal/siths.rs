@@ -6,7 +6,9 @@
 //! `siths`, after which the browser is sent (303) to the portal. Every refusal is a page in
 //! Swedish or English (problem+json when asked for) and an audited `user.login` refusal.
 //! Revocation is checked against the SITHS CAs' CRLs (`gateway.siths_crl`, reloaded in
-//! place by [`hamn_certs::Revocation`]); OCSP is not used yet.
+//! place by [`hamn_certs::Revocation`]); OCSP is not used yet. Failed card logins are
+//! throttled per address and per HSA-ID ([`hamn_broker::throttle`]): 429 with
+//! `Retry-After` and a page that says when to try again.
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hamn_broker::model::{LoginMethod, User};
+use hamn_broker::throttle::{self, Attempt, Verdict};
 use hamn_broker::{repo, web_session};
 use hamn_certs::{ClientCertError, ClientCertVerifier, ClientIdentity, PeerCertificates};
 use rustls_pki_types::UnixTime;
@@ -258,6 +261,14 @@ async fn login(
     peer: Option<Extension<PeerCertificates>>,
 ) -> Response {
     let chain = peer.map(|Extension(p)| p.0).unwrap_or_default();
+    let at = siths.api.access.clock.now();
+    let by_address = Attempt {
+        source_address: source.as_deref(),
+        account: None,
+    };
+    if let Some(blocked) = throttled(&siths, &headers, lang, &source, &by_address, at).await {
+        return blocked;
+    }
     let identity = match siths.verifier.verify(&chain, UnixTime::now()) {
         Ok(identity) => identity,
         Err(error @ (ClientCertError::Revoked | ClientCertError::RevocationUnknown)) => {
@@ -290,6 +301,13 @@ async fn login(
             return refuse(&siths, &headers, lang, source, &name, None, refusal).await;
         }
     };
+    let by_card = Attempt {
+        source_address: source.as_deref(),
+        account: Some(&hsa_id),
+    };
+    if let Some(blocked) = throttled(&siths, &headers, lang, &source, &by_card, at).await {
+        return blocked;
+    }
     let found = async {
         let mut conn = siths.api.database.pool().acquire().await?;
         repo::users::find_by_hsa_id(&mut conn, &hsa_id, 2).await
@@ -304,7 +322,7 @@ async fn login(
                 SithsRefusal::AmbiguousHsaId
             };
             let name = attempted(Some(&identity));
-            return refuse(&siths, &headers, lang, source, &name, None, refusal).await;
+            return refuse_card(&siths, &headers, lang, source, &name, &hsa_id, refusal).await;
         }
         Err(error) => {
             tracing::error!(%error, "SITHS login failed");
@@ -319,17 +337,21 @@ async fn login(
     {
         tracing::warn!(%error, "previous web session not ended");
     }
-    let login = web_session::login(
+    let login = web_session::login_at(
         &siths.api.database,
         siths.api.web_sessions,
         &user,
         LoginMethod::Siths,
         source.as_deref(),
+        at,
     )
     .await;
     match login {
         Ok((token, _session)) => {
             tracing::info!(user = %user.id, "SITHS login");
+            if let Err(error) = throttle::record_success(&siths.api.database, &by_card).await {
+                tracing::warn!(%error, "login throttle not cleared");
+            }
             let mut response = no_store(StatusCode::SEE_OTHER.into_response());
             let headers = response.headers_mut();
             headers.insert(
@@ -348,7 +370,96 @@ async fn login(
     }
 }
 
+/// The refusal page when the address or card is held back after failed logins (audited
+/// as a refused `user.login`, reason `throttled`).
+async fn throttled(
+    siths: &SithsLogin,
+    headers: &HeaderMap,
+    lang: Lang,
+    source: &Option<String>,
+    attempt: &Attempt<'_>,
+    at: time::OffsetDateTime,
+) -> Option<Response> {
+    match throttle::check(&siths.api.database, attempt, at).await {
+        Ok(Verdict::Allowed) => None,
+        Ok(Verdict::Blocked { retry_after, .. }) => {
+            tracing::info!(retry_after = retry_after.as_secs(), "SITHS login throttled");
+            let name = attempt.account.unwrap_or("(card not read yet)");
+            if let Err(error) = web_session::audit_login_refused(
+                &siths.api.database,
+                name,
+                None,
+                LoginMethod::Siths,
+                source.as_deref(),
+                "throttled",
+            )
+            .await
+            {
+                tracing::warn!(%error, "refused login not audited");
+            }
+            Some(page(
+                headers,
+                Problem::throttled(lang, retry_after),
+                &siths.portal_url,
+            ))
+        }
+        Err(error) => {
+            tracing::error!(%error, "login throttle unavailable");
+            Some(page(headers, Problem::unavailable(lang), &siths.portal_url))
+        }
+    }
+}
+
+/// A refusal of a card whose HSA-ID was read: counted against the card and the address.
+async fn refuse_card(
+    siths: &SithsLogin,
+    headers: &HeaderMap,
+    lang: Lang,
+    source: Option<String>,
+    attempted: &str,
+    hsa_id: &str,
+    refusal: SithsRefusal,
+) -> Response {
+    count_failure(siths, source.as_deref(), Some(hsa_id)).await;
+    refuse_uncounted(siths, headers, lang, source, attempted, None, refusal).await
+}
+
+async fn count_failure(siths: &SithsLogin, source: Option<&str>, account: Option<&str>) {
+    let attempt = Attempt {
+        source_address: source,
+        account,
+    };
+    let at = siths.api.access.clock.now();
+    if let Err(error) = throttle::record_failure(
+        &siths.api.database,
+        &siths.api.access.throttle,
+        &attempt,
+        at,
+    )
+    .await
+    {
+        tracing::warn!(%error, "failed login not counted");
+    }
+}
+
+/// A refusal before an HSA-ID was read: counted against the address (unless the CRL
+/// was missing, which is not the user's doing).
 async fn refuse(
+    siths: &SithsLogin,
+    headers: &HeaderMap,
+    lang: Lang,
+    source: Option<String>,
+    attempted: &str,
+    user: Option<&User>,
+    refusal: SithsRefusal,
+) -> Response {
+    if refusal != SithsRefusal::RevocationUnknown {
+        count_failure(siths, source.as_deref(), None).await;
+    }
+    refuse_uncounted(siths, headers, lang, source, attempted, user, refusal).await
+}
+
+async fn refuse_uncounted(
     siths: &SithsLogin,
     headers: &HeaderMap,
     lang: Lang,
@@ -384,6 +495,7 @@ fn page(headers: &HeaderMap, problem: Problem, portal_url: &str) -> Response {
         return problem.into_response();
     }
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::FORBIDDEN);
+    let retry_after = problem.retry_after;
     let (title, back) = match problem.lang {
         "en" => ("SITHS login refused", "Back to the portal"),
         _ => (
@@ -398,7 +510,7 @@ fn page(headers: &HeaderMap, problem: Problem, portal_url: &str) -> Response {
          <p><a href=\"{url}\">{back}</a></p></main></body></html>\n",
         lang = problem.lang,
         reason = problem.reason,
-        detail = escape(problem.detail),
+        detail = escape(&problem.detail),
         url = escape(portal_url),
     );
     let mut response = (status, html).into_response();
@@ -411,6 +523,9 @@ fn page(headers: &HeaderMap, problem: Problem, portal_url: &str) -> Response {
         header::CONTENT_LANGUAGE,
         HeaderValue::from_static(problem.lang),
     );
+    if let Some(secs) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     no_store(response)
 }
 

@@ -85,8 +85,12 @@ async fn identify(
     chain: &PeerCertificates,
     source_address: Option<String>,
 ) -> Result<Caller, Refusal> {
-    let identity = state
-        .verifier()
+    let Some(verifier) = state.verifier() else {
+        return Err(Refusal::unauthorized(
+            "client certificates are not accepted here",
+        ));
+    };
+    let identity = verifier
         .verify(&chain.0, UnixTime::now())
         .map_err(|e| match e {
             ClientCertError::MissingClientAuthEku => Refusal::forbidden(None, e.to_string()),
@@ -105,6 +109,7 @@ async fn identify(
             client_id: None,
             scope: Scope::Operator,
             source_address,
+            user_id: None,
         });
     }
     let mut conn = state.db().pool().acquire().await.map_err(|e| Refusal {
@@ -142,6 +147,7 @@ async fn identify(
         name: client.name,
         scope,
         source_address,
+        user_id: None,
     })
 }
 

@@ -2,6 +2,7 @@
 //! `&mut AnyConnection` so callers compose them in one transaction (a change and its audit
 //! event commit together or not at all).
 
+pub mod access;
 pub mod api_clients;
 pub mod apps;
 pub mod audit;
@@ -9,8 +10,10 @@ pub mod entitlements;
 pub mod environments;
 pub mod groups;
 pub mod hosts;
+pub mod login_throttle;
 pub mod pools;
 pub mod print_jobs;
+pub mod security_events;
 pub mod service_windows;
 pub mod sessions;
 mod sql;

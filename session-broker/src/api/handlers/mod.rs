@@ -1,6 +1,7 @@
 //! Thin handlers, one module per resource: extract, check scope, call repositories inside
 //! an audited [`super::mutation::Mutation`], answer JSON.
 
+pub mod access_review;
 pub mod api_clients;
 pub mod apps;
 pub mod audit;
@@ -10,9 +11,12 @@ pub mod environments;
 pub mod groups;
 pub mod hosts;
 pub mod pools;
+pub mod roles;
+pub mod security_events;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
+pub mod web_session_settings;
 pub mod whoami;
 
 use serde::Deserialize;
