@@ -184,6 +184,7 @@ pub async fn login_at(
             idle_expires_at: after(at, policy.idle),
             expires_at: after(at, policy.max),
             csrf_hash: hex_sha256(&csrf_token(&token)),
+            created_at: at,
         },
     )
     .await?;

@@ -46,4 +46,6 @@ pub struct NewWebSession {
     pub expires_at: OffsetDateTime,
     /// Lower-case hex SHA-256 of the CSRF token.
     pub csrf_hash: String,
+    /// The login's time (the clock's, which tests hold).
+    pub created_at: OffsetDateTime,
 }

@@ -163,19 +163,21 @@ pub async fn access_paths(
 ) -> Result<Vec<(Uuid, AccessPath)>, DbError> {
     let rows = sqlx::query(
         "SELECT e.user_id AS user_id, a.id AS app_id, a.display_name AS app_name, \
-         a.enabled AS app_enabled, v.kind AS env_kind, NULL AS group_id, NULL AS group_name \
+         a.enabled AS app_enabled, v.kind AS env_kind, NULL AS group_id, NULL AS group_name, \
+         0 AS via_rank \
          FROM entitlements e JOIN apps a ON a.id = e.app_id AND a.tenant_id = e.tenant_id \
          JOIN environments v ON v.id = a.environment_id AND v.tenant_id = a.tenant_id \
          WHERE e.tenant_id = $1 AND e.user_id IS NOT NULL \
          UNION ALL \
          SELECT m.user_id AS user_id, a.id AS app_id, a.display_name AS app_name, \
-         a.enabled AS app_enabled, v.kind AS env_kind, g.id AS group_id, g.name AS group_name \
+         a.enabled AS app_enabled, v.kind AS env_kind, g.id AS group_id, g.name AS group_name, \
+         1 AS via_rank \
          FROM group_members m JOIN groups g ON g.id = m.group_id AND g.tenant_id = m.tenant_id \
          JOIN entitlements e ON e.group_id = g.id AND e.tenant_id = g.tenant_id \
          JOIN apps a ON a.id = e.app_id AND a.tenant_id = e.tenant_id \
          JOIN environments v ON v.id = a.environment_id AND v.tenant_id = a.tenant_id \
          WHERE m.tenant_id = $1 \
-         ORDER BY user_id, app_name, app_id, group_name",
+         ORDER BY user_id, app_name, app_id, via_rank, group_name",
     )
     .bind(tenant_id.to_string())
     .fetch_all(conn)

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::DbError;
-use crate::db::row::{get_enum, get_opt_string, get_string, get_time, get_uuid, millis, now};
+use crate::db::row::{get_enum, get_opt_string, get_string, get_time, get_uuid, millis};
 use crate::model::{NewWebSession, WebSession};
 
 const SELECT: &str = "SELECT id, tenant_id, user_id, method, source_address, created_at, \
@@ -29,7 +29,7 @@ fn from_row(r: &AnyRow) -> Result<WebSession, DbError> {
 }
 
 pub async fn insert(conn: &mut AnyConnection, new: &NewWebSession) -> Result<WebSession, DbError> {
-    let now = now();
+    let now = new.created_at;
     let s = WebSession {
         id: super::new_id(),
         tenant_id: new.tenant_id,
