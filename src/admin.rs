@@ -159,7 +159,14 @@ const RESOURCES: &[Resource] = &[
         collection: "/api/v1/security-events",
         parent_field: None,
         item: "/api/v1/security-events/{id}",
-        columns: &["at", "kind", "tenant_id", "source_address", "count", "detail"],
+        columns: &[
+            "at",
+            "kind",
+            "tenant_id",
+            "source_address",
+            "count",
+            "detail",
+        ],
     },
     Resource {
         name: "api-clients",
