@@ -792,6 +792,8 @@ fn refused_login(source: &str, name: &str, method: &str, reason: &str) -> NewAud
     }
 }
 
+const PROBER: &str = "0191b7a0-0000-7000-8000-000000000001";
+
 async fn repeated_attack_patterns_raise_security_events(b: Backend) {
     let h = Harness::new(b).await;
     let policy = DetectionPolicy::default();
@@ -830,10 +832,28 @@ async fn repeated_attack_patterns_raise_security_events(b: Backend) {
         )
         .await
         .expect("audit");
+        // A logged-in user trying app after app they may not launch.
+        for _ in 0..policy.probing {
+            let mut e = refused_login("-", "Åsa", "-", "not_entitled");
+            e.action = "session.launch".into();
+            e.actor_kind = ActorKind::User;
+            e.actor_id = Some(PROBER.into());
+            e.source_address = None;
+            e.target_id = Some(uuid::Uuid::now_v7().to_string());
+            e.detail = Some("app x; refused: not_entitled".into());
+            repo::audit::insert(&mut conn, &e).await.expect("audit");
+        }
     }
-    let raised = security::detect(h.db(), &policy, now())
+    // The janitor (every minute, on any node) runs the detection.
+    let swept = hamn_broker::janitor::sweep(h.db(), now())
         .await
-        .expect("detect");
+        .expect("sweep");
+    assert_eq!(swept.security_events, 4, "{swept:?}");
+    let raised = h
+        .op(Method::GET, "/api/v1/security-events?limit=10", None)
+        .await;
+    let raised: Vec<hamn_broker::model::SecurityEvent> =
+        serde_json::from_value(raised.json["items"].clone()).expect("events");
     let mut kinds: Vec<(SecurityEventKind, String)> = raised
         .iter()
         .map(|e| (e.kind, e.source_address.clone().unwrap_or_default()))
@@ -843,6 +863,7 @@ async fn repeated_attack_patterns_raise_security_events(b: Backend) {
         kinds,
         [
             (SecurityEventKind::Probing, "198.51.100.3".to_owned()),
+            (SecurityEventKind::Probing, format!("user:{PROBER}")),
             (SecurityEventKind::Replays, "198.51.100.2".to_owned()),
             (
                 SecurityEventKind::SignatureFailures,
@@ -857,11 +878,11 @@ async fn repeated_attack_patterns_raise_security_events(b: Backend) {
             .expect("detect")
             .is_empty()
     );
-    assert_eq!(h.audit("action=security.event").await.len(), 3);
+    assert_eq!(h.audit("action=security.event").await.len(), 4);
 
     let listed = h.op(Method::GET, "/api/v1/security-events", None).await;
     assert_eq!(listed.status, StatusCode::OK, "{:#}", listed.json);
-    assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(3));
+    assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(4));
     let sig = h
         .op(
             Method::GET,
