@@ -4,8 +4,9 @@
 //! session's, cross-origin), session fixation, timeouts on a clock the test holds, login
 //! backoff (429 with when to retry), the admin API at `/api/v1` by role, the app list by
 //! environment, launching (the ticket it returns opens `/ws/session` over real TLS exactly
-//! once), logout, and the API's absence without demo login. Requests carry the peer
-//! address in their extensions, as the TLS listener sets it.
+//! once), logout, and the API's absence without demo login. The access-control tests run
+//! on SQLite and on PostgreSQL (a schema of their own). Requests carry the peer address in
+//! their extensions, as the TLS listener sets it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +35,73 @@ use uuid::Uuid;
 use crate::session::tls_connect;
 
 const ORIGIN: &str = "https://localhost:8443";
+
+/// Which database the portal's broker tables live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `async fn name(Backend)` once per database.
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// A database of its own: a SQLite file in `dir`, or a fresh PostgreSQL schema (dropped
+/// by [`Portal::finish`]).
+async fn open_database(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> (Database, Option<(Database, String)>) {
+    match backend {
+        Backend::Sqlite => {
+            let db = Database::connect(&DatabaseConfig {
+                url: format!("sqlite://{}?mode=rwc", dir.join("hamn.db").display()),
+                max_connections: 5,
+            })
+            .await
+            .expect("open SQLite");
+            (db, None)
+        }
+        Backend::Postgres => {
+            let base = std::env::var("HAMN_TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+            let admin = Database::connect(&DatabaseConfig {
+                url: base.clone(),
+                max_connections: 1,
+            })
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL at {base} is needed ({e}); set HAMN_TEST_DATABASE_URL")
+            });
+            let schema = format!("g_{}", Uuid::new_v4().simple());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(admin.pool())
+                .await
+                .expect("create schema");
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let db = Database::connect(&DatabaseConfig {
+                url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+                max_connections: 5,
+            })
+            .await
+            .expect("connect to the schema");
+            (db, Some((admin, schema)))
+        }
+    }
+}
 const PEER: [u8; 4] = [192, 0, 2, 7];
 
 struct Portal {
@@ -44,6 +112,8 @@ struct Portal {
     port: u16,
     ca_pem: Vec<u8>,
     shutdown: CancellationToken,
+    /// The PostgreSQL schema to drop at the end.
+    schema: Option<(Database, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -61,18 +131,14 @@ impl Answer {
 
 impl Portal {
     async fn start(demo_login: bool) -> Portal {
-        Self::start_with(demo_login, Clock::system()).await
+        Self::start_with(demo_login, Clock::system(), Backend::Sqlite).await
     }
 
-    /// With the clock web sessions and throttling read (a manual one in timeout tests).
-    async fn start_with(demo_login: bool, clock: Clock) -> Portal {
+    /// With the clock web sessions and throttling read (a manual one in timeout tests),
+    /// on either database.
+    async fn start_with(demo_login: bool, clock: Clock, backend: Backend) -> Portal {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database = Database::connect(&DatabaseConfig {
-            url: format!("sqlite://{}?mode=rwc", dir.path().join("hamn.db").display()),
-            max_connections: 5,
-        })
-        .await
-        .expect("open SQLite");
+        let (database, schema) = open_database(backend, dir.path()).await;
         database.migrate().await.expect("migrations");
         let secrets = SecretsKey::generate().expect("secrets key");
         // No RDP here: the host only has to exist for placement.
@@ -138,7 +204,20 @@ impl Portal {
             port,
             ca_pem,
             shutdown,
+            schema,
             _dir: dir,
+        }
+    }
+
+    /// Drops the PostgreSQL schema, if any.
+    async fn finish(mut self) {
+        self.database.close().await;
+        if let Some((admin, schema)) = self.schema.take() {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(admin.pool())
+                .await
+                .expect("drop schema");
+            admin.close().await;
         }
     }
 
@@ -875,9 +954,8 @@ async fn without_demo_login_the_portal_api_is_not_there() {
     assert!(portal.audit("user.login").await.is_empty());
 }
 
-#[tokio::test]
-async fn every_state_change_needs_the_sessions_csrf_token() {
-    let portal = Portal::start(true).await;
+async fn every_state_change_needs_the_sessions_csrf_token(backend: Backend) {
+    let portal = Portal::start_with(true, Clock::system(), backend).await;
     let token = portal.login("demo").await;
     let other = portal.login("demo").await;
     let other_csrf = web_session::csrf_token(&SessionToken::parse(&other).expect("token"));
@@ -966,11 +1044,12 @@ async fn every_state_change_needs_the_sessions_csrf_token() {
         .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     assert_eq!(portal.web_session_hashes().await.len(), 2);
+    portal.finish().await;
 }
+both!(every_state_change_needs_the_sessions_csrf_token);
 
-#[tokio::test]
-async fn a_token_planted_before_login_never_becomes_a_logged_in_one() {
-    let portal = Portal::start(true).await;
+async fn a_token_planted_before_login_never_becomes_a_logged_in_one(backend: Backend) {
+    let portal = Portal::start_with(true, Clock::system(), backend).await;
     // A well-formed token the server never issued.
     let planted = SessionToken::generate().expect("token");
     let answer = portal
@@ -1018,12 +1097,13 @@ async fn a_token_planted_before_login_never_becomes_a_logged_in_one() {
         .call(Method::GET, "/portal/api/me", Some(&victims), &[], None)
         .await;
     assert_eq!(mine.status, StatusCode::OK);
+    portal.finish().await;
 }
+both!(a_token_planted_before_login_never_becomes_a_logged_in_one);
 
-#[tokio::test]
-async fn web_sessions_end_idle_and_at_their_absolute_lifetime_on_the_clock() {
+async fn web_sessions_end_idle_and_at_their_absolute_lifetime_on_the_clock(backend: Backend) {
     let clock = Clock::manual(hamn_broker::db::row::now());
-    let portal = Portal::start_with(true, clock.clone()).await;
+    let portal = Portal::start_with(true, clock.clone(), backend).await;
     {
         let mut conn = portal.database.acquire().await.expect("conn");
         repo::access::set_web_session_settings(&mut conn, portal.ids.tenant, 60, 300)
@@ -1057,12 +1137,13 @@ async fn web_sessions_end_idle_and_at_their_absolute_lifetime_on_the_clock() {
         .await;
     assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
     assert_eq!(ended.body["reason"], "not_logged_in");
+    portal.finish().await;
 }
+both!(web_sessions_end_idle_and_at_their_absolute_lifetime_on_the_clock);
 
-#[tokio::test]
-async fn failed_logins_are_held_back_with_when_to_retry() {
+async fn failed_logins_are_held_back_with_when_to_retry(backend: Backend) {
     let clock = Clock::manual(hamn_broker::db::row::now());
-    let portal = Portal::start_with(true, clock.clone()).await;
+    let portal = Portal::start_with(true, clock.clone(), backend).await;
     let policy = hamn_broker::throttle::ThrottlePolicy::default();
     let attempt = |name: &'static str, lang: &'static str| {
         let portal = &portal;
@@ -1130,11 +1211,12 @@ async fn failed_logins_are_held_back_with_when_to_retry() {
         .filter(|e| e.detail.as_deref() == Some("method demo; refused: throttled"))
         .count();
     assert_eq!(throttled, 3);
+    portal.finish().await;
 }
+both!(failed_logins_are_held_back_with_when_to_retry);
 
-#[tokio::test]
-async fn the_admin_api_on_the_portal_origin_follows_the_users_role() {
-    let portal = Portal::start(true).await;
+async fn the_admin_api_on_the_portal_origin_follows_the_users_role(backend: Backend) {
+    let portal = Portal::start_with(true, Clock::system(), backend).await;
     let (other_tenant, other_user) = {
         let mut conn = portal.database.acquire().await.expect("conn");
         let t = repo::tenants::insert(
@@ -1324,4 +1406,6 @@ async fn the_admin_api_on_the_portal_origin_follows_the_users_role() {
         )
         .await;
     assert_eq!(seen.status, StatusCode::OK);
+    portal.finish().await;
 }
+both!(the_admin_api_on_the_portal_origin_follows_the_users_role);
