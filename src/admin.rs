@@ -115,7 +115,7 @@ const RESOURCES: &[Resource] = &[
         collection: "/api/v1/tenants/{parent}/groups",
         parent_field: Some("tenant"),
         item: "/api/v1/groups/{id}",
-        columns: &["id", "name", "external_id"],
+        columns: &["id", "name", "external_id", "grants_role"],
     },
     Resource {
         name: "entitlements",
@@ -155,6 +155,20 @@ const RESOURCES: &[Resource] = &[
         ],
     },
     Resource {
+        name: "security-events",
+        collection: "/api/v1/security-events",
+        parent_field: None,
+        item: "/api/v1/security-events/{id}",
+        columns: &[
+            "at",
+            "kind",
+            "tenant_id",
+            "source_address",
+            "count",
+            "detail",
+        ],
+    },
+    Resource {
         name: "api-clients",
         collection: "/api/v1/api-clients",
         parent_field: None,
@@ -179,7 +193,7 @@ commands:
 resources (parent to name on list and create):
   tenants, environments (tenant=ID), pools, hosts (pool=ID), apps (tenant=ID),
   users (tenant=ID), groups (tenant=ID), entitlements (app=ID), sessions, audit,
-  api-clients";
+  security-events, api-clients";
 
 /// Runs `hamn admin …` and returns the process exit code.
 pub fn main(args: AdminArgs) -> ExitCode {

@@ -25,8 +25,8 @@ use hamn_certs::ServerCertFiles;
 use tokio_util::sync::CancellationToken;
 
 pub use portal::{
-    PortalApi, PortalState, SESSION_COOKIE, SithsLogin, SithsRefusal, hsa_id_of, is_hsa_id,
-    origin_of, router, siths_router,
+    CSRF_HEADER, PortalAccess, PortalApi, PortalState, SESSION_COOKIE, SithsLogin, SithsRefusal,
+    csrf_exempt, hsa_id_of, is_hsa_id, origin_of, router, siths_router,
 };
 
 /// How long a stopping gateway waits for its sessions to close and record their end.
@@ -148,6 +148,10 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
                     .as_ref()
                     .map(|s| format!("{}/siths/login", s.public_url.trim_end_matches('/'))),
                 launch_min_loa: config.launch_min_loa,
+                access: PortalAccess {
+                    secrets_key: config.secrets_key.clone(),
+                    ..PortalAccess::default()
+                },
             })
         });
     let siths = match (&config.siths, &api) {

@@ -6,7 +6,9 @@
 //!   It is audited as `session.end`.
 //! - Expired launch tickets are deleted, once they are past the grace that keeps replays
 //!   recognisable.
-//! - Expired web sessions are deleted.
+//! - Expired web sessions are deleted, and login-throttle keys long without a failure.
+//! - Refusals of the last window are searched for attack patterns
+//!   ([`crate::security::detect`]); new ones become security events.
 //! - Every pool's capacity alarm is checked ([`crate::capacity::sweep`]), and per-minute
 //!   fair-use counters of past windows are deleted.
 //! - The pools' disconnect timeout and maximum session length ([`crate::lifecycle`]):
@@ -46,6 +48,8 @@ pub struct Swept {
     pub commands_pruned: u64,
     /// Timeouts the broker enforced.
     pub lifecycle: crate::lifecycle::LifecycleSwept,
+    pub throttle_keys: u64,
+    pub security_events: u64,
 }
 
 /// One clean-up pass at `now`.
@@ -53,9 +57,15 @@ pub async fn sweep(db: &Database, now: OffsetDateTime) -> Result<Swept, DbError>
     let abandoned_launches = end_abandoned_launches(db, now).await?;
     let lifecycle = crate::lifecycle::sweep(db, now).await?;
     let tickets = crate::ticket::prune_expired(db).await?;
-    let web_sessions = {
+    let policy = crate::throttle::ThrottlePolicy::default();
+    let (web_sessions, throttle_keys) = {
         let mut conn = db.acquire().await?;
-        repo::web_sessions::prune_expired(&mut conn, now).await?
+        let forget = time::Duration::try_from(policy.forget_after + policy.max)
+            .unwrap_or(time::Duration::HOUR);
+        (
+            repo::web_sessions::prune_expired(&mut conn, now).await?,
+            repo::login_throttle::prune(&mut conn, now - forget).await?,
+        )
     };
     let (commands_expired, commands_pruned) = {
         let mut conn = db.acquire().await?;
@@ -65,6 +75,10 @@ pub async fn sweep(db: &Database, now: OffsetDateTime) -> Result<Swept, DbError>
             + repo::host_commands::prune(&mut conn, before).await?;
         (expired, pruned)
     };
+    let security_events =
+        crate::security::detect(db, &crate::security::DetectionPolicy::default(), now)
+            .await?
+            .len() as u64;
     Ok(Swept {
         abandoned_launches,
         tickets,
@@ -72,6 +86,8 @@ pub async fn sweep(db: &Database, now: OffsetDateTime) -> Result<Swept, DbError>
         commands_expired,
         commands_pruned,
         lifecycle,
+        throttle_keys,
+        security_events,
     })
 }
 

@@ -375,6 +375,7 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
             let new = NewGroup {
                 name: DEMO_GROUP_NAME.into(),
                 external_id: None,
+                grants_role: None,
             };
             let g = groups::insert(c, tenant.id, &new).await?;
             audited(c, "group.create", Some(tenant.id), "group", g.id, &g).await?;

@@ -2,7 +2,15 @@
 //! work) leaves behind, so any gateway node recognises the browser. The browser holds a
 //! random 256-bit token; the database holds only its SHA-256 ([`SessionToken::hash`]).
 //! A login writes the session, the user's `last_login_at` and its `user.login` audit event
-//! in one transaction; refusals and logouts are audited too.
+//! in one transaction; refusals and logouts are audited too. Every login makes a new token,
+//! so a token planted in a browser before login never becomes a logged-in one (no session
+//! fixation).
+//!
+//! Lifetimes are per tenant (`tenant_web_session_settings`, else the gateway's
+//! [`WebSessionPolicy`]); a tenant that shortens them shortens live sessions at their next
+//! use. Each session has a CSRF token derived from its cookie token ([`csrf_token`]), of
+//! which the row keeps only the hash: the portal reads it from `/portal/api/me` and sends
+//! it back in `X-CSRF-Token` on every state-changing request.
 
 use std::time::Duration;
 
@@ -61,11 +69,7 @@ impl SessionToken {
 
     /// What the database stores: lower-case hex SHA-256 of the token text.
     pub fn hash(&self) -> String {
-        digest(&SHA256, self.0.as_bytes())
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex_sha256(&self.0)
     }
 }
 
@@ -100,9 +104,51 @@ fn after(at: OffsetDateTime, d: Duration) -> OffsetDateTime {
         .unwrap_or(at)
 }
 
+fn hex_sha256(text: &str) -> String {
+    digest(&SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The CSRF token of the session behind `token`: base64url SHA-256 of a label and the
+/// cookie token. Only a page that can ask `/portal/api/me` with the (HttpOnly) cookie
+/// learns it; a cross-site page can neither read the cookie nor the answer.
+pub fn csrf_token(token: &SessionToken) -> String {
+    let d = digest(
+        &SHA256,
+        format!("hamn-csrf-v1:{}", token.expose()).as_bytes(),
+    );
+    URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
+/// Whether `sent` (an `X-CSRF-Token` header) is the CSRF token of `session`.
+pub fn csrf_matches(session: &WebSession, sent: &str) -> bool {
+    // Compared as hashes of what was sent, so the comparison learns nothing usable.
+    !session.csrf_hash.is_empty() && sent.len() <= 128 && hex_sha256(sent) == session.csrf_hash
+}
+
+/// The lifetimes of `tenant_id`'s web sessions: its own settings, else `default`.
+pub async fn policy_for(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: uuid::Uuid,
+    default: WebSessionPolicy,
+) -> Result<WebSessionPolicy, DbError> {
+    Ok(
+        match repo::access::web_session_settings(conn, tenant_id).await? {
+            Some((idle, max)) => WebSessionPolicy {
+                idle: Duration::from_secs(idle),
+                max: Duration::from_secs(max),
+            },
+            None => default,
+        },
+    )
+}
+
 /// Starts a web session for `user` and audits `user.login` with `method` and the source
-/// address, in one transaction. Returns the token for the browser. The session has no
-/// level of assurance; see [`login_with_loa`].
+/// address, in one transaction. Returns the token for the browser. `policy` is the
+/// default lifetime; the user's tenant may have its own.
 pub async fn login(
     db: &Database,
     policy: WebSessionPolicy,
@@ -110,24 +156,25 @@ pub async fn login(
     method: LoginMethod,
     source_address: Option<&str>,
 ) -> Result<(SessionToken, WebSession), WebSessionError> {
-    login_with_loa(db, policy, user, method, None, source_address).await
+    login_at(db, policy, user, method, None, source_address, now()).await
 }
 
-/// [`login`] recording the level of assurance `loa` (1 to 4) the login established; the
-/// audit detail names it.
-pub async fn login_with_loa(
+/// [`login`] at a given time (a [`crate::clock::Clock`]'s), recording the level of
+/// assurance `loa` (1 to 4) the login established, if known; the audit detail names it.
+pub async fn login_at(
     db: &Database,
-    policy: WebSessionPolicy,
+    default: WebSessionPolicy,
     user: &User,
     method: LoginMethod,
     loa: Option<u8>,
     source_address: Option<&str>,
+    at: OffsetDateTime,
 ) -> Result<(SessionToken, WebSession), WebSessionError> {
     let token = SessionToken::generate()?;
-    let at = now();
     let mut tx = db.begin().await?;
     // Logins are rare enough to carry the clean-up of expired sessions.
     repo::web_sessions::prune_expired(&mut tx, at).await?;
+    let policy = policy_for(&mut tx, user.tenant_id, default).await?;
     let session = repo::web_sessions::insert(
         &mut tx,
         &NewWebSession {
@@ -139,6 +186,8 @@ pub async fn login_with_loa(
             source_address: source_address.map(str::to_owned),
             idle_expires_at: after(at, policy.idle),
             expires_at: after(at, policy.max),
+            csrf_hash: hex_sha256(&csrf_token(&token)),
+            created_at: at,
         },
     )
     .await?;
@@ -219,21 +268,48 @@ fn user_event(
 }
 
 /// The live session and its user for a token, moving the idle expiry forward; `None` when
-/// the token is unknown, expired or its user is gone.
+/// the token is unknown, expired or its user is gone. `policy` is the default lifetime;
+/// the tenant's own settings win, and a shortened one ends a session that outlived it.
 pub async fn authenticate(
     db: &Database,
     policy: WebSessionPolicy,
     token: &SessionToken,
 ) -> Result<Option<(WebSession, User)>, DbError> {
-    let at = now();
+    authenticate_at(db, policy, token, now()).await
+}
+
+/// [`authenticate`] at a given time (a [`crate::clock::Clock`]'s).
+pub async fn authenticate_at(
+    db: &Database,
+    default: WebSessionPolicy,
+    token: &SessionToken,
+    at: OffsetDateTime,
+) -> Result<Option<(WebSession, User)>, DbError> {
     let mut conn = db.pool().acquire().await?;
-    let Some(session) = repo::web_sessions::find_live(&mut conn, &token.hash(), at).await? else {
+    let Some(mut session) = repo::web_sessions::find_live(&mut conn, &token.hash(), at).await?
+    else {
         return Ok(None);
     };
     let Some(user) = repo::users::get(&mut conn, session.user_id).await? else {
         return Ok(None);
     };
-    repo::web_sessions::touch(&mut conn, session.id, at, after(at, policy.idle)).await?;
+    let policy = policy_for(&mut conn, session.tenant_id, default).await?;
+    // The tenant may have shortened its lifetimes since this session began.
+    let expires_at = session
+        .expires_at
+        .min(after(session.created_at, policy.max));
+    let idle_deadline = session
+        .idle_expires_at
+        .min(after(session.last_seen_at, policy.idle));
+    if at >= expires_at || at >= idle_deadline {
+        repo::web_sessions::delete(&mut conn, session.id).await?;
+        return Ok(None);
+    }
+    let idle_expires_at = after(at, policy.idle).min(expires_at);
+    repo::web_sessions::extend(&mut conn, session.id, at, idle_expires_at, expires_at).await?;
+    session.last_seen_at = at;
+    session.idle_expires_at = idle_expires_at;
+    session.expires_at = expires_at;
     Ok(Some((session, user)))
 }
 
@@ -276,6 +352,11 @@ mod tests {
         assert_eq!(a.hash().len(), 64);
         assert_ne!(a.hash(), a.expose());
         assert!(!format!("{a:?}").contains(a.expose()));
+        // The CSRF token is as long, differs per session and is not the cookie token.
+        let (ca, cb) = (csrf_token(&a), csrf_token(&b));
+        assert_eq!(ca.len(), TOKEN_CHARS);
+        assert_ne!(ca, cb);
+        assert_ne!(ca, a.expose());
     }
 
     #[test]

@@ -1,15 +1,27 @@
 // The portal API client: JSON in and out, same-origin credentials, the chosen language in
 // Accept-Language, and refusals (problem+json) turned into the message the server wrote
 // for the user. Never throws: a network failure is { ok: false, status: 0 }.
+//
+// State changes carry the session's CSRF token in X-CSRF-Token: the gateway hands it out
+// with the user (GET /portal/api/me and the login answer) and refuses a logged-in POST,
+// PUT, PATCH or DELETE without it. It is kept in memory only, never in storage.
+
+let csrfToken = null;
+
+export function csrf() {
+  return csrfToken;
+}
 
 export async function api(method, path, lang, body) {
   const headers = { "Accept": "application/json", "Accept-Language": lang };
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
-  if (body !== undefined) {
-    // JSON plus the browser's Origin header is what the gateway's CSRF guard requires.
+  const changes = method !== "GET" && method !== "HEAD";
+  if (changes) {
+    // JSON plus the browser's Origin header is what the gateway's CSRF layer requires.
     headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
+    if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
   }
+  if (body !== undefined) init.body = JSON.stringify(body);
   let response;
   try {
     response = await fetch(path, init);
@@ -23,6 +35,10 @@ export async function api(method, path, lang, body) {
     } catch {
       parsed = null;
     }
+  }
+  if (response.ok && typeof parsed?.csrf_token === "string") csrfToken = parsed.csrf_token;
+  if (response.status === 401 || (changes && path === "/portal/api/logout" && response.ok)) {
+    csrfToken = null;
   }
   const message = !response.ok && typeof parsed?.detail === "string" ? parsed.detail : null;
   return { ok: response.ok, status: response.status, message, body: parsed };

@@ -1,6 +1,7 @@
 //! The portal API's state and route table: the login methods on offer, demo login, who am I, the app list, launch and
-//! logout under `/portal/api/`. Every state-changing route passes the CSRF guard
-//! ([`super::csrf`]); handlers live in [`super::login`] and [`super::apps`].
+//! logout under `/portal/api/`. Every state-changing route of the portal passes the CSRF
+//! layer ([`super::csrf`], applied in [`super::router`]); handlers live in
+//! [`super::login`] and [`super::apps`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,7 +15,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use hamn_broker::db::Database;
-use hamn_broker::{TicketIssuer, WebSessionPolicy};
+use hamn_broker::throttle::ThrottlePolicy;
+use hamn_broker::{Clock, SecretsKey, TicketIssuer, WebSessionPolicy};
 use serde::de::DeserializeOwned;
 
 use super::lang::Lang;
@@ -42,6 +44,20 @@ pub struct PortalApi {
     pub siths_login_url: Option<String>,
     /// The lowest level of assurance (1 to 4) a session needs to launch; `None`: any.
     pub launch_min_loa: Option<u8>,
+    /// Time, login throttling and the admin API's secrets on the portal origin.
+    pub access: PortalAccess,
+}
+
+/// What access control needs beyond the login methods; `Default` is production's.
+#[derive(Debug, Clone, Default)]
+pub struct PortalAccess {
+    /// Web-session expiry and throttling read the time here (tests move a manual clock).
+    pub clock: Clock,
+    /// Backoff of failed logins (demo and SITHS; SAML uses the same broker functions).
+    pub throttle: ThrottlePolicy,
+    /// Seals host credentials for `PUT /api/v1/pools/{id}/credentials` on the portal
+    /// origin; without it that operation answers 503 there.
+    pub secrets_key: Option<SecretsKey>,
 }
 
 impl std::fmt::Debug for PortalApi {
@@ -57,7 +73,7 @@ impl std::fmt::Debug for PortalApi {
     }
 }
 
-/// The routes, with the CSRF guard on every one.
+/// The routes (the CSRF layer is applied around the whole portal by [`super::router`]).
 pub fn router(api: Arc<PortalApi>) -> Router {
     let mut routes = Router::new()
         .route("/portal/api/me", get(super::login::me))
@@ -71,10 +87,6 @@ pub fn router(api: Arc<PortalApi>) -> Router {
     routes
         // Every body here is a few short fields.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::from_fn_with_state(
-            api.clone(),
-            super::csrf::guard,
-        ))
         .with_state(api)
 }
 

@@ -2,7 +2,9 @@
 //! only for demos, see `gateway.demo_login`), `GET /portal/api/login-methods`,
 //! `GET /portal/api/me` and
 //! `POST /portal/api/logout`. The web session itself is the broker's
-//! ([`hamn_broker::web_session`]); this module speaks HTTP and cookies.
+//! ([`hamn_broker::web_session`]); this module speaks HTTP and cookies. Failed demo logins
+//! are throttled per address and per name ([`hamn_broker::throttle`], 429 with
+//! `Retry-After`).
 
 use std::sync::Arc;
 
@@ -11,8 +13,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hamn_broker::db::{Database, DbError};
-use hamn_broker::model::{LoginMethod, User, WebSession};
-use hamn_broker::{repo, web_session};
+use hamn_broker::model::{LoginMethod, Role, User, WebSession};
+use hamn_broker::throttle::{self, Attempt, Verdict};
+use hamn_broker::{SessionToken, repo, roles, web_session};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -46,6 +49,11 @@ pub struct Me {
     pub loa: Option<u8>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// The session's CSRF token: the portal sends it back in `X-CSRF-Token` on every
+    /// state-changing request.
+    pub csrf_token: String,
+    /// `user`, `tenant_admin` (the admin API for their tenant at `/api/v1`) or `operator`.
+    pub role: Role,
 }
 
 #[derive(Debug, Serialize)]
@@ -142,11 +150,17 @@ async fn demo_user(db: &Database, name: &str, tenant: Option<&str>) -> Result<De
     Ok(DemoUser::Allowed(user))
 }
 
-async fn me_of(db: &Database, session: &WebSession, user: User) -> Result<Me, DbError> {
+async fn me_of(
+    db: &Database,
+    token: &SessionToken,
+    session: &WebSession,
+    user: User,
+) -> Result<Me, DbError> {
     let mut conn = db.pool().acquire().await?;
     let tenant = repo::tenants::get(&mut conn, user.tenant_id)
         .await?
         .ok_or_else(|| DbError::Corrupt(format!("user {} has no tenant", user.id)))?;
+    let role = roles::effective_role(&mut conn, &user).await?;
     Ok(Me {
         user: MeUser {
             id: user.id,
@@ -162,7 +176,31 @@ async fn me_of(db: &Database, session: &WebSession, user: User) -> Result<Me, Db
         method: session.method,
         loa: session.loa,
         expires_at: session.expires_at,
+        csrf_token: web_session::csrf_token(token),
+        role,
     })
+}
+
+/// Audits a refused demo login (the refusal stands if the audit fails; that is logged).
+async fn audit_refused(
+    api: &PortalApi,
+    name: &str,
+    user: Option<&User>,
+    source: Option<&str>,
+    reason: &str,
+) {
+    if let Err(error) = web_session::audit_login_refused(
+        &api.database,
+        name,
+        user,
+        LoginMethod::Demo,
+        source,
+        reason,
+    )
+    .await
+    {
+        tracing::warn!(%error, "refused login not audited");
+    }
 }
 
 /// `POST /portal/api/demo-login {username, tenant?, lang?}`. A browser that was logged in
@@ -187,21 +225,43 @@ pub async fn demo_login(
         )
         .into_response();
     }
+    let account = match tenant {
+        Some(slug) => format!("{slug}/{name}"),
+        None => name.to_owned(),
+    };
+    let attempt = Attempt {
+        source_address: source.as_deref(),
+        account: Some(&account),
+    };
+    let at = api.access.clock.now();
+    match throttle::check(&api.database, &attempt, at).await {
+        Ok(Verdict::Allowed) => {}
+        Ok(Verdict::Blocked { retry_after, .. }) => {
+            tracing::info!(retry_after = retry_after.as_secs(), "demo login throttled");
+            audit_refused(&api, name, None, source.as_deref(), "throttled").await;
+            return Problem::throttled(lang, retry_after).into_response();
+        }
+        Err(error) => {
+            tracing::error!(%error, "login throttle unavailable");
+            return Problem::unavailable(lang).into_response();
+        }
+    }
     let user = match demo_user(&api.database, name, tenant).await {
         Ok(DemoUser::Allowed(user)) => user,
         Ok(DemoUser::Refused(refusal, user)) => {
             tracing::info!(reason = refusal.reason(), "demo login refused");
-            if let Err(error) = web_session::audit_login_refused(
-                &api.database,
+            audit_refused(
+                &api,
                 name,
                 user.as_ref(),
-                LoginMethod::Demo,
                 source.as_deref(),
                 refusal.reason(),
             )
-            .await
+            .await;
+            if let Err(error) =
+                throttle::record_failure(&api.database, &api.access.throttle, &attempt, at).await
             {
-                tracing::warn!(%error, "refused login not audited");
+                tracing::warn!(%error, "failed login not counted");
             }
             return refusal.problem(lang).into_response();
         }
@@ -215,12 +275,13 @@ pub async fn demo_login(
     {
         tracing::warn!(%error, "previous web session not ended");
     }
-    let login = web_session::login(
+    let login = web_session::login_at(
         &api.database,
         api.web_sessions,
         &user,
         LoginMethod::Demo,
         source.as_deref(),
+        at,
     )
     .await;
     let (token, session) = match login {
@@ -231,7 +292,10 @@ pub async fn demo_login(
         }
     };
     tracing::info!(user = %user.id, "demo login");
-    match me_of(&api.database, &session, user).await {
+    if let Err(error) = throttle::record_success(&api.database, &attempt).await {
+        tracing::warn!(%error, "login throttle not cleared");
+    }
+    match me_of(&api.database, &token, &session, user).await {
         Ok(me) => {
             let mut response = no_store(Json(me).into_response());
             response
@@ -266,8 +330,17 @@ pub async fn methods(State(api): State<Arc<PortalApi>>) -> Response {
 }
 
 /// `GET /portal/api/me`.
-pub async fn me(State(api): State<Arc<PortalApi>>, lang: Lang, who: WebUser) -> Response {
-    match me_of(&api.database, &who.session, who.user).await {
+pub async fn me(
+    State(api): State<Arc<PortalApi>>,
+    lang: Lang,
+    headers: HeaderMap,
+    who: WebUser,
+) -> Response {
+    // WebUser found the session by this very cookie.
+    let Some(cookie) = token(&headers) else {
+        return Problem::not_logged_in(lang).into_response();
+    };
+    match me_of(&api.database, &cookie, &who.session, who.user).await {
         Ok(me) => no_store(Json(me).into_response()),
         Err(error) => {
             tracing::error!(%error, "me failed");

@@ -1,9 +1,12 @@
 //! The portal's routes: the embedded web client, the health endpoints, the service-window
 //! calendars ([`crate::status`]), the browser session
 //! websocket (`/ws/session`, see [`crate::session`]) and, when a login method is on, the
-//! portal API under `/portal/api/` ([`api`]); the SITHS listener's card login is
+//! portal API under `/portal/api/` ([`api`]) and the admin API at `/api/v1` for
+//! tenant-admins and operators logged in to the portal ([`admin`]), every state-changing
+//! request behind the CSRF layer ([`csrf`]); the SITHS listener's card login is
 //! [`siths_router`].
 
+mod admin;
 mod api;
 mod apps;
 mod csrf;
@@ -21,7 +24,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use hamn_broker::db::Database;
 
-pub use api::{PortalApi, SESSION_COOKIE, origin_of};
+pub use api::{PortalAccess, PortalApi, SESSION_COOKIE, origin_of};
+pub use csrf::{CSRF_HEADER, is_exempt as csrf_exempt};
 pub use siths::{SithsLogin, SithsRefusal, hsa_id_of, is_hsa_id, siths_router};
 
 /// Shared state of the portal's handlers.
@@ -46,7 +50,12 @@ pub fn router(state: PortalState) -> Router {
         .merge(hamn_web::router())
         .with_state(state);
     if let Some(api) = api {
-        router = router.merge(api::router(api));
+        router = router
+            .merge(api::router(api.clone()))
+            .merge(admin::router(api.clone()))
+            // Around every route merged above (add new ones before this line): the whole
+            // portal, its API and the admin API. GET, HEAD and OPTIONS pass through.
+            .layer(axum::middleware::from_fn_with_state(api, csrf::guard));
     }
     router.layer(axum::middleware::map_response(crate::headers::add))
 }

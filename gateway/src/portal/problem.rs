@@ -3,6 +3,7 @@
 //! programs and tests.
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -55,6 +56,28 @@ impl Problem {
     pub fn retry_after(mut self, seconds: Option<u32>) -> Self {
         self.retry_after = seconds;
         self
+    }
+
+    /// Too many failed logins from this address or for this account: 429 with
+    /// `Retry-After`, telling when to try again.
+    pub fn throttled(lang: Lang, retry_after: Duration) -> Self {
+        let secs = retry_after.as_secs().max(1);
+        let (sv_wait, en_wait) = if secs >= 120 {
+            let min = secs.div_ceil(60);
+            (format!("{min} minuter"), format!("{min} minutes"))
+        } else {
+            (format!("{secs} sekunder"), format!("{secs} seconds"))
+        };
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            lang,
+            format!(
+                "För många misslyckade inloggningsförsök. Vänta {sv_wait} och försök sedan igen."
+            ),
+            format!("Too many failed login attempts. Please wait {en_wait} and then try again."),
+        )
+        .retry_after(Some(u32::try_from(secs).unwrap_or(u32::MAX)))
     }
 
     /// The request needs a logged-in web session.

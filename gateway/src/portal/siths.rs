@@ -10,6 +10,8 @@
 //! asked for) and an audited `user.login` refusal. Revocation is checked against the SITHS
 //! CAs' CRLs (`gateway.siths_crl`, reloaded in place by [`hamn_certs::Revocation`]) and,
 //! when the card names a responder, by OCSP ([`ClientCertVerifier::check_online`]).
+//! Failed card logins are throttled per address and per HSA-ID ([`hamn_broker::throttle`]):
+//! 429 with `Retry-After` and a page that says when to try again.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hamn_broker::model::{LoginMethod, User};
+use hamn_broker::throttle::{self, Attempt, Verdict};
 use hamn_broker::{SessionToken, repo, web_session};
 use hamn_certs::{ClientCertError, ClientCertVerifier, ClientIdentity, PeerCertificates};
 use rustls_pki_types::UnixTime;
@@ -366,12 +369,27 @@ async fn login(
     peer: Option<Extension<PeerCertificates>>,
 ) -> Response {
     let chain = peer.map(|Extension(p)| p.0).unwrap_or_default();
+    let at = siths.api.access.clock.now();
+    let by_address = Attempt {
+        source_address: source.as_deref(),
+        account: None,
+    };
+    if let Some(blocked) = throttled(&siths, &headers, lang, &source, &by_address, at).await {
+        return blocked;
+    }
     let card = match judge(&siths, &chain).await {
         Ok(card) => card,
         Err((name, refusal)) => {
             return refuse(&siths, &headers, lang, source, &name, None, refusal).await;
         }
     };
+    let by_card = Attempt {
+        source_address: source.as_deref(),
+        account: Some(&card.hsa_id),
+    };
+    if let Some(blocked) = throttled(&siths, &headers, lang, &source, &by_card, at).await {
+        return blocked;
+    }
     let mut users = match users_of(&siths, &card.hsa_id).await {
         Ok(users) => users,
         Err(error) => {
@@ -382,28 +400,18 @@ async fn login(
     match users.len() {
         0 => {
             let name = attempted(Some(&card.identity));
-            refuse(
-                &siths,
-                &headers,
-                lang,
-                source,
-                &name,
-                None,
-                SithsRefusal::UnknownHsaId,
-            )
-            .await
+            let refusal = SithsRefusal::UnknownHsaId;
+            refuse_card(&siths, &headers, lang, source, &name, &card.hsa_id, refusal).await
         }
         1 => {
-            start_session(
-                &siths,
-                &headers,
-                lang,
-                source,
-                &users.remove(0),
-                card.loa,
-                false,
-            )
-            .await
+            let user = users.remove(0);
+            let login = Login {
+                user: &user,
+                hsa_id: &card.hsa_id,
+                loa: card.loa,
+                at,
+            };
+            start_session(&siths, &headers, lang, source, login, false).await
         }
         _ => choice_page(&siths, lang, &users).await,
     }
@@ -463,7 +471,15 @@ async fn chosen(
         }
     };
     match users.iter().find(|u| u.tenant_id == tenant) {
-        Some(user) => start_session(siths, headers, lang, source, user, card.loa, true).await,
+        Some(user) => {
+            let login = Login {
+                user,
+                hsa_id: &card.hsa_id,
+                loa: card.loa,
+                at: siths.api.access.clock.now(),
+            };
+            start_session(siths, headers, lang, source, login, true).await
+        }
         None => {
             let name = attempted(Some(&card.identity));
             refuse(
@@ -589,15 +605,28 @@ async fn choice_page(siths: &SithsLogin, lang: Lang, users: &[User]) -> Response
 
 /// Starts the web session of `user` (ending the browser's previous one) and sends the
 /// browser to the portal; `clear_choice` also removes the organisation-choice cookie.
+/// Who a card login starts a session for, and when.
+struct Login<'a> {
+    user: &'a User,
+    hsa_id: &'a str,
+    loa: Option<u8>,
+    at: time::OffsetDateTime,
+}
+
 async fn start_session(
     siths: &SithsLogin,
     headers: &HeaderMap,
     lang: Lang,
     source: Option<String>,
-    user: &User,
-    loa: Option<u8>,
+    login: Login<'_>,
     clear_choice: bool,
 ) -> Response {
+    let Login {
+        user,
+        hsa_id,
+        loa,
+        at,
+    } = login;
     // A browser that was logged in is logged out first; the new session has a new token
     // either way, so a planted cookie never becomes a logged-in one (no fixation).
     if let Some(previous) = token(headers)
@@ -606,18 +635,26 @@ async fn start_session(
     {
         tracing::warn!(%error, "previous web session not ended");
     }
-    let login = web_session::login_with_loa(
+    let login = web_session::login_at(
         &siths.api.database,
         siths.api.web_sessions,
         user,
         LoginMethod::Siths,
         loa,
         source.as_deref(),
+        at,
     )
     .await;
     match login {
         Ok((token, _session)) => {
             tracing::info!(user = %user.id, loa, "SITHS login");
+            let by_card = Attempt {
+                source_address: source.as_deref(),
+                account: Some(hsa_id),
+            };
+            if let Err(error) = throttle::record_success(&siths.api.database, &by_card).await {
+                tracing::warn!(%error, "login throttle not cleared");
+            }
             let mut response = no_store(StatusCode::SEE_OTHER.into_response());
             let headers = response.headers_mut();
             headers.insert(
@@ -655,7 +692,96 @@ fn attempted_unverified(der: &[u8]) -> String {
     format!("(unverified certificate) sha256:{hex}")
 }
 
+/// The refusal page when the address or card is held back after failed logins (audited
+/// as a refused `user.login`, reason `throttled`).
+async fn throttled(
+    siths: &SithsLogin,
+    headers: &HeaderMap,
+    lang: Lang,
+    source: &Option<String>,
+    attempt: &Attempt<'_>,
+    at: time::OffsetDateTime,
+) -> Option<Response> {
+    match throttle::check(&siths.api.database, attempt, at).await {
+        Ok(Verdict::Allowed) => None,
+        Ok(Verdict::Blocked { retry_after, .. }) => {
+            tracing::info!(retry_after = retry_after.as_secs(), "SITHS login throttled");
+            let name = attempt.account.unwrap_or("(card not read yet)");
+            if let Err(error) = web_session::audit_login_refused(
+                &siths.api.database,
+                name,
+                None,
+                LoginMethod::Siths,
+                source.as_deref(),
+                "throttled",
+            )
+            .await
+            {
+                tracing::warn!(%error, "refused login not audited");
+            }
+            Some(page(
+                headers,
+                Problem::throttled(lang, retry_after),
+                &siths.portal_url,
+            ))
+        }
+        Err(error) => {
+            tracing::error!(%error, "login throttle unavailable");
+            Some(page(headers, Problem::unavailable(lang), &siths.portal_url))
+        }
+    }
+}
+
+/// A refusal of a card whose HSA-ID was read: counted against the card and the address.
+async fn refuse_card(
+    siths: &SithsLogin,
+    headers: &HeaderMap,
+    lang: Lang,
+    source: Option<String>,
+    attempted: &str,
+    hsa_id: &str,
+    refusal: SithsRefusal,
+) -> Response {
+    count_failure(siths, source.as_deref(), Some(hsa_id)).await;
+    refuse_uncounted(siths, headers, lang, source, attempted, None, refusal).await
+}
+
+async fn count_failure(siths: &SithsLogin, source: Option<&str>, account: Option<&str>) {
+    let attempt = Attempt {
+        source_address: source,
+        account,
+    };
+    let at = siths.api.access.clock.now();
+    if let Err(error) = throttle::record_failure(
+        &siths.api.database,
+        &siths.api.access.throttle,
+        &attempt,
+        at,
+    )
+    .await
+    {
+        tracing::warn!(%error, "failed login not counted");
+    }
+}
+
+/// A refusal before an HSA-ID was read: counted against the address (unless the CRL
+/// was missing, which is not the user's doing).
 async fn refuse(
+    siths: &SithsLogin,
+    headers: &HeaderMap,
+    lang: Lang,
+    source: Option<String>,
+    attempted: &str,
+    user: Option<&User>,
+    refusal: SithsRefusal,
+) -> Response {
+    if refusal != SithsRefusal::RevocationUnknown {
+        count_failure(siths, source.as_deref(), None).await;
+    }
+    refuse_uncounted(siths, headers, lang, source, attempted, user, refusal).await
+}
+
+async fn refuse_uncounted(
     siths: &SithsLogin,
     headers: &HeaderMap,
     lang: Lang,
@@ -691,6 +817,7 @@ fn page(headers: &HeaderMap, problem: Problem, portal_url: &str) -> Response {
         return problem.into_response();
     }
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::FORBIDDEN);
+    let retry_after = problem.retry_after;
     let (title, back) = match problem.lang {
         "en" => ("SITHS login refused", "Back to the portal"),
         _ => (
@@ -718,6 +845,9 @@ fn page(headers: &HeaderMap, problem: Problem, portal_url: &str) -> Response {
         header::CONTENT_LANGUAGE,
         HeaderValue::from_static(problem.lang),
     );
+    if let Some(secs) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     no_store(response)
 }
 

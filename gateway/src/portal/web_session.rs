@@ -1,6 +1,8 @@
 //! The web session cookie on the gateway's side: reading the token from `Cookie`, the
 //! `Set-Cookie` values that start and end a session, and [`WebUser`], the extractor that
-//! turns a live session into its user (or a 401 problem document).
+//! turns a live session into its user (or a 401 problem document). The cookie is
+//! `SameSite=Lax` so the IdP's cross-site POST to the SAML ACS ends in a logged-in
+//! browser; the CSRF layer ([`super::csrf`]) makes up for what Strict gave.
 
 use std::sync::Arc;
 
@@ -34,11 +36,11 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<SessionToken> {
 }
 
 /// `Set-Cookie` for a new session: the browser keeps it no longer than the session's
-/// absolute lifetime, sends it only over HTTPS, only to this host, never to scripts and
-/// never on cross-site requests.
+/// absolute lifetime, sends it only over HTTPS, only to this host, never to scripts, and
+/// cross-site only on top-level navigations (Lax).
 pub fn set_cookie(token: &SessionToken, policy: WebSessionPolicy) -> HeaderValue {
     let value = format!(
-        "{SESSION_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Strict",
+        "{SESSION_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax",
         token.expose(),
         policy.max.as_secs()
     );
@@ -48,7 +50,7 @@ pub fn set_cookie(token: &SessionToken, policy: WebSessionPolicy) -> HeaderValue
 
 /// `Set-Cookie` that removes the session cookie.
 pub const CLEAR_COOKIE: &str =
-    "__Host-hamn_session=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Strict";
+    "__Host-hamn_session=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax";
 
 /// The logged-in user of a request.
 #[derive(Debug, Clone)]
@@ -61,11 +63,22 @@ impl FromRequestParts<Arc<PortalApi>> for WebUser {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, api: &Arc<PortalApi>) -> Result<Self, Problem> {
+        // The CSRF layer authenticated state-changing requests already.
+        if let Some(known) = parts.extensions.get::<WebUser>() {
+            return Ok(known.clone());
+        }
         let Ok(lang) = Lang::from_request_parts(parts, api).await;
         let Some(token) = token(&parts.headers) else {
             return Err(Problem::not_logged_in(lang));
         };
-        match web_session::authenticate(&api.database, api.web_sessions, &token).await {
+        match web_session::authenticate_at(
+            &api.database,
+            api.web_sessions,
+            &token,
+            api.access.clock.now(),
+        )
+        .await
+        {
             Ok(Some((session, user))) => Ok(Self { session, user }),
             Ok(None) => Err(Problem::not_logged_in(lang)),
             Err(error) => {

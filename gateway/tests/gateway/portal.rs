@@ -1,8 +1,12 @@
 //! The portal API end to end through the gateway's router: demo login (cookie flags, the
 //! stored hash, audit rows with the source address, refusals in Swedish or English),
-//! the CSRF guard, the app list by environment, launching (the ticket it returns opens
-//! `/ws/session` over real TLS exactly once), logout, and the API's absence without demo
-//! login. Requests carry the peer address in their extensions, as the TLS listener sets it.
+//! the CSRF layer (origin, content type and the per-session token: missing, wrong, another
+//! session's, cross-origin), session fixation, timeouts on a clock the test holds, login
+//! backoff (429 with when to retry), the admin API at `/api/v1` by role, the app list by
+//! environment, launching (the ticket it returns opens `/ws/session` over real TLS exactly
+//! once), logout, and the API's absence without demo login. The access-control tests run
+//! on SQLite and on PostgreSQL (a schema of their own). Requests carry the peer address in
+//! their extensions, as the TLS listener sets it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,11 +22,11 @@ use hamn_broker::model::{
 };
 use hamn_broker::ticket::keys::PUBLIC_KEY_FILE;
 use hamn_broker::{
-    DemoIds, LaunchError, SecretsKey, TicketIssuer, TicketKeys, TicketVerifier, WebSessionPolicy,
-    repo,
+    Clock, DemoIds, LaunchError, SecretsKey, SessionToken, TicketIssuer, TicketKeys,
+    TicketVerifier, WebSessionPolicy, repo, web_session,
 };
 use hamn_gateway::session::{SessionConfig, SessionService};
-use hamn_gateway::{PortalApi, PortalState, SESSION_COOKIE, origin_of};
+use hamn_gateway::{CSRF_HEADER, PortalAccess, PortalApi, PortalState, SESSION_COOKIE, origin_of};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
@@ -31,6 +35,73 @@ use uuid::Uuid;
 use crate::session::tls_connect;
 
 const ORIGIN: &str = "https://localhost:8443";
+
+/// Which database the portal's broker tables live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `async fn name(Backend)` once per database.
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// A database of its own: a SQLite file in `dir`, or a fresh PostgreSQL schema (dropped
+/// by [`Portal::finish`]).
+async fn open_database(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> (Database, Option<(Database, String)>) {
+    match backend {
+        Backend::Sqlite => {
+            let db = Database::connect(&DatabaseConfig {
+                url: format!("sqlite://{}?mode=rwc", dir.join("hamn.db").display()),
+                max_connections: 5,
+            })
+            .await
+            .expect("open SQLite");
+            (db, None)
+        }
+        Backend::Postgres => {
+            let base = std::env::var("HAMN_TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+            let admin = Database::connect(&DatabaseConfig {
+                url: base.clone(),
+                max_connections: 1,
+            })
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL at {base} is needed ({e}); set HAMN_TEST_DATABASE_URL")
+            });
+            let schema = format!("g_{}", Uuid::new_v4().simple());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(admin.pool())
+                .await
+                .expect("create schema");
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let db = Database::connect(&DatabaseConfig {
+                url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+                max_connections: 5,
+            })
+            .await
+            .expect("connect to the schema");
+            (db, Some((admin, schema)))
+        }
+    }
+}
 const PEER: [u8; 4] = [192, 0, 2, 7];
 
 struct Portal {
@@ -41,6 +112,8 @@ struct Portal {
     port: u16,
     ca_pem: Vec<u8>,
     shutdown: CancellationToken,
+    /// The PostgreSQL schema to drop at the end.
+    schema: Option<(Database, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -58,13 +131,14 @@ impl Answer {
 
 impl Portal {
     async fn start(demo_login: bool) -> Portal {
+        Self::start_with(demo_login, Clock::system(), Backend::Sqlite).await
+    }
+
+    /// With the clock web sessions and throttling read (a manual one in timeout tests),
+    /// on either database.
+    async fn start_with(demo_login: bool, clock: Clock, backend: Backend) -> Portal {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database = Database::connect(&DatabaseConfig {
-            url: format!("sqlite://{}?mode=rwc", dir.path().join("hamn.db").display()),
-            max_connections: 5,
-        })
-        .await
-        .expect("open SQLite");
+        let (database, schema) = open_database(backend, dir.path()).await;
         database.migrate().await.expect("migrations");
         let secrets = SecretsKey::generate().expect("secrets key");
         // No RDP here: the host only has to exist for placement.
@@ -90,6 +164,10 @@ impl Portal {
                 demo_login: true,
                 siths_login_url: None,
                 launch_min_loa: None,
+                access: PortalAccess {
+                    clock: clock.clone(),
+                    ..PortalAccess::default()
+                },
             })
         });
         let router = hamn_gateway::router(PortalState {
@@ -127,11 +205,26 @@ impl Portal {
             port,
             ca_pem,
             shutdown,
+            schema,
             _dir: dir,
         }
     }
 
-    /// A request as the portal page sends it: JSON from the portal's origin.
+    /// Drops the PostgreSQL schema, if any.
+    async fn finish(mut self) {
+        self.database.close().await;
+        if let Some((admin, schema)) = self.schema.take() {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(admin.pool())
+                .await
+                .expect("drop schema");
+            admin.close().await;
+        }
+    }
+
+    /// A request as the portal page sends it: JSON from the portal's origin, with the
+    /// session's CSRF token on state changes (`extra` may replace or, empty, remove any
+    /// header).
     async fn call(
         &self,
         method: Method,
@@ -148,6 +241,11 @@ impl Portal {
         }
         if let Some(token) = cookie {
             request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={token}"));
+            if body.is_some()
+                && let Some(parsed) = SessionToken::parse(token)
+            {
+                request = request.header(CSRF_HEADER, web_session::csrf_token(&parsed));
+            }
         }
         let mut request = request
             .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
@@ -247,7 +345,7 @@ fn sha256_hex(text: &str) -> String {
 }
 
 #[tokio::test]
-async fn demo_login_sets_a_strict_cookie_stores_its_hash_and_is_audited() {
+async fn demo_login_sets_a_lax_cookie_stores_its_hash_and_is_audited() {
     let portal = Portal::start(true).await;
     let answer = portal
         .call(
@@ -266,7 +364,9 @@ async fn demo_login_sets_a_strict_cookie_stores_its_hash_and_is_audited() {
 
     let cookie = set_cookie(&answer.headers);
     let attributes: Vec<&str> = cookie.split(';').map(str::trim).skip(1).collect();
-    for wanted in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+    // Lax so the IdP's cross-site POST to the SAML ACS ends logged in; the CSRF token
+    // guards state changes instead.
+    for wanted in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(attributes.contains(&wanted), "{wanted} missing: {cookie}");
     }
     assert!(
@@ -298,6 +398,20 @@ async fn demo_login_sets_a_strict_cookie_stores_its_hash_and_is_audited() {
         .await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["user"]["id"], portal.ids.user.to_string());
+    assert_eq!(me.body["role"], "user");
+    // The CSRF token: the login's answer and /me agree, the row holds only its hash.
+    let csrf = me.body["csrf_token"]
+        .as_str()
+        .expect("csrf_token")
+        .to_owned();
+    assert_eq!(answer.body["csrf_token"], csrf.as_str());
+    assert_eq!(csrf.len(), 43);
+    assert_ne!(csrf, token);
+    let stored: Vec<String> = sqlx::query_scalar("SELECT csrf_hash FROM web_sessions")
+        .fetch_all(portal.database.pool())
+        .await
+        .expect("csrf hashes");
+    assert_eq!(stored, [sha256_hex(&csrf)]);
 
     // Logging in again from the same browser replaces its session.
     let again = portal
@@ -707,7 +821,6 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 program: None,
                 args: None,
                 enabled: true,
-                version: None,
             },
         )
         .await
@@ -724,10 +837,6 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 host_cert_pins: Vec::new(),
                 clipboard_enabled: true,
                 clipboard_max_bytes: hamn_broker::model::DEFAULT_CLIPBOARD_MAX_BYTES,
-                idle_timeout_secs: hamn_broker::model::pool::DEFAULT_IDLE_TIMEOUT_SECS,
-                disconnect_timeout_secs: hamn_broker::model::pool::DEFAULT_DISCONNECT_TIMEOUT_SECS,
-                max_session_secs: hamn_broker::model::pool::DEFAULT_MAX_SESSION_SECS,
-                timeout_warning_secs: hamn_broker::model::pool::DEFAULT_TIMEOUT_WARNING_SECS,
             },
         )
         .await
@@ -743,7 +852,6 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 program: None,
                 args: None,
                 enabled: true,
-                version: None,
             },
         )
         .await
@@ -839,12 +947,469 @@ async fn without_demo_login_the_portal_api_is_not_there() {
             "/portal/api/launch",
             Some(json!({ "app_id": "x" })),
         ),
+        (Method::GET, "/api/v1/tenants", None),
     ] {
         let answer = portal.call(method, path, None, &[], body).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
     }
     assert!(portal.audit("user.login").await.is_empty());
 }
+
+async fn every_state_change_needs_the_sessions_csrf_token(backend: Backend) {
+    let portal = Portal::start_with(true, Clock::system(), backend).await;
+    let token = portal.login("demo").await;
+    let other = portal.login("demo").await;
+    let other_csrf = web_session::csrf_token(&SessionToken::parse(&other).expect("token"));
+    let me = portal
+        .call(Method::GET, "/portal/api/me", Some(&token), &[], None)
+        .await;
+    let csrf = me.body["csrf_token"]
+        .as_str()
+        .expect("csrf_token")
+        .to_owned();
+    let app = json!({ "app_id": portal.ids.app_prod.to_string() });
+    let csrf_header = header::HeaderName::from_static(CSRF_HEADER);
+    for (headers, what) in [
+        (vec![(csrf_header.clone(), "")], "token missing"),
+        (vec![(csrf_header.clone(), "not-the-token")], "token wrong"),
+        (
+            vec![(csrf_header.clone(), other_csrf.as_str())],
+            "another session's token",
+        ),
+        (
+            vec![(csrf_header.clone(), other.as_str())],
+            "the cookie itself",
+        ),
+    ] {
+        for path in ["/portal/api/launch", "/portal/api/logout"] {
+            let refused = portal
+                .call(
+                    Method::POST,
+                    path,
+                    Some(&token),
+                    &headers,
+                    Some(app.clone()),
+                )
+                .await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{what} {path}");
+            assert_eq!(refused.body["reason"], "csrf_token", "{what} {path}");
+            assert!(
+                refused.detail().contains("säkerhetskod"),
+                "{what}: {:?}",
+                refused.body
+            );
+        }
+    }
+    // The right token from a foreign origin is still refused.
+    let cross = portal
+        .call(
+            Method::POST,
+            "/portal/api/launch",
+            Some(&token),
+            &[
+                (header::ORIGIN, "https://evil.example"),
+                (csrf_header.clone(), csrf.as_str()),
+            ],
+            Some(app.clone()),
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    assert_eq!(cross.body["reason"], "cross_site_request");
+    assert!(portal.audit("session.launch").await.is_empty());
+    assert_eq!(
+        portal.web_session_hashes().await.len(),
+        2,
+        "no forged logout"
+    );
+    // With its own token, as the portal page sends it, the request goes through.
+    let launched = portal
+        .call(
+            Method::POST,
+            "/portal/api/launch",
+            Some(&token),
+            &[(csrf_header.clone(), csrf.as_str())],
+            Some(app),
+        )
+        .await;
+    assert_eq!(launched.status, StatusCode::OK, "{:?}", launched.body);
+    // A cookie of no live session carries no token and logs nobody out: 204.
+    let stale = SessionToken::generate().expect("token");
+    let out = portal
+        .call(
+            Method::POST,
+            "/portal/api/logout",
+            Some(stale.expose()),
+            &[(csrf_header, "")],
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(portal.web_session_hashes().await.len(), 2);
+    portal.finish().await;
+}
+both!(every_state_change_needs_the_sessions_csrf_token);
+
+async fn a_token_planted_before_login_never_becomes_a_logged_in_one(backend: Backend) {
+    let portal = Portal::start_with(true, Clock::system(), backend).await;
+    // A well-formed token the server never issued.
+    let planted = SessionToken::generate().expect("token");
+    let answer = portal
+        .call(
+            Method::POST,
+            "/portal/api/demo-login",
+            Some(planted.expose()),
+            &[],
+            Some(json!({ "username": "demo" })),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    let issued = session_token(&answer.headers);
+    assert_ne!(issued, planted.expose());
+    let with_planted = portal
+        .call(
+            Method::GET,
+            "/portal/api/me",
+            Some(planted.expose()),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(with_planted.status, StatusCode::UNAUTHORIZED);
+    // An attacker's own live session planted in the victim's browser: the victim's login
+    // ends it and issues a new token, so the attacker's cookie logs in nobody.
+    let attacker = portal.login("demo").await;
+    let victim = portal
+        .call(
+            Method::POST,
+            "/portal/api/demo-login",
+            Some(&attacker),
+            &[],
+            Some(json!({ "username": "demo" })),
+        )
+        .await;
+    assert_eq!(victim.status, StatusCode::OK, "{:?}", victim.body);
+    let victims = session_token(&victim.headers);
+    assert_ne!(victims, attacker);
+    let riding = portal
+        .call(Method::GET, "/portal/api/me", Some(&attacker), &[], None)
+        .await;
+    assert_eq!(riding.status, StatusCode::UNAUTHORIZED);
+    let mine = portal
+        .call(Method::GET, "/portal/api/me", Some(&victims), &[], None)
+        .await;
+    assert_eq!(mine.status, StatusCode::OK);
+    portal.finish().await;
+}
+both!(a_token_planted_before_login_never_becomes_a_logged_in_one);
+
+async fn web_sessions_end_idle_and_at_their_absolute_lifetime_on_the_clock(backend: Backend) {
+    let clock = Clock::manual(hamn_broker::db::row::now());
+    let portal = Portal::start_with(true, clock.clone(), backend).await;
+    {
+        let mut conn = portal.database.acquire().await.expect("conn");
+        repo::access::set_web_session_settings(&mut conn, portal.ids.tenant, 60, 300)
+            .await
+            .expect("tenant lifetimes");
+    }
+    let me = |token: String| {
+        let portal = &portal;
+        async move {
+            portal
+                .call(Method::GET, "/portal/api/me", Some(&token), &[], None)
+                .await
+                .status
+        }
+    };
+    // Idle: 59 s unused is fine, then 60 s unused ends it.
+    let token = portal.login("demo").await;
+    clock.advance(std::time::Duration::from_secs(59));
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    clock.advance(std::time::Duration::from_secs(60));
+    assert_eq!(me(token.clone()).await, StatusCode::UNAUTHORIZED);
+    // Absolute: used every 50 s, it still ends 300 s after login.
+    let token = portal.login("demo").await;
+    for _ in 0..5 {
+        clock.advance(std::time::Duration::from_secs(50));
+        assert_eq!(me(token.clone()).await, StatusCode::OK);
+    }
+    clock.advance(std::time::Duration::from_secs(50));
+    let ended = portal
+        .call(Method::GET, "/portal/api/me", Some(&token), &[], None)
+        .await;
+    assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(ended.body["reason"], "not_logged_in");
+    portal.finish().await;
+}
+both!(web_sessions_end_idle_and_at_their_absolute_lifetime_on_the_clock);
+
+async fn failed_logins_are_held_back_with_when_to_retry(backend: Backend) {
+    let clock = Clock::manual(hamn_broker::db::row::now());
+    let portal = Portal::start_with(true, clock.clone(), backend).await;
+    let policy = hamn_broker::throttle::ThrottlePolicy::default();
+    let attempt = |name: &'static str, lang: &'static str| {
+        let portal = &portal;
+        async move {
+            portal
+                .call(
+                    Method::POST,
+                    "/portal/api/demo-login",
+                    None,
+                    &[(header::ACCEPT_LANGUAGE, lang)],
+                    Some(json!({ "username": name })),
+                )
+                .await
+        }
+    };
+    for _ in 0..=policy.account_free {
+        let refused = attempt("nobody", "sv").await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNAUTHORIZED,
+            "{:?}",
+            refused.body
+        );
+    }
+    let held = attempt("nobody", "sv").await;
+    assert_eq!(
+        held.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{:?}",
+        held.body
+    );
+    assert_eq!(held.body["reason"], "throttled");
+    assert_eq!(
+        held.headers.get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+        Some(&b"2"[..])
+    );
+    assert_eq!(held.body["retry_after"], 2);
+    assert_eq!(
+        held.detail(),
+        "För många misslyckade inloggningsförsök. Vänta 2 sekunder och försök sedan igen."
+    );
+    let english = attempt("Nobody", "en").await;
+    assert_eq!(english.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        english
+            .detail()
+            .starts_with("Too many failed login attempts. Please wait 2 seconds")
+    );
+    // Another account from the same address is not held back.
+    let other = attempt("demo", "sv").await;
+    assert_eq!(other.status, StatusCode::OK, "{:?}", other.body);
+    // After the hold, the account may try again; the next failure doubles it.
+    clock.advance(std::time::Duration::from_secs(2));
+    assert_eq!(
+        attempt("nobody", "sv").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let doubled = attempt("nobody", "sv").await;
+    assert_eq!(doubled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(doubled.body["retry_after"], 4);
+    let throttled = portal
+        .audit("user.login")
+        .await
+        .into_iter()
+        .filter(|e| e.detail.as_deref() == Some("method demo; refused: throttled"))
+        .count();
+    assert_eq!(throttled, 3);
+    portal.finish().await;
+}
+both!(failed_logins_are_held_back_with_when_to_retry);
+
+async fn the_admin_api_on_the_portal_origin_follows_the_users_role(backend: Backend) {
+    let portal = Portal::start_with(true, Clock::system(), backend).await;
+    let (other_tenant, other_user) = {
+        let mut conn = portal.database.acquire().await.expect("conn");
+        let t = repo::tenants::insert(
+            &mut conn,
+            &NewTenant {
+                slug: "sundsvall".to_owned(),
+                name: "Sundsvalls kommun".to_owned(),
+            },
+        )
+        .await
+        .expect("tenant");
+        let u = repo::users::insert(
+            &mut conn,
+            t.id,
+            &NewUser {
+                name_id: "annan".to_owned(),
+                hsa_id: None,
+                display_name: "Annan".to_owned(),
+            },
+        )
+        .await
+        .expect("user");
+        (t.id, u.id)
+    };
+    let nobody = portal
+        .call(Method::GET, "/api/v1/tenants", None, &[], None)
+        .await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        nobody
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes()),
+        Some(&b"application/problem+json"[..])
+    );
+    // A plain user may not.
+    let token = portal.login("demo").await;
+    let plain = portal
+        .call(Method::GET, "/api/v1/tenants", Some(&token), &[], None)
+        .await;
+    assert_eq!(plain.status, StatusCode::FORBIDDEN, "{:?}", plain.body);
+    let refusals = portal.audit("api.auth_refused").await;
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(
+        refusals[0].target_id.as_deref(),
+        Some("GET /api/v1/tenants")
+    );
+
+    // A tenant-admin: their tenant only; other tenants' ids are 404.
+    {
+        let mut conn = portal.database.acquire().await.expect("conn");
+        repo::access::set_direct_role(
+            &mut conn,
+            portal.ids.tenant,
+            portal.ids.user,
+            hamn_broker::model::Role::TenantAdmin,
+        )
+        .await
+        .expect("role");
+    }
+    let me = portal
+        .call(Method::GET, "/portal/api/me", Some(&token), &[], None)
+        .await;
+    assert_eq!(me.body["role"], "tenant_admin");
+    let whoami = portal
+        .call(Method::GET, "/api/v1/whoami", Some(&token), &[], None)
+        .await;
+    assert_eq!(whoami.status, StatusCode::OK, "{:?}", whoami.body);
+    assert_eq!(whoami.body["tenant_id"], portal.ids.tenant.to_string());
+    let tenants = portal
+        .call(Method::GET, "/api/v1/tenants", Some(&token), &[], None)
+        .await;
+    let listed: Vec<&str> = tenants.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|t| t["slug"].as_str())
+        .collect();
+    assert_eq!(listed, ["demo"]);
+    for path in [
+        format!("/api/v1/tenants/{other_tenant}"),
+        format!("/api/v1/users/{other_user}"),
+        format!("/api/v1/tenants/{other_tenant}/access-review"),
+    ] {
+        let hidden = portal
+            .call(Method::GET, &path, Some(&token), &[], None)
+            .await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let patch_other = portal
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{other_user}"),
+            Some(&token),
+            &[],
+            Some(json!({ "display_name": "x" })),
+        )
+        .await;
+    assert_eq!(patch_other.status, StatusCode::NOT_FOUND);
+    let create_tenant = portal
+        .call(
+            Method::POST,
+            "/api/v1/tenants",
+            Some(&token),
+            &[],
+            Some(json!({ "slug": "x", "name": "X" })),
+        )
+        .await;
+    assert_eq!(create_tenant.status, StatusCode::FORBIDDEN);
+    // State changes need the CSRF token here too; with it they are audited as the user.
+    let group_path = format!("/api/v1/tenants/{}/groups", portal.ids.tenant);
+    let csrf_header = header::HeaderName::from_static(CSRF_HEADER);
+    let forged = portal
+        .call(
+            Method::POST,
+            &group_path,
+            Some(&token),
+            &[(csrf_header, "")],
+            Some(json!({ "name": "Förfalskad" })),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(forged.body["reason"], "csrf_token");
+    let created = portal
+        .call(
+            Method::POST,
+            &group_path,
+            Some(&token),
+            &[],
+            Some(json!({ "name": "Admins" })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let audited = portal.audit("group.create").await;
+    let mine = audited
+        .iter()
+        .find(|e| e.target_id.as_deref() == created.body["id"].as_str())
+        .expect("audited");
+    assert_eq!(mine.actor_id, Some(portal.ids.user.to_string()));
+    assert_eq!(mine.actor_kind, hamn_broker::model::ActorKind::User);
+    // The access review, as CSV by Accept.
+    let csv = portal
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/{}/access-review", portal.ids.tenant),
+            Some(&token),
+            &[(header::ACCEPT, "text/csv")],
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/csv"))
+    );
+    assert_eq!(portal.audit("access_review.export").await.len(), 1);
+
+    // An operator by group: every tenant.
+    {
+        let mut conn = portal.database.acquire().await.expect("conn");
+        let mut group = repo::groups::get(&mut conn, portal.ids.group)
+            .await
+            .expect("group")
+            .expect("demo group");
+        group.grants_role = Some(hamn_broker::model::Role::Operator);
+        repo::groups::update(&mut conn, &group)
+            .await
+            .expect("grant");
+    }
+    let all = portal
+        .call(Method::GET, "/api/v1/tenants", Some(&token), &[], None)
+        .await;
+    assert_eq!(
+        all.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{:?}",
+        all.body
+    );
+    let seen = portal
+        .call(
+            Method::GET,
+            &format!("/api/v1/users/{other_user}"),
+            Some(&token),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(seen.status, StatusCode::OK);
+    portal.finish().await;
+}
+both!(the_admin_api_on_the_portal_origin_follows_the_users_role);
 
 #[tokio::test]
 async fn a_launch_over_a_limit_is_429_with_when_to_retry() {

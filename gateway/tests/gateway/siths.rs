@@ -149,6 +149,7 @@ impl Siths {
             demo_login: false,
             siths_login_url: Some(format!("{siths_url}/siths/login")),
             launch_min_loa: options.launch_min_loa,
+            access: hamn_gateway::PortalAccess::default(),
         });
         let shutdown = CancellationToken::new();
         let portal = hamn_gateway::router(PortalState {
@@ -345,7 +346,9 @@ async fn card_one_logs_in_as_the_demo_user_and_the_portal_knows_them() {
     assert_eq!(reply.header("location").concat(), siths.portal_url);
     let cookie = reply.header("set-cookie").concat();
     let attributes: Vec<&str> = cookie.split(';').map(str::trim).collect();
-    for wanted in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+    // Lax, so the IdP's cross-site POST to the SAML ACS ends logged in; CSRF tokens
+    // guard state changes instead.
+    for wanted in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(attributes.contains(&wanted), "{wanted} missing: {cookie}");
     }
     assert!(!cookie.contains("Domain"), "{cookie}");
@@ -1010,12 +1013,19 @@ impl Siths {
             .to_owned();
         let origin = format!("Origin: {}", self.portal_url);
         let body = format!("{{\"app_id\":\"{app_id}\"}}");
+        let me = self.portal_get("/portal/api/me", cookie).await;
+        let csrf = format!(
+            "X-CSRF-Token: {}",
+            me.json()["csrf_token"].as_str().expect("csrf_token")
+        );
         self.curl(
             format!("{}/portal/api/launch", self.portal_url),
             Card::None,
             &[
                 "-H",
                 cookie,
+                "-H",
+                &csrf,
                 "-H",
                 &origin,
                 "-H",
@@ -1273,4 +1283,68 @@ async fn an_hsa_id_in_two_tenants_picks_its_organisation_on_a_protected_form() {
         english.body
     );
     assert!(english.body.contains("action=\"/siths/login?lang=en\""));
+}
+
+#[tokio::test]
+async fn a_card_refused_again_and_again_is_held_back_with_when_to_retry() {
+    let siths = Siths::start().await;
+    let unknown = siths.card(
+        "unknown",
+        "Okänd Okändsson",
+        &person("SE2321000016-7777"),
+        None,
+    );
+    let free = hamn_broker::throttle::ThrottlePolicy::default().account_free;
+    // The free failures and the one that starts the hold are refused for what they are.
+    for _ in 0..=free {
+        let reply = siths.login(Card::Pem(&unknown.0, &unknown.1), &JSON).await;
+        assert_eq!(reply.status, 403, "{}", reply.body);
+        assert_eq!(reply.json()["reason"], "unknown_hsa_id");
+    }
+    let held = siths.login(Card::Pem(&unknown.0, &unknown.1), &[]).await;
+    assert_eq!(held.status, 429, "{}\n{}", held.headers, held.body);
+    let retry: u64 = held
+        .header("retry-after")
+        .concat()
+        .trim()
+        .parse()
+        .expect("Retry-After");
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert!(
+        held.body
+            .contains("För många misslyckade inloggningsförsök"),
+        "{}",
+        held.body
+    );
+    assert!(held.body.contains("sekunder"), "{}", held.body);
+    let english = siths
+        .login(
+            Card::Pem(&unknown.0, &unknown.1),
+            &[
+                "-H",
+                "Accept: application/json",
+                "-H",
+                "Accept-Language: en",
+            ],
+        )
+        .await;
+    assert_eq!(english.status, 429);
+    assert_eq!(english.json()["reason"], "throttled");
+    assert!(
+        english.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Too many failed login attempts")),
+        "{}",
+        english.body
+    );
+    assert_eq!(siths.refusals("throttled").await, 2);
+    assert_eq!(
+        siths.refusals("unknown_hsa_id").await,
+        usize::try_from(free + 1).expect("n")
+    );
+    // Another card from the same address is not held back: the address has more room.
+    let good = siths
+        .login(Card::P12(siths.pki.paths.siths_card_p12(1)), &[])
+        .await;
+    assert_eq!(good.status, 303, "{}", good.body);
 }

@@ -164,8 +164,12 @@ async fn identify(
     chain: &PeerCertificates,
     source_address: Option<String>,
 ) -> Result<Caller, Refusal> {
-    let identity = state
-        .verifier()
+    let Some(verifier) = state.verifier() else {
+        return Err(Refusal::unauthorized(
+            "client certificates are not accepted here",
+        ));
+    };
+    let identity = verifier
         .verify(&chain.0, UnixTime::now())
         .map_err(|e| match e {
             ClientCertError::MissingClientAuthEku => Refusal::forbidden(None, e.to_string()),
@@ -185,6 +189,7 @@ async fn identify(
             scope: Scope::Operator,
             host_id: None,
             source_address,
+            user_id: None,
         });
     }
     let mut conn = state.db().pool().acquire().await.map_err(|e| Refusal {
@@ -231,6 +236,7 @@ async fn identify(
             None
         },
         source_address,
+        user_id: None,
     })
 }
 

@@ -1,4 +1,6 @@
-//! Who is calling: the API client an authenticated certificate maps to, and its scope.
+//! Who is calling: the API client an authenticated certificate maps to, or a portal user
+//! whose web session and role the gateway checked (`/api/v1` on the portal origin), and
+//! the scope either has.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -23,7 +25,7 @@ pub enum Scope {
 /// The authenticated caller, put into request extensions by the authentication layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Caller {
-    /// Subject CN of the client certificate.
+    /// Subject CN of the client certificate (empty for a web session).
     pub subject_cn: String,
     /// The API client row; absent for operators named in the configuration.
     pub client_id: Option<Uuid>,
@@ -36,19 +38,26 @@ pub struct Caller {
     pub host_id: Option<Uuid>,
     /// Peer address of the connection.
     pub source_address: Option<String>,
+    /// The portal user, when the caller is a web session (a tenant-admin or operator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
 }
 
 impl Caller {
     pub fn actor_kind(&self) -> ActorKind {
-        match self.client_id {
-            Some(_) => ActorKind::ApiClient,
-            None => ActorKind::Operator,
+        match (self.user_id, self.client_id) {
+            (Some(_), _) => ActorKind::User,
+            (None, Some(_)) => ActorKind::ApiClient,
+            (None, None) => ActorKind::Operator,
         }
     }
 
     pub fn actor_id(&self) -> String {
-        self.client_id
-            .map_or_else(|| format!("cn:{}", self.subject_cn), |id| id.to_string())
+        match (self.user_id, self.client_id) {
+            (Some(user), _) => user.to_string(),
+            (None, Some(id)) => id.to_string(),
+            (None, None) => format!("cn:{}", self.subject_cn),
+        }
     }
 
     pub fn is_operator(&self) -> bool {

@@ -36,7 +36,8 @@ pub struct AdminState(Arc<Inner>);
 
 struct Inner {
     db: Database,
-    verifier: ClientCertVerifier,
+    /// `None` for the portal's mount of the API, which web sessions authenticate.
+    verifier: Option<ClientCertVerifier>,
     operator_cns: Vec<String>,
     secrets_key: Option<SecretsKey>,
 }
@@ -67,8 +68,19 @@ impl AdminState {
     ) -> Self {
         Self(Arc::new(Inner {
             db,
-            verifier,
+            verifier: Some(verifier),
             operator_cns,
+            secrets_key,
+        }))
+    }
+
+    /// The state of `/api/v1` on the portal origin ([`v1_routes`] behind the gateway's
+    /// web-session layer): no client certificates, no configured operator CNs.
+    pub fn for_web_sessions(db: Database, secrets_key: Option<SecretsKey>) -> Self {
+        Self(Arc::new(Inner {
+            db,
+            verifier: None,
+            operator_cns: Vec::new(),
             secrets_key,
         }))
     }
@@ -81,8 +93,8 @@ impl AdminState {
         &self.0.db
     }
 
-    pub fn verifier(&self) -> &ClientCertVerifier {
-        &self.0.verifier
+    pub fn verifier(&self) -> Option<&ClientCertVerifier> {
+        self.0.verifier.as_ref()
     }
 
     pub fn operator_cns(&self) -> &[String] {
@@ -100,21 +112,28 @@ impl AdminState {
     }
 }
 
-/// The admin API router: `/api/v1/…` behind client-certificate authentication, and the
-/// OpenAPI document at `/api/openapi.json` (public: it describes, it reveals nothing).
-pub fn admin_router(state: AdminState) -> Router {
+/// Every operation of `/api/v1` (the one route table), with the fallbacks and the body
+/// limit but without authentication: the caller layers something that puts a [`Caller`]
+/// into the request extensions — [`auth::authenticate`] (client certificates) here, the
+/// gateway's web-session layer on the portal origin.
+pub fn v1_routes() -> Router<AdminState> {
     let mut v1 = Router::new();
     for route in api_routes() {
         v1 = v1.route(route.path, route.handler);
     }
-    let v1 = v1
-        .fallback(problem::no_route)
+    v1.fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// The admin API router: `/api/v1/…` behind client-certificate authentication, and the
+/// OpenAPI document at `/api/openapi.json` (public: it describes, it reveals nothing).
+pub fn admin_router(state: AdminState) -> Router {
+    let v1 = v1_routes()
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state);
     Router::new()
         .nest("/api/v1", v1)

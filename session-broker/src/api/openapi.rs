@@ -20,6 +20,11 @@ use super::problem::{PROBLEM_JSON, Problem};
 use super::routes::{Response, api_routes};
 use crate::credentials::{PoolCredentials, SetPoolCredentials};
 use crate::model::{
+    AccessPath, AccessReview, AccessReviewUser, AccessRevoked, AccessVia, RevokeAccess, Role,
+    RoleAssignment, RoleGrant, SecurityEvent, SecurityEventKind, SetWebSessionSettings, UserRoles,
+    WebSessionSettings,
+};
+use crate::model::{
     ActorKind, ApiClient, ApiClientPatch, ApiClientScope, App, AppKind, AppPatch, AuditEvent,
     AuditOutcome, CommandState, EndCause, Entitlement, Environment, EnvironmentKind,
     EnvironmentPatch, FieldError, Group, GroupMember, GroupPatch, Host, HostCertPolicy,
@@ -40,9 +45,23 @@ use crate::model::{
 #[openapi(
     info(
         title = "Hamn admin API",
-        description = "Tenants, environments, pools, hosts, apps, groups, entitlements, sessions and the audit log. Callers authenticate with a TLS client certificate."
+        description = "Tenants, environments, pools, hosts, apps, groups, entitlements, sessions, roles, the access review, security events and the audit log. Callers authenticate with a TLS client certificate at the broker, or at `/api/v1` of the gateway's portal origin with the web session of a tenant-admin or operator (cookie `__Host-hamn_session`; state changes also need `Origin` and the `X-CSRF-Token` header)."
     ),
     components(schemas(
+        AccessPath,
+        AccessReview,
+        AccessReviewUser,
+        AccessRevoked,
+        AccessVia,
+        RevokeAccess,
+        Role,
+        RoleAssignment,
+        RoleGrant,
+        SecurityEvent,
+        SecurityEventKind,
+        SetWebSessionSettings,
+        UserRoles,
+        WebSessionSettings,
         ActorKind,
         ApiClient,
         ApiClientPatch,
@@ -260,6 +279,18 @@ fn build() -> Doc {
                     .content("application/json", page_of(s)),
             ),
             Response::NoContent => op.response("204", ResponseBuilder::new().description("Done")),
+            Response::Report(s) => op.response(
+                "200",
+                ResponseBuilder::new()
+                    .description("The report, as JSON or CSV")
+                    .content("application/json", json_ref(s))
+                    .content(
+                        "text/csv",
+                        ContentBuilder::new()
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    ),
+            ),
         };
         op = op
             .response(

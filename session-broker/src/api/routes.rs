@@ -7,8 +7,9 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::AdminState;
 use super::handlers::{
-    api_clients, apps, audit, credentials, entitlements, environments, groups, host_commands,
-    hosts, load, pools, rollouts, service_windows, sessions, tenants, users, whoami,
+    access_review, api_clients, apps, audit, credentials, entitlements, environments, groups,
+    host_commands, hosts, load, pools, roles, rollouts, security_events, service_windows, sessions,
+    tenants, users, web_session_settings, whoami,
 };
 
 /// What an operation answers with on success.
@@ -22,6 +23,8 @@ pub enum Response {
     Page(&'static str),
     /// 204.
     NoContent,
+    /// 200 with the named schema as JSON, or the same report as `text/csv`.
+    Report(&'static str),
 }
 
 /// One operation of `/api/v1`.
@@ -84,6 +87,29 @@ const AUDIT_QUERY: &[(&str, &str)] = &[
     ),
     ("outcome", "success, refused or failed"),
     ("target_id", "id of the changed resource"),
+    ("from", "RFC 3339; at or after"),
+    ("to", "RFC 3339; before"),
+    ("limit", "page size, 1-500 (default 100)"),
+    ("cursor", "next_cursor of the previous page"),
+];
+
+const REVIEW_QUERY: &[(&str, &str)] = &[
+    (
+        "unused_days",
+        "only accounts not used for this many days (1-3650); without it every account is listed and `unused` means 30 days",
+    ),
+    (
+        "format",
+        "json (default) or csv; `Accept: text/csv` also asks for CSV",
+    ),
+];
+
+const SECURITY_QUERY: &[(&str, &str)] = &[
+    ("tenant_id", "only this tenant's events"),
+    (
+        "kind",
+        "login_failures, signature_failures, replays or probing",
+    ),
     ("from", "RFC 3339; at or after"),
     ("to", "RFC 3339; before"),
     ("limit", "page size, 1-500 (default 100)"),
@@ -188,7 +214,7 @@ fn delete(path: &'static str) -> R {
     }
 }
 
-use Response::{Created, NoContent, One, Page};
+use Response::{Created, NoContent, One, Page, Report};
 
 /// Every operation of `/api/v1`.
 // One line per operation reads as a table.
@@ -202,6 +228,12 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/tenants/{id}").doc("Get a tenant", "tenants", None, One("Tenant")).to(tenants::get),
         patch("/tenants/{id}").doc("Change a tenant", "tenants", Some("TenantPatch"), One("Tenant")).to(tenants::update),
         delete("/tenants/{id}").doc("Delete a tenant without resources", "tenants", None, NoContent).operator().to(tenants::delete),
+        get("/tenants/{id}/web-session-settings").doc("A tenant's web-session idle timeout and absolute lifetime", "tenants", None, One("WebSessionSettings")).to(web_session_settings::get),
+        put("/tenants/{id}/web-session-settings").doc("Set a tenant's web-session lifetimes (live sessions follow a shortening at once)", "tenants", Some("SetWebSessionSettings"), One("WebSessionSettings")).to(web_session_settings::set),
+        delete("/tenants/{id}/web-session-settings").doc("Return a tenant to the default web-session lifetimes", "tenants", None, NoContent).to(web_session_settings::reset),
+        // access review
+        get("/tenants/{id}/access-review").doc("Who may launch which app, directly or through which group, role, last login, unused accounts (JSON or CSV; audited)", "access-review", None, Report("AccessReview")).query(REVIEW_QUERY).to(access_review::review),
+        post("/tenants/{id}/access-review/revoke").doc("Revoke a user's access in one step: direct entitlements, group memberships, assigned role, web sessions", "access-review", Some("RevokeAccess"), One("AccessRevoked")).to(access_review::revoke),
         // environments
         get("/tenants/{id}/environments").doc("List a tenant's environments", "environments", None, Page("Environment")).query(PAGING).to(environments::list),
         post("/tenants/{id}/environments").doc("Create an environment", "environments", Some("NewEnvironment"), Created("Environment")).to(environments::create),
@@ -260,6 +292,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/users/{id}").doc("Get a user", "users", None, One("User")).to(users::get),
         patch("/users/{id}").doc("Change a user", "users", Some("UserPatch"), One("User")).to(users::update),
         delete("/users/{id}").doc("Delete a user", "users", None, NoContent).to(users::delete),
+        get("/users/{id}/role").doc("A user's roles: assigned, granted by groups, effective", "users", None, One("UserRoles")).to(roles::get),
+        put("/users/{id}/role").doc("Assign a role to a user (user, tenant_admin; operator by operators only)", "users", Some("RoleAssignment"), One("UserRoles")).to(roles::set),
         // groups
         get("/tenants/{id}/groups").doc("List a tenant's groups", "groups", None, Page("Group")).query(PAGING).to(groups::list),
         post("/tenants/{id}/groups").doc("Create a group", "groups", Some("NewGroup"), Created("Group")).to(groups::create),
@@ -283,6 +317,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/sessions/{id}/commands").doc("A session's commands and host commands, with their delivery state", "sessions", None, One("SessionCommandList")).to(sessions::commands),
         get("/audit").doc("Read the audit log, newest first", "audit", None, Page("AuditEvent")).query(AUDIT_QUERY).to(audit::list),
         get("/audit/{id}").doc("Get an audit event", "audit", None, One("AuditEvent")).to(audit::get),
+        get("/security-events").doc("Attack patterns raised from refused logins and launches, newest first", "security", None, Page("SecurityEvent")).query(SECURITY_QUERY).to(security_events::list),
+        get("/security-events/{id}").doc("Get a security event", "security", None, One("SecurityEvent")).to(security_events::get),
         // API clients
         get("/api-clients").doc("List API clients", "api-clients", None, Page("ApiClient")).query(PAGING).operator().to(api_clients::list),
         post("/api-clients").doc("Register an API client certificate CN", "api-clients", Some("NewApiClient"), Created("ApiClient")).operator().to(api_clients::create),

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod text_enum;
+pub mod access;
 pub mod api_client;
 pub mod app;
 pub mod audit;
@@ -23,6 +24,11 @@ pub mod user;
 pub mod validate;
 pub mod web_session;
 
+pub use access::{
+    AccessPath, AccessReview, AccessReviewUser, AccessRevoked, AccessVia, RevokeAccess, Role,
+    RoleAssignment, RoleGrant, SecurityEvent, SecurityEventFilter, SecurityEventKind,
+    SetWebSessionSettings, UserRoles, WebSessionSettings,
+};
 pub use api_client::{ApiClient, ApiClientPatch, ApiClientScope, NewApiClient};
 pub use app::{App, AppKind, AppPatch, NewApp};
 pub use audit::{ActorKind, AuditEvent, AuditFilter, AuditOutcome, NewAuditEvent};

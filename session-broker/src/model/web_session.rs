@@ -30,6 +30,9 @@ pub struct WebSession {
     /// Absolute end, set at login.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// Lower-case hex SHA-256 of the session's CSRF token; never serialized.
+    #[serde(skip)]
+    pub csrf_hash: String,
 }
 
 /// A session to record at login.
@@ -45,4 +48,8 @@ pub struct NewWebSession {
     pub source_address: Option<String>,
     pub idle_expires_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// Lower-case hex SHA-256 of the CSRF token.
+    pub csrf_hash: String,
+    /// The login's time (the clock's, which tests hold).
+    pub created_at: OffsetDateTime,
 }

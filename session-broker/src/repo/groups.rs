@@ -7,9 +7,11 @@ use uuid::Uuid;
 use super::sql::Sql;
 use crate::db::DbError;
 use crate::db::row::{get_opt_string, get_string, get_time, get_uuid, millis, now};
+use crate::model::Role;
 use crate::model::{Group, GroupMember, NewGroup, Page, PageRequest};
 
-const SELECT: &str = "SELECT id, tenant_id, name, external_id, created_at, updated_at FROM groups";
+const SELECT: &str =
+    "SELECT id, tenant_id, name, external_id, grants_role, created_at, updated_at FROM groups";
 
 fn from_row(r: &AnyRow) -> Result<Group, DbError> {
     Ok(Group {
@@ -17,6 +19,12 @@ fn from_row(r: &AnyRow) -> Result<Group, DbError> {
         tenant_id: get_uuid(r, "tenant_id")?,
         name: get_string(r, "name")?,
         external_id: get_opt_string(r, "external_id")?,
+        grants_role: get_opt_string(r, "grants_role")?
+            .map(|t| {
+                t.parse::<Role>()
+                    .map_err(|e| DbError::Corrupt(format!("column grants_role: {e}")))
+            })
+            .transpose()?,
         created_at: get_time(r, "created_at")?,
         updated_at: get_time(r, "updated_at")?,
     })
@@ -33,17 +41,19 @@ pub async fn insert(
         tenant_id,
         name: new.name.clone(),
         external_id: new.external_id.clone(),
+        grants_role: new.grants_role,
         created_at: now,
         updated_at: now,
     };
     sqlx::query(
-        "INSERT INTO groups (id, tenant_id, name, external_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO groups (id, tenant_id, name, external_id, grants_role, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(g.id.to_string())
     .bind(tenant_id.to_string())
     .bind(g.name.as_str())
     .bind(g.external_id.clone())
+    .bind(g.grants_role.map(|r| r.as_str().to_owned()))
     .bind(millis(now))
     .bind(millis(now))
     .execute(conn)
@@ -77,13 +87,17 @@ pub async fn get_by_name(
 pub async fn update(conn: &mut AnyConnection, g: &Group) -> Result<Group, DbError> {
     let mut g = g.clone();
     g.updated_at = now();
-    sqlx::query("UPDATE groups SET name = $1, external_id = $2, updated_at = $3 WHERE id = $4")
-        .bind(g.name.as_str())
-        .bind(g.external_id.clone())
-        .bind(millis(g.updated_at))
-        .bind(g.id.to_string())
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE groups SET name = $1, external_id = $2, grants_role = $3, updated_at = $4 \
+         WHERE id = $5",
+    )
+    .bind(g.name.as_str())
+    .bind(g.external_id.clone())
+    .bind(g.grants_role.map(|r| r.as_str().to_owned()))
+    .bind(millis(g.updated_at))
+    .bind(g.id.to_string())
+    .execute(conn)
+    .await?;
     Ok(g)
 }
 

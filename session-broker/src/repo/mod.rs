@@ -2,6 +2,7 @@
 //! `&mut AnyConnection` so callers compose them in one transaction (a change and its audit
 //! event commit together or not at all).
 
+pub mod access;
 pub mod api_clients;
 pub mod apps;
 pub mod audit;
@@ -11,9 +12,11 @@ pub mod groups;
 pub mod host_commands;
 pub mod hosts;
 pub mod load;
+pub mod login_throttle;
 pub mod pools;
 pub mod print_jobs;
 pub mod rollouts;
+pub mod security_events;
 pub mod service_windows;
 pub mod session_commands;
 pub mod sessions;

@@ -7,11 +7,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::DbError;
-use crate::db::row::{get_enum, get_opt_i64, get_opt_string, get_time, get_uuid, millis, now};
+use crate::db::row::{
+    get_enum, get_opt_i64, get_opt_string, get_string, get_time, get_uuid, millis, now,
+};
 use crate::model::{NewWebSession, WebSession};
 
 const SELECT: &str = "SELECT id, tenant_id, user_id, method, loa, source_address, \
-                      created_at, last_seen_at, idle_expires_at, expires_at FROM web_sessions";
+                      created_at, last_seen_at, idle_expires_at, expires_at, csrf_hash \
+                      FROM web_sessions";
 
 fn from_row(r: &AnyRow) -> Result<WebSession, DbError> {
     Ok(WebSession {
@@ -28,11 +31,12 @@ fn from_row(r: &AnyRow) -> Result<WebSession, DbError> {
         last_seen_at: get_time(r, "last_seen_at")?,
         idle_expires_at: get_time(r, "idle_expires_at")?,
         expires_at: get_time(r, "expires_at")?,
+        csrf_hash: get_string(r, "csrf_hash")?,
     })
 }
 
 pub async fn insert(conn: &mut AnyConnection, new: &NewWebSession) -> Result<WebSession, DbError> {
-    let now = now();
+    let now = new.created_at;
     let s = WebSession {
         id: super::new_id(),
         tenant_id: new.tenant_id,
@@ -44,11 +48,12 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewWebSession) -> Result<Web
         last_seen_at: now,
         idle_expires_at: new.idle_expires_at.min(new.expires_at),
         expires_at: new.expires_at,
+        csrf_hash: new.csrf_hash.clone(),
     };
     sqlx::query(
         "INSERT INTO web_sessions (id, token_hash, tenant_id, user_id, method, source_address, \
-         created_at, last_seen_at, idle_expires_at, expires_at, loa) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         created_at, last_seen_at, idle_expires_at, expires_at, loa, csrf_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(s.id.to_string())
     .bind(new.token_hash.as_str())
@@ -61,6 +66,7 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewWebSession) -> Result<Web
     .bind(millis(s.idle_expires_at))
     .bind(millis(s.expires_at))
     .bind(s.loa.map(i64::from))
+    .bind(s.csrf_hash.as_str())
     .execute(conn)
     .await?;
     Ok(s)
@@ -125,6 +131,47 @@ pub async fn delete_by_hash(
 pub async fn prune_expired(conn: &mut AnyConnection, at: OffsetDateTime) -> Result<u64, DbError> {
     let r = sqlx::query("DELETE FROM web_sessions WHERE idle_expires_at <= $1 OR expires_at <= $1")
         .bind(millis(at))
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// Records use at `at` and sets both expiries (the absolute one only ever moves earlier:
+/// a tenant that shortens its lifetimes shortens live sessions too).
+pub async fn extend(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    at: OffsetDateTime,
+    idle_expires_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<bool, DbError> {
+    let r = sqlx::query(
+        "UPDATE web_sessions SET last_seen_at = $1, \
+         expires_at = CASE WHEN $3 < expires_at THEN $3 ELSE expires_at END, \
+         idle_expires_at = CASE WHEN $2 < $3 THEN $2 ELSE $3 END WHERE id = $4",
+    )
+    .bind(millis(at))
+    .bind(millis(idle_expires_at))
+    .bind(millis(expires_at))
+    .bind(id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Ends one session by id.
+pub async fn delete(conn: &mut AnyConnection, id: Uuid) -> Result<bool, DbError> {
+    let r = sqlx::query("DELETE FROM web_sessions WHERE id = $1")
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Ends every session of a user; returns how many.
+pub async fn delete_for_user(conn: &mut AnyConnection, user_id: Uuid) -> Result<u64, DbError> {
+    let r = sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
+        .bind(user_id.to_string())
         .execute(conn)
         .await?;
     Ok(r.rows_affected())

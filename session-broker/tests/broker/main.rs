@@ -8,6 +8,7 @@
 
 mod support;
 
+mod access;
 mod api_crud;
 mod api_errors;
 mod audit_log;

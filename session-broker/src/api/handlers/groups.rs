@@ -10,11 +10,22 @@ use crate::api::caller::Caller;
 use crate::api::extract::{Body, Ids, Params};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
-use crate::model::{Group, GroupMember, GroupPatch, NewGroup, Page, ValidationErrors};
+use crate::model::{Group, GroupMember, GroupPatch, NewGroup, Page, Role, ValidationErrors};
 use crate::repo::{groups, tenants, users};
 
 // external_id first: its constraint name also contains "name".
 const UNIQUE: &[&str] = &["external_id", "name"];
+
+/// A group granting the operator role reaches beyond its tenant: only operators create,
+/// change, fill, empty or delete one.
+fn guard_operator_grant(caller: &Caller, role: Option<Role>) -> Result<(), ApiError> {
+    if role == Some(Role::Operator) && !caller.is_operator() {
+        return Err(ApiError::forbidden(
+            "only operators manage groups that grant the operator role",
+        ));
+    }
+    Ok(())
+}
 
 pub async fn list(
     State(s): State<AdminState>,
@@ -37,6 +48,7 @@ pub async fn create(
     new.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let t = caller.visible(tenants::get(m.conn(), ids.id()).await?, |t| t.id, "tenant")?;
+    guard_operator_grant(&caller, new.grants_role)?;
     let g = groups::insert(m.conn(), t.id, &new)
         .await
         .map_err(|e| ApiError::from_db(e, UNIQUE))?;
@@ -76,6 +88,8 @@ pub async fn update(
     )?;
     let mut g = before.clone();
     patch.apply(&mut g);
+    guard_operator_grant(&caller, before.grants_role)?;
+    guard_operator_grant(&caller, g.grants_role)?;
     let after = groups::update(m.conn(), &g)
         .await
         .map_err(|e| ApiError::from_db(e, UNIQUE))?;
@@ -102,6 +116,7 @@ pub async fn delete(
         |g| g.tenant_id,
         "group",
     )?;
+    guard_operator_grant(&caller, before.grants_role)?;
     groups::delete(m.conn(), before.id).await?;
     m.commit(Change::deleted(
         "group.delete",
@@ -152,6 +167,7 @@ pub async fn add_member(
             ValidationErrors::single("user_id", "the user belongs to another tenant").into(),
         );
     }
+    guard_operator_grant(&caller, g.grants_role)?;
     if let Some(existing) = groups::get_member(m.conn(), g.id, u.id).await? {
         return Ok((StatusCode::OK, Json(existing)));
     }
@@ -181,6 +197,7 @@ pub async fn remove_member(
     let member = groups::get_member(m.conn(), g.id, ids.get("user_id"))
         .await?
         .ok_or_else(|| ApiError::not_found("group member"))?;
+    guard_operator_grant(&caller, g.grants_role)?;
     groups::remove_member(m.conn(), g.id, member.user_id).await?;
     m.commit(Change::deleted(
         "group.member_remove",

@@ -1,6 +1,7 @@
 //! Thin handlers, one module per resource: extract, check scope, call repositories inside
 //! an audited [`super::mutation::Mutation`], answer JSON.
 
+pub mod access_review;
 pub mod api_clients;
 pub mod apps;
 pub mod audit;
@@ -12,11 +13,14 @@ pub mod host_commands;
 pub mod hosts;
 pub mod load;
 pub mod pools;
+pub mod roles;
 pub mod rollouts;
+pub mod security_events;
 pub mod service_windows;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
+pub mod web_session_settings;
 pub mod whoami;
 
 use serde::Deserialize;
