@@ -83,6 +83,7 @@ async fn measure(scratch: &Path) -> anyhow::Result<Vec<(&'static str, Summary)>>
         demo_login: false,
         siths_login_url: Some(format!("{siths_url}/siths/login")),
         launch_min_loa: None,
+        access: hamn_gateway::PortalAccess::default(),
     });
     let revocation = Arc::new(Revocation::new(
         RevocationPolicy::Require,

@@ -56,5 +56,6 @@ pub async fn caller_for_user(
         scope,
         source_address,
         user_id: Some(user.id),
+        host_id: None,
     }))
 }

@@ -280,6 +280,7 @@ pub async fn demo_login(
         api.web_sessions,
         &user,
         LoginMethod::Demo,
+        None,
         source.as_deref(),
         at,
     )

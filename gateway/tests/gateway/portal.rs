@@ -821,6 +821,7 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 program: None,
                 args: None,
                 enabled: true,
+                version: None,
             },
         )
         .await
@@ -837,6 +838,10 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 host_cert_pins: Vec::new(),
                 clipboard_enabled: true,
                 clipboard_max_bytes: hamn_broker::model::DEFAULT_CLIPBOARD_MAX_BYTES,
+                idle_timeout_secs: hamn_broker::model::pool::DEFAULT_IDLE_TIMEOUT_SECS,
+                disconnect_timeout_secs: hamn_broker::model::pool::DEFAULT_DISCONNECT_TIMEOUT_SECS,
+                max_session_secs: hamn_broker::model::pool::DEFAULT_MAX_SESSION_SECS,
+                timeout_warning_secs: hamn_broker::model::pool::DEFAULT_TIMEOUT_WARNING_SECS,
             },
         )
         .await
@@ -852,6 +857,7 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 program: None,
                 args: None,
                 enabled: true,
+                version: None,
             },
         )
         .await

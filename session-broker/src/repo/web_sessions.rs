@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::db::DbError;
 use crate::db::row::{
-    get_enum, get_opt_i64, get_opt_string, get_string, get_time, get_uuid, millis, now,
+    get_enum, get_opt_i64, get_opt_string, get_string, get_time, get_uuid, millis,
 };
 use crate::model::{NewWebSession, WebSession};
 

@@ -102,9 +102,10 @@ async fn web_sessions_follow_the_tenants_lifetimes(b: Backend) {
     assert_eq!(h.audit("action=tenant.web_session_settings").await.len(), 1);
 
     // Idle: used within 120 s it lives on; 120 s unused it is gone.
-    let (token, s) = web_session::login_at(h.db(), default, &demo, LoginMethod::Demo, None, t0)
-        .await
-        .expect("login");
+    let (token, s) =
+        web_session::login_at(h.db(), default, &demo, LoginMethod::Demo, None, None, t0)
+            .await
+            .expect("login");
     assert_eq!(s.expires_at, t0 + time::Duration::seconds(600));
     assert_eq!(s.idle_expires_at, t0 + time::Duration::seconds(120));
     let at = |secs: i64| t0 + time::Duration::seconds(secs);
@@ -126,7 +127,7 @@ async fn web_sessions_follow_the_tenants_lifetimes(b: Backend) {
         "the absolute lifetime holds"
     );
     let (idle_token, _) =
-        web_session::login_at(h.db(), default, &demo, LoginMethod::Demo, None, t0)
+        web_session::login_at(h.db(), default, &demo, LoginMethod::Demo, None, None, t0)
             .await
             .expect("login");
     assert!(
@@ -138,10 +139,17 @@ async fn web_sessions_follow_the_tenants_lifetimes(b: Backend) {
     );
 
     // Shortening applies to a live session at its next use.
-    let (live, _) =
-        web_session::login_at(h.db(), default, &demo, LoginMethod::Demo, None, at(1000))
-            .await
-            .expect("login");
+    let (live, _) = web_session::login_at(
+        h.db(),
+        default,
+        &demo,
+        LoginMethod::Demo,
+        None,
+        None,
+        at(1000),
+    )
+    .await
+    .expect("login");
     h.op(
         Method::PUT,
         &format!("/api/v1/tenants/{}/web-session-settings", ids.tenant),
@@ -164,10 +172,17 @@ async fn web_sessions_follow_the_tenants_lifetimes(b: Backend) {
         )
         .await;
     assert_eq!(reset.status, StatusCode::NO_CONTENT);
-    let (fresh, s) =
-        web_session::login_at(h.db(), default, &demo, LoginMethod::Demo, None, at(2000))
-            .await
-            .expect("login");
+    let (fresh, s) = web_session::login_at(
+        h.db(),
+        default,
+        &demo,
+        LoginMethod::Demo,
+        None,
+        None,
+        at(2000),
+    )
+    .await
+    .expect("login");
     assert_eq!(
         s.expires_at,
         at(2000) + time::Duration::try_from(default.max).expect("d")

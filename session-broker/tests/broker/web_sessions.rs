@@ -208,10 +208,17 @@ async fn the_level_of_assurance_goes_with_the_session(b: Backend) {
             .expect("the demo user")
     };
     let policy = WebSessionPolicy::default();
-    let (strong, session) =
-        web_session::login_with_loa(h.db(), policy, &user, LoginMethod::Siths, Some(3), None)
-            .await
-            .expect("login");
+    let (strong, session) = web_session::login_at(
+        h.db(),
+        policy,
+        &user,
+        LoginMethod::Siths,
+        Some(3),
+        None,
+        hamn_broker::db::row::now(),
+    )
+    .await
+    .expect("login");
     assert_eq!(session.loa, Some(3));
     let (weak, _) = web_session::login(h.db(), policy, &user, LoginMethod::Demo, None)
         .await
