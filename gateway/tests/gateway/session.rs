@@ -226,7 +226,7 @@ impl Gateway {
         actions
     }
 
-    async fn session_state(&self, id: Uuid) -> SessionState {
+    pub(crate) async fn session_state(&self, id: Uuid) -> SessionState {
         self.session(id).await.state
     }
 
@@ -950,7 +950,7 @@ impl Gateway {
         }
     }
 
-    async fn set_pool(&self, change: impl FnOnce(&mut hamn_broker::model::HostPool)) {
+    pub(crate) async fn set_pool(&self, change: impl FnOnce(&mut hamn_broker::model::HostPool)) {
         let mut conn = self.database.pool().acquire().await.expect("conn");
         let app = repo::apps::get(&mut conn, self.app)
             .await
