@@ -38,6 +38,8 @@ try {
   const [vw, vh] = config.viewport ?? [1280, 800];
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: vw, height: vh } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  // The viewer's language is the portal's choice, kept in localStorage.
+  if (config.lang) await context.addInitScript((lang) => localStorage.setItem("hamn.lang", lang), config.lang);
   page = await context.newPage();
   page.on("console", (m) => log.push(`console.${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
@@ -220,9 +222,11 @@ try {
     }, "the administrator's message did not show", 15000);
     const m = await shown();
     expect(m.text === text, `message text ${JSON.stringify(m.text)}`);
-    expect(m.from === `Meddelande från ${sender}`, `message heading ${JSON.stringify(m.from)}`);
+    const english = config.lang === "en";
+    const heading = english ? `Message from ${sender}` : `Meddelande från ${sender}`;
+    expect(m.from === heading, `message heading ${JSON.stringify(m.from)}`);
     expect(m.role === "alert" && m.live === "assertive", `not announced: ${JSON.stringify(m)}`);
-    expect(m.button === "Stäng", `close button says ${JSON.stringify(m.button)}`);
+    expect(m.button === (english ? "Close" : "Stäng"), `close button says ${JSON.stringify(m.button)}`);
     if (config.messageScreenshot) await page.screenshot({ path: config.messageScreenshot });
     await page.click("#message-close");
     await poll(async () => (await shown()).hidden || "still shown", "the message did not close", 5000);

@@ -276,3 +276,24 @@ async fn the_viewer_shows_an_administrators_message_and_the_idle_warning() {
     );
     assert!(result["idleWarning"].is_string(), "{result}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_viewer_shows_an_administrators_message_in_english_when_chosen() {
+    let gateway = Gateway::start().await;
+    let proxy = CutProxy::start(gateway.port).await;
+    let (ticket, session_id) = gateway.ticket().await;
+    let config = serde_json::json!({
+        "lang": "en",
+        "pixels": [[700, 24, [31, 78, 121]]],
+        "adminMessage": { "sender": "Service desk", "text": "Please save your work." },
+    });
+    let result = run_viewer(
+        &viewer_url(proxy.port, &ticket),
+        config,
+        &proxy,
+        Some((&gateway, session_id)),
+    )
+    .await;
+    assert_eq!(result["adminMessage"]["from"], "Message from Service desk");
+    assert_eq!(result["adminMessage"]["button"], "Close");
+}
