@@ -5,6 +5,7 @@
 //! ([`scheduler`]).
 
 pub mod ical;
+pub mod ical_text;
 pub mod notify;
 pub mod scheduler;
 pub mod tz;
