@@ -7,6 +7,8 @@
 //! - Expired launch tickets are deleted, once they are past the grace that keeps replays
 //!   recognisable.
 //! - Expired web sessions are deleted.
+//! - The pools' disconnect timeout and maximum session length ([`crate::lifecycle`]):
+//!   warnings, then logoffs.
 //! - Session commands nobody claimed in time are marked expired, claims of a gateway node
 //!   that died are marked failed, and finished commands (session and host) older than
 //!   [`COMMAND_RETENTION`] are deleted ([`crate::session_control`]).
@@ -40,11 +42,14 @@ pub struct Swept {
     pub commands_expired: u64,
     /// Finished session and host commands deleted.
     pub commands_pruned: u64,
+    /// Timeouts the broker enforced.
+    pub lifecycle: crate::lifecycle::LifecycleSwept,
 }
 
 /// One clean-up pass at `now`.
 pub async fn sweep(db: &Database, now: OffsetDateTime) -> Result<Swept, DbError> {
     let abandoned_launches = end_abandoned_launches(db, now).await?;
+    let lifecycle = crate::lifecycle::sweep(db, now).await?;
     let tickets = crate::ticket::prune_expired(db).await?;
     let web_sessions = {
         let mut conn = db.acquire().await?;
@@ -64,6 +69,7 @@ pub async fn sweep(db: &Database, now: OffsetDateTime) -> Result<Swept, DbError>
         web_sessions,
         commands_expired,
         commands_pruned,
+        lifecycle,
     })
 }
 

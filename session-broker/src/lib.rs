@@ -17,6 +17,7 @@ pub mod db;
 pub mod health;
 pub mod janitor;
 pub mod launch;
+pub mod lifecycle;
 pub mod model;
 pub mod placement;
 pub mod repo;

@@ -10,7 +10,11 @@
 //   4. optionally the clipboard goes both ways: local text pasted in the remote app with
 //      Ctrl+V, the remote field copied back with Ctrl+C;
 //   5. optionally the window shrinks: the picture follows — the remote desktop takes the new
-//      size where the host has display control ("resizeRemote"), else it is scaled to fit.
+//      size where the host has display control ("resizeRemote"), else it is scaled to fit;
+//   6. optionally an administrator's message ("adminMessage"; the script prints
+//      "message-now", the test queues it through the broker's command channel and answers
+//      "sent"): it shows in an aria-live alert naming the sender, closes with its button,
+//      and the session goes on.
 // Usage: node peer.mjs URL CONFIG_JSON   — prints one "result {json}" line, exit 0 on success.
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
@@ -190,6 +194,39 @@ try {
     result.afterResize = { remote: [box.width, box.height], shown: [Math.round(box.cssWidth), Math.round(box.cssHeight)] };
     const s = await state();
     expect(s.state === "connected", `viewer left the session on resize: ${JSON.stringify(s)}`);
+  }
+
+  if (config.adminMessage) {
+    const { sender, text } = config.adminMessage;
+    console.log("message-now");
+    await nextLine();
+    const shown = () => page.evaluate(() => {
+      const box = document.getElementById("message");
+      return {
+        hidden: box.hidden,
+        role: box.getAttribute("role"),
+        live: box.getAttribute("aria-live"),
+        from: document.getElementById("message-from").textContent,
+        text: document.getElementById("message-text").textContent,
+        button: document.getElementById("message-close").textContent,
+        count: Number(document.body.dataset.adminMessages ?? 0),
+      };
+    });
+    await poll(async () => {
+      const m = await shown();
+      return (!m.hidden && m.count === 1) || JSON.stringify(m);
+    }, "the administrator's message did not show", 15000);
+    const m = await shown();
+    expect(m.text === text, `message text ${JSON.stringify(m.text)}`);
+    expect(m.from === `Meddelande från ${sender}`, `message heading ${JSON.stringify(m.from)}`);
+    expect(m.role === "alert" && m.live === "assertive", `not announced: ${JSON.stringify(m)}`);
+    expect(m.button === "Stäng", `close button says ${JSON.stringify(m.button)}`);
+    if (config.messageScreenshot) await page.screenshot({ path: config.messageScreenshot });
+    await page.click("#message-close");
+    await poll(async () => (await shown()).hidden || "still shown", "the message did not close", 5000);
+    const s = await state();
+    expect(s.state === "connected", `the message ended the session: ${JSON.stringify(s)}`);
+    result.adminMessage = m;
   }
 
   if (config.screenshot) await page.screenshot({ path: config.screenshot });

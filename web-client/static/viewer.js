@@ -6,7 +6,9 @@
 // gateway's flow control. When the websocket drops, the viewer resumes the session by
 // itself with the ServerHello's token until the gateway's grace runs out. Tests read
 // `body[data-state]` (connecting|connected|reconnecting|closed), `body[data-frames]` and
-// `body[data-resumes]`.
+// `body[data-resumes]`. Administrators' messages (AdminMessage) stay on screen until
+// closed (`body[data-admin-messages]` counts them); idle, service-window and maximum-length
+// warnings count down to their deadline, which is also shown as a clock time.
 import {
   CAPABILITIES, DEFAULT_LIMITS, MAX_SCALE_PERCENT, MIN_SCALE_PERCENT, ServerStream, WireError,
   closeReason, codeToScancode, encodeClient, statusText,
@@ -24,6 +26,9 @@ const TEXTS = {
     latency: "Svarstid",
     fullscreen: "Helskärm",
     screen: "Fjärrprogrammets skärm",
+    messageFrom: "Meddelande från {sender}",
+    close: "Stäng",
+    deadline: "(kl. {t})",
   },
   en: {
     noTicket: "The link has no ticket. Start the application from the portal.",
@@ -35,6 +40,9 @@ const TEXTS = {
     latency: "Latency",
     fullscreen: "Full screen",
     screen: "The remote application's screen",
+    messageFrom: "Message from {sender}",
+    close: "Close",
+    deadline: "(at {t})",
   },
 };
 const t = (key) => TEXTS[lang][key];
@@ -47,11 +55,19 @@ const overlayText = document.getElementById("overlay-text");
 const notice = document.getElementById("notice");
 const latency = document.getElementById("latency");
 const fullscreen = document.getElementById("fullscreen");
+const warning = document.getElementById("warning");
+const warningText = document.getElementById("warning-text");
+const warningDetail = document.getElementById("warning-detail");
+const messageBox = document.getElementById("message");
+const messageFrom = document.getElementById("message-from");
+const messageText = document.getElementById("message-text");
+const messageClose = document.getElementById("message-close");
 
 document.documentElement.lang = lang;
 fullscreen.textContent = t("fullscreen");
 latency.title = t("latency");
 canvas.setAttribute("aria-label", t("screen"));
+messageClose.textContent = t("close");
 
 let socket = null;
 // Whether the websocket ever opened: a refused ticket fails the upgrade (401/403), which a
@@ -84,6 +100,51 @@ function showNotice(text, ms = 8000) {
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(() => { notice.hidden = true; }, ms);
 }
+
+// Warnings count down to a deadline; the text is rewritten every second (assistive
+// technology hears the first announcement: the region's text changes only in its digits).
+let warningTimer = 0;
+function showWarning(code, seconds, detail) {
+  const deadline = Date.now() + seconds * 1000;
+  const clock = new Date(deadline).toLocaleTimeString(lang === "en" ? "en-GB" : "sv-SE",
+    { hour: "2-digit", minute: "2-digit" });
+  const render = () => {
+    const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    warningText.textContent =
+      `${statusText(code, left, lang)} ${t("deadline").replace("{t}", clock)}`;
+  };
+  render();
+  warningDetail.textContent = detail || "";
+  warning.dataset.code = String(code);
+  warning.hidden = false;
+  clearInterval(warningTimer);
+  warningTimer = setInterval(render, 1000);
+}
+
+function hideWarning() {
+  clearInterval(warningTimer);
+  warning.hidden = true;
+}
+
+let adminMessages = 0;
+function showMessage(sender, text) {
+  messageFrom.textContent = t("messageFrom").replace("{sender}", sender);
+  messageText.textContent = text;
+  messageBox.hidden = false;
+  adminMessages += 1;
+  document.body.dataset.adminMessages = String(adminMessages);
+}
+
+messageClose.addEventListener("click", () => {
+  messageBox.hidden = true;
+  keys.focus({ preventScroll: true });
+});
+messageBox.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    messageBox.hidden = true;
+    keys.focus({ preventScroll: true });
+  }
+});
 
 function send(message) {
   if (socket?.readyState === WebSocket.OPEN && document.body.dataset.state === "connected") {
@@ -216,7 +277,12 @@ function closed(event, wasResume) {
   if (clientError) {
     showOverlay(t("badData"));
   } else if (closeMessage) {
-    showOverlay(closeReason(closeMessage.code, lang));
+    hideWarning();
+    // An administrator's, a service window's or the length limit's reason follows the
+    // viewer's own text.
+    const own = closeReason(closeMessage.code, lang);
+    const reasoned = [4300, 4302, 4305].includes(closeMessage.code) && closeMessage.reason;
+    showOverlay(reasoned ? `${own}\n${closeMessage.reason}` : own);
   } else if (event.code >= 4000 && event.code <= 4999) {
     showOverlay(closeReason(event.code, lang));
   } else if (!opened && !wasResume) {
@@ -314,6 +380,13 @@ function receive(data) {
         resumes += 1;
         document.body.dataset.resumes = String(resumes);
         showNotice(text, 3000);
+      } else if (m.code === 6 || m.code === 7 || m.code === 12) {
+        // Idle, service window, maximum length: a countdown to the deadline.
+        showWarning(m.code, m.seconds, m.detail);
+      } else if (m.code === 13) {
+        // Input arrived after an idle warning.
+        hideWarning();
+        showNotice(text, 3000);
       } else if (m.code === 3 || m.code === 4 || m.code === 5) {
         // The host is away or the session is ending: nothing on the canvas is current.
         showOverlay(text);
@@ -324,6 +397,9 @@ function receive(data) {
     }
     case "Close":
       closeMessage = m;
+      break;
+    case "AdminMessage":
+      showMessage(m.sender, m.text);
       break;
     case "Pong": {
       const rtt = ((nowMillis() - m.timestamp) >>> 0);
@@ -450,7 +526,7 @@ function unicode(text) {
 function onKey(event) {
   if (document.body.dataset.state !== "connected" || event.isComposing) return;
   // Keys on the viewer's own controls (the toolbar) stay in the browser.
-  if (event.target instanceof Element && event.target.closest("#toolbar")) return;
+  if (event.target instanceof Element && event.target.closest("#toolbar, #message")) return;
   const down = event.type === "keydown";
   const scancode = codeToScancode(event.code);
   if (scancode !== null && down && event.code === "KeyV" && (event.ctrlKey || event.metaKey)

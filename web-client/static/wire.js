@@ -5,13 +5,15 @@
 // here with a close code instead of painting garbage. The Rust tests write fixture
 // bytes that web-client/tests/ decode, so the two implementations cannot drift.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const MIN_PROTOCOL_VERSION = 1;
 export const MAX_DIMENSION = 8192;
 export const MAX_CURSOR_SIZE = 384;
 export const MAX_RESUME_TOKEN = 64;
 export const MAX_LAYOUT_HINT = 32;
 export const MAX_DETAIL = 1024;
+export const MAX_MESSAGE_TEXT = 4096;
+export const MAX_MESSAGE_SENDER = 256;
 export const MIN_SCALE_PERCENT = 25;
 export const MAX_SCALE_PERCENT = 1000;
 
@@ -35,7 +37,7 @@ export function maxServerMessage(limits = DEFAULT_LIMITS) {
 const S = {
   ServerHello: 0x01, Tile: 0x02, CopyRect: 0x03, FrameEnd: 0x04, CursorShape: 0x05,
   CursorCached: 0x06, CursorPosition: 0x07, CursorHidden: 0x08, ClipboardText: 0x09,
-  Resized: 0x0a, Status: 0x0b, Close: 0x0c, Pong: 0x0d,
+  Resized: 0x0a, Status: 0x0b, Close: 0x0c, Pong: 0x0d, AdminMessage: 0x0e,
 };
 const C = {
   ClientHello: 0x81, KeyScancode: 0x82, KeyUnicode: 0x83, MouseMove: 0x84,
@@ -90,6 +92,8 @@ export const CLOSE_CODES = Object.freeze({
   4303: ["GatewayShutdown", "Tjänsten startas om. Försök igen om en stund.",
     "The service is restarting. Try again shortly."],
   4304: ["UserEnded", "Sessionen är avslutad.", "The session has ended."],
+  4305: ["SessionLimit", "Sessionen nådde sin längsta tillåtna tid och avslutades.",
+    "The session reached its maximum length and was ended."],
   4500: ["InternalError", "Ett internt fel inträffade. Försök igen.",
     "An internal error occurred. Try again."],
 });
@@ -114,6 +118,11 @@ export const STATUS_CODES = Object.freeze({
     "The clipboard is switched off for this service."],
   11: ["ResizeUnsupported", "Värden kan inte byta upplösning; bilden skalas.",
     "The host cannot change resolution; the picture is scaled."],
+  12: ["SessionLimitWarning",
+    "Sessionen når sin längsta tillåtna tid och loggas ut om {s} s. Spara ditt arbete.",
+    "The session reaches its maximum length and is logged off in {s} s. Save your work."],
+  13: ["IdleWarningCleared", "Du är aktiv igen; sessionen fortsätter.",
+    "You are active again; the session goes on."],
 });
 
 /** The user text for a close code ("en" for English, Swedish otherwise). */
@@ -305,6 +314,11 @@ export function decodeServer(input, limits = DEFAULT_LIMITS) {
       break;
     }
     case S.Pong: m = { type: name, timestamp: r.u32() }; break;
+    case S.AdminMessage: {
+      const sender = r.text16("sender", MAX_MESSAGE_SENDER);
+      m = { type: name, sender, text: r.text16("text", MAX_MESSAGE_TEXT) };
+      break;
+    }
   }
   r.finish();
   return m;

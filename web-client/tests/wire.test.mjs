@@ -53,6 +53,13 @@ const SERVER = {
   server_status_idle: { type: "Status", code: 6, seconds: 300, detail: "inaktiv" },
   server_close_admin: { type: "Close", code: 4300, reason: "Underhåll" },
   server_pong: { type: "Pong", timestamp: 123456789 },
+  server_admin_message: {
+    type: "AdminMessage", sender: "Driften i Ale",
+    text: "Procapita startas om kl. 18:00.\nSpara ditt arbete – tack!",
+  },
+  server_status_session_limit: {
+    type: "Status", code: 12, seconds: 600, detail: "längsta sessionstid 12 h",
+  },
 };
 
 const CLIENT = {
@@ -195,7 +202,7 @@ test("trailing bytes are rejected", () => {
 });
 
 test("unknown and wrong-direction types are rejected", () => {
-  for (const t of [0x00, 0x0e, 0x7f, 0x81, 0x8c, 0xff]) rejects(() => decodeServer(bytes(t)), 4003);
+  for (const t of [0x00, 0x0f, 0x7f, 0x81, 0x8c, 0xff]) rejects(() => decodeServer(bytes(t)), 4003);
   for (const t of [0x00, 0x01, 0x0d, 0x80, 0x8c, 0xff]) rejects(() => decodeClient(bytes(t)), 4003);
   rejects(() => encodeClient({ type: "Nope" }), 4003);
 });
@@ -210,6 +217,11 @@ test("oversize messages are rejected", () => {
   rejects(() => encodeClient({ type: "ClipboardText", text: "abcd" }, limits), 4002);
   const status = [0x0b, 1, 0, 0, ...u16(1025), ...new Uint8Array(1025).fill(0x61)];
   rejects(() => decodeServer(new Uint8Array(status)), 4002);
+  // An administrator's message: sender over 256 bytes, text over 4096 bytes.
+  const sender = [0x0e, ...u16(257), ...new Uint8Array(257).fill(0x61), 0, 0];
+  rejects(() => decodeServer(new Uint8Array(sender)), 4002);
+  const text = [0x0e, 0, 0, ...u16(4097), ...new Uint8Array(4097).fill(0x61)];
+  rejects(() => decodeServer(new Uint8Array(text)), 4002);
   const move = new Uint8Array(DEFAULT_LIMITS.maxClientMessage + 1);
   move[0] = 0x84;
   rejects(() => decodeClient(move), 4002);
@@ -221,6 +233,8 @@ test("bad UTF-8 is rejected", () => {
   rejects(() => decodeServer(bytes(0x0b, 1, 0, 0, 1, 0, 0xff)), 4005);
   rejects(() => decodeServer(bytes(0x0c, ...u16(4300), 2, 0, 0xc0, 0xaf)), 4005); // overlong
   rejects(() => decodeClient(bytes(0x89, 0x80)), 4005);
+  rejects(() => decodeServer(bytes(0x0e, 1, 0, 0xc3, 1, 0, 0x61)), 4005); // sender
+  rejects(() => decodeServer(bytes(0x0e, 1, 0, 0x61, 2, 0, 0xc3, 0x28)), 4005); // text
 });
 
 test("out-of-range fields and unknown enum values are rejected", () => {

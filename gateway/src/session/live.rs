@@ -20,12 +20,16 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use hamn_broker::db::DbError;
-use hamn_broker::model::{ActorKind, AuditOutcome, HostCertCheck, NewAuditEvent, SessionState};
+use hamn_broker::model::{
+    ActorKind, AuditOutcome, HostCertCheck, NewAuditEvent, PoolTimeouts, SessionState,
+};
 use hamn_broker::repo;
+use hamn_broker::session_control::{EndCause, QueuedCommand, SessionCommand, WarningKind};
 use hamn_broker::ticket::Claims;
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
+use super::commands::{self, Outcome};
 use super::frames::{self, CursorCache, FrameError, FrameLoop, Traffic};
 use super::sink::SharedScreen;
 use super::{SessionError, SessionService};
@@ -44,6 +48,8 @@ const RDP_CLOSE_WAIT: Duration = Duration::from_secs(5);
 const CLOSE_HANDSHAKE_WAIT: Duration = Duration::from_secs(2);
 /// How often an attached session reports its traffic to the broker.
 const TRAFFIC_EVERY: Duration = Duration::from_secs(60);
+/// Administrator messages kept for a browser that is away, shown when it comes back.
+const HELD_MESSAGES: usize = 8;
 
 /// A websocket that presented a valid resume token, on its way to the session's task.
 pub struct Attach {
@@ -128,7 +134,7 @@ async fn set_up(
     stream: &mut ClientStream,
     service: &SessionService,
     claims: &Claims,
-) -> Result<(rdp::RdpSession, SharedScreen, String), SetupFailure> {
+) -> Result<(rdp::RdpSession, SharedScreen, String, PoolTimeouts), SetupFailure> {
     let hello = first_hello(socket, stream, service)
         .await
         .map_err(|refusal| match refusal {
@@ -142,7 +148,7 @@ async fn set_up(
                 detail: "the browser closed the connection before ClientHello".to_owned(),
             },
         })?;
-    let params = host_params(service, claims, &hello).await.map_err(|error| {
+    let (params, timeouts) = host_params(service, claims, &hello).await.map_err(|error| {
         tracing::error!(%error, session = %claims.session_id, "session setup failed in the gateway");
         SetupFailure::internal(error)
     })?;
@@ -159,7 +165,7 @@ async fn set_up(
     })?;
     let (width, height) = rdp_session.desktop_size();
     let screen = SharedScreen::new(width, height).map_err(SetupFailure::internal)?;
-    Ok((rdp_session, screen, host))
+    Ok((rdp_session, screen, host, timeouts))
 }
 
 /// Runs a new session (from a ticket) on `socket` until it ends, then records the end.
@@ -176,7 +182,7 @@ pub(super) async fn run_new(
         // from another device): this window takes it over.
         return hand_over(socket, stream, &service, attach, source).await;
     }
-    let (rdp_session, screen, host) =
+    let (rdp_session, screen, host, timeouts) =
         match set_up(&mut socket, &mut stream, &service, &claims).await {
             Ok(ready) => ready,
             Err(failure) => {
@@ -204,7 +210,8 @@ pub(super) async fn run_new(
     let (width, height) = rdp_session.desktop_size();
     let (handle, task) = rdp_session.start(screen.sink());
     let (attach_tx, attach_rx) = mpsc::channel(1);
-    service.registry.insert(session, attach_tx);
+    let (commands_tx, commands_rx) = mpsc::channel(commands::QUEUE);
+    service.registry.insert(session, attach_tx, commands_tx);
     record(
         &service,
         &claims,
@@ -227,6 +234,9 @@ pub(super) async fn run_new(
         task: HostTask::new(task),
         screen,
         attach_rx,
+        commands: commands_rx,
+        held: Vec::new(),
+        timeouts,
         traffic: Traffic::default(),
     };
     live.run(Attach {
@@ -321,6 +331,12 @@ struct Live {
     screen: SharedScreen,
     frames: FrameLoop,
     attach_rx: mpsc::Receiver<Attach>,
+    /// The broker's commands for this session ([`super::commands`]).
+    commands: mpsc::Receiver<QueuedCommand>,
+    /// Administrator messages that came while no browser was attached.
+    held: Vec<ServerMessage>,
+    /// The pool's timeouts (idle is enforced here; the broker sweeps the others).
+    timeouts: PoolTimeouts,
     traffic: Traffic,
 }
 
@@ -386,6 +402,12 @@ impl Live {
             }
         };
         self.service.registry.remove(session);
+        // Commands handed over after the last select never get acted on: say so.
+        self.commands.close();
+        while let Ok(command) = self.commands.try_recv() {
+            let outcome = Outcome::Failed("the session ended before it could act".to_owned());
+            commands::finish(&self.service.database, &command, outcome).await;
+        }
         self.handle.close();
         if self.task.is_running()
             && tokio::time::timeout(RDP_CLOSE_WAIT, self.task.ended())
@@ -405,23 +427,117 @@ impl Live {
     }
 
     /// Waits while no browser is attached: for a resume, the host ending the session, the
-    /// gateway stopping, or the grace running out.
+    /// gateway stopping, the grace running out, or a broker command that ends it.
     async fn wait_detached(&mut self) -> Result<Attach, Finish> {
         let grace = self.service.config.reconnect_grace;
-        tokio::select! {
-            attach = self.attach_rx.recv() => attach.ok_or_else(|| internal_finish("the resume channel closed")),
-            ended = self.task.ended() => Err(host_finish(ended).1),
-            () = self.service.shutdown.cancelled() => Err(Finish {
-                state: SessionState::Disconnected,
-                outcome: AuditOutcome::Success,
-                detail: "the gateway stopped while the browser was away; the session stays on the host".to_owned(),
-            }),
-            () = tokio::time::sleep(grace) => Err(Finish {
-                state: SessionState::Disconnected,
-                outcome: AuditOutcome::Success,
-                detail: format!("no resume within {} s; the session stays on the host, disconnected", grace.as_secs()),
-            }),
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            tokio::select! {
+                attach = self.attach_rx.recv() => return attach.ok_or_else(|| internal_finish("the resume channel closed")),
+                ended = self.task.ended() => return Err(host_finish(ended).1),
+                () = self.service.shutdown.cancelled() => return Err(Finish {
+                    state: SessionState::Disconnected,
+                    outcome: AuditOutcome::Success,
+                    detail: "the gateway stopped while the browser was away; the session stays on the host".to_owned(),
+                }),
+                () = tokio::time::sleep_until(deadline) => return Err(Finish {
+                    state: SessionState::Disconnected,
+                    outcome: AuditOutcome::Success,
+                    detail: format!("no resume within {} s; the session stays on the host, disconnected", grace.as_secs()),
+                }),
+                Some(command) = self.commands.recv() => {
+                    if let Some(finish) = self.act_detached(&command).await {
+                        return Err(finish);
+                    }
+                }
+            }
         }
+    }
+
+    /// A broker command while no browser is attached: messages wait for the browser,
+    /// warnings have no one to warn, a disconnect or logoff ends the RDP connection now.
+    async fn act_detached(&mut self, command: &QueuedCommand) -> Option<Finish> {
+        let database = &self.service.database;
+        match &command.command {
+            SessionCommand::Message { text, sender } => {
+                if self.held.len() < HELD_MESSAGES {
+                    self.held.push(admin_message(sender, text));
+                }
+                let outcome = "no browser attached; held until it comes back".to_owned();
+                commands::finish(database, command, Outcome::Done(outcome)).await;
+                None
+            }
+            SessionCommand::Warning { .. } => {
+                let outcome = "no browser attached; nobody to warn".to_owned();
+                commands::finish(database, command, Outcome::Done(outcome)).await;
+                None
+            }
+            SessionCommand::Disconnect { reason, cause }
+            | SessionCommand::Logoff { reason, cause } => {
+                let (state, finish) = ending(&command.command, *cause, reason);
+                let outcome = format!("no browser attached; RDP connection closed, row {state}");
+                commands::finish(database, command, Outcome::Done(outcome)).await;
+                Some(finish)
+            }
+        }
+    }
+
+    /// A broker command while `socket` is attached (negotiated protocol `version`):
+    /// `Err` ends this connection.
+    async fn act(
+        &mut self,
+        socket: &mut WebSocket,
+        version: u16,
+        command: &QueuedCommand,
+    ) -> Result<(), Served> {
+        let database = &self.service.database;
+        let lifecycle = version >= wire::LIFECYCLE_VERSION;
+        let message = match &command.command {
+            SessionCommand::Message { text, sender } if lifecycle => admin_message(sender, text),
+            SessionCommand::Warning { kind, text, at } => {
+                let code = match kind {
+                    WarningKind::Idle => StatusCode::IdleWarning,
+                    WarningKind::ServiceWindow => StatusCode::ServiceWindowWarning,
+                    WarningKind::SessionLimit if lifecycle => StatusCode::SessionLimitWarning,
+                    WarningKind::SessionLimit => StatusCode::ServiceWindowWarning,
+                };
+                let left = (*at - time::OffsetDateTime::now_utc()).whole_seconds();
+                ServerMessage::Status {
+                    code,
+                    seconds: u16::try_from(left.max(0)).unwrap_or(u16::MAX),
+                    detail: truncate(text, wire::MAX_DETAIL),
+                }
+            }
+            SessionCommand::Message { .. } => {
+                let outcome = format!(
+                    "the viewer speaks protocol version {version}, which has no administrator messages"
+                );
+                commands::finish(database, command, Outcome::Failed(outcome)).await;
+                return Ok(());
+            }
+            SessionCommand::Disconnect { reason, cause }
+            | SessionCommand::Logoff { reason, cause } => {
+                let code = close_code_for(*cause, lifecycle);
+                let (state, finish) = ending(&command.command, *cause, reason);
+                let outcome = format!(
+                    "closed the browser with {} and the RDP connection; row {state}",
+                    code.as_u16()
+                );
+                commands::finish(database, command, Outcome::Done(outcome)).await;
+                return Err(Served::Ended(code, reason.clone(), finish));
+            }
+        };
+        if frames::send(socket, &mut self.traffic, &message)
+            .await
+            .is_err()
+        {
+            let outcome = "the browser connection dropped before it was shown".to_owned();
+            commands::finish(database, command, Outcome::Failed(outcome)).await;
+            return Err(Served::Detached);
+        }
+        let outcome = format!("shown in the viewer ({})", message.kind());
+        commands::finish(database, command, Outcome::Done(outcome)).await;
+        Ok(())
     }
 
     /// Serves one websocket: hello, then frames, input and pings until it ends.
@@ -508,8 +624,44 @@ impl Live {
                 return Served::Detached;
             }
         }
+        // And the administrators' messages that came while it was away.
+        for message in std::mem::take(&mut self.held) {
+            if version >= wire::LIFECYCLE_VERSION
+                && frames::send(socket, &mut self.traffic, &message)
+                    .await
+                    .is_err()
+            {
+                return Served::Detached;
+            }
+        }
+        // The idle clock: a new connection counts as input.
+        let idle = self.timeouts.idle;
+        let idle_warn_after = idle.map(|t| self.timeouts.warn_after(t));
+        let mut last_input = Instant::now();
+        let mut idle_warned = false;
         loop {
+            let idle_next = idle_deadline(idle, idle_warn_after, last_input, idle_warned);
             tokio::select! {
+                () = tokio::time::sleep_until(idle_next), if idle.is_some() => {
+                    let (Some(timeout), idle_for) = (idle, last_input.elapsed()) else { continue };
+                    if idle_for >= timeout {
+                        return idle_ending(timeout);
+                    }
+                    if !idle_warned {
+                        idle_warned = true;
+                        let left = (timeout - idle_for).as_secs_f64().ceil();
+                        // Seconds fit: the pool's timeout is at most 30 days, the lead a day.
+                        let seconds = u16::try_from(left as u64).unwrap_or(u16::MAX);
+                        if frames::send(socket, &mut self.traffic, &status(StatusCode::IdleWarning, seconds)).await.is_err() {
+                            return Served::Detached;
+                        }
+                    }
+                }
+                Some(command) = self.commands.recv() => {
+                    if let Err(served) = self.act(socket, version, &command).await {
+                        return served;
+                    }
+                }
                 ended = self.task.ended() => {
                     let (code, finish) = host_finish(ended);
                     return Served::Ended(code, finish.detail.clone(), finish);
@@ -558,6 +710,15 @@ impl Live {
                         Ok(message) => message,
                         Err(error) => return wire_violation(&error),
                     };
+                    if is_user_input(&message) {
+                        last_input = Instant::now();
+                        if std::mem::take(&mut idle_warned)
+                            && version >= wire::LIFECYCLE_VERSION
+                            && frames::send(socket, &mut self.traffic, &status(StatusCode::IdleWarningCleared, 0)).await.is_err()
+                        {
+                            return Served::Detached;
+                        }
+                    }
                     match message {
                         ClientMessage::FrameAck { frame_id } => {
                             if let Err(error) = self.frames.ack(frame_id) {
@@ -721,6 +882,103 @@ fn status(code: StatusCode, seconds: u16) -> ServerMessage {
     }
 }
 
+/// Keyboard, mouse and pasted text: what keeps a session from idling. Acks, pings, resizes
+/// and the release-all a viewer sends when it loses focus are not the user acting.
+fn is_user_input(message: &ClientMessage) -> bool {
+    matches!(
+        message,
+        ClientMessage::KeyScancode { .. }
+            | ClientMessage::KeyUnicode { .. }
+            | ClientMessage::MouseMove { .. }
+            | ClientMessage::MouseButton { .. }
+            | ClientMessage::MouseWheel { .. }
+            | ClientMessage::ClipboardText(_)
+    )
+}
+
+/// When the idle clock next needs attention: the warning, then the disconnect.
+fn idle_deadline(
+    timeout: Option<Duration>,
+    warn_after: Option<Duration>,
+    last_input: Instant,
+    warned: bool,
+) -> tokio::time::Instant {
+    let due = match (timeout, warn_after) {
+        (Some(timeout), _) if warned => last_input + timeout,
+        (Some(_), Some(warn_after)) => last_input + warn_after,
+        // Off: the branch is disabled; any instant will do.
+        _ => last_input + Duration::from_secs(24 * 3600),
+    };
+    tokio::time::Instant::from_std(due)
+}
+
+/// No input for the pool's idle timeout: close with 4301; the Windows session stays on
+/// the host, disconnected, and the next launch reconnects to it.
+fn idle_ending(timeout: Duration) -> Served {
+    let secs = timeout.as_secs();
+    Served::Ended(
+        CloseCode::IdleTimeout,
+        format!("no input for {secs} s"),
+        Finish {
+            state: SessionState::Disconnected,
+            outcome: AuditOutcome::Success,
+            detail: format!(
+                "idle timeout: no input for {secs} s (the pool's limit); closed with 4301, the \
+                 session stays on the host, disconnected"
+            ),
+        },
+    )
+}
+
+fn admin_message(sender: &str, text: &str) -> ServerMessage {
+    ServerMessage::AdminMessage {
+        sender: truncate(sender, wire::MAX_MESSAGE_SENDER),
+        text: truncate(text, wire::MAX_MESSAGE_TEXT),
+    }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary.
+fn truncate(text: &str, max: usize) -> String {
+    let mut cut = text.len().min(max);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.get(..cut).unwrap_or_default().to_owned()
+}
+
+/// The close code the browser gets for an ending by `cause`; viewers older than protocol
+/// version 2 do not know 4305.
+fn close_code_for(cause: EndCause, lifecycle: bool) -> CloseCode {
+    match cause {
+        EndCause::Admin | EndCause::DisconnectTimeout => CloseCode::EndedByAdmin,
+        EndCause::Idle => CloseCode::IdleTimeout,
+        EndCause::ServiceWindow => CloseCode::ServiceWindow,
+        EndCause::SessionLimit if lifecycle => CloseCode::SessionLimit,
+        EndCause::SessionLimit => CloseCode::EndedByAdmin,
+    }
+}
+
+/// How a Disconnect (row `disconnected`, the Windows session kept) or a Logoff (row
+/// `ended`; the broker queued the host agent's logoff) ends this session's task.
+fn ending(command: &SessionCommand, cause: EndCause, reason: &str) -> (SessionState, Finish) {
+    let (state, what) = match command {
+        SessionCommand::Logoff { .. } => (
+            SessionState::Ended,
+            "logged off; the host agent logs the Windows user off",
+        ),
+        _ => (
+            SessionState::Disconnected,
+            "disconnected; the session stays on the host",
+        ),
+    };
+    let finish = Finish {
+        state,
+        outcome: AuditOutcome::Success,
+        detail: format!("{what} (by {cause}): {reason}"),
+    };
+    (state, finish)
+}
+
 /// A protocol violation by the browser: not a network drop, so not resumable. The RDP
 /// connection closes; the session stays on the host, disconnected.
 fn violation(code: CloseCode, detail: String) -> Served {
@@ -843,12 +1101,12 @@ async fn close(socket: &mut WebSocket, code: CloseCode, detail: &str) {
 }
 
 /// The host of the ticket, its pool's credentials and certificate policy, and the
-/// browser's size clamped to what RDP accepts.
+/// browser's size clamped to what RDP accepts; and the pool's timeouts.
 async fn host_params(
     service: &SessionService,
     claims: &Claims,
     hello: &ClientHello,
-) -> Result<RdpParams, SessionError> {
+) -> Result<(RdpParams, PoolTimeouts), SessionError> {
     let mut conn = service.database.acquire().await?;
     let host = repo::hosts::get(&mut conn, claims.host_id)
         .await?
@@ -887,7 +1145,7 @@ async fn host_params(
     let wire_limit = service.config.limits.max_clipboard as u64;
     params.clipboard =
         ClipboardPolicy::from_pool_limit(pool.clipboard_limit().map(|limit| limit.min(wire_limit)));
-    Ok(params)
+    Ok((params, pool.timeouts()))
 }
 
 /// The browser's close code for an RDP failure; `connected` tells a lost connection

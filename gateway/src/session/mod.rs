@@ -36,9 +36,16 @@
 //! - A new ticket that names a session live on this node (the broker's roaming) hands the
 //!   session to the new window.
 //!
-//! Not here yet: idle / service-window / administrator endings (43xx codes) — they come with
-//! the broker's session lifecycle.
+//! - The broker's commands ([`commands`], [`hamn_broker::session_control`]): a task per
+//!   node claims the pending commands of its live sessions (about every second, at once
+//!   when the broker in this process wakes it) and hands each to its session's task: an
+//!   administrator's message goes to the viewer (`AdminMessage`), a warning becomes a
+//!   Status countdown, a disconnect closes with 4300 and leaves the Windows session
+//!   disconnected, a logoff closes with 4300 and ends the session.
+//! - Idle timeout (the pool's `idle_timeout_secs`): no input for that long, after an
+//!   `IdleWarning` countdown, closes with 4301 and leaves the session disconnected.
 
+mod commands;
 mod frames;
 pub mod input;
 mod live;
@@ -77,8 +84,10 @@ pub struct SessionConfig {
     pub connect_timeout: Duration,
     /// How long the RDP connection outlives a dropped websocket, waiting for a resume.
     pub reconnect_grace: Duration,
-    /// Node name recorded in audit events.
+    /// Node name recorded in audit events and on the broker commands this node claims.
     pub node: String,
+    /// How often the node polls the broker's command channel when nothing wakes it.
+    pub command_poll: Duration,
     pub limits: Limits,
     pub encoder: EncoderConfig,
 }
@@ -91,6 +100,7 @@ impl Default for SessionConfig {
             connect_timeout: Duration::from_secs(20),
             reconnect_grace: Duration::from_secs(180),
             node: "gateway".to_owned(),
+            command_poll: hamn_broker::session_control::POLL_INTERVAL,
             limits: Limits::default(),
             encoder: EncoderConfig::default(),
         }
@@ -104,8 +114,8 @@ pub struct SessionService {
     pub verifier: TicketVerifier,
     pub secrets: SecretsKey,
     pub config: SessionConfig,
-    /// Live sessions of this node, for resume.
-    pub registry: Registry,
+    /// Live sessions of this node, for resume and the broker's commands.
+    pub registry: Arc<Registry>,
     /// Cancelled when the gateway stops: every session closes with 4303.
     pub shutdown: CancellationToken,
 }
@@ -118,12 +128,27 @@ impl SessionService {
         config: SessionConfig,
         shutdown: CancellationToken,
     ) -> Self {
+        let registry = Arc::new(Registry::default());
+        // The command poll runs as long as the service; without a runtime (never in the
+        // gateway, which builds this inside one) the broker's commands are not picked up.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(commands::run(
+                    database.clone(),
+                    registry.clone(),
+                    config.node.clone(),
+                    config.command_poll,
+                    shutdown.clone(),
+                ));
+            }
+            Err(_) => tracing::warn!("no async runtime: broker commands are not polled"),
+        }
         Self {
             database,
             verifier,
             secrets,
             config,
-            registry: Registry::default(),
+            registry,
             shutdown,
         }
     }

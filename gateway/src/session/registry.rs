@@ -1,6 +1,7 @@
 //! The live browser sessions of this gateway node, by session id: what a resuming browser
-//! needs to find its session. Each entry holds the session's current resume token and the
-//! channel its task takes new websockets from.
+//! needs to find its session. Each entry holds the session's current resume token, the
+//! channel its task takes new websockets from, and the one it takes the broker's commands
+//! from ([`super::commands`]).
 //!
 //! A resume token is `session id (16 bytes) ‖ secret (32 random bytes)`. It is single use:
 //! [`Registry::redeem`] takes it out, and the session hands a fresh one to the browser in
@@ -11,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use hamn_broker::session_control::QueuedCommand;
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -39,6 +41,7 @@ struct Entry {
     /// `None` between a redeem and the next ServerHello.
     secret: Option<[u8; SECRET_LEN]>,
     attach: mpsc::Sender<Attach>,
+    commands: mpsc::Sender<QueuedCommand>,
 }
 
 /// Live sessions of this node.
@@ -72,15 +75,32 @@ impl Registry {
         self.len() == 0
     }
 
-    /// Registers a session whose task takes websockets from `attach`.
-    pub(super) fn insert(&self, id: Uuid, attach: mpsc::Sender<Attach>) {
+    /// Registers a session whose task takes websockets from `attach` and the broker's
+    /// commands from `commands`.
+    pub(super) fn insert(
+        &self,
+        id: Uuid,
+        attach: mpsc::Sender<Attach>,
+        commands: mpsc::Sender<QueuedCommand>,
+    ) {
         self.lock().insert(
             id,
             Entry {
                 secret: None,
                 attach,
+                commands,
             },
         );
+    }
+
+    /// The ids of the live sessions, for the command poll.
+    pub fn ids(&self) -> Vec<Uuid> {
+        self.lock().keys().copied().collect()
+    }
+
+    /// The channel into live session `id` for the broker's commands.
+    pub(super) fn commands(&self, id: Uuid) -> Option<mpsc::Sender<QueuedCommand>> {
+        self.lock().get(&id).map(|entry| entry.commands.clone())
     }
 
     /// The channel into live session `id`, for a new ticket that names it (roaming: the
@@ -149,8 +169,10 @@ mod tests {
     fn a_token_resumes_once_and_only_its_own_session() {
         let registry = Registry::default();
         let (tx, _rx) = mpsc::channel(1);
+        let (commands, _commands_rx) = mpsc::channel(1);
         let id = Uuid::now_v7();
-        registry.insert(id, tx);
+        registry.insert(id, tx, commands);
+        assert_eq!(registry.ids(), [id]);
         assert_eq!(
             registry.redeem(&[0; TOKEN_LEN]).err(),
             Some(ResumeRefused::UnknownSession)
@@ -186,8 +208,9 @@ mod tests {
     fn a_session_whose_task_ended_cannot_be_resumed() {
         let registry = Registry::default();
         let (tx, rx) = mpsc::channel(1);
+        let (commands, _commands_rx) = mpsc::channel(1);
         let id = Uuid::now_v7();
-        registry.insert(id, tx);
+        registry.insert(id, tx, commands);
         let token = registry.issue_token(id).expect("token");
         drop(rx);
         assert_eq!(registry.redeem(&token).err(), Some(ResumeRefused::Ending));

@@ -51,13 +51,16 @@ pub enum CloseCode {
     GatewayShutdown = 4303,
     /// The user ended the session (logged off or closed it).
     UserEnded = 4304,
+    /// The pool's maximum session length was reached; the session was logged off
+    /// (version 2).
+    SessionLimit = 4305,
     /// A fault in the gateway itself.
     InternalError = 4500,
 }
 
 impl CloseCode {
     /// Every code, for tables and tests.
-    pub const ALL: [CloseCode; 22] = [
+    pub const ALL: [CloseCode; 23] = [
         CloseCode::ProtocolError,
         CloseCode::UnsupportedVersion,
         CloseCode::MessageTooLarge,
@@ -79,6 +82,7 @@ impl CloseCode {
         CloseCode::ServiceWindow,
         CloseCode::GatewayShutdown,
         CloseCode::UserEnded,
+        CloseCode::SessionLimit,
         CloseCode::InternalError,
     ];
 
@@ -116,6 +120,7 @@ impl CloseCode {
             CloseCode::ServiceWindow => "Ett servicefönster har börjat.",
             CloseCode::GatewayShutdown => "Tjänsten startas om. Försök igen om en stund.",
             CloseCode::UserEnded => "Sessionen är avslutad.",
+            CloseCode::SessionLimit => "Sessionen nådde sin längsta tillåtna tid och avslutades.",
             CloseCode::InternalError => "Ett internt fel inträffade. Försök igen.",
         }
     }
@@ -146,6 +151,7 @@ impl CloseCode {
             CloseCode::ServiceWindow => "A service window has begun.",
             CloseCode::GatewayShutdown => "The service is restarting. Try again shortly.",
             CloseCode::UserEnded => "The session has ended.",
+            CloseCode::SessionLimit => "The session reached its maximum length and was ended.",
             CloseCode::InternalError => "An internal error occurred. Try again.",
         }
     }
@@ -184,6 +190,7 @@ impl CloseCode {
             CloseCode::ServiceWindow => "service window",
             CloseCode::GatewayShutdown => "gateway shutdown",
             CloseCode::UserEnded => "session ended",
+            CloseCode::SessionLimit => "session limit",
             CloseCode::InternalError => "internal error",
         }
     }

@@ -2,7 +2,10 @@
 //! 4 Mbit/s client link.
 
 /// The highest protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
+/// The first version with AdminMessage, the lifecycle status codes (12, 13) and close
+/// code 4305; the gateway sends none of them to an older viewer.
+pub const LIFECYCLE_VERSION: u16 = 2;
 /// The lowest protocol version this build still accepts.
 pub const MIN_PROTOCOL_VERSION: u16 = 1;
 
@@ -16,6 +19,10 @@ pub const MAX_RESUME_TOKEN: usize = 64;
 pub const MAX_LAYOUT_HINT: usize = 32;
 /// Status details and close reasons are at most this many UTF-8 bytes.
 pub const MAX_DETAIL: usize = 1024;
+/// An administrator's message is at most this many UTF-8 bytes (1000 characters of
+/// Swedish text fit), its sender at most [`MAX_MESSAGE_SENDER`].
+pub const MAX_MESSAGE_TEXT: usize = 4096;
+pub const MAX_MESSAGE_SENDER: usize = 256;
 /// The display scale travels in percent; browsers zoom between 25 % and 1000 %.
 pub const MIN_SCALE_PERCENT: u16 = 25;
 pub const MAX_SCALE_PERCENT: u16 = 1000;

@@ -25,8 +25,9 @@ pub use client::{ClientHello, ClientMessage, MouseButton, decode_client, encode_
 pub use close::CloseCode;
 pub use error::WireError;
 pub use limits::{
-    Limits, MAX_CURSOR_SIZE, MAX_DETAIL, MAX_DIMENSION, MAX_LAYOUT_HINT, MAX_RESUME_TOKEN,
-    MAX_SCALE_PERCENT, MIN_PROTOCOL_VERSION, MIN_SCALE_PERCENT, PROTOCOL_VERSION,
+    LIFECYCLE_VERSION, Limits, MAX_CURSOR_SIZE, MAX_DETAIL, MAX_DIMENSION, MAX_LAYOUT_HINT,
+    MAX_MESSAGE_SENDER, MAX_MESSAGE_TEXT, MAX_RESUME_TOKEN, MAX_SCALE_PERCENT,
+    MIN_PROTOCOL_VERSION, MIN_SCALE_PERCENT, PROTOCOL_VERSION,
 };
 pub use scancode::Scancode;
 pub use server::{

@@ -6,7 +6,9 @@ use super::bytes::{Reader, Writer, utf8};
 use super::check;
 use super::close::CloseCode;
 use super::error::WireError;
-use super::limits::{Limits, MAX_CURSOR_SIZE, MAX_DETAIL, MAX_RESUME_TOKEN};
+use super::limits::{
+    Limits, MAX_CURSOR_SIZE, MAX_DETAIL, MAX_MESSAGE_SENDER, MAX_MESSAGE_TEXT, MAX_RESUME_TOKEN,
+};
 use super::status::StatusCode;
 
 pub(crate) const SERVER_HELLO: u8 = 0x01;
@@ -22,6 +24,7 @@ pub(crate) const RESIZED: u8 = 0x0A;
 pub(crate) const STATUS: u8 = 0x0B;
 pub(crate) const CLOSE: u8 = 0x0C;
 pub(crate) const PONG: u8 = 0x0D;
+pub(crate) const ADMIN_MESSAGE: u8 = 0x0E;
 
 /// Everything the gateway sends to the browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +62,14 @@ pub enum ServerMessage {
     Close { code: CloseCode, reason: String },
     /// The answer to `Ping`, echoing its timestamp.
     Pong { timestamp: u32 },
+    /// A message from the service's administrators, shown in the viewer until dismissed
+    /// (protocol version 2).
+    AdminMessage {
+        /// Who sent it (≤ 256 bytes).
+        sender: String,
+        /// The message (≤ 4096 bytes, line breaks allowed).
+        text: String,
+    },
 }
 
 /// Capability bits in [`ServerHello::capabilities`]. Unknown bits are kept and ignored:
@@ -164,6 +175,7 @@ impl ServerMessage {
             ServerMessage::Status { .. } => "Status",
             ServerMessage::Close { .. } => "Close",
             ServerMessage::Pong { .. } => "Pong",
+            ServerMessage::AdminMessage { .. } => "AdminMessage",
         }
     }
 }
@@ -254,6 +266,11 @@ pub fn encode_server(message: &ServerMessage) -> Vec<u8> {
         ServerMessage::Pong { timestamp } => {
             let mut w = Writer::new(PONG, 4);
             w.u32(*timestamp);
+            w.finish()
+        }
+        ServerMessage::AdminMessage { sender, text } => {
+            let mut w = Writer::new(ADMIN_MESSAGE, 4 + sender.len() + text.len());
+            w.text16(sender).text16(text);
             w.finish()
         }
     }
@@ -433,6 +450,13 @@ pub fn decode_server(bytes: &[u8], limits: &Limits) -> Result<ServerMessage, Wir
             let timestamp = r.u32()?;
             r.finish()?;
             ServerMessage::Pong { timestamp }
+        }
+        ADMIN_MESSAGE => {
+            let mut r = Reader::new(body, "AdminMessage");
+            let sender = r.text16("sender", MAX_MESSAGE_SENDER)?;
+            let text = r.text16("text", MAX_MESSAGE_TEXT)?;
+            r.finish()?;
+            ServerMessage::AdminMessage { sender, text }
         }
         other => return Err(WireError::UnknownType(other)),
     };

@@ -28,10 +28,15 @@ pub enum StatusCode {
     ClipboardDisabled = 10,
     /// The host cannot change resolution; the picture is scaled instead.
     ResizeUnsupported = 11,
+    /// The pool's maximum session length is reached in `seconds`: the session is logged
+    /// off then (version 2).
+    SessionLimitWarning = 12,
+    /// Input arrived after an idle warning: the session goes on (version 2).
+    IdleWarningCleared = 13,
 }
 
 impl StatusCode {
-    pub const ALL: [StatusCode; 11] = [
+    pub const ALL: [StatusCode; 13] = [
         StatusCode::Connecting,
         StatusCode::Connected,
         StatusCode::HostReconnecting,
@@ -43,6 +48,8 @@ impl StatusCode {
         StatusCode::ClipboardTooLarge,
         StatusCode::ClipboardDisabled,
         StatusCode::ResizeUnsupported,
+        StatusCode::SessionLimitWarning,
+        StatusCode::IdleWarningCleared,
     ];
 
     pub fn as_u8(self) -> u8 {
@@ -69,6 +76,10 @@ impl StatusCode {
             StatusCode::ClipboardTooLarge => "Urklippet är för stort för att föras över.",
             StatusCode::ClipboardDisabled => "Urklipp är avstängt för den här tjänsten.",
             StatusCode::ResizeUnsupported => "Värden kan inte byta upplösning; bilden skalas.",
+            StatusCode::SessionLimitWarning => {
+                "Sessionen når sin längsta tillåtna tid och loggas ut om {s} s. Spara ditt arbete."
+            }
+            StatusCode::IdleWarningCleared => "Du är aktiv igen; sessionen fortsätter.",
         }
     }
 
@@ -88,6 +99,10 @@ impl StatusCode {
             StatusCode::ResizeUnsupported => {
                 "The host cannot change resolution; the picture is scaled."
             }
+            StatusCode::SessionLimitWarning => {
+                "The session reaches its maximum length and is logged off in {s} s. Save your work."
+            }
+            StatusCode::IdleWarningCleared => "You are active again; the session goes on.",
         }
     }
 

@@ -61,6 +61,10 @@ pub(crate) fn server_samples() -> Vec<ServerMessage> {
             reason: "bye".into(),
         },
         ServerMessage::Pong { timestamp: 77 },
+        ServerMessage::AdminMessage {
+            sender: "Driften".into(),
+            text: "Spara ditt arbete.".into(),
+        },
     ]
 }
 
@@ -198,7 +202,7 @@ fn trailing_bytes_are_rejected() {
 fn unknown_types_and_wrong_direction_are_rejected() {
     assert_eq!(decode_client(&[], &limits()), Err(WireError::Empty));
     assert_eq!(decode_server(&[], &limits()), Err(WireError::Empty));
-    for t in [0x00, 0x0E, 0x7F, 0x8C, 0xFF] {
+    for t in [0x00, 0x0F, 0x7F, 0x8C, 0xFF] {
         assert_eq!(
             decode_client(&[t], &limits()),
             Err(WireError::UnknownType(t))
@@ -337,6 +341,37 @@ fn server_field_violations() {
         server_err(&[0x0A, 0, 0, 1, 0]).close_code(),
         CloseCode::OutOfBounds
     );
+
+    // AdminMessage: sender and text over their caps, bad UTF-8 in either, cut short.
+    let admin = |sender: &[u8], text: &[u8]| {
+        let mut b = vec![0x0E];
+        for field in [sender, text] {
+            b.extend_from_slice(&u16::try_from(field.len()).unwrap_or(u16::MAX).to_le_bytes());
+            b.extend_from_slice(field);
+        }
+        b
+    };
+    assert!(decode_server(&admin(b"Drift", "Hej på er".as_bytes()), &limits()).is_ok());
+    assert_eq!(
+        server_err(&admin(&[b'a'; 257], b"x")).close_code(),
+        CloseCode::MessageTooLarge
+    );
+    assert_eq!(
+        server_err(&admin(b"x", &[b'a'; 4097])).close_code(),
+        CloseCode::MessageTooLarge
+    );
+    assert_eq!(
+        server_err(&admin(&[0xC3], b"x")).close_code(),
+        CloseCode::InvalidText
+    );
+    assert_eq!(
+        server_err(&admin(b"x", &[0xED, 0xA0, 0x80])).close_code(),
+        CloseCode::InvalidText
+    );
+    assert!(matches!(
+        server_err(&[0x0E, 3, 0, b'a']),
+        WireError::Truncated { .. }
+    ));
 
     // Clipboard: bad UTF-8, over the cap.
     assert_eq!(
@@ -530,7 +565,8 @@ fn client_stream_enforces_hello_first_and_once() {
         Err(CloseCode::UnexpectedMessage)
     );
     assert!(stream.receive(&hello).is_ok());
-    assert_eq!(stream.version(), Some(PROTOCOL_VERSION));
+    // The sample speaks version 1: the lower of the two versions wins.
+    assert_eq!(stream.version(), Some(1.min(PROTOCOL_VERSION)));
     assert!(stream.receive(&ping).is_ok());
     assert_eq!(
         stream.receive(&hello).map_err(|e| e.close_code()),

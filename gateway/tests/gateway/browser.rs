@@ -5,7 +5,9 @@
 //! connection) and the viewer must resume the same RDP session by itself within 5 s. A
 //! smaller window resizes the xrdp desktop (display control) and scales the demo host's
 //! (which keeps its size). Against the demo host the clipboard makes a round trip: local
-//! text pasted into the app with Ctrl+V, the field copied back with Ctrl+C.
+//! text pasted into the app with Ctrl+V, the field copied back with Ctrl+C. An
+//! administrator's message queued through the broker's command channel shows in the viewer
+//! (an aria-live alert naming the sender) and closes without ending the session.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -88,6 +90,7 @@ async fn run_viewer(
     url: &str,
     mut config: serde_json::Value,
     proxy: &CutProxy,
+    message: Option<(&Gateway, uuid::Uuid)>,
 ) -> serde_json::Value {
     let shots = tempfile::tempdir().expect("temp dir");
     let failure_shot = shots.path().join("failure.png");
@@ -114,6 +117,17 @@ async fn run_viewer(
             if line == "cut-now" {
                 proxy.cut();
                 stdin.write_all(b"cut\n").await.expect("answer the script");
+            } else if line == "message-now" {
+                let (gateway, session) = message.expect("a session to send the message to");
+                let sent = &config["adminMessage"];
+                let command = hamn_broker::session_control::SessionCommand::Message {
+                    text: sent["text"].as_str().unwrap_or_default().to_owned(),
+                    sender: sent["sender"].as_str().unwrap_or_default().to_owned(),
+                };
+                hamn_broker::session_control::send(&gateway.database, session, command)
+                    .await
+                    .expect("message queued");
+                stdin.write_all(b"sent\n").await.expect("answer the script");
             } else if let Some(json) = line.strip_prefix("result ") {
                 result = Some(serde_json::from_str(json).expect("result JSON"));
             }
@@ -163,7 +177,7 @@ async fn the_viewer_resumes_a_demo_host_session_after_the_websocket_is_cut() {
         "clipboard": { "text": "Hej från webbläsaren", "region": [540, 166, 470, 28] },
         "resize": [1000, 640],
     });
-    let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy).await;
+    let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy, None).await;
     eprintln!("demo host in Chromium: {result}");
     assert_eq!(result["remoteSize"], serde_json::json!([1280, 800]));
     // The field held the typed name, then the pasted text; Ctrl+C copied all of it.
@@ -192,7 +206,7 @@ async fn the_viewer_shows_an_xrdp_session_and_resumes_it() {
         "resize": [1024, 700],
         "resizeRemote": true,
     });
-    let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy).await;
+    let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy, None).await;
     eprintln!("xrdp in Chromium: {result}");
     assert_eq!(
         result["afterResize"]["remote"],
@@ -219,6 +233,34 @@ async fn the_viewer_shows_a_freerdp_shadow_display_over_nla() {
     let config = serde_json::json!({
         "pixels": [[150, 150, peers::XRDP_WINDOW_BG]],
     });
-    let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy).await;
+    let result = run_viewer(&viewer_url(proxy.port, &ticket), config, &proxy, None).await;
     eprintln!("freerdp-shadow in Chromium: {result}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_viewer_shows_an_administrators_message() {
+    let gateway = Gateway::start().await;
+    let proxy = CutProxy::start(gateway.port).await;
+    let (ticket, session_id) = gateway.ticket().await;
+    let shot = std::env::var_os("HAMN_MESSAGE_SCREENSHOT");
+    let config = serde_json::json!({
+        "pixels": [[700, 24, [31, 78, 121]]],
+        "adminMessage": {
+            "sender": "Driften i Ale",
+            "text": "Procapita startas om kl. 18:00.\nSpara ditt arbete – tack!",
+        },
+        "messageScreenshot": shot.map(|p| p.to_string_lossy().into_owned()),
+    });
+    let result = run_viewer(
+        &viewer_url(proxy.port, &ticket),
+        config,
+        &proxy,
+        Some((&gateway, session_id)),
+    )
+    .await;
+    eprintln!("administrator's message in Chromium: {result}");
+    assert_eq!(
+        result["adminMessage"]["text"],
+        "Procapita startas om kl. 18:00.\nSpara ditt arbete – tack!"
+    );
 }

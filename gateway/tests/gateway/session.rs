@@ -5,13 +5,18 @@
 //! closes the session with the wire's close code; a dropped websocket resumes the same RDP
 //! session with the ServerHello's token (single use, taken over by a second window,
 //! refused after the grace period), and the session row follows with its traffic.
+//! Lifecycle: the broker's commands reach the browser through this node's poll — an
+//! administrator's message (once, the session goes on), a disconnect (4300, row
+//! disconnected, the next launch roams back), a logoff (4300, row ended, host logoff
+//! queued) — and the pool's idle timeout warns, is lifted by input, then closes with 4301.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use hamn_broker::db::{Database, DatabaseConfig};
-use hamn_broker::model::SessionState;
+use hamn_broker::model::{CommandState, SessionState};
+use hamn_broker::session_control::{self, EndCause, SessionCommand};
 use hamn_broker::ticket::keys::PUBLIC_KEY_FILE;
 use hamn_broker::{
     LaunchPath, Secret, SecretsKey, TicketIssuer, TicketKeys, TicketVerifier, issue_launch_ticket,
@@ -801,4 +806,308 @@ async fn a_second_launch_takes_the_live_session_over() {
     assert_eq!(gateway.sessions.registry.len(), 1, "still one session");
     let actions = gateway.audit_actions(session_id).await;
     assert!(actions.iter().any(|a| a == "session.resume"), "{actions:?}");
+}
+
+// ---------------------------------------------------------------- session lifecycle
+
+/// Reads (acking frames, painting nothing) until a message for which `pick` is `Some`.
+async fn until<T>(ws: &mut Ws, what: &str, pick: impl Fn(&ServerMessage) -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        match next(ws).await {
+            Ok(message) => {
+                if let Some(found) = pick(&message) {
+                    return found;
+                }
+                if let ServerMessage::FrameEnd { frame_id } = message {
+                    send(ws, &ClientMessage::FrameAck { frame_id }).await;
+                }
+            }
+            Err(code) => panic!("closed with {code:?} while waiting for {what}"),
+        }
+    }
+}
+
+/// Reads (acking frames) until the socket closes: the Close message's code and reason.
+async fn close_message(ws: &mut Ws) -> (CloseCode, String) {
+    let mut seen = None;
+    loop {
+        match next(ws).await {
+            Ok(ServerMessage::Close { code, reason }) => seen = Some((code, reason)),
+            Ok(ServerMessage::FrameEnd { frame_id }) => {
+                // The session may already be gone; a failed ack is part of the close.
+                let _ = ws
+                    .send(Message::Binary(
+                        encode_client(&ClientMessage::FrameAck { frame_id }).into(),
+                    ))
+                    .await;
+            }
+            Ok(_) => {}
+            Err(ws_code) => {
+                let (code, reason) = seen.expect("a Close message before the close frame");
+                assert_eq!(
+                    ws_code,
+                    Some(code.as_u16()),
+                    "close frame and message agree"
+                );
+                return (code, reason);
+            }
+        }
+    }
+}
+
+impl Gateway {
+    /// Opens a new session and paints until the demo app shows.
+    async fn connected(&self) -> (Ws, Uuid) {
+        let (ticket, session_id) = self.ticket().await;
+        let mut ws = self.open(&ticket).await.expect("upgrade");
+        send(&mut ws, &hello(1280, 800)).await;
+        let server_hello = match next(&mut ws).await {
+            Ok(ServerMessage::ServerHello(h)) => h,
+            other => panic!("expected ServerHello, got {other:?}"),
+        };
+        let mut canvas = Canvas::new(server_hello.width, server_hello.height);
+        paint_until_demo_app(&mut ws, &mut canvas).await;
+        (ws, session_id)
+    }
+
+    /// Queues `command` for `session` as the broker does, and wakes this process's nodes.
+    async fn command(&self, session: Uuid, command: SessionCommand) -> Uuid {
+        session_control::send(&self.database, session, command)
+            .await
+            .expect("command queued")
+            .id
+    }
+
+    async fn command_row(&self, id: Uuid) -> hamn_broker::model::QueuedCommand {
+        let mut conn = self.database.pool().acquire().await.expect("conn");
+        repo::session_commands::get(&mut conn, id)
+            .await
+            .expect("command")
+            .expect("row")
+    }
+
+    /// Waits until the session's task has finished command `id`.
+    async fn finished(&self, id: Uuid) -> hamn_broker::model::QueuedCommand {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let row = self.command_row(id).await;
+            if row.finished_at.is_some() {
+                return row;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never finished: {row:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn set_pool(&self, change: impl FnOnce(&mut hamn_broker::model::HostPool)) {
+        let mut conn = self.database.pool().acquire().await.expect("conn");
+        let app = repo::apps::get(&mut conn, self.app)
+            .await
+            .expect("app")
+            .expect("row");
+        let mut pool = repo::pools::get(&mut conn, app.pool_id)
+            .await
+            .expect("pool")
+            .expect("row");
+        change(&mut pool);
+        repo::pools::update(&mut conn, &pool).await.expect("update");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrators_message_reaches_the_browser_and_the_session_goes_on() {
+    let gateway = Gateway::start().await;
+    let (mut ws, session_id) = gateway.connected().await;
+    let id = gateway
+        .command(
+            session_id,
+            SessionCommand::Message {
+                text: "Procapita startas om kl. 18:00.\nSpara ditt arbete.".to_owned(),
+                sender: "Driften i Ale".to_owned(),
+            },
+        )
+        .await;
+    let (sender, text) = until(&mut ws, "the administrator's message", |m| match m {
+        ServerMessage::AdminMessage { sender, text } => Some((sender.clone(), text.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(sender, "Driften i Ale");
+    assert_eq!(text, "Procapita startas om kl. 18:00.\nSpara ditt arbete.");
+    let row = gateway.finished(id).await;
+    assert_eq!(row.state, CommandState::Done, "{row:?}");
+    assert_eq!(row.claimed_by.as_deref(), Some("gateway"));
+    // Exactly once: nothing is left to claim, and the session is still live.
+    let mut conn = gateway.database.pool().acquire().await.expect("conn");
+    let again = session_control::claim(
+        &mut conn,
+        "other-node",
+        &[session_id],
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("claim");
+    assert!(again.is_empty());
+    drop(conn);
+    send(&mut ws, &ClientMessage::Ping { timestamp: 7 }).await;
+    until(&mut ws, "the pong", |m| {
+        matches!(m, ServerMessage::Pong { timestamp: 7 }).then_some(())
+    })
+    .await;
+    assert_eq!(
+        gateway.session_state(session_id).await,
+        SessionState::Active
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrators_disconnect_closes_4300_and_the_next_launch_roams_back() {
+    let gateway = Gateway::start().await;
+    let (mut ws, session_id) = gateway.connected().await;
+    let id = gateway
+        .command(
+            session_id,
+            SessionCommand::Disconnect {
+                reason: "Värden startas om".to_owned(),
+                cause: EndCause::Admin,
+            },
+        )
+        .await;
+    let (code, reason) = close_message(&mut ws).await;
+    assert_eq!(code, CloseCode::EndedByAdmin);
+    assert_eq!(reason, "Värden startas om");
+    gateway
+        .wait_state(session_id, SessionState::Disconnected)
+        .await;
+    assert_eq!(gateway.finished(id).await.state, CommandState::Done);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !gateway.sessions.registry.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the RDP connection stayed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The Windows session is still there: the next launch is the same session.
+    let (mut ws, again) = gateway.connected().await;
+    assert_eq!(
+        again, session_id,
+        "the launch roamed back to the disconnected session"
+    );
+    gateway.wait_state(session_id, SessionState::Active).await;
+    drop(ws.close(None).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrators_logoff_ends_the_session_and_queues_the_host_logoff() {
+    let gateway = Gateway::start().await;
+    let (mut ws, session_id) = gateway.connected().await;
+    let mut tx = gateway.database.begin().await.expect("tx");
+    let done = session_control::log_off(
+        &mut tx,
+        session_id,
+        "Utloggad av driften",
+        EndCause::Admin,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("log off");
+    tx.commit().await.expect("commit");
+    session_control::wake();
+    let (code, reason) = close_message(&mut ws).await;
+    assert_eq!(code, CloseCode::EndedByAdmin);
+    assert_eq!(reason, "Utloggad av driften");
+    gateway.wait_state(session_id, SessionState::Ended).await;
+    assert_eq!(
+        gateway.finished(done.command.id).await.state,
+        CommandState::Done
+    );
+    let mut conn = gateway.database.pool().acquire().await.expect("conn");
+    let host = repo::host_commands::list_for_session(&mut conn, session_id)
+        .await
+        .expect("host commands");
+    assert_eq!(host.len(), 1, "the host agent is asked to log the user off");
+    drop(conn);
+    // The session is gone: the next launch is a new one.
+    let (_, next_session) = gateway.ticket().await;
+    assert_ne!(next_session, session_id);
+    // The task records its end once the RDP connection is closed.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let actions = gateway.audit_actions(session_id).await;
+        if actions.iter().any(|a| a == "session.end") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{actions:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(gateway.session_state(session_id).await, SessionState::Ended);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_is_warned_then_closed_with_4301_unless_input_arrives() {
+    let gateway = Gateway::start().await;
+    gateway
+        .set_pool(|pool| {
+            pool.idle_timeout_secs = 8;
+            pool.timeout_warning_secs = 4;
+        })
+        .await;
+    let (mut ws, session_id) = gateway.connected().await;
+    let moved = |x| ClientMessage::MouseMove { x, y: 300 };
+    send(&mut ws, &moved(400)).await;
+
+    // No input: the warning comes with the seconds left.
+    let seconds = until(&mut ws, "the idle warning", |m| match m {
+        ServerMessage::Status {
+            code: StatusCode::IdleWarning,
+            seconds,
+            ..
+        } => Some(*seconds),
+        _ => None,
+    })
+    .await;
+    assert!((1..=4).contains(&seconds), "{seconds}");
+
+    // Input lifts it.
+    send(&mut ws, &moved(410)).await;
+    until(&mut ws, "the warning lifted", |m| {
+        matches!(
+            m,
+            ServerMessage::Status {
+                code: StatusCode::IdleWarningCleared,
+                ..
+            }
+        )
+        .then_some(())
+    })
+    .await;
+    assert_eq!(
+        gateway.session_state(session_id).await,
+        SessionState::Active
+    );
+
+    // No more input: warned again, then closed with 4301; the session stays on the host.
+    until(&mut ws, "the second idle warning", |m| {
+        matches!(
+            m,
+            ServerMessage::Status {
+                code: StatusCode::IdleWarning,
+                ..
+            }
+        )
+        .then_some(())
+    })
+    .await;
+    let (code, _) = close_message(&mut ws).await;
+    assert_eq!(code, CloseCode::IdleTimeout);
+    gateway
+        .wait_state(session_id, SessionState::Disconnected)
+        .await;
 }

@@ -145,6 +145,8 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         )
             .prop_map(|(code, reason)| ServerMessage::Close { code, reason }),
         any::<u32>().prop_map(|timestamp| ServerMessage::Pong { timestamp }),
+        (text(wire::MAX_MESSAGE_SENDER), text(wire::MAX_MESSAGE_TEXT))
+            .prop_map(|(sender, text)| ServerMessage::AdminMessage { sender, text }),
     ]
 }
 
@@ -243,7 +245,7 @@ proptest! {
 
     #[test]
     fn arbitrary_server_bytes_are_safe(
-        message_type in 0x00u8..=0x0E,
+        message_type in 0x00u8..=0x0F,
         body in proptest::collection::vec(any::<u8>(), 0..64),
     ) {
         let mut bytes = vec![message_type];
@@ -550,6 +552,21 @@ fn server_fixtures() -> Vec<(&'static str, ServerMessage)> {
             "server_pong",
             ServerMessage::Pong {
                 timestamp: 123_456_789,
+            },
+        ),
+        (
+            "server_admin_message",
+            ServerMessage::AdminMessage {
+                sender: "Driften i Ale".into(),
+                text: "Procapita startas om kl. 18:00.\nSpara ditt arbete – tack!".into(),
+            },
+        ),
+        (
+            "server_status_session_limit",
+            ServerMessage::Status {
+                code: StatusCode::SessionLimitWarning,
+                seconds: 600,
+                detail: "längsta sessionstid 12 h".into(),
             },
         ),
     ]

@@ -12,16 +12,22 @@ use utoipa::openapi::security::{SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Required, ResponseBuilder};
 
 use super::caller::{Caller, Scope};
+use super::handlers::host_commands::HostCommandList;
+use super::handlers::sessions::{
+    SessionAction, SessionCommandList, SessionEndRequest, SessionMessageRequest,
+};
 use super::problem::{PROBLEM_JSON, Problem};
 use super::routes::{Response, api_routes};
 use crate::credentials::{PoolCredentials, SetPoolCredentials};
 use crate::model::{
     ActorKind, ApiClient, ApiClientPatch, ApiClientScope, App, AppKind, AppPatch, AuditEvent,
-    AuditOutcome, Entitlement, Environment, EnvironmentKind, EnvironmentPatch, FieldError, Group,
-    GroupMember, GroupPatch, Host, HostCertPolicy, HostHealth, HostPatch, HostPool, HostPoolPatch,
-    HostState, HostStateChange, NewApiClient, NewApp, NewEntitlement, NewEnvironment, NewGroup,
-    NewHost, NewHostPool, NewTenant, NewUser, PoolStrategy, Session, SessionState, Tenant,
-    TenantPatch, User, UserPatch,
+    AuditOutcome, CommandState, EndCause, Entitlement, Environment, EnvironmentKind,
+    EnvironmentPatch, FieldError, Group, GroupMember, GroupPatch, Host, HostCertPolicy,
+    HostCommand, HostCommandKind, HostCommandReport, HostCommandState, HostHealth, HostPatch,
+    HostPool, HostPoolPatch, HostState, HostStateChange, NewApiClient, NewApp, NewEntitlement,
+    NewEnvironment, NewGroup, NewHost, NewHostPool, NewTenant, NewUser, PoolStrategy,
+    QueuedCommand, Session, SessionCommand, SessionState, Tenant, TenantPatch, User, UserPatch,
+    WarningKind,
 };
 // Service windows and release rings.
 use crate::model::{
@@ -46,6 +52,8 @@ use crate::model::{
         AuditEvent,
         AuditOutcome,
         Caller,
+        CommandState,
+        EndCause,
         Entitlement,
         Environment,
         EnvironmentKind,
@@ -55,6 +63,11 @@ use crate::model::{
         GroupMember,
         GroupPatch,
         Host,
+        HostCommand,
+        HostCommandKind,
+        HostCommandList,
+        HostCommandReport,
+        HostCommandState,
         HostHealth,
         HostPatch,
         HostCertPolicy,
@@ -74,14 +87,21 @@ use crate::model::{
         PoolCredentials,
         PoolStrategy,
         Problem,
+        QueuedCommand,
         Scope,
         Session,
+        SessionAction,
+        SessionCommand,
+        SessionCommandList,
+        SessionEndRequest,
+        SessionMessageRequest,
         SessionState,
         SetPoolCredentials,
         Tenant,
         TenantPatch,
         User,
         UserPatch,
+        WarningKind,
         HostVersionReport,
         NewRollout,
         NewServiceWindow,

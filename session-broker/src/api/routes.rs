@@ -7,8 +7,8 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::AdminState;
 use super::handlers::{
-    api_clients, apps, audit, credentials, entitlements, environments, groups, hosts, pools,
-    rollouts, service_windows, sessions, tenants, users, whoami,
+    api_clients, apps, audit, credentials, entitlements, environments, groups, host_commands,
+    hosts, pools, rollouts, service_windows, sessions, tenants, users, whoami,
 };
 
 /// What an operation answers with on success.
@@ -68,6 +68,11 @@ const SESSION_QUERY: &[(&str, &str)] = &[
     ("to", "RFC 3339; created before"),
     ("limit", "page size, 1-500 (default 100)"),
     ("cursor", "next_cursor of the previous page"),
+];
+
+const HOST_COMMAND_QUERY: &[(&str, &str)] = &[
+    ("state", "pending (default) or all"),
+    ("limit", "at most this many, 1-500 (default 100)"),
 ];
 
 const AUDIT_QUERY: &[(&str, &str)] = &[
@@ -220,6 +225,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         put("/hosts/{id}/state").doc("Set a host active, draining or in maintenance", "hosts", Some("HostStateChange"), One("Host")).operator().to(hosts::set_state),
         put("/hosts/{id}/version").doc("Report the build a host runs (host agent or operator); completes its recycle", "hosts", Some("HostVersionReport"), One("Host")).operator().to(hosts::report_version),
         delete("/hosts/{id}").doc("Remove a host without sessions", "hosts", None, NoContent).operator().to(hosts::delete),
+        get("/hosts/{id}/commands").doc("A host agent's commands (logoffs a browser RDP client cannot do), oldest first", "hosts", None, One("HostCommandList")).query(HOST_COMMAND_QUERY).operator().to(host_commands::list),
+        post("/host-commands/{id}/report").doc("A host agent reports a command done or failed", "hosts", Some("HostCommandReport"), One("HostCommand")).operator().to(host_commands::report),
         // apps
         get("/tenants/{id}/apps").doc("List a tenant's published apps", "apps", None, Page("App")).query(APP_QUERY).to(apps::list),
         post("/tenants/{id}/apps").doc("Publish an app", "apps", Some("NewApp"), Created("App")).to(apps::create),
@@ -258,9 +265,13 @@ pub fn api_routes() -> Vec<ApiRoute> {
         post("/apps/{id}/entitlements").doc("Entitle a group or user to an app", "entitlements", Some("NewEntitlement"), Created("Entitlement")).to(entitlements::create),
         get("/entitlements/{id}").doc("Get an entitlement", "entitlements", None, One("Entitlement")).to(entitlements::get),
         delete("/entitlements/{id}").doc("Revoke an entitlement", "entitlements", None, NoContent).to(entitlements::delete),
-        // sessions and audit (read-only)
+        // sessions and their administrator actions; audit (read-only)
         get("/sessions").doc("List sessions, newest first", "sessions", None, Page("Session")).query(SESSION_QUERY).to(sessions::list),
         get("/sessions/{id}").doc("Get a session", "sessions", None, One("Session")).to(sessions::get),
+        post("/sessions/{id}/disconnect").doc("Disconnect a session: the browser is closed (4300), the Windows session stays on the host, disconnected", "sessions", Some("SessionEndRequest"), One("SessionAction")).to(sessions::disconnect),
+        post("/sessions/{id}/logoff").doc("Log a session off: the browser is closed (4300), the session ends and the host agent logs the Windows user off", "sessions", Some("SessionEndRequest"), One("SessionAction")).to(sessions::logoff),
+        post("/sessions/{id}/message").doc("Show a message in the session's viewer", "sessions", Some("SessionMessageRequest"), One("SessionAction")).to(sessions::message),
+        get("/sessions/{id}/commands").doc("A session's commands and host commands, with their delivery state", "sessions", None, One("SessionCommandList")).to(sessions::commands),
         get("/audit").doc("Read the audit log, newest first", "audit", None, Page("AuditEvent")).query(AUDIT_QUERY).to(audit::list),
         get("/audit/{id}").doc("Get an audit event", "audit", None, One("AuditEvent")).to(audit::get),
         // API clients

@@ -24,6 +24,7 @@ mod pool_clipboard;
 mod scope;
 mod service_windows;
 mod session_commands;
+mod session_lifecycle;
 mod ticket_codec;
 mod tickets;
 mod tls;

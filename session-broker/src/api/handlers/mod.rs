@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod entitlements;
 pub mod environments;
 pub mod groups;
+pub mod host_commands;
 pub mod hosts;
 pub mod pools;
 pub mod rollouts;
