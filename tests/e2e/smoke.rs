@@ -55,8 +55,15 @@ fn service_window_calendar_is_public(up: &HamnUp, gateway: &str) {
     let (code, feed) = up.curl(&[], &format!("{gateway}/status/demo/prod/calendar.ics"));
     assert_eq!(code, 200, "{feed}");
     assert!(feed.starts_with("BEGIN:VCALENDAR\r\n"), "{feed}");
-    assert!(feed.contains("Demo kommun PROD: Uppgradering Lifecare"), "{feed}");
-    assert_eq!(feed.matches("BEGIN:VEVENT").count(), 1, "only PROD's window: {feed}");
+    assert!(
+        feed.contains("Demo kommun PROD: Uppgradering Lifecare"),
+        "{feed}"
+    );
+    assert_eq!(
+        feed.matches("BEGIN:VEVENT").count(),
+        1,
+        "only PROD's window: {feed}"
+    );
     let (code, feed) = up.curl(&[], &format!("{gateway}/status/calendar.ics"));
     assert_eq!(code, 200, "{feed}");
     assert_eq!(feed.matches("BEGIN:VEVENT").count(), 3, "{feed}");
