@@ -175,6 +175,9 @@ commands:
   RESOURCE delete ID
   hosts set-state ID active|drain|maintenance
   groups members ID | groups add-member ID USER_ID | groups remove-member ID USER_ID
+  sessions message ID text=… [sender=…] | sessions disconnect ID [reason=…]
+  sessions logoff ID [reason=…] | sessions commands ID
+  hosts commands ID [state=all]          a host agent's pending logoffs
 
 resources (parent to name on list and create):
   tenants, environments (tenant=ID), pools, hosts (pool=ID), apps (tenant=ID),
@@ -332,6 +335,33 @@ pub fn parse(words: &[String]) -> anyhow::Result<Call> {
                 format!("{}/members/{}", item(id), encode(user)),
                 None,
             )
+        }
+        "message" | "disconnect" | "logoff" if resource.name == "sessions" => {
+            let (id, fields) = id_and_fields(rest)?;
+            call(
+                "POST",
+                format!("{}/{verb}", item(&id)),
+                Some(Value::Object(fields)),
+            )
+        }
+        "commands" if resource.name == "sessions" || resource.name == "hosts" => {
+            let (id, fields) = id_and_fields(rest)?;
+            let query: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(&scalar_text(v))))
+                .collect();
+            let path = format!("{}/commands", item(&id));
+            let path = if query.is_empty() {
+                path
+            } else {
+                format!("{path}?{}", query.join("&"))
+            };
+            Call {
+                method: "GET",
+                path,
+                body: None,
+                columns: &["id", "session_id", "kind", "state", "created_at", "outcome"],
+            }
         }
         other => bail!("unknown verb {other:?} for {}", resource.name),
     })
@@ -519,6 +549,29 @@ mod tests {
             panic!("parse")
         };
         assert_eq!(call.path, "/api/v1/audit?action=tenant.create&actor=a%26b");
+    }
+
+    #[test]
+    fn session_actions_post_to_the_session() {
+        let Ok(call) = parse(&words("sessions message S1 text=Spara sender=Driften")) else {
+            panic!("parse")
+        };
+        assert_eq!(call.method, "POST");
+        assert_eq!(call.path, "/api/v1/sessions/S1/message");
+        assert_eq!(
+            call.body,
+            Some(serde_json::json!({"text": "Spara", "sender": "Driften"}))
+        );
+        let Ok(call) = parse(&words("sessions logoff S1")) else {
+            panic!("parse")
+        };
+        assert_eq!(call.path, "/api/v1/sessions/S1/logoff");
+        assert_eq!(call.body, Some(serde_json::json!({})));
+        let Ok(call) = parse(&words("hosts commands H1 state=all")) else {
+            panic!("parse")
+        };
+        assert_eq!(call.method, "GET");
+        assert_eq!(call.path, "/api/v1/hosts/H1/commands?state=all");
     }
 
     #[test]

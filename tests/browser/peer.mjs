@@ -14,7 +14,9 @@
 //   6. optionally an administrator's message ("adminMessage"; the script prints
 //      "message-now", the test queues it through the broker's command channel and answers
 //      "sent"): it shows in an aria-live alert naming the sender, closes with its button,
-//      and the session goes on.
+//      and the session goes on;
+//   7. optionally the pool's idle warning ("idleWarning"): a countdown alert with the
+//      deadline as a clock time, lifted when the mouse moves over the canvas.
 // Usage: node peer.mjs URL CONFIG_JSON   — prints one "result {json}" line, exit 0 on success.
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
@@ -227,6 +229,33 @@ try {
     const s = await state();
     expect(s.state === "connected", `the message ended the session: ${JSON.stringify(s)}`);
     result.adminMessage = m;
+  }
+
+  if (config.idleWarning) {
+    const warned = () => page.evaluate(() => {
+      const box = document.getElementById("warning");
+      return {
+        hidden: box.hidden,
+        code: box.dataset.code,
+        role: box.getAttribute("role"),
+        text: document.getElementById("warning-text").textContent,
+      };
+    });
+    await poll(async () => {
+      const w = await warned();
+      return (!w.hidden && w.code === "6") || JSON.stringify(w);
+    }, "no idle warning", 60000);
+    const w = await warned();
+    expect(/^Inaktivitet: sessionen kopplas från om \d+ s\. \(kl\. \d\d[:.]\d\d\)$/.test(w.text),
+      `idle warning text ${JSON.stringify(w.text)}`);
+    expect(w.role === "alert", "the warning is not announced");
+    if (config.warningScreenshot) await page.screenshot({ path: config.warningScreenshot });
+    const box = await canvasBox();
+    await page.mouse.move(...toPage(box, 300, 300));
+    await page.mouse.move(...toPage(box, 320, 310));
+    await poll(async () => (await warned()).hidden || "still warned",
+      "moving the mouse did not lift the idle warning", 10000);
+    result.idleWarning = w.text;
   }
 
   if (config.screenshot) await page.screenshot({ path: config.screenshot });

@@ -7,7 +7,8 @@
 //! (which keeps its size). Against the demo host the clipboard makes a round trip: local
 //! text pasted into the app with Ctrl+V, the field copied back with Ctrl+C. An
 //! administrator's message queued through the broker's command channel shows in the viewer
-//! (an aria-live alert naming the sender) and closes without ending the session.
+//! (an aria-live alert naming the sender) and closes without ending the session; the pool's
+//! idle warning counts down with its deadline and is lifted by moving the mouse.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -238,8 +239,15 @@ async fn the_viewer_shows_a_freerdp_shadow_display_over_nla() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_viewer_shows_an_administrators_message() {
+async fn the_viewer_shows_an_administrators_message_and_the_idle_warning() {
     let gateway = Gateway::start().await;
+    // Warned 10 s after the last input, disconnected after 40 s.
+    gateway
+        .set_pool(|pool| {
+            pool.idle_timeout_secs = 40;
+            pool.timeout_warning_secs = 30;
+        })
+        .await;
     let proxy = CutProxy::start(gateway.port).await;
     let (ticket, session_id) = gateway.ticket().await;
     let shot = std::env::var_os("HAMN_MESSAGE_SCREENSHOT");
@@ -250,6 +258,9 @@ async fn the_viewer_shows_an_administrators_message() {
             "text": "Procapita startas om kl. 18:00.\nSpara ditt arbete – tack!",
         },
         "messageScreenshot": shot.map(|p| p.to_string_lossy().into_owned()),
+        "idleWarning": true,
+        "warningScreenshot": std::env::var_os("HAMN_WARNING_SCREENSHOT")
+            .map(|p| p.to_string_lossy().into_owned()),
     });
     let result = run_viewer(
         &viewer_url(proxy.port, &ticket),
@@ -263,4 +274,5 @@ async fn the_viewer_shows_an_administrators_message() {
         result["adminMessage"]["text"],
         "Procapita startas om kl. 18:00.\nSpara ditt arbete – tack!"
     );
+    assert!(result["idleWarning"].is_string(), "{result}");
 }

@@ -5,7 +5,8 @@
 //! closes the session with the wire's close code; a dropped websocket resumes the same RDP
 //! session with the ServerHello's token (single use, taken over by a second window,
 //! refused after the grace period), and the session row follows with its traffic.
-//! Lifecycle: the broker's commands reach the browser through this node's poll — an
+//! Lifecycle: an operator's actions through the admin API reach the browser through the
+//! command channel and this node's poll — an
 //! administrator's message (once, the session goes on), a disconnect (4300, row
 //! disconnected, the next launch roams back), a logoff (4300, row ended, host logoff
 //! queued) — and the pool's idle timeout warns, is lifted by input, then closes with 4301.
@@ -16,7 +17,7 @@ use std::time::Duration;
 use futures_util::{SinkExt as _, StreamExt as _};
 use hamn_broker::db::{Database, DatabaseConfig};
 use hamn_broker::model::{CommandState, SessionState};
-use hamn_broker::session_control::{self, EndCause, SessionCommand};
+use hamn_broker::session_control;
 use hamn_broker::ticket::keys::PUBLIC_KEY_FILE;
 use hamn_broker::{
     LaunchPath, Secret, SecretsKey, TicketIssuer, TicketKeys, TicketVerifier, issue_launch_ticket,
@@ -225,7 +226,7 @@ impl Gateway {
         actions
     }
 
-    async fn session_state(&self, id: Uuid) -> SessionState {
+    pub(crate) async fn session_state(&self, id: Uuid) -> SessionState {
         self.session(id).await.state
     }
 
@@ -872,12 +873,57 @@ impl Gateway {
         (ws, session_id)
     }
 
-    /// Queues `command` for `session` as the broker does, and wakes this process's nodes.
-    async fn command(&self, session: Uuid, command: SessionCommand) -> Uuid {
-        session_control::send(&self.database, session, command)
+    /// An admin API request as the dev PKI's operator, straight into the broker's router
+    /// on this gateway's database (the TLS layer's work — the client certificate in the
+    /// request — done by hand): the status and the JSON answer.
+    async fn admin(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        use tower::ServiceExt as _;
+        let paths = hamn_certs::DevPkiPaths::new(&self._dir.path().join("certs"));
+        let verifier =
+            hamn_certs::ClientCertVerifier::from_ca_pem_file(&paths.api_ca_cert()).expect("API CA");
+        let state = hamn_broker::AdminState::new(
+            self.database.clone(),
+            verifier,
+            vec![hamn_certs::pki::OPERATOR_CN.to_owned()],
+        );
+        let pem = std::fs::read(paths.api_operator_cert()).expect("operator certificate");
+        let chain = rustls_pemfile::certs(&mut pem.as_slice())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("PEM");
+        let mut request = axum::http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("request");
+        request
+            .extensions_mut()
+            .insert(hamn_certs::PeerCertificates(Arc::new(chain)));
+        let peer: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let response = hamn_broker::router(state)
+            .oneshot(request)
             .await
-            .expect("command queued")
-            .id
+            .expect("answer");
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&bytes).expect("JSON"))
+    }
+
+    /// `POST /api/v1/sessions/{session}/{action}` as the operator: the queued command's id.
+    async fn admin_action(&self, session: Uuid, action: &str, body: serde_json::Value) -> Uuid {
+        let (status, answer) = self
+            .admin(&format!("/api/v1/sessions/{session}/{action}"), body)
+            .await;
+        assert_eq!(status, 200, "{action}: {answer:#}");
+        answer["command"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("the command's id")
     }
 
     async fn command_row(&self, id: Uuid) -> hamn_broker::model::QueuedCommand {
@@ -904,7 +950,7 @@ impl Gateway {
         }
     }
 
-    async fn set_pool(&self, change: impl FnOnce(&mut hamn_broker::model::HostPool)) {
+    pub(crate) async fn set_pool(&self, change: impl FnOnce(&mut hamn_broker::model::HostPool)) {
         let mut conn = self.database.pool().acquire().await.expect("conn");
         let app = repo::apps::get(&mut conn, self.app)
             .await
@@ -924,12 +970,13 @@ async fn an_administrators_message_reaches_the_browser_and_the_session_goes_on()
     let gateway = Gateway::start().await;
     let (mut ws, session_id) = gateway.connected().await;
     let id = gateway
-        .command(
+        .admin_action(
             session_id,
-            SessionCommand::Message {
-                text: "Procapita startas om kl. 18:00.\nSpara ditt arbete.".to_owned(),
-                sender: "Driften i Ale".to_owned(),
-            },
+            "message",
+            serde_json::json!({
+                "text": "Procapita startas om kl. 18:00.\nSpara ditt arbete.",
+                "sender": "Driften i Ale",
+            }),
         )
         .await;
     let (sender, text) = until(&mut ws, "the administrator's message", |m| match m {
@@ -970,12 +1017,10 @@ async fn an_administrators_disconnect_closes_4300_and_the_next_launch_roams_back
     let gateway = Gateway::start().await;
     let (mut ws, session_id) = gateway.connected().await;
     let id = gateway
-        .command(
+        .admin_action(
             session_id,
-            SessionCommand::Disconnect {
-                reason: "Värden startas om".to_owned(),
-                cause: EndCause::Admin,
-            },
+            "disconnect",
+            serde_json::json!({ "reason": "Värden startas om" }),
         )
         .await;
     let (code, reason) = close_message(&mut ws).await;
@@ -1008,26 +1053,18 @@ async fn an_administrators_disconnect_closes_4300_and_the_next_launch_roams_back
 async fn an_administrators_logoff_ends_the_session_and_queues_the_host_logoff() {
     let gateway = Gateway::start().await;
     let (mut ws, session_id) = gateway.connected().await;
-    let mut tx = gateway.database.begin().await.expect("tx");
-    let done = session_control::log_off(
-        &mut tx,
-        session_id,
-        "Utloggad av driften",
-        EndCause::Admin,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await
-    .expect("log off");
-    tx.commit().await.expect("commit");
-    session_control::wake();
+    let id = gateway
+        .admin_action(
+            session_id,
+            "logoff",
+            serde_json::json!({ "reason": "Utloggad av driften" }),
+        )
+        .await;
     let (code, reason) = close_message(&mut ws).await;
     assert_eq!(code, CloseCode::EndedByAdmin);
     assert_eq!(reason, "Utloggad av driften");
     gateway.wait_state(session_id, SessionState::Ended).await;
-    assert_eq!(
-        gateway.finished(done.command.id).await.state,
-        CommandState::Done
-    );
+    assert_eq!(gateway.finished(id).await.state, CommandState::Done);
     let mut conn = gateway.database.pool().acquire().await.expect("conn");
     let host = repo::host_commands::list_for_session(&mut conn, session_id)
         .await
@@ -1042,6 +1079,10 @@ async fn an_administrators_logoff_ends_the_session_and_queues_the_host_logoff() 
     loop {
         let actions = gateway.audit_actions(session_id).await;
         if actions.iter().any(|a| a == "session.end") {
+            assert!(
+                actions.iter().any(|a| a == "session.admin_logoff"),
+                "{actions:?}"
+            );
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{actions:?}");

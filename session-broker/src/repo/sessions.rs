@@ -106,21 +106,23 @@ pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Session>, 
     row.as_ref().map(from_row).transpose()
 }
 
-/// Moves a session to `state` at `at`, stamping the matching timestamp.
+/// Moves a session to `state` at `at`, stamping the matching timestamp. `started_at` keeps
+/// the first connection (a resume or a roam does not restart the clock of the pool's
+/// maximum session length).
 pub async fn set_state(
     conn: &mut AnyConnection,
     id: Uuid,
     state: SessionState,
     at: OffsetDateTime,
 ) -> Result<bool, DbError> {
-    let column = match state {
-        SessionState::Launching => "created_at",
-        SessionState::Active => "started_at",
-        SessionState::Disconnected => "disconnected_at",
-        SessionState::Ended => "ended_at",
+    let assignment = match state {
+        SessionState::Launching => "created_at = $2",
+        SessionState::Active => "started_at = COALESCE(started_at, $2)",
+        SessionState::Disconnected => "disconnected_at = $2",
+        SessionState::Ended => "ended_at = $2",
     };
     let r = sqlx::query(AssertSqlSafe(format!(
-        "UPDATE sessions SET state = $1, {column} = $2, updated_at = $2 WHERE id = $3"
+        "UPDATE sessions SET state = $1, {assignment}, updated_at = $2 WHERE id = $3"
     )))
     .bind(state.as_str())
     .bind(millis(at))

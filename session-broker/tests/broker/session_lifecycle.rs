@@ -320,6 +320,25 @@ async fn the_janitor_enforces_disconnect_timeout_and_maximum_length(b: Backend) 
     repo::sessions::set_state(&mut conn, second, SessionState::Disconnected, t0)
         .await
         .expect("disconnected");
+    // A resume later does not restart the length clock: started_at is the first connection.
+    let started = repo::sessions::get(&mut conn, first)
+        .await
+        .expect("get")
+        .and_then(|s| s.started_at);
+    repo::sessions::set_state(
+        &mut conn,
+        first,
+        SessionState::Active,
+        t0 + Duration::seconds(100),
+    )
+    .await
+    .expect("resumed");
+    let again = repo::sessions::get(&mut conn, first)
+        .await
+        .expect("get")
+        .and_then(|s| s.started_at);
+    assert!(started.is_some());
+    assert_eq!(again, started);
     drop(conn);
 
     let swept = sweep(h.db(), t0).await.expect("sweep");
