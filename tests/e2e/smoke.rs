@@ -20,6 +20,7 @@ fn hamn_up_serves_everything_and_stops_cleanly() {
     health_and_transport_security(&up, &gateway, &broker);
     admin_api_requires_good_client_certificates(&up, &broker);
     admin_cli_lists_the_demo_tenant(&up, &broker);
+    service_window_calendar_is_public(&up, &gateway);
     siths_card_logs_in_to_the_portal(&up, &gateway);
     portal_works_in_chromium(&gateway);
     demo_host_shows_the_app_to_xfreerdp(&up);
@@ -47,6 +48,25 @@ fn hamn_up_serves_everything_and_stops_cleanly() {
         up.banner()
     );
     logs_are_json_without_secrets(&up.logs());
+}
+
+/// The seeded example service windows are in the public calendar, without a login.
+fn service_window_calendar_is_public(up: &HamnUp, gateway: &str) {
+    let (code, feed) = up.curl(&[], &format!("{gateway}/status/demo/prod/calendar.ics"));
+    assert_eq!(code, 200, "{feed}");
+    assert!(feed.starts_with("BEGIN:VCALENDAR\r\n"), "{feed}");
+    assert!(
+        feed.contains("Demo kommun PROD: Uppgradering Lifecare"),
+        "{feed}"
+    );
+    assert_eq!(
+        feed.matches("BEGIN:VEVENT").count(),
+        1,
+        "only PROD's window: {feed}"
+    );
+    let (code, feed) = up.curl(&[], &format!("{gateway}/status/calendar.ics"));
+    assert_eq!(code, 200, "{feed}");
+    assert_eq!(feed.matches("BEGIN:VEVENT").count(), 3, "{feed}");
 }
 
 /// The demo configuration's SITHS listener takes test card 1 (the demo user's HSA-ID) and

@@ -1483,3 +1483,75 @@ async fn a_launch_over_a_limit_is_429_with_when_to_retry() {
         "{refusals:?}"
     );
 }
+
+/// From a service window's start, launches into its environment are refused with 503 and
+/// a sentence naming when the service is back (Swedish by default); the other environment
+/// still launches.
+#[tokio::test]
+async fn a_launch_in_a_service_window_is_refused_with_when_the_service_is_back() {
+    let portal = Portal::start(true).await;
+    let token = portal.login("demo").await;
+    let now = time::OffsetDateTime::now_utc();
+    let new = hamn_broker::model::NewServiceWindow {
+        starts_at: Some(now - time::Duration::minutes(1)),
+        ends_at: Some(now + time::Duration::hours(2)),
+        recurrence: None,
+        title: "Akut uppgradering".to_owned(),
+        description: String::new(),
+        emergency: true,
+        logoff_after_minutes: 0,
+    };
+    let window = {
+        let mut conn = portal.database.pool().acquire().await.expect("conn");
+        let timing = new.validate(now).expect("an emergency may start now");
+        repo::service_windows::insert(&mut conn, portal.ids.tenant, portal.ids.utb, &new, &timing)
+            .await
+            .expect("window")
+    };
+    let expected = LaunchError::ServiceWindow {
+        window: window.id,
+        until: window.ends_at,
+    };
+    for (lang, sentence) in [
+        ("sv-SE", expected.message_sv()),
+        ("en", expected.message_en()),
+    ] {
+        let r = portal
+            .call(
+                Method::POST,
+                "/portal/api/launch",
+                Some(&token),
+                &[(header::ACCEPT_LANGUAGE, lang)],
+                Some(json!({ "app_id": portal.ids.app_utb.to_string() })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", r.body);
+        assert_eq!(r.body["reason"], "service_window");
+        assert_eq!(r.detail(), sentence);
+    }
+    assert!(
+        expected
+            .message_sv()
+            .starts_with("Tjänsten har servicefönster till kl. "),
+        "{}",
+        expected.message_sv()
+    );
+    let prod = portal
+        .call(
+            Method::POST,
+            "/portal/api/launch",
+            Some(&token),
+            &[],
+            Some(json!({ "app_id": portal.ids.app_prod.to_string() })),
+        )
+        .await;
+    assert_eq!(prod.status, StatusCode::OK, "PROD is open: {:?}", prod.body);
+    let refusals = portal.audit("session.launch").await;
+    assert!(
+        refusals.iter().any(|e| e.outcome == AuditOutcome::Refused
+            && e.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("service_window"))),
+        "{refusals:?}"
+    );
+}

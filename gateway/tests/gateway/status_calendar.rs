@@ -1,4 +1,5 @@
-//! The public service-window calendars (`/status/calendar.ics`, one per environment),
+//! The public status page (`/status`) and service-window calendars
+//! (`/status/calendar.ics`, one per environment),
 //! validated by parsing them with Python's `icalendar` and expanding their recurrences with
 //! `recurring_ical_events` (`ical_check.py`, which also checks CRLF framing, 75-octet
 //! folding and the VTIMEZONE against the system tz database): every occurrence a calendar
@@ -260,5 +261,38 @@ async fn calendars_parse_and_match_what_the_broker_acts_on() {
     }
     let (status, _, _) = get(&router, Method::POST, "/status/calendar.ics").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "GET only");
+
+    // The status page lists the coming occurrences in Stockholm time, text escaped.
+    let (status, content_type, page) = get(&router, Method::GET, "/status").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(content_type, "text/html; charset=utf-8");
+    let rows: Vec<&str> = page.lines().filter(|l| l.starts_with("<tr><td>")).collect();
+    let horizon = now + Duration::days(60);
+    let mut expected_rows = 0;
+    {
+        let mut conn = database.acquire().await.expect("conn");
+        for w in repo::service_windows::list_live(&mut conn, None, now, 100)
+            .await
+            .expect("windows")
+        {
+            expected_rows += w.occurrences(now, horizon).len();
+        }
+    }
+    assert_eq!(rows.len(), expected_rows, "{page}");
+    let first_weekly = rows
+        .iter()
+        .find(|r| r.contains("Veckounderhåll"))
+        .expect("the weekly window is listed");
+    assert!(
+        first_weekly.contains(" 22:00</td>"),
+        "Stockholm time: {first_weekly}"
+    );
+    assert!(
+        first_weekly.contains("href=\"/status/demo/prod/calendar.ics\""),
+        "{first_weekly}"
+    );
+    assert!(page.contains("samtliga värdar (akut)"), "{page}");
+    let (status, _, _) = get(&router, Method::DELETE, "/status").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     database.close().await;
 }

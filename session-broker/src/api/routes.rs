@@ -277,10 +277,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
         // service windows
         get("/tenants/{id}/service-windows").doc("List a tenant's service windows", "service-windows", None, Page("ServiceWindow")).query(PAGING).to(service_windows::list_for_tenant),
         get("/environments/{id}/service-windows").doc("List an environment's service windows", "service-windows", None, Page("ServiceWindow")).query(PAGING).to(service_windows::list_for_environment),
-        post("/environments/{id}/service-windows").doc("Announce a service window (one-off or weekly, Europe/Stockholm; 7 days ahead unless emergency)", "service-windows", Some("NewServiceWindow"), Created("ServiceWindow")).to(service_windows::create),
+        post("/environments/{id}/service-windows").doc("Announce a service window (one-off or weekly, Europe/Stockholm; 7 days ahead unless emergency)", "service-windows", Some("NewServiceWindow"), Created("ServiceWindow")).operator().to(service_windows::create),
         get("/service-windows/{id}").doc("Get a service window", "service-windows", None, One("ServiceWindow")).to(service_windows::get),
-        patch("/service-windows/{id}").doc("Change a service window's title, description or logoff point", "service-windows", Some("ServiceWindowPatch"), One("ServiceWindow")).to(service_windows::update),
-        delete("/service-windows/{id}").doc("Cancel a service window that is not in progress", "service-windows", None, NoContent).to(service_windows::delete),
+        patch("/service-windows/{id}").doc("Change a service window's title, description or logoff point", "service-windows", Some("ServiceWindowPatch"), One("ServiceWindow")).operator().to(service_windows::update),
+        delete("/service-windows/{id}").doc("Cancel a service window that is not in progress", "service-windows", None, NoContent).operator().to(service_windows::delete),
         // rollouts
         get("/apps/{id}/rollouts").doc("List an app's rollouts", "rollouts", None, Page("Rollout")).query(PAGING).to(rollouts::list),
         post("/apps/{id}/rollouts").doc("Roll a new build of an app out, UTB first, PROD after a delay", "rollouts", Some("NewRollout"), Created("Rollout")).operator().to(rollouts::create),

@@ -5,6 +5,7 @@
 //! ([`scheduler`]).
 
 pub mod ical;
+pub mod ical_text;
 pub mod notify;
 pub mod scheduler;
 pub mod tz;
@@ -78,6 +79,62 @@ pub async fn feed(
         })
         .collect();
     Ok(Some(ical::calendar(&name, &entries)))
+}
+
+/// One occurrence for the status page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upcoming {
+    pub tenant_name: String,
+    pub tenant_slug: String,
+    pub environment: EnvironmentKind,
+    pub title: String,
+    pub emergency: bool,
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+}
+
+/// The occurrences of every window that have not ended by `now` and start before
+/// `now + horizon`, soonest first (at most [`FEED_LIMIT`]).
+pub async fn upcoming(
+    db: &Database,
+    now: OffsetDateTime,
+    horizon: Duration,
+) -> Result<Vec<Upcoming>, DbError> {
+    let mut conn = db.acquire().await?;
+    let windows = repo::service_windows::list_live(&mut conn, None, now, FEED_LIMIT).await?;
+    let names = environment_names(&mut conn).await?;
+    let slugs = tenant_slugs(&mut conn).await?;
+    let mut out = Vec::new();
+    for w in windows {
+        let Some((tenant_name, kind)) = names.get(&w.environment_id).cloned() else {
+            continue;
+        };
+        for o in w.occurrences(now, now + horizon) {
+            out.push(Upcoming {
+                tenant_name: tenant_name.clone(),
+                tenant_slug: slugs.get(&w.tenant_id).cloned().unwrap_or_default(),
+                environment: kind,
+                title: w.title.clone(),
+                emergency: w.emergency,
+                start: o.start,
+                end: o.end,
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.start, &a.tenant_name).cmp(&(b.start, &b.tenant_name)));
+    out.truncate(FEED_LIMIT as usize);
+    Ok(out)
+}
+
+async fn tenant_slugs(
+    conn: &mut AnyConnection,
+) -> Result<std::collections::HashMap<Uuid, String>, DbError> {
+    let rows = sqlx::query("SELECT id, slug FROM tenants")
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((get_uuid(r, "id")?, get_string(r, "slug")?)))
+        .collect()
 }
 
 /// Every environment's tenant name and kind.
