@@ -108,7 +108,6 @@ impl PgScratch {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
