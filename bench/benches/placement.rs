@@ -110,7 +110,7 @@ async fn backend(name: &'static str, url: &str) -> anyhow::Result<Vec<Row>> {
     let issuer = Arc::new(TicketIssuer::new(Arc::new(TicketKeys::generate()?.0)));
     let mut rows = Vec::new();
     // One broker: one pool of IN_FLIGHT connections.
-    rows.push(measure(name, &[first.clone()], &issuer, 0).await?);
+    rows.push(measure(name, std::slice::from_ref(&first), &issuer, 0).await?);
     // Two brokers: two pools of half the connections each, launches alternating.
     let a = Database::connect(&config((IN_FLIGHT / 2) as u32)).await?;
     let b = Database::connect(&config((IN_FLIGHT / 2) as u32)).await?;
