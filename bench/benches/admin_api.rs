@@ -11,12 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use hamn_bench::{Samples, Summary};
+use hamn_bench::{PgScratch, Samples, Summary};
 use hamn_broker::client::AdminClient;
 use hamn_broker::db::DatabaseConfig;
 use http::Method;
 use serde_json::json;
-use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 const OPERATIONS: usize = 1500;
@@ -51,7 +50,7 @@ async fn compare(scratch: &std::path::Path) -> anyhow::Result<Vec<Row>> {
 
     let admin_url = std::env::var("HAMN_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let postgres = match PgScratch::create(&admin_url).await {
+    let postgres = match PgScratch::create(&admin_url, "").await {
         Ok(db) => {
             let result = measure(&pki, &db.url).await;
             db.drop().await;
@@ -72,46 +71,6 @@ async fn compare(scratch: &std::path::Path) -> anyhow::Result<Vec<Row>> {
             postgres: postgres.as_ref().map(|p| p[i]),
         })
         .collect())
-}
-
-/// A database of its own on the PostgreSQL server, dropped afterwards.
-struct PgScratch {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgScratch {
-    async fn create(admin_url: &str) -> anyhow::Result<Self> {
-        let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-        let name = format!("hamn_bench_{}", std::process::id());
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name}"
-        )))
-        .execute(&mut conn)
-        .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await?;
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url, |(base, _)| base);
-        Ok(Self {
-            admin_url: admin_url.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        })
-    }
-
-    async fn drop(self) {
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
-            // The name is ours (pid-derived), never input: safe to splice.
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await;
-        }
-    }
 }
 
 /// Starts a broker on `url` and measures the baseline, creates and reads.

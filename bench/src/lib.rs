@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use sqlx::Connection;
+
 /// Latencies of one operation, and the wall time they took together.
 #[derive(Debug, Clone, Default)]
 pub struct Samples {
@@ -59,6 +61,49 @@ impl Samples {
             },
             p50_ms: self.percentile(0.50).as_secs_f64() * 1e3,
             p99_ms: self.percentile(0.99).as_secs_f64() * 1e3,
+        }
+    }
+}
+
+/// A database of its own on the PostgreSQL server, dropped afterwards.
+pub struct PgScratch {
+    admin_url: String,
+    name: String,
+    /// The scratch database's URL.
+    pub url: String,
+}
+
+impl PgScratch {
+    /// Creates `hamn_bench_<pid><suffix>` on the server at `admin_url`.
+    pub async fn create(admin_url: &str, suffix: &str) -> anyhow::Result<Self> {
+        let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+        let name = format!("hamn_bench_{}{suffix}", std::process::id());
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name}"
+        )))
+        .execute(&mut conn)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await?;
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url, |(base, _)| base);
+        Ok(Self {
+            admin_url: admin_url.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        })
+    }
+
+    /// Drops the database (with FORCE: pools may still hold connections).
+    pub async fn drop(self) {
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
+            // The name is ours (pid-derived), never input: safe to splice.
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await;
         }
     }
 }

@@ -20,8 +20,13 @@ struct ScratchDatabase {
 
 impl ScratchDatabase {
     fn create() -> Self {
+        Self::create_named("")
+    }
+
+    /// Tests of one process that run at once need databases of their own.
+    fn create_named(suffix: &str) -> Self {
         let admin_url = postgres_admin_url();
-        let name = format!("hamn_e2e_{}", std::process::id());
+        let name = format!("hamn_e2e_{}{suffix}", std::process::id());
         let db = Self { admin_url, name };
         db.psql(&format!("DROP DATABASE IF EXISTS {}", db.name));
         db.psql(&format!("CREATE DATABASE {}", db.name));
@@ -224,7 +229,7 @@ fn broker_and_gateway_run_apart_on_one_postgres() {
 /// hold, because all counting and locking is in the database.
 #[test]
 fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
-    let database = ScratchDatabase::create();
+    let database = ScratchDatabase::create_named("_limits");
     let data = TempDir::new("limits");
     let dir = data.0.display().to_string();
     let brokers = [free_port(), free_port()];

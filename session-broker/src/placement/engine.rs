@@ -142,11 +142,7 @@ pub fn load(rules: &Rules, host: &HostView, now_ms: i64) -> u64 {
         sum += u64::from(w.cpu) * bp(r.cpu_bp) + u64::from(w.memory) * bp(r.memory_bp);
         weights += u64::from(w.cpu) + u64::from(w.memory);
     }
-    if weights == 0 {
-        sessions
-    } else {
-        sum / weights
-    }
+    sum.checked_div(weights).unwrap_or(sessions)
 }
 
 /// Decides a launch. `tie` is a random number that picks among equally loaded hosts.
