@@ -283,6 +283,7 @@ fn admin_api_requires_good_client_certificates(up: &HamnUp, broker: &str) {
             extended_key_usage,
             validity,
             person_name: None,
+            ocsp_url: None,
         };
         let issued = hamn_certs::pki::issue_client_cert(ca, ca_key, "hamn-operator", &options)
             .expect("issue test certificate");
