@@ -161,11 +161,12 @@ async fn measure(scratch: &Path) -> anyhow::Result<Vec<(&'static str, Summary)>>
     let base_after = run(&no_card, Op::Handshake).await?;
     responder.kill().await.ok();
     shutdown.cancel();
-    if asked != 1 {
-        bail!(
-            "the OCSP responder was asked {asked} times; the cache should answer after the first"
-        );
+    // The first logins run concurrently and each may ask before an answer is cached;
+    // after that, none should.
+    if !(1..=CONCURRENCY as u64).contains(&asked) {
+        bail!("the OCSP responder was asked {asked} times for {OPERATIONS} logins");
     }
+    println!("OCSP requests for {OPERATIONS} logins with one card: {asked}");
     Ok(vec![
         (
             "handshake, no card (baseline)",
