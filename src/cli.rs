@@ -61,7 +61,14 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum CertsCommand {
     /// Write the dev PKI into DATA/certs (only files that are missing).
-    Init(Common),
+    Init {
+        /// OCSP responder URL (http://…) to name in the test cards issued now, e.g. for
+        /// `openssl ocsp -port` with DATA/certs/siths-ocsp.crt; cards then need its answer.
+        #[arg(long, value_name = "URL")]
+        siths_ocsp_url: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Revoke test SITHS card N (1 or 2): re-sign DATA/certs/siths-ca.crl with its serial.
     /// A running gateway refuses the card within seconds.
     RevokeCard {

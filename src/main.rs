@@ -28,9 +28,14 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Command::Certs {
-            command: CertsCommand::Init(common),
+            command:
+                CertsCommand::Init {
+                    siths_ocsp_url,
+                    common,
+                },
         } => with_runtime(&common, |settings| async move {
-            let pki = services::init_certs(&settings)?;
+            let options = hamn_certs::pki::DevPkiOptions { siths_ocsp_url };
+            let pki = services::init_certs_with(&settings, &options)?;
             println!("dev certificates in {}", pki.paths.dir.display());
             Ok(())
         }),

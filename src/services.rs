@@ -148,10 +148,25 @@ fn print_config(settings: &Settings) -> hamn_print::PrintConfig {
 
 /// Creates the data directory and writes any missing dev certificates.
 pub fn init_certs(settings: &Settings) -> anyhow::Result<hamn_certs::DevPki> {
+    init_certs_with(settings, &hamn_certs::pki::DevPkiOptions::default())
+}
+
+/// [`init_certs`] with `options` for the certificates issued now (e.g. test cards that
+/// name an OCSP responder).
+pub fn init_certs_with(
+    settings: &Settings,
+    options: &hamn_certs::pki::DevPkiOptions,
+) -> anyhow::Result<hamn_certs::DevPki> {
+    if let Some(url) = &options.siths_ocsp_url
+        && !url.starts_with("http://")
+    {
+        anyhow::bail!("--siths-ocsp-url {url:?}: OCSP responders are reached over http://");
+    }
     let dir = settings.data_dir.join("certs");
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
-    hamn_certs::DevPki::init(&dir).with_context(|| format!("dev PKI in {}", dir.display()))
+    hamn_certs::DevPki::init_with(&dir, options)
+        .with_context(|| format!("dev PKI in {}", dir.display()))
 }
 
 /// Connects to the database and applies pending migrations.

@@ -46,8 +46,8 @@ fn main() -> anyhow::Result<()> {
 /// What one operation does.
 #[derive(Clone, Copy)]
 enum Op {
-    /// Handshake only; `true`: with the card.
-    Handshake(bool),
+    /// Handshake only (with the card when the client configuration has one).
+    Handshake,
     /// Handshake with the card and `GET /siths/login`, which must answer 303.
     Login,
 }
@@ -153,20 +153,21 @@ async fn measure(scratch: &Path) -> anyhow::Result<Vec<(&'static str, Summary)>>
     let ocsp_card = card(issued.cert_pem.as_bytes(), issued.key_pem.as_bytes())?;
 
     let run = |config: &Arc<rustls::ClientConfig>, op| run(addr, config.clone(), op);
-    let base_before = run(&no_card, Op::Handshake(false)).await?;
-    let mutual = run(&card_one, Op::Handshake(true)).await?;
+    let base_before = run(&no_card, Op::Handshake).await?;
+    let mutual = run(&card_one, Op::Handshake).await?;
     let login = run(&card_one, Op::Login).await?;
     let asked_before = ocsp.requests();
     let ocsp_login = run(&ocsp_card, Op::Login).await?;
     let asked = ocsp.requests() - asked_before;
-    let base_after = run(&no_card, Op::Handshake(false)).await?;
+    let base_after = run(&no_card, Op::Handshake).await?;
     responder.kill().await.ok();
     shutdown.cancel();
-    if asked != 1 {
-        bail!(
-            "the OCSP responder was asked {asked} times; the cache should answer after the first"
-        );
+    // The first logins run concurrently and each may ask before an answer is cached;
+    // after that, none should.
+    if !(1..=CONCURRENCY as u64).contains(&asked) {
+        bail!("the OCSP responder was asked {asked} times for {OPERATIONS} logins");
     }
+    println!("OCSP requests for {OPERATIONS} logins with one card: {asked}");
     Ok(vec![
         (
             "handshake, no card (baseline)",
@@ -261,7 +262,7 @@ async fn once(
         .connect(ServerName::try_from("localhost")?, tcp)
         .await?;
     match op {
-        Op::Handshake(_) => {
+        Op::Handshake => {
             // TLS 1.3 sends the client's certificate with its Finished; the server has
             // judged it once it answers our close with its own, so wait for that.
             tls.shutdown().await.ok();

@@ -894,6 +894,37 @@ mod tests {
     }
 
     #[test]
+    fn cards_name_the_configured_ocsp_responder_and_its_certificate_may_sign_for_the_ca() {
+        use x509_parser::prelude::X509Certificate;
+        let dir = tempfile::tempdir().unwrap();
+        let url = "http://127.0.0.1:8889/";
+        let pki = DevPki::init_with(
+            dir.path(),
+            &DevPkiOptions {
+                siths_ocsp_url: Some(url.into()),
+            },
+        )
+        .unwrap();
+        let der = |path: PathBuf| pem_certs(&read_text(&path).unwrap()).unwrap().remove(0);
+        let card = der(pki.paths.siths_card_cert(1));
+        let (_, card) = X509Certificate::from_der(card.as_ref()).unwrap();
+        assert_eq!(crate::ocsp::responder_url(&card), Ok(Some(url.to_owned())));
+        let responder = der(pki.paths.siths_ocsp_cert());
+        let (_, responder) = X509Certificate::from_der(responder.as_ref()).unwrap();
+        let ca = der(pki.paths.siths_ca_cert());
+        let (_, ca) = X509Certificate::from_der(ca.as_ref()).unwrap();
+        assert!(responder.verify_signature(Some(ca.public_key())).is_ok());
+        let eku = responder.extended_key_usage().unwrap().unwrap().value;
+        assert!(eku.ocsp_signing && !eku.client_auth);
+        // Without the option, cards name no responder.
+        let plain = tempfile::tempdir().unwrap();
+        let pki = DevPki::init(plain.path()).unwrap();
+        let card = der(pki.paths.siths_card_cert(2));
+        let (_, card) = X509Certificate::from_der(card.as_ref()).unwrap();
+        assert_eq!(crate::ocsp::responder_url(&card), Ok(None));
+    }
+
+    #[test]
     fn unusable_existing_key_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let paths = DevPkiPaths::new(dir.path());
