@@ -150,6 +150,12 @@ pub struct GatewaySection {
     pub siths_crl_refresh: u64,
     /// `require`: refuse a card when no current CRL of its CA is loaded; `off`: labs only.
     pub siths_revocation: String,
+    /// SAML 2.0 login (per tenant, `/saml/{tenant}/…` on the portal origin).
+    pub saml: bool,
+    /// The SP's RSA private key (PEM): signs AuthnRequests, decrypts assertions.
+    pub saml_sp_key: PathBuf,
+    /// The SP's certificate (PEM), published in the SP metadata.
+    pub saml_sp_cert: PathBuf,
 }
 
 impl Default for GatewaySection {
@@ -167,6 +173,9 @@ impl Default for GatewaySection {
             siths_crl: vec!["certs/siths-ca.crl".into()],
             siths_crl_refresh: 3600,
             siths_revocation: "require".into(),
+            saml: false,
+            saml_sp_key: "certs/saml-sp.key".into(),
+            saml_sp_cert: "certs/saml-sp.crt".into(),
         }
     }
 }
@@ -272,6 +281,10 @@ pub struct Settings {
     pub gateway_demo_login: bool,
     /// The SITHS card login listener, when `gateway.siths_listen` is set.
     pub gateway_siths: Option<SithsSettings>,
+    /// `gateway.saml`.
+    pub gateway_saml: bool,
+    pub gateway_saml_sp_key: PathBuf,
+    pub gateway_saml_sp_cert: PathBuf,
     pub broker_listen: SocketAddr,
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
@@ -706,6 +719,9 @@ impl RawConfig {
                 crl_refresh: std::time::Duration::from_secs(self.gateway.siths_crl_refresh),
                 revocation: siths_revocation,
             }),
+            gateway_saml: self.gateway.saml,
+            gateway_saml_sp_key: resolve(&self.gateway.saml_sp_key),
+            gateway_saml_sp_cert: resolve(&self.gateway.saml_sp_cert),
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
             broker_secrets: hamn_broker::SecretsConfig {

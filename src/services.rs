@@ -97,6 +97,12 @@ fn gateway_config(
                 revocation: s.revocation,
             }),
         web_sessions: hamn_broker::WebSessionPolicy::default(),
+        saml: settings
+            .gateway_saml
+            .then(|| hamn_gateway::SamlConfig {
+                sp_key: settings.gateway_saml_sp_key.clone(),
+                sp_cert: settings.gateway_saml_sp_cert.clone(),
+            }),
     }
 }
 
@@ -108,7 +114,7 @@ fn portal_issuer(
     settings: &Settings,
     keys: Option<hamn_broker::TicketKeys>,
 ) -> anyhow::Result<Option<hamn_broker::TicketIssuer>> {
-    if !settings.gateway_demo_login && settings.gateway_siths.is_none() {
+    if !settings.gateway_demo_login && settings.gateway_siths.is_none() && !settings.gateway_saml {
         return Ok(None);
     }
     let keys = match keys {

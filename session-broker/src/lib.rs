@@ -19,6 +19,7 @@ pub mod launch;
 pub mod model;
 pub mod placement;
 pub mod repo;
+pub mod saml;
 pub mod secrets;
 pub mod seed;
 pub mod service;

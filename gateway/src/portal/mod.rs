@@ -1,7 +1,7 @@
 //! The portal's routes: the embedded web client, the health endpoints, the browser session
 //! websocket (`/ws/session`, see [`crate::session`]) and, when a login method is on, the
 //! portal API under `/portal/api/` ([`api`]); the SITHS listener's card login is
-//! [`siths_router`].
+//! [`siths_router`]; the SAML service provider of each tenant is [`saml_router`].
 
 mod api;
 mod apps;
@@ -9,6 +9,7 @@ mod csrf;
 mod lang;
 mod login;
 mod problem;
+mod saml;
 mod siths;
 mod web_session;
 
@@ -21,6 +22,7 @@ use axum::routing::get;
 use hamn_broker::db::Database;
 
 pub use api::{PortalApi, SESSION_COOKIE, origin_of};
+pub use saml::{ATTEMPT_COOKIE, SamlLogin, saml_router};
 pub use siths::{SithsLogin, SithsRefusal, hsa_id_of, is_hsa_id, siths_router};
 
 /// Shared state of the portal's handlers.

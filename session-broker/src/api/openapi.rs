@@ -20,7 +20,8 @@ use crate::model::{
     AuditOutcome, Entitlement, Environment, EnvironmentKind, EnvironmentPatch, FieldError, Group,
     GroupMember, GroupPatch, Host, HostCertPolicy, HostHealth, HostPatch, HostPool, HostPoolPatch,
     HostState, HostStateChange, NewApiClient, NewApp, NewEntitlement, NewEnvironment, NewGroup,
-    NewHost, NewHostPool, NewTenant, NewUser, PoolStrategy, Session, SessionState, Tenant,
+    NewHost, NewHostPool, NewTenant, NewUser, PoolStrategy, SamlAttributeMap, Session, SessionState,
+    SetTenantSaml, Tenant, TenantSaml,
     TenantPatch, User, UserPatch,
 };
 
@@ -68,6 +69,9 @@ use crate::model::{
         NewUser,
         PoolCredentials,
         PoolStrategy,
+        SamlAttributeMap,
+        SetTenantSaml,
+        TenantSaml,
         Problem,
         Scope,
         Session,

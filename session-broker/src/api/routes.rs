@@ -7,7 +7,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::AdminState;
 use super::handlers::{
-    api_clients, apps, audit, credentials, entitlements, environments, groups, hosts, pools,
+    api_clients, apps, audit, credentials, entitlements, environments, groups, hosts, pools, saml,
     sessions, tenants, users, whoami,
 };
 
@@ -197,6 +197,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/tenants/{id}").doc("Get a tenant", "tenants", None, One("Tenant")).to(tenants::get),
         patch("/tenants/{id}").doc("Change a tenant", "tenants", Some("TenantPatch"), One("Tenant")).to(tenants::update),
         delete("/tenants/{id}").doc("Delete a tenant without resources", "tenants", None, NoContent).operator().to(tenants::delete),
+        get("/tenants/{id}/saml").doc("The tenant's SAML IdP configuration", "tenants", None, One("TenantSaml")).to(saml::get),
+        put("/tenants/{id}/saml").doc("Set the tenant's SAML IdP (metadata given or fetched once from a URL and pinned; a signing certificate is required)", "tenants", Some("SetTenantSaml"), One("TenantSaml")).to(saml::set),
         // environments
         get("/tenants/{id}/environments").doc("List a tenant's environments", "environments", None, Page("Environment")).query(PAGING).to(environments::list),
         post("/tenants/{id}/environments").doc("Create an environment", "environments", Some("NewEnvironment"), Created("Environment")).to(environments::create),

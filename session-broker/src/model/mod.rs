@@ -13,6 +13,7 @@ pub mod host;
 pub mod page;
 pub mod pool;
 pub mod print_job;
+pub mod saml;
 pub mod service_window;
 pub mod session;
 pub mod tenant;
@@ -33,6 +34,7 @@ pub use pool::{
     MAX_CLIPBOARD_MAX_BYTES, NewHostPool, PoolStrategy,
 };
 pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
+pub use saml::{SamlAttributeMap, SetTenantSaml, TenantSaml};
 pub use service_window::{NewServiceWindow, ServiceWindow};
 pub use session::{NewSession, Session, SessionFilter, SessionState};
 pub use tenant::{NewTenant, Tenant, TenantPatch};

@@ -11,6 +11,7 @@ pub mod groups;
 pub mod hosts;
 pub mod pools;
 pub mod print_jobs;
+pub mod saml;
 pub mod service_windows;
 pub mod sessions;
 mod sql;

@@ -10,6 +10,7 @@ pub mod environments;
 pub mod groups;
 pub mod hosts;
 pub mod pools;
+pub mod saml;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
