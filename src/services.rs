@@ -97,12 +97,10 @@ fn gateway_config(
                 revocation: s.revocation,
             }),
         web_sessions: hamn_broker::WebSessionPolicy::default(),
-        saml: settings
-            .gateway_saml
-            .then(|| hamn_gateway::SamlConfig {
-                sp_key: settings.gateway_saml_sp_key.clone(),
-                sp_cert: settings.gateway_saml_sp_cert.clone(),
-            }),
+        saml: settings.gateway_saml.then(|| hamn_gateway::SamlConfig {
+            sp_key: settings.gateway_saml_sp_key.clone(),
+            sp_cert: settings.gateway_saml_sp_cert.clone(),
+        }),
     }
 }
 

@@ -29,8 +29,12 @@ import json
 import os
 import sys
 import threading
+import warnings
 import urllib.parse
 import zlib
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+warnings.filterwarnings("ignore", module="saml2")
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -309,7 +313,8 @@ def form_page(acs, saml_response, relay_state):
 def make_handler(idp):
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, fmt, *args):
-            sys.stderr.write("idp: " + (fmt % args) + "\n")
+            # Quiet: request lines carry whole SAML messages; errors reach the answer body.
+            pass
 
         def send(self, status, content_type, body):
             data = body.encode("utf-8")

@@ -1,8 +1,9 @@
 //! Cross-site request forgery guard of the portal API: a request that changes state must
 //! come from the portal's own origin (`Origin` header equal to the public URL's origin)
 //! and carry `Content-Type: application/json`, which a cross-site form cannot send
-//! without a CORS preflight this gateway never grants. Together with the `SameSite=Strict`
-//! cookie this refuses forged logins, launches and logouts with 403.
+//! without a CORS preflight this gateway never grants. Together with the `SameSite=Lax`
+//! cookie (never sent on cross-site subrequests) this refuses forged logins, launches and
+//! logouts with 403.
 
 use std::sync::Arc;
 

@@ -127,7 +127,10 @@ pub fn refusal_page(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    h.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(problem.lang));
+    h.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(problem.lang),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

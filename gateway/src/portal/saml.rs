@@ -232,7 +232,10 @@ async fn tenant_sp(login: &SamlLogin, slug: &str) -> Result<Result<TenantSp, Ref
     let Some(tenant) = repo::tenants::get_by_slug(&mut conn, slug).await? else {
         return Ok(Err(Refusal::SamlOff));
     };
-    let Some(config) = repo::saml::get(&mut conn, tenant.id).await?.filter(|c| c.enabled) else {
+    let Some(config) = repo::saml::get(&mut conn, tenant.id)
+        .await?
+        .filter(|c| c.enabled)
+    else {
         return Ok(Err(Refusal::SamlOff));
     };
     let idp = match saml::metadata::parse(&config.idp_metadata_xml, now_unix()) {
@@ -437,20 +440,40 @@ async fn acs(
     };
     let sp = match tenant_sp(&login, &slug).await {
         Ok(Ok(sp)) => sp,
-        Ok(Err(refusal)) => return refuse(&login, &headers, lang, source, &who, None, refusal).await,
+        Ok(Err(refusal)) => {
+            return refuse(&login, &headers, lang, source, &who, None, refusal).await;
+        }
         Err(error) => {
             tracing::error!(%error, "SAML ACS failed");
             return page(&headers, Problem::unavailable(lang), &login.public_url);
         }
     };
-    match complete(&login, &sp, &headers, source.as_deref(), &encoded, relay_state).await {
+    match complete(
+        &login,
+        &sp,
+        &headers,
+        source.as_deref(),
+        &encoded,
+        relay_state,
+    )
+    .await
+    {
         Ok(Ok(response)) => response,
         Ok(Err((refusal, name))) => {
             let who = match name {
                 Some(name_id) => format!("{who} {}", name_id.chars().take(120).collect::<String>()),
                 None => who,
             };
-            refuse(&login, &headers, lang, source, &who, Some(&sp.tenant), refusal).await
+            refuse(
+                &login,
+                &headers,
+                lang,
+                source,
+                &who,
+                Some(&sp.tenant),
+                refusal,
+            )
+            .await
         }
         Err(error) => {
             tracing::error!(%error, "SAML ACS failed");
@@ -477,9 +500,15 @@ async fn complete(
     let now = time::OffsetDateTime::now_utc();
     let taken = {
         let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
-        repo::saml::take_request(&mut conn, &relay_state, sp.tenant.id, browser.as_deref(), now)
-            .await
-            .map_err(|e| e.to_string())?
+        repo::saml::take_request(
+            &mut conn,
+            &relay_state,
+            sp.tenant.id,
+            browser.as_deref(),
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?
     };
     let request = match taken {
         TakenRequest::Taken(r) => r,
@@ -527,8 +556,8 @@ async fn complete(
     };
 
     // Replay cache, user and groups in one transaction.
-    let replay_until = time::OffsetDateTime::from_unix_timestamp(verified.replay_until.timestamp())
-        .unwrap_or(now);
+    let replay_until =
+        time::OffsetDateTime::from_unix_timestamp(verified.replay_until.timestamp()).unwrap_or(now);
     let mut tx = db.begin().await.map_err(|e| e.to_string())?;
     match repo::saml::record_assertion(
         &mut tx,
@@ -553,7 +582,11 @@ async fn complete(
     // The IdP's SessionNotOnOrAfter caps the web session.
     let mut policy: WebSessionPolicy = login.api.web_sessions;
     if let Some(end) = verified.session_not_on_or_after {
-        let left = Duration::from_secs(u64::try_from(end.timestamp() - now.unix_timestamp()).unwrap_or(1).max(1));
+        let left = Duration::from_secs(
+            u64::try_from(end.timestamp() - now.unix_timestamp())
+                .unwrap_or(1)
+                .max(1),
+        );
         policy.max = policy.max.min(left);
         policy.idle = policy.idle.min(policy.max);
     }
@@ -564,10 +597,9 @@ async fn complete(
     {
         tracing::warn!(%error, "previous web session not ended");
     }
-    let (session_token, session) =
-        web_session::login(db, policy, &user, LoginMethod::Saml, source)
-            .await
-            .map_err(|e| e.to_string())?;
+    let (session_token, session) = web_session::login(db, policy, &user, LoginMethod::Saml, source)
+        .await
+        .map_err(|e| e.to_string())?;
     {
         let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
         repo::saml::insert_session(

@@ -28,11 +28,13 @@ pub fn token(headers: &HeaderMap) -> Option<SessionToken> {
 }
 
 /// `Set-Cookie` for a new session: the browser keeps it no longer than the session's
-/// absolute lifetime, sends it only over HTTPS, only to this host, never to scripts and
-/// never on cross-site requests.
+/// absolute lifetime, sends it only over HTTPS, only to this host, never to scripts, and
+/// on cross-site requests only with top-level navigations (`Lax`: the browser arriving at
+/// the portal from the IdP after the SAML ACS is logged in; state changes still need the
+/// portal's own origin, [`super::csrf`]).
 pub fn set_cookie(token: &SessionToken, policy: WebSessionPolicy) -> HeaderValue {
     let value = format!(
-        "{SESSION_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Strict",
+        "{SESSION_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax",
         token.expose(),
         policy.max.as_secs()
     );
@@ -42,7 +44,7 @@ pub fn set_cookie(token: &SessionToken, policy: WebSessionPolicy) -> HeaderValue
 
 /// `Set-Cookie` that removes the session cookie.
 pub const CLEAR_COOKIE: &str =
-    "__Host-hamn_session=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Strict";
+    "__Host-hamn_session=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax";
 
 /// The logged-in user of a request.
 #[derive(Debug, Clone)]

@@ -20,9 +20,8 @@ use crate::model::{
     AuditOutcome, Entitlement, Environment, EnvironmentKind, EnvironmentPatch, FieldError, Group,
     GroupMember, GroupPatch, Host, HostCertPolicy, HostHealth, HostPatch, HostPool, HostPoolPatch,
     HostState, HostStateChange, NewApiClient, NewApp, NewEntitlement, NewEnvironment, NewGroup,
-    NewHost, NewHostPool, NewTenant, NewUser, PoolStrategy, SamlAttributeMap, Session, SessionState,
-    SetTenantSaml, Tenant, TenantSaml,
-    TenantPatch, User, UserPatch,
+    NewHost, NewHostPool, NewTenant, NewUser, PoolStrategy, SamlAttributeMap, Session,
+    SessionState, SetTenantSaml, Tenant, TenantPatch, TenantSaml, User, UserPatch,
 };
 
 #[derive(OpenApi)]

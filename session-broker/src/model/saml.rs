@@ -104,7 +104,10 @@ pub struct SetTenantSaml {
 
 fn uri(v: &mut ValidationErrors, field: &str, value: &str) {
     if value.is_empty() || value.len() > 1024 || value.chars().any(|c| c.is_control() || c == ' ') {
-        v.push(field, "must be a URI of at most 1024 characters without spaces");
+        v.push(
+            field,
+            "must be a URI of at most 1024 characters without spaces",
+        );
     }
 }
 
@@ -116,7 +119,10 @@ impl SetTenantSaml {
                 "idp_metadata_url",
                 "give either idp_metadata_xml or idp_metadata_url, not both",
             ),
-            (None, None) => v.push("idp_metadata_xml", "IdP metadata is required (or idp_metadata_url)"),
+            (None, None) => v.push(
+                "idp_metadata_xml",
+                "IdP metadata is required (or idp_metadata_url)",
+            ),
             (None, Some(url)) if !url.starts_with("https://") && !url.starts_with("http://") => {
                 v.push("idp_metadata_url", "must be an http(s) URL")
             }
@@ -142,7 +148,10 @@ impl SetTenantSaml {
         }
         for (field, value) in [
             ("attributes.hsa_id", &self.attributes.hsa_id),
-            ("attributes.personal_number", &self.attributes.personal_number),
+            (
+                "attributes.personal_number",
+                &self.attributes.personal_number,
+            ),
             ("attributes.display_name", &self.attributes.display_name),
             ("attributes.groups", &self.attributes.groups),
         ] {

@@ -5,12 +5,12 @@
 //! v1.5 is refused (Bleichenbacher). Content: AES-128/192/256 in CBC (xmlenc padding) or
 //! GCM.
 
+use super::prescan::EncryptedParts;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openssl::pkey::{PKey, Private};
 use openssl::rsa::Padding;
 use openssl::symm::{Cipher, Crypter, Mode};
-use samael::schema::EncryptedAssertion;
 
 /// Largest ciphertext decrypted (base64-decoded bytes).
 pub const MAX_CIPHERTEXT: usize = 192 * 1024;
@@ -93,8 +93,8 @@ fn decrypt_data(
     if !gcm && body.len() % cipher.block_size() != 0 {
         return Err(DecryptError::Failed);
     }
-    let mut crypter =
-        Crypter::new(cipher, Mode::Decrypt, content_key, Some(iv)).map_err(|_| DecryptError::Failed)?;
+    let mut crypter = Crypter::new(cipher, Mode::Decrypt, content_key, Some(iv))
+        .map_err(|_| DecryptError::Failed)?;
     // xmlenc's CBC padding is its own (only the last byte is defined), so OpenSSL's PKCS#7
     // check is off and the padding is removed below.
     crypter.pad(false);
@@ -102,7 +102,9 @@ fn decrypt_data(
         crypter.set_tag(tag).map_err(|_| DecryptError::Failed)?;
     }
     let mut out = vec![0u8; body.len() + cipher.block_size()];
-    let mut n = crypter.update(body, &mut out).map_err(|_| DecryptError::Failed)?;
+    let mut n = crypter
+        .update(body, &mut out)
+        .map_err(|_| DecryptError::Failed)?;
     n += crypter
         .finalize(&mut out[n..])
         .map_err(|_| DecryptError::Failed)?;
@@ -117,12 +119,20 @@ fn decrypt_data(
     Ok(out)
 }
 
-/// The assertion text inside `encrypted`.
-pub fn decrypt(encrypted: &EncryptedAssertion, key: &PKey<Private>) -> Result<String, DecryptError> {
-    let (key_value, key_method) = encrypted.encrypted_key_info().ok_or(DecryptError::NoKey)?;
-    let (data_value, data_method) = encrypted.encrypted_value_info().ok_or(DecryptError::NoData)?;
-    let content_key = unwrap_key(key, key_method, &key_value.value)?;
-    let plain = decrypt_data(data_method, &content_key, &data_value.value)?;
+/// The assertion text inside an `EncryptedAssertion`.
+pub fn decrypt(encrypted: &EncryptedParts, key: &PKey<Private>) -> Result<String, DecryptError> {
+    if encrypted.key_value.trim().is_empty() {
+        return Err(DecryptError::NoKey);
+    }
+    if encrypted.data_value.trim().is_empty() {
+        return Err(DecryptError::NoData);
+    }
+    let content_key = unwrap_key(key, &encrypted.key_algorithm, &encrypted.key_value)?;
+    let plain = decrypt_data(
+        &encrypted.data_algorithm,
+        &content_key,
+        &encrypted.data_value,
+    )?;
     String::from_utf8(plain).map_err(|_| DecryptError::Failed)
 }
 
@@ -146,7 +156,11 @@ mod tests {
             assert!(decrypt_data(alg, &key, &data).is_err(), "{alg} {data}");
         }
         assert_eq!(
-            decrypt_data("http://www.w3.org/2001/04/xmlenc#tripledes-cbc", &key, "AA=="),
+            decrypt_data(
+                "http://www.w3.org/2001/04/xmlenc#tripledes-cbc",
+                &key,
+                "AA=="
+            ),
             Err(DecryptError::DataAlgorithm(
                 "http://www.w3.org/2001/04/xmlenc#tripledes-cbc".into()
             ))
@@ -161,8 +175,8 @@ mod tests {
         let mut block = b"hello".to_vec();
         block.extend_from_slice(&[0xaa; 10]);
         block.push(11);
-        let mut c = Crypter::new(Cipher::aes_128_cbc(), Mode::Encrypt, &key, Some(&iv))
-            .expect("crypter");
+        let mut c =
+            Crypter::new(Cipher::aes_128_cbc(), Mode::Encrypt, &key, Some(&iv)).expect("crypter");
         c.pad(false);
         let mut out = vec![0u8; 32];
         let n = c.update(&block, &mut out).expect("encrypt");

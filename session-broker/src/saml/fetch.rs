@@ -55,7 +55,10 @@ pub async fn fetch_metadata(url: &str) -> Result<String, FetchError> {
 async fn fetch(url: &str) -> Result<String, FetchError> {
     let uri: Uri = url.parse().map_err(|_| FetchError::BadUrl)?;
     let host = uri.host().ok_or(FetchError::BadUrl)?.to_owned();
-    let bare_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let bare_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     let tls = match uri.scheme_str() {
         Some("https") => true,
         Some("http") => false,
@@ -66,15 +69,23 @@ async fn fetch(url: &str) -> Result<String, FetchError> {
         .await
         .map_err(|e| FetchError::Connect(e.to_string()))?;
     if !tls {
-        let peer = tcp.peer_addr().map_err(|e| FetchError::Connect(e.to_string()))?;
+        let peer = tcp
+            .peer_addr()
+            .map_err(|e| FetchError::Connect(e.to_string()))?;
         if !peer.ip().is_loopback() {
             return Err(FetchError::NotLoopback);
         }
     }
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let request = Request::get(path)
-        .header(header::HOST, uri.authority().map_or(host.as_str(), |a| a.as_str()))
-        .header(header::ACCEPT, "application/samlmetadata+xml, application/xml, text/xml")
+        .header(
+            header::HOST,
+            uri.authority().map_or(host.as_str(), |a| a.as_str()),
+        )
+        .header(
+            header::ACCEPT,
+            "application/samlmetadata+xml, application/xml, text/xml",
+        )
         .body(Empty::<Bytes>::new())
         .map_err(|_| FetchError::BadUrl)?;
     let response = if tls {

@@ -115,7 +115,10 @@ pub fn parse(xml: &str, now_unix: i64) -> Result<IdpMetadata, MetadataError> {
         }
         for key in &idp.key_descriptors {
             // A key without `use` serves both purposes (SAML metadata §2.4.1.1).
-            let signs = key.key_use.as_deref().is_none_or(|u| u.is_empty() || u == "signing");
+            let signs = key
+                .key_use
+                .as_deref()
+                .is_none_or(|u| u.is_empty() || u == "signing");
             if !signs {
                 continue;
             }

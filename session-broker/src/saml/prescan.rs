@@ -28,6 +28,21 @@ pub const MAX_ATTRIBUTES: usize = 32;
 pub const PROTOCOL_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:protocol";
 pub const ASSERTION_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:assertion";
 pub const DSIG_NS: &[u8] = b"http://www.w3.org/2000/09/xmldsig#";
+pub const XENC_NS: &[u8] = b"http://www.w3.org/2001/04/xmlenc#";
+
+/// What decrypting an `EncryptedAssertion` needs, read here rather than through samael's
+/// types (which insist on an `xmlns:ds` declaration on `KeyInfo` that IdPs need not write).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EncryptedParts {
+    /// `EncryptedData/EncryptionMethod/@Algorithm`.
+    pub data_algorithm: String,
+    /// `EncryptedData/CipherData/CipherValue` (base64).
+    pub data_value: String,
+    /// `EncryptedKey/EncryptionMethod/@Algorithm`.
+    pub key_algorithm: String,
+    /// `EncryptedKey/CipherData/CipherValue` (base64).
+    pub key_value: String,
+}
 
 /// Why a document was refused before its signature was looked at.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,7 +75,10 @@ impl PrescanError {
     /// Whether the document looks like signature wrapping or another structural trick
     /// rather than plain corruption.
     pub fn is_structural(&self) -> bool {
-        matches!(self, Self::Shape(_) | Self::DuplicateId(_) | Self::WrongRoot(_))
+        matches!(
+            self,
+            Self::Shape(_) | Self::DuplicateId(_) | Self::WrongRoot(_)
+        )
     }
 }
 
@@ -83,6 +101,8 @@ pub struct Scanned {
     pub signatures: usize,
     /// Every `SignatureMethod` and `DigestMethod` algorithm URI seen.
     pub algorithms: Vec<String>,
+    /// The parts of the `EncryptedAssertion`, when there is one.
+    pub encrypted_parts: Option<EncryptedParts>,
 }
 
 /// Decodes a posted `SAMLResponse` (base64, whitespace allowed) and scans it.
@@ -177,9 +197,11 @@ fn attributes(start: &BytesStart<'_>) -> Result<Attrs, PrescanError> {
         let attr = attr.map_err(|e| PrescanError::Xml(e.to_string()))?;
         let key = attr.key.as_ref().to_vec();
         let value = unescape(attr.value.as_ref())?;
-        // SAML elements carry `ID`; xmldsig and xmlenc elements `Id`; libxml2 treats
-        // `xml:id` as an ID too. Any of them twice is an ID-confusion attempt.
-        if key == b"ID" || key == b"Id" || key == b"xml:id" {
+        // Signatures reference SAML elements by `ID`; libxml2 treats `xml:id` as an ID
+        // too. Either twice is an ID-confusion attempt. (xmldsig's own `Id` attributes are
+        // never referenced here, and IdPs reuse them: pysaml2 names every Signature
+        // "Signature1".)
+        if key == b"ID" || key == b"xml:id" {
             attrs.id = Some(value.clone());
         }
         attrs.other.push((key, value));
@@ -232,6 +254,8 @@ pub fn scan(xml: String, root: Root) -> Result<Scanned, PrescanError> {
     let mut root_closed = false;
     let mut issuer_text: Option<String> = None;
     let mut in_response_issuer = false;
+    // Some(true): reading the wrapped key's CipherValue; Some(false): the data's.
+    let mut cipher_target: Option<bool> = None;
     loop {
         let (ns, event) = reader
             .read_resolved_event()
@@ -242,6 +266,7 @@ pub fn scan(xml: String, root: Root) -> Result<Scanned, PrescanError> {
             Event::End(_) => {
                 stack.pop();
                 in_response_issuer = false;
+                cipher_target = None;
                 if stack.is_empty() {
                     root_closed = true;
                 }
@@ -255,6 +280,15 @@ pub fn scan(xml: String, root: Root) -> Result<Scanned, PrescanError> {
                 if in_response_issuer {
                     let text = std::str::from_utf8(raw).map_err(|_| PrescanError::Utf8)?;
                     issuer_text.get_or_insert_with(String::new).push_str(text);
+                }
+                if let (Some(is_key), Some(parts)) = (cipher_target, found.encrypted_parts.as_mut())
+                {
+                    let text = std::str::from_utf8(raw).map_err(|_| PrescanError::Utf8)?;
+                    if is_key {
+                        parts.key_value.push_str(text);
+                    } else {
+                        parts.data_value.push_str(text);
+                    }
                 }
                 continue;
             }
@@ -304,6 +338,8 @@ pub fn scan(xml: String, root: Root) -> Result<Scanned, PrescanError> {
             2
         } else if is(&ns, DSIG_NS) {
             3
+        } else if is(&ns, XENC_NS) {
+            4
         } else {
             0
         };
@@ -353,6 +389,21 @@ pub fn scan(xml: String, root: Root) -> Result<Scanned, PrescanError> {
                         "an EncryptedAssertion that is not the Response's only one",
                     ));
                 }
+            }
+            (4, b"EncryptionMethod") if encrypted == 1 => {
+                let parts = found
+                    .encrypted_parts
+                    .get_or_insert_with(EncryptedParts::default);
+                let alg = attr(&attrs, b"Algorithm").unwrap_or_default().to_owned();
+                match stack.last() {
+                    Some((4, parent)) if parent == b"EncryptedKey" => parts.key_algorithm = alg,
+                    Some((4, parent)) if parent == b"EncryptedData" => parts.data_algorithm = alg,
+                    _ => {}
+                }
+            }
+            (4, b"CipherValue") if encrypted == 1 && !empty => {
+                // Inside EncryptedKey (at any depth) it is the wrapped key, else the data.
+                cipher_target = Some(stack.iter().any(|(k, n)| *k == 4 && n == b"EncryptedKey"));
             }
             (2, b"Issuer") if depth == 1 && root == Root::Response => {
                 in_response_issuer = !empty;
@@ -503,12 +554,20 @@ mod tests {
             "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">{}</samlp:Response>",
             "<x/>".repeat(MAX_ELEMENTS + 1)
         );
-        assert_eq!(scan(wide, Root::Response), Err(PrescanError::TooManyElements));
-        let attrs: String = (0..=MAX_ATTRIBUTES).map(|i| format!(" a{i}=\"v\"")).collect();
+        assert_eq!(
+            scan(wide, Root::Response),
+            Err(PrescanError::TooManyElements)
+        );
+        let attrs: String = (0..=MAX_ATTRIBUTES)
+            .map(|i| format!(" a{i}=\"v\""))
+            .collect();
         let many = format!(
             "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"><x{attrs}/></samlp:Response>"
         );
-        assert_eq!(scan(many, Root::Response), Err(PrescanError::TooManyAttributes));
+        assert_eq!(
+            scan(many, Root::Response),
+            Err(PrescanError::TooManyAttributes)
+        );
     }
 
     #[test]

@@ -24,12 +24,21 @@ fn clean(text: &str, max: usize) -> String {
         .to_owned()
 }
 
-fn event(config: &TenantSaml, user: &User, action: &str, before: Option<&User>, detail: String) -> NewAuditEvent {
+fn event(
+    config: &TenantSaml,
+    user: &User,
+    action: &str,
+    before: Option<&User>,
+    detail: String,
+) -> NewAuditEvent {
     NewAuditEvent {
         tenant_id: Some(user.tenant_id),
         actor_kind: ActorKind::System,
         actor_id: None,
-        actor_name: format!("saml:{}", config.idp_entity_id.chars().take(180).collect::<String>()),
+        actor_name: format!(
+            "saml:{}",
+            config.idp_entity_id.chars().take(180).collect::<String>()
+        ),
         action: action.into(),
         target_type: Some("user".into()),
         target_id: Some(user.id.to_string()),
@@ -77,7 +86,13 @@ pub async fn provision(
             .await?;
             repo::audit::insert(
                 conn,
-                &event(config, &user, "user.create", None, "created at SAML login".into()),
+                &event(
+                    config,
+                    &user,
+                    "user.create",
+                    None,
+                    "created at SAML login".into(),
+                ),
             )
             .await?;
             user
@@ -92,7 +107,13 @@ pub async fn provision(
                 let after = repo::users::update(conn, &changed).await?;
                 repo::audit::insert(
                     conn,
-                    &event(config, &after, "user.update", Some(&before), "updated at SAML login".into()),
+                    &event(
+                        config,
+                        &after,
+                        "user.update",
+                        Some(&before),
+                        "updated at SAML login".into(),
+                    ),
                 )
                 .await?;
                 after

@@ -99,19 +99,17 @@ pub fn authn_request_xml(spec: &AuthnRequestSpec<'_>) -> Result<String, RequestE
             value: Some(spec.sp_entity_id.to_owned()),
             ..Issuer::default()
         }),
-        requested_authn_context: (!spec.authn_contexts.is_empty()).then(|| {
-            RequestedAuthnContext {
-                authn_context_class_refs: Some(
-                    spec.authn_contexts
-                        .iter()
-                        .map(|c| AuthnContextClassRef {
-                            value: Some(c.clone()),
-                        })
-                        .collect(),
-                ),
-                authn_context_decl_refs: None,
-                comparison: Some(AuthnContextComparison::Exact),
-            }
+        requested_authn_context: (!spec.authn_contexts.is_empty()).then(|| RequestedAuthnContext {
+            authn_context_class_refs: Some(
+                spec.authn_contexts
+                    .iter()
+                    .map(|c| AuthnContextClassRef {
+                        value: Some(c.clone()),
+                    })
+                    .collect(),
+            ),
+            authn_context_decl_refs: None,
+            comparison: Some(AuthnContextComparison::Exact),
         }),
         force_authn: Some(spec.force_authn),
         assertion_consumer_service_url: Some(spec.acs_url.to_owned()),

@@ -201,12 +201,9 @@ fn reduce(xml: &str, idp: &IdpMetadata) -> Result<String, SamlRefusal> {
     .map_err(|_| SamlRefusal::BadSignature)
 }
 
-fn decrypt_assertion(
-    response: &Response,
-    key: &PKey<Private>,
-) -> Result<Scanned, SamlRefusal> {
-    let encrypted = response
-        .encrypted_assertion
+fn decrypt_assertion(envelope: &Scanned, key: &PKey<Private>) -> Result<Scanned, SamlRefusal> {
+    let encrypted = envelope
+        .encrypted_parts
         .as_ref()
         .ok_or(SamlRefusal::Unreadable("no EncryptedAssertion".into()))?;
     let plain = decrypt::decrypt(encrypted, key).map_err(SamlRefusal::Decrypt)?;
@@ -225,6 +222,29 @@ fn parse_response(xml: &str) -> Result<Response, SamlRefusal> {
         .map_err(|e| SamlRefusal::Unreadable(format!("{e}")))
 }
 
+/// The response's own fields; an encrypted assertion is cut out first (samael's type for
+/// it insists on details IdPs need not write; [`decrypt_assertion`] reads it instead).
+fn parse_envelope(scanned: &Scanned) -> Result<Response, SamlRefusal> {
+    if !scanned.encrypted {
+        return parse_response(&scanned.xml);
+    }
+    let xml = &scanned.xml;
+    let cut = xml
+        .find("EncryptedAssertion")
+        .and_then(|at| xml[..at].rfind('<'))
+        .and_then(|start| {
+            let close = xml.rfind("EncryptedAssertion>")? + "EncryptedAssertion>".len();
+            (close > start).then_some((start, close))
+        })
+        .ok_or(SamlRefusal::Unreadable(
+            "EncryptedAssertion not found".into(),
+        ))?;
+    let mut without = String::with_capacity(xml.len());
+    without.push_str(&xml[..cut.0]);
+    without.push_str(&xml[cut.1..]);
+    parse_response(&without)
+}
+
 /// The assertion and, when it was signed, the response around it.
 fn verified_parts(
     scanned: &Scanned,
@@ -235,8 +255,7 @@ fn verified_parts(
     if scanned.encrypted && !scanned.response_signed {
         // The only signature can be inside the ciphertext: decrypt, then the assertion
         // must verify on its own.
-        let envelope = parse_response(&scanned.xml)?;
-        let inner = decrypt_assertion(&envelope, key)?;
+        let inner = decrypt_assertion(scanned, key)?;
         if inner.signatures == 0 {
             return Err(SamlRefusal::Unsigned);
         }
@@ -252,9 +271,11 @@ fn verified_parts(
     let reduced = reduce(&scanned.xml, idp)?;
     match prescan::root_of(&reduced) {
         Some(Root::Response) => {
-            let response = parse_response(&reduced)?;
-            let assertion = if response.encrypted_assertion.is_some() {
-                let inner = decrypt_assertion(&response, key)?;
+            // The verified document, scanned again: only what the signature covers.
+            let verified = prescan::scan(reduced, Root::Response)?;
+            let response = parse_envelope(&verified)?;
+            let assertion = if verified.encrypted {
+                let inner = decrypt_assertion(&verified, key)?;
                 // Covered by the response's signature; a signature of its own must verify too.
                 let text = if inner.signatures > 0 {
                     reduce(&inner.xml, idp)?

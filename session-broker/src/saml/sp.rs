@@ -45,16 +45,16 @@ impl SpCredentials {
                 error,
             })
         };
-        Self::from_pem(&read(key)?, &read(cert)?)
-            .map_err(|e| match e {
-                SpKeyError::Key(_) => SpKeyError::Key(key.display().to_string()),
-                SpKeyError::Cert(_) => SpKeyError::Cert(cert.display().to_string()),
-                other => other,
-            })
+        Self::from_pem(&read(key)?, &read(cert)?).map_err(|e| match e {
+            SpKeyError::Key(_) => SpKeyError::Key(key.display().to_string()),
+            SpKeyError::Cert(_) => SpKeyError::Cert(cert.display().to_string()),
+            other => other,
+        })
     }
 
     pub fn from_pem(key_pem: &[u8], cert_pem: &[u8]) -> Result<Self, SpKeyError> {
-        let key = PKey::private_key_from_pem(key_pem).map_err(|_| SpKeyError::Key(String::new()))?;
+        let key =
+            PKey::private_key_from_pem(key_pem).map_err(|_| SpKeyError::Key(String::new()))?;
         if key.rsa().is_err() {
             return Err(SpKeyError::NotRsa);
         }

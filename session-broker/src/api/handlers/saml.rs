@@ -73,8 +73,21 @@ pub async fn set(
     };
     let after = saml::put(m.conn(), &config).await?;
     let change = match &before {
-        Some(b) => Change::updated("tenant.saml_set", Some(tenant.id), "tenant", tenant.id, b, &after),
-        None => Change::created("tenant.saml_set", Some(tenant.id), "tenant", tenant.id, &after),
+        Some(b) => Change::updated(
+            "tenant.saml_set",
+            Some(tenant.id),
+            "tenant",
+            tenant.id,
+            b,
+            &after,
+        ),
+        None => Change::created(
+            "tenant.saml_set",
+            Some(tenant.id),
+            "tenant",
+            tenant.id,
+            &after,
+        ),
     };
     m.commit(change).await?;
     Ok(Json(after))
