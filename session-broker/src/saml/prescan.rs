@@ -421,10 +421,10 @@ pub fn scan(xml: String, root: Root) -> Result<Scanned, PrescanError> {
                     *k == 3 && (parent == b"SignedInfo" || parent == b"Reference")
                 }) =>
             {
-                if let Some(alg) = attr(&attrs, b"Algorithm") {
-                    if !found.algorithms.iter().any(|a| a == alg) {
-                        found.algorithms.push(alg.to_owned());
-                    }
+                if let Some(alg) = attr(&attrs, b"Algorithm")
+                    && !found.algorithms.iter().any(|a| a == alg)
+                {
+                    found.algorithms.push(alg.to_owned());
                 }
             }
             _ => {}
