@@ -21,6 +21,7 @@ mod paging;
 mod placement;
 mod pool_cert_policy;
 mod pool_clipboard;
+mod saml_config;
 mod scope;
 mod ticket_codec;
 mod tickets;
