@@ -148,6 +148,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
                     .siths
                     .as_ref()
                     .map(|s| format!("{}/siths/login", s.public_url.trim_end_matches('/'))),
+                saml: config.saml.is_some(),
             })
         });
     let siths = match (&config.siths, &api) {

@@ -40,6 +40,9 @@ pub struct PortalApi {
     /// The SITHS listener's login URL (`…/siths/login`), when it is on: the login page
     /// links to it.
     pub siths_login_url: Option<String>,
+    /// Whether the SAML endpoints (`/saml/{tenant}/…`) are served: the login page then
+    /// lists the organisations whose SAML login is on.
+    pub saml: bool,
 }
 
 impl std::fmt::Debug for PortalApi {
@@ -50,6 +53,7 @@ impl std::fmt::Debug for PortalApi {
             .field("web_sessions", &self.web_sessions)
             .field("demo_login", &self.demo_login)
             .field("siths_login_url", &self.siths_login_url)
+            .field("saml", &self.saml)
             .finish_non_exhaustive()
     }
 }

@@ -89,6 +89,7 @@ impl Portal {
                 web_sessions: WebSessionPolicy::default(),
                 demo_login: true,
                 siths_login_url: None,
+                saml: false,
             })
         });
         let router = hamn_gateway::router(PortalState {

@@ -205,6 +205,7 @@ impl Saml {
             web_sessions: WebSessionPolicy::default(),
             demo_login: false,
             siths_login_url: None,
+            saml: true,
         });
         let shutdown = CancellationToken::new();
         let app = hamn_gateway::router(PortalState {
@@ -725,4 +726,26 @@ async fn metadata_and_single_logout() {
         at_idp.body
     );
     let _ = writeln!(std::io::sink(), "{}", at_idp.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_logs_in_through_the_pysaml2_idp() {
+    let saml = Saml::start().await;
+    let out = tokio::process::Command::new("node")
+        .arg(repo_root().join("tests/browser/saml.mjs"))
+        .arg(&saml.portal_url)
+        .arg("Alice Andersson")
+        .current_dir(repo_root().join("tests"))
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), out)
+        .await
+        .expect("the browser script finished in time")
+        .expect("run node (./scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

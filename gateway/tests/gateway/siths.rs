@@ -112,6 +112,7 @@ impl Siths {
             web_sessions: WebSessionPolicy::default(),
             demo_login: false,
             siths_login_url: Some(format!("{siths_url}/siths/login")),
+            saml: false,
         });
         let shutdown = CancellationToken::new();
         let portal = hamn_gateway::router(PortalState {

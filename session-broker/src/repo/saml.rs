@@ -357,3 +357,18 @@ pub async fn sync_external_groups(
     }
     Ok((added, removed))
 }
+
+/// (slug, name) of every tenant whose SAML login is on, by name: the portal's list of
+/// organisations.
+pub async fn enabled_tenants(conn: &mut AnyConnection) -> Result<Vec<(String, String)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT t.slug, t.name FROM tenants t JOIN tenant_saml s ON s.tenant_id = t.id \
+         WHERE s.enabled = $1 ORDER BY t.name LIMIT 500",
+    )
+    .bind(true)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((get_string(r, "slug")?, get_string(r, "name")?)))
+        .collect()
+}
