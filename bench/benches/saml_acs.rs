@@ -40,7 +40,10 @@ fn main() -> anyhow::Result<()> {
     let entity = format!("{portal}/saml/demo/metadata");
     let urls = SpUrls::new(portal, "demo");
     let sp_meta = dir.path().join("sp.xml");
-    std::fs::write(&sp_meta, hamn_broker::saml::sp::sp_metadata(&entity, &urls, &sp.cert_der))?;
+    std::fs::write(
+        &sp_meta,
+        hamn_broker::saml::sp::sp_metadata(&entity, &urls, &sp.cert_der),
+    )?;
     let idp_dir = dir.path().join("idp");
     std::fs::create_dir_all(&idp_dir)?;
     let python = std::env::var("HAMN_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
@@ -55,19 +58,32 @@ fn main() -> anyhow::Result<()> {
         .stdout(Stdio::piped())
         .spawn()?;
     let mut line = String::new();
-    BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("stdout"))?)
-        .read_line(&mut line)?;
+    BufReader::new(
+        child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("stdout"))?,
+    )
+    .read_line(&mut line)?;
     let started: serde_json::Value = serde_json::from_str(&line)?;
     let idp_xml = std::fs::read_to_string(
-        started["metadata_file"].as_str().ok_or_else(|| anyhow::anyhow!("metadata"))?,
+        started["metadata_file"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("metadata"))?,
     )?;
-    let idp = metadata::parse(&idp_xml, std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs() as i64)?;
+    let idp = metadata::parse(
+        &idp_xml,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64,
+    )?;
 
     let accepted = vec![LOA3.to_owned()];
     let mut results = Vec::new();
-    for (name, query) in [("signed", "sign=both"), ("signed+encrypted", "sign=both&encrypt=1")] {
+    for (name, query) in [
+        ("signed", "sign=both"),
+        ("signed+encrypted", "sign=both&encrypt=1"),
+    ] {
         let id = random_id("_")?;
         let xml = authn_request_xml(&AuthnRequestSpec {
             id: &id,
@@ -96,7 +112,8 @@ fn main() -> anyhow::Result<()> {
         };
         // It must verify, or the numbers mean nothing.
         let scanned = prescan::decode_response(&encoded)?;
-        verify(&scanned, &idp, &sp.key, &expect, chrono_now()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        verify(&scanned, &idp, &sp.key, &expect, chrono_now())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let baseline = per_second(|| {
             let _ = std::hint::black_box(prescan::decode_response(&encoded));
         });
@@ -112,7 +129,10 @@ fn main() -> anyhow::Result<()> {
     let _ = child.wait();
 
     println!("SAML ACS validations per second, one core (pysaml2 IdP, RSA-2048, RSA-SHA256)");
-    println!("{:<18} {:>10} {:>14} {:>14} {:>10}", "response", "bytes(b64)", "prescan/s", "validate/s", "ratio");
+    println!(
+        "{:<18} {:>10} {:>14} {:>14} {:>10}",
+        "response", "bytes(b64)", "prescan/s", "validate/s", "ratio"
+    );
     for (name, baseline, full, len) in &results {
         println!(
             "{name:<18} {len:>10} {baseline:>14.0} {full:>14.1} {:>9.1}x",
@@ -120,7 +140,10 @@ fn main() -> anyhow::Result<()> {
         );
     }
     if let [(_, _, signed, _), (_, _, encrypted, _)] = results.as_slice() {
-        println!("encrypted ÷ signed validation rate: {:.2}", encrypted / signed);
+        println!(
+            "encrypted ÷ signed validation rate: {:.2}",
+            encrypted / signed
+        );
     }
     Ok(())
 }
