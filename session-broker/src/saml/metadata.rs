@@ -150,3 +150,145 @@ pub fn parse(xml: &str, now_unix: i64) -> Result<IdpMetadata, MetadataError> {
         descriptor,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// A self-signed certificate valid from `from` to `to` (unix seconds), as base64 DER.
+    fn cert(from: i64, to: i64) -> String {
+        let key = PKey::from_rsa(Rsa::generate(2048).expect("rsa")).expect("key");
+        let mut name = X509NameBuilder::new().expect("name");
+        name.append_entry_by_text("CN", "idp").expect("cn");
+        let name = name.build();
+        let mut b = X509Builder::new().expect("builder");
+        b.set_version(2).expect("v3");
+        b.set_subject_name(&name).expect("subject");
+        b.set_issuer_name(&name).expect("issuer");
+        b.set_pubkey(&key).expect("pubkey");
+        b.set_not_before(&Asn1Time::from_unix(from).expect("t"))
+            .expect("nb");
+        b.set_not_after(&Asn1Time::from_unix(to).expect("t"))
+            .expect("na");
+        b.sign(&key, MessageDigest::sha256()).expect("sign");
+        base64::engine::general_purpose::STANDARD.encode(b.build().to_der().expect("der"))
+    }
+
+    fn doc(valid_until: &str, keys: &str, sso: bool, slo: bool) -> String {
+        let sso = if sso {
+            "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://idp/sso\"/>"
+        } else {
+            ""
+        };
+        let slo = if slo {
+            "<md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://idp/slo\"/>"
+        } else {
+            ""
+        };
+        format!(
+            "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" \
+             xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"https://idp/e\"{valid_until}>\
+             <md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+             {keys}{slo}{sso}</md:IDPSSODescriptor></md:EntityDescriptor>"
+        )
+    }
+
+    fn key(usage: &str, b64: &str) -> String {
+        format!(
+            "<md:KeyDescriptor{usage}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{b64}\
+             </ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        )
+    }
+
+    #[test]
+    fn good_metadata_gives_the_endpoints_and_current_signing_certificates() {
+        let good = cert(NOW - 100, NOW + 100);
+        let old = cert(NOW - 200, NOW - 100);
+        let keys = format!(
+            "{}{}{}",
+            key(" use=\"signing\"", &good),
+            key(" use=\"signing\"", &old),
+            key(" use=\"encryption\"", &good)
+        );
+        let idp = parse(&doc("", &keys, true, true), NOW).expect("good");
+        assert_eq!(idp.entity_id, "https://idp/e");
+        assert_eq!(idp.sso_redirect, "https://idp/sso");
+        assert_eq!(idp.slo_redirect.as_deref(), Some("https://idp/slo"));
+        assert_eq!(idp.signing_certs.len(), 1, "the expired one is dropped");
+        // A key without `use` signs too.
+        assert!(parse(&doc("", &key("", &good), true, false), NOW).is_ok());
+    }
+
+    #[test]
+    fn unusable_metadata_is_refused_with_its_reason() {
+        let good = cert(NOW - 100, NOW + 100);
+        let signing = key(" use=\"signing\"", &good);
+        let cases = [
+            (
+                doc("", &key(" use=\"encryption\"", &good), true, false),
+                "idp_no_signing_certificate",
+            ),
+            (doc("", "", true, false), "idp_no_signing_certificate"),
+            (
+                doc(
+                    "",
+                    &key(" use=\"signing\"", &cert(NOW - 200, NOW - 1)),
+                    true,
+                    false,
+                ),
+                "idp_certificate_expired",
+            ),
+            (
+                doc(
+                    "",
+                    &key(" use=\"signing\"", &cert(NOW + 10, NOW + 100)),
+                    true,
+                    false,
+                ),
+                "idp_certificate_expired",
+            ),
+            (
+                doc(
+                    " validUntil=\"2020-01-01T00:00:00Z\"",
+                    &signing,
+                    true,
+                    false,
+                ),
+                "idp_metadata_expired",
+            ),
+            (doc("", &signing, false, false), "idp_metadata_invalid"),
+            (
+                doc(
+                    "",
+                    &key(" use=\"signing\"", "bm90IGEgY2VydA=="),
+                    true,
+                    false,
+                ),
+                "idp_metadata_invalid",
+            ),
+            (
+                format!("<!DOCTYPE x>{}", doc("", &signing, true, false)),
+                "idp_metadata_invalid",
+            ),
+            ("<html/>".into(), "idp_metadata_invalid"),
+            ("".into(), "idp_metadata_invalid"),
+            (" ".repeat(MAX_METADATA_BYTES + 1), "idp_metadata_invalid"),
+        ];
+        for (xml, reason) in cases {
+            let got = parse(&xml, NOW);
+            assert_eq!(
+                got.as_ref().map(|_| ()).map_err(MetadataError::reason),
+                Err(reason),
+                "{:?}",
+                got.err()
+            );
+        }
+    }
+}
