@@ -185,3 +185,61 @@ async fn idp_configuration_is_judged_audited_and_scoped(b: Backend) {
 }
 
 both!(idp_configuration_is_judged_audited_and_scoped);
+
+/// Serves `body` to every HTTP request on a loopback port: a stand-in metadata publisher.
+async fn serve_once(body: String) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/samlmetadata+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    port
+}
+
+async fn metadata_url_is_fetched_once_and_pinned(b: Backend) {
+    let h = Harness::new(b).await;
+    let a = h.tenant_with_app("urlkommun").await;
+    let path = format!("/api/v1/tenants/{}/saml", a.tenant);
+    let xml = metadata("2099-01-01T00:00:00Z", true);
+    let port = serve_once(xml.clone()).await;
+    let url = format!("http://127.0.0.1:{port}/metadata");
+    let r = h
+        .op(
+            Method::PUT,
+            &path,
+            Some(json!({"idp_metadata_url": url, "sp_entity_id": "https://hamn.example/saml/u/metadata"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    assert_eq!(r.json["idp_metadata_url"], url);
+    assert_eq!(
+        r.json["idp_metadata_xml"], xml,
+        "the fetched document is stored"
+    );
+    // Nothing listens there any more: the error names the field.
+    let r = h
+        .op(
+            Method::PUT,
+            &path,
+            Some(json!({"idp_metadata_url": "http://127.0.0.1:9/metadata", "sp_entity_id": "https://x/y"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:#}", r.json);
+    assert!(
+        r.json.to_string().contains("idp_metadata_url"),
+        "{:#}",
+        r.json
+    );
+    h.finish().await;
+}
+
+both!(metadata_url_is_fetched_once_and_pinned);
