@@ -158,6 +158,12 @@ pub struct GatewaySection {
     pub siths_loa: std::collections::BTreeMap<String, u8>,
     /// The lowest level of assurance that may launch an app; 0: no minimum.
     pub launch_min_loa: u8,
+    /// SAML 2.0 login (per tenant, `/saml/{tenant}/…` on the portal origin).
+    pub saml: bool,
+    /// The SP's RSA private key (PEM): signs AuthnRequests, decrypts assertions.
+    pub saml_sp_key: PathBuf,
+    /// The SP's certificate (PEM), published in the SP metadata.
+    pub saml_sp_cert: PathBuf,
 }
 
 impl Default for GatewaySection {
@@ -179,6 +185,9 @@ impl Default for GatewaySection {
             siths_ocsp_timeout: 5,
             siths_loa: [("Hamn Test SITHS CA".to_owned(), 3)].into(),
             launch_min_loa: 0,
+            saml: false,
+            saml_sp_key: "certs/saml-sp.key".into(),
+            saml_sp_cert: "certs/saml-sp.crt".into(),
         }
     }
 }
@@ -290,6 +299,10 @@ pub struct Settings {
     pub gateway_siths: Option<SithsSettings>,
     /// `gateway.launch_min_loa`; `None`: no minimum.
     pub gateway_launch_min_loa: Option<u8>,
+    /// `gateway.saml`.
+    pub gateway_saml: bool,
+    pub gateway_saml_sp_key: PathBuf,
+    pub gateway_saml_sp_cert: PathBuf,
     pub broker_listen: SocketAddr,
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
@@ -775,6 +788,9 @@ impl RawConfig {
             }),
             gateway_launch_min_loa: (self.gateway.launch_min_loa > 0)
                 .then_some(self.gateway.launch_min_loa),
+            gateway_saml: self.gateway.saml,
+            gateway_saml_sp_key: resolve(&self.gateway.saml_sp_key),
+            gateway_saml_sp_cert: resolve(&self.gateway.saml_sp_cert),
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
             broker_secrets: hamn_broker::SecretsConfig {

@@ -105,6 +105,10 @@ fn gateway_config(
             }),
         web_sessions: hamn_broker::WebSessionPolicy::default(),
         launch_min_loa: settings.gateway_launch_min_loa,
+        saml: settings.gateway_saml.then(|| hamn_gateway::SamlConfig {
+            sp_key: settings.gateway_saml_sp_key.clone(),
+            sp_cert: settings.gateway_saml_sp_cert.clone(),
+        }),
     }
 }
 
@@ -116,7 +120,7 @@ fn portal_issuer(
     settings: &Settings,
     keys: Option<hamn_broker::TicketKeys>,
 ) -> anyhow::Result<Option<hamn_broker::TicketIssuer>> {
-    if !settings.gateway_demo_login && settings.gateway_siths.is_none() {
+    if !settings.gateway_demo_login && settings.gateway_siths.is_none() && !settings.gateway_saml {
         return Ok(None);
     }
     let keys = match keys {

@@ -174,7 +174,17 @@ impl DevPkiPaths {
             ]);
         }
         all.extend([self.siths_card_broken_cert(), self.siths_card_broken_key()]);
+        all.extend([self.saml_sp_cert(), self.saml_sp_key()]);
         all
+    }
+
+    /// The SAML SP's certificate (self-signed, in the SP metadata) and RSA key
+    /// (`gateway.saml_sp_cert`, `gateway.saml_sp_key`).
+    pub fn saml_sp_cert(&self) -> PathBuf {
+        self.file("saml-sp.crt")
+    }
+    pub fn saml_sp_key(&self) -> PathBuf {
+        self.file("saml-sp.key")
     }
 }
 
@@ -287,6 +297,27 @@ impl DevPki {
                 .signed_by(key, &siths_ca.issuer)
                 .map_err(issue_error)?
                 .pem())
+        })?;
+
+        // The SAML SP pair is RSA: encrypted assertions use RSA-OAEP key transport, which
+        // ring cannot generate keys for.
+        let (sp_cert, sp_key) = (paths.saml_sp_cert(), paths.saml_sp_key());
+        if !sp_key.exists() && !sp_cert.exists() {
+            write_new(&sp_key, &rsa_key_pem()?, true)?;
+        }
+        ensure_pair(&sp_cert, &sp_key, |key| {
+            let mut params = leaf_params(
+                "Hamn SAML SP (dev)",
+                (now - BACKDATE, now + LEAF_LIFETIME),
+                key,
+            )?;
+            params.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ];
+            params.use_authority_key_identifier_extension = false;
+            let cert = params.self_signed(key).map_err(issue_error)?;
+            Ok(cert.pem())
         })?;
 
         let crl = paths.siths_crl();
@@ -623,6 +654,13 @@ fn ca_params(cn: &str, key: &KeyPair) -> Result<CertificateParams, PkiError> {
     set_validity(&mut params, (now - BACKDATE, now + CA_LIFETIME))?;
     params.serial_number = Some(fresh_serial(key, cn));
     Ok(params)
+}
+
+/// A fresh 3072-bit RSA key as PKCS#8 PEM.
+fn rsa_key_pem() -> Result<Vec<u8>, PkiError> {
+    let rsa = openssl::rsa::Rsa::generate(3072).map_err(issue_error)?;
+    let key = openssl::pkey::PKey::from_rsa(rsa).map_err(issue_error)?;
+    key.private_key_to_pem_pkcs8().map_err(issue_error)
 }
 
 fn leaf_params(

@@ -25,8 +25,9 @@ use hamn_certs::ServerCertFiles;
 use tokio_util::sync::CancellationToken;
 
 pub use portal::{
-    CSRF_HEADER, PortalAccess, PortalApi, PortalState, SESSION_COOKIE, SithsLogin, SithsRefusal,
-    csrf_exempt, hsa_id_of, is_hsa_id, origin_of, router, siths_router,
+    ATTEMPT_COOKIE, CSRF_HEADER, PortalAccess, PortalApi, PortalState, SESSION_COOKIE, SamlLogin,
+    SithsLogin, SithsRefusal, csrf_exempt, hsa_id_of, is_hsa_id, origin_of, router, saml_router,
+    siths_router,
 };
 
 /// How long a stopping gateway waits for its sessions to close and record their end.
@@ -62,6 +63,16 @@ pub struct GatewayConfig {
     /// The lowest level of assurance (1 to 4) a web session needs to launch an app
     /// (`gateway.launch_min_loa`); `None`: any login may launch.
     pub launch_min_loa: Option<u8>,
+    /// The SAML service provider (`gateway.saml`): the SP key pair; tenants configure their
+    /// IdP in the database. Needs the portal API (a ticket issuer).
+    pub saml: Option<SamlConfig>,
+}
+
+/// The SP key pair files (`gateway.saml_sp_key`, `gateway.saml_sp_cert`; RSA).
+#[derive(Debug, Clone)]
+pub struct SamlConfig {
+    pub sp_key: PathBuf,
+    pub sp_cert: PathBuf,
 }
 
 /// The SITHS listener: the only one that asks browsers for a client certificate.
@@ -102,6 +113,8 @@ pub enum GatewayError {
     TicketKey(#[from] KeyError),
     #[error("listener failed: {0}")]
     Serve(std::io::Error),
+    #[error("SAML SP key: {0}")]
+    SamlKey(#[from] hamn_broker::saml::sp::SpKeyError),
 }
 
 /// Runs the gateway until `shutdown` is cancelled.
@@ -125,7 +138,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
     };
 
     let sessions = session_service(&config, &database, shutdown.child_token())?;
-    let login_on = config.demo_login || config.siths.is_some();
+    let login_on = config.demo_login || config.siths.is_some() || config.saml.is_some();
     let api = config
         .ticket_issuer
         .clone()
@@ -152,6 +165,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
                     secrets_key: config.secrets_key.clone(),
                     ..PortalAccess::default()
                 },
+                saml: config.saml.is_some(),
             })
         });
     let siths = match (&config.siths, &api) {
@@ -164,11 +178,26 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
         }
         _ => None,
     };
-    let app = router(PortalState {
+    let saml = match (&config.saml, &api) {
+        (Some(saml), Some(api)) => Some(Arc::new(SamlLogin {
+            api: api.clone(),
+            sp: hamn_broker::saml::SpCredentials::load(&saml.sp_key, &saml.sp_cert)?,
+            public_url: config.public_url.trim_end_matches('/').to_owned(),
+        })),
+        (Some(_), None) => {
+            tracing::warn!("gateway.saml is on but there is no ticket signing key: SAML is off");
+            None
+        }
+        _ => None,
+    };
+    let mut app = router(PortalState {
         database,
         sessions: sessions.clone(),
         api,
     });
+    if let Some(saml) = saml {
+        app = app.merge(saml_router(saml));
+    }
     let served = hamn_certs::serve(listener, tls, app, shutdown.clone()).await;
     shutdown.cancel();
     // Websockets outlive the HTTP server's drain: give every session its 4303 close and

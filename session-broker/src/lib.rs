@@ -26,6 +26,7 @@ pub mod placement;
 pub mod repo;
 pub mod roles;
 pub mod rollouts;
+pub mod saml;
 pub mod secrets;
 pub mod security;
 pub mod seed;

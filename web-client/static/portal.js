@@ -1,7 +1,8 @@
 // The portal page: language switch (Swedish default, English remembered), a live readiness
 // line, and — when the gateway offers a login (GET /portal/api/me answers 401 or 200, not
-// 404) — the login methods on offer (GET /portal/api/login-methods: the demo form, the
-// "Logga in med SITHS-kort" link to the SITHS listener), the user's apps grouped by
+// 404) — the login methods on offer (GET /portal/api/login-methods: choose organisation →
+// its IdP over SAML, the demo form, the "Logga in med SITHS-kort" link to the SITHS
+// listener), the user's apps grouped by
 // environment (PROD and UTB told apart by label, colour and pattern) and launching one in
 // the session viewer.
 import { api } from "./portal-api.js";
@@ -17,6 +18,8 @@ const TEXTS = {
       "administrator if you need access.",
     "login-heading": "Log in",
     "siths-login": "Log in with a SITHS card",
+    organisation: "Choose organisation",
+    "saml-login": "Log in with e-ID",
     "demo-hint": "This is a demo login: enter a user name, no password is needed. " +
       "The demo user is called “demo”.",
     username: "User name",
@@ -81,7 +84,8 @@ let view = null;
 let me = null;
 let environments = [];
 // GET /portal/api/login-methods: which ways in the login view offers.
-let methods = { demo: false, siths_url: null };
+// organisations: [{slug, name, login_url}] whose IdP (SAML) login is on.
+let methods = { demo: false, siths_url: null, organisations: [] };
 
 function say(message) {
   // Replacing the text of the live region is what screen readers announce.
@@ -110,6 +114,16 @@ function render() {
   $("login").hidden = view !== "login";
   $("demo").hidden = !methods.demo;
   $("siths").hidden = !methods.siths_url;
+  $("saml").hidden = methods.organisations.length === 0;
+  const select = $("organisation");
+  if (select.options.length !== methods.organisations.length) {
+    select.replaceChildren(...methods.organisations.map((org) => {
+      const option = document.createElement("option");
+      option.value = org.login_url;
+      option.textContent = org.name;
+      return option;
+    }));
+  }
   if (methods.siths_url) {
     // The SITHS listener answers its refusals as a page in the language asked for here.
     $("siths-login").href = lang === "en" ? `${methods.siths_url}?lang=en` : methods.siths_url;
@@ -241,7 +255,24 @@ async function launch(app, button) {
   if (answer.status === 401) showLogin();
 }
 
+// Log in through the chosen organisation's IdP: a top-level navigation to its SAML login,
+// which sends the browser on to the IdP (refusal pages come back in this language).
+function samlLogin(event) {
+  event.preventDefault();
+  const url = $("organisation").value;
+  if (!url.startsWith("/saml/")) return;
+  location.assign(lang === "en" ? `${url}?lang=en` : url);
+}
+
 async function logout() {
+  if (me?.method === "saml") {
+    // Single logout: the gateway ends the session and names the IdP's logout, if any.
+    const answer = await api("POST", `/saml/${encodeURIComponent(me.tenant.slug)}/logout`, lang, {});
+    if (answer.ok && typeof answer.body?.redirect === "string" && answer.body.redirect.startsWith("http")) {
+      location.assign(answer.body.redirect);
+      return;
+    }
+  }
   await api("POST", "/portal/api/logout", lang, {});
   showLogin();
   say(text("logged-out"));
@@ -254,6 +285,10 @@ async function start() {
     methods = {
       demo: offered.body.demo === true,
       siths_url: typeof offered.body.siths_url === "string" ? offered.body.siths_url : null,
+      organisations: Array.isArray(offered.body.organisations)
+        ? offered.body.organisations.filter((o) => typeof o.login_url === "string" &&
+          o.login_url.startsWith("/saml/"))
+        : [],
     };
   }
   const answer = await api("GET", "/portal/api/me", lang);
@@ -280,6 +315,7 @@ $("lang-toggle").addEventListener("click", (event) => {
   render();
 });
 $("login-form").addEventListener("submit", login);
+$("saml").addEventListener("submit", samlLogin);
 $("logout").addEventListener("click", logout);
 
 render();

@@ -42,6 +42,9 @@ pub struct PortalApi {
     /// The SITHS listener's login URL (`…/siths/login`), when it is on: the login page
     /// links to it.
     pub siths_login_url: Option<String>,
+    /// Whether the SAML endpoints (`/saml/{tenant}/…`) are served: the login page then
+    /// lists the organisations whose SAML login is on.
+    pub saml: bool,
     /// The lowest level of assurance (1 to 4) a session needs to launch; `None`: any.
     pub launch_min_loa: Option<u8>,
     /// Time, login throttling and the admin API's secrets on the portal origin.
@@ -69,6 +72,7 @@ impl std::fmt::Debug for PortalApi {
             .field("demo_login", &self.demo_login)
             .field("siths_login_url", &self.siths_login_url)
             .field("launch_min_loa", &self.launch_min_loa)
+            .field("saml", &self.saml)
             .finish_non_exhaustive()
     }
 }

@@ -317,14 +317,49 @@ pub struct LoginMethods {
     pub demo: bool,
     /// Where "Logga in med SITHS-kort" leads; `null` when the SITHS listener is off.
     pub siths_url: Option<String>,
+    /// The organisations with SAML login, for "choose organisation".
+    pub organisations: Vec<Organisation>,
+}
+
+/// An organisation (tenant) whose users log in through its IdP.
+#[derive(Debug, Serialize)]
+pub struct Organisation {
+    pub slug: String,
+    pub name: String,
+    /// `/saml/{slug}/login`.
+    pub login_url: String,
 }
 
 /// `GET /portal/api/login-methods`.
 pub async fn methods(State(api): State<Arc<PortalApi>>) -> Response {
+    let organisations = if api.saml {
+        let listed = async {
+            let mut conn = api.database.acquire().await?;
+            repo::saml::enabled_tenants(&mut conn).await
+        }
+        .await;
+        match listed {
+            Ok(list) => list
+                .into_iter()
+                .map(|(slug, name)| Organisation {
+                    login_url: format!("/saml/{slug}/login"),
+                    slug,
+                    name,
+                })
+                .collect(),
+            Err(error) => {
+                tracing::error!(%error, "SAML organisations not listed");
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
     no_store(
         Json(LoginMethods {
             demo: api.demo_login,
             siths_url: api.siths_login_url.clone(),
+            organisations,
         })
         .into_response(),
     )

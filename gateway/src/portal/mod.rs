@@ -4,7 +4,7 @@
 //! portal API under `/portal/api/` ([`api`]) and the admin API at `/api/v1` for
 //! tenant-admins and operators logged in to the portal ([`admin`]), every state-changing
 //! request behind the CSRF layer ([`csrf`]); the SITHS listener's card login is
-//! [`siths_router`].
+//! [`siths_router`]; the SAML service provider of each tenant is [`saml_router`].
 
 mod admin;
 mod api;
@@ -13,6 +13,7 @@ mod csrf;
 mod lang;
 mod login;
 mod problem;
+mod saml;
 mod siths;
 mod web_session;
 
@@ -26,6 +27,7 @@ use hamn_broker::db::Database;
 
 pub use api::{PortalAccess, PortalApi, SESSION_COOKIE, origin_of};
 pub use csrf::{CSRF_HEADER, is_exempt as csrf_exempt};
+pub use saml::{ATTEMPT_COOKIE, SamlLogin, saml_router};
 pub use siths::{SithsLogin, SithsRefusal, hsa_id_of, is_hsa_id, siths_router};
 
 /// Shared state of the portal's handlers.

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -129,4 +129,60 @@ impl IntoResponse for Problem {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
+}
+
+/// A refused browser login as a page: problem+json when the client asks for JSON, else a
+/// small HTML page in the problem's language with the reason, the sentence and a way back
+/// to the portal. `titles` is the heading in (Swedish, English).
+pub fn refusal_page(
+    headers: &HeaderMap,
+    problem: Problem,
+    portal_url: &str,
+    titles: (&str, &str),
+) -> Response {
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if wants_json {
+        return problem.into_response();
+    }
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::FORBIDDEN);
+    let retry_after = problem.retry_after;
+    let (title, back) = match problem.lang {
+        "en" => (titles.1, "Back to the portal"),
+        _ => (titles.0, "Tillbaka till portalen"),
+    };
+    let html = format!(
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <title>{title}</title></head><body><main><h1>{title}</h1>\
+         <p id=\"detail\" data-reason=\"{reason}\">{detail}</p>\
+         <p><a href=\"{url}\">{back}</a></p></main></body></html>\n",
+        lang = problem.lang,
+        reason = problem.reason,
+        detail = escape(&problem.detail),
+        url = escape(portal_url),
+    );
+    let mut response = (status, html).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(problem.lang),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(secs) = retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

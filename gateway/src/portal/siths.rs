@@ -273,7 +273,7 @@ pub fn hsa_id_of(identity: &ClientIdentity) -> Result<&str, SithsRefusal> {
 }
 
 /// The language of the page: `?lang=en|sv` wins over `Accept-Language`.
-struct PageLang(Lang);
+pub(super) struct PageLang(pub(super) Lang);
 
 impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     type Rejection = std::convert::Infallible;
@@ -806,56 +806,15 @@ async fn refuse_uncounted(
     page(headers, refusal.problem(lang), &siths.portal_url)
 }
 
-/// The refusal as problem+json when the client asks for JSON, else as a small HTML page
+/// The refusal as problem+json when the client asks for JSON, else a small HTML page
 /// with a way back to the portal.
 fn page(headers: &HeaderMap, problem: Problem, portal_url: &str) -> Response {
-    let wants_json = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if wants_json {
-        return problem.into_response();
-    }
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::FORBIDDEN);
-    let retry_after = problem.retry_after;
-    let (title, back) = match problem.lang {
-        "en" => ("SITHS login refused", "Back to the portal"),
-        _ => (
-            "Inloggning med SITHS-kort nekades",
-            "Tillbaka till portalen",
-        ),
-    };
-    let html = format!(
-        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <title>{title}</title></head><body><main><h1>{title}</h1>\
-         <p id=\"detail\" data-reason=\"{reason}\">{detail}</p>\
-         <p><a href=\"{url}\">{back}</a></p></main></body></html>\n",
-        lang = problem.lang,
-        reason = problem.reason,
-        detail = escape(&problem.detail),
-        url = escape(portal_url),
-    );
-    let mut response = (status, html).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_LANGUAGE,
-        HeaderValue::from_static(problem.lang),
-    );
-    if let Some(secs) = retry_after {
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    no_store(response)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    super::problem::refusal_page(
+        headers,
+        problem,
+        portal_url,
+        ("Inloggning med SITHS-kort nekades", "SITHS login refused"),
+    )
 }
 
 #[cfg(test)]

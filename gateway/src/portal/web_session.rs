@@ -37,7 +37,9 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<SessionToken> {
 
 /// `Set-Cookie` for a new session: the browser keeps it no longer than the session's
 /// absolute lifetime, sends it only over HTTPS, only to this host, never to scripts, and
-/// cross-site only on top-level navigations (Lax).
+/// on cross-site requests only with top-level navigations (`Lax`: the browser arriving at
+/// the portal from the IdP after the SAML ACS is logged in; state changes still need the
+/// portal's own origin, [`super::csrf`]).
 pub fn set_cookie(token: &SessionToken, policy: WebSessionPolicy) -> HeaderValue {
     let value = format!(
         "{SESSION_COOKIE}={}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax",

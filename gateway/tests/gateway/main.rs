@@ -5,6 +5,7 @@ mod display;
 mod host_health;
 mod portal;
 mod rdp;
+mod saml;
 mod session;
 mod siths;
 mod status_calendar;

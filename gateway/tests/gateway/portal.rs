@@ -168,6 +168,7 @@ impl Portal {
                     clock: clock.clone(),
                     ..PortalAccess::default()
                 },
+                saml: false,
             })
         });
         let router = hamn_gateway::router(PortalState {

@@ -150,6 +150,7 @@ impl Siths {
             siths_login_url: Some(format!("{siths_url}/siths/login")),
             launch_min_loa: options.launch_min_loa,
             access: hamn_gateway::PortalAccess::default(),
+            saml: false,
         });
         let shutdown = CancellationToken::new();
         let portal = hamn_gateway::router(PortalState {

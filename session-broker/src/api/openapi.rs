@@ -37,8 +37,13 @@ use crate::model::{
 };
 // Service windows and release rings.
 use crate::model::{
-    HostVersionReport, NewRollout, NewServiceWindow, Recurrence, Rollout, RolloutState,
-    RolloutStep, RolloutStepState, ServiceWindow, ServiceWindowPatch, WeekDay,
+    AuditOutcome, Entitlement, Environment, EnvironmentKind, EnvironmentPatch, FieldError, Group,
+    GroupMember, GroupPatch, Host, HostCertPolicy, HostHealth, HostPatch, HostPool, HostPoolPatch,
+    HostState, HostStateChange, HostVersionReport, NewApiClient, NewApp, NewEntitlement,
+    NewEnvironment, NewGroup, NewHost, NewHostPool, NewRollout, NewServiceWindow, NewTenant,
+    NewUser, PoolStrategy, Recurrence, Rollout, RolloutState, RolloutStep, RolloutStepState,
+    SamlAttributeMap, ServiceWindow, ServiceWindowPatch, Session, SessionState, SetTenantSaml,
+    Tenant, TenantPatch, TenantSaml, User, UserPatch, WeekDay,
 };
 
 #[derive(OpenApi)]
@@ -111,6 +116,9 @@ use crate::model::{
         PoolPlacement,
         PoolPlacementPatch,
         PoolStrategy,
+        SamlAttributeMap,
+        SetTenantSaml,
+        TenantSaml,
         Problem,
         QueuedCommand,
         Scope,

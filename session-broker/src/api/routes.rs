@@ -8,8 +8,8 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use super::AdminState;
 use super::handlers::{
     access_review, api_clients, apps, audit, credentials, entitlements, environments, groups,
-    host_commands, hosts, load, pools, roles, rollouts, security_events, service_windows, sessions,
-    tenants, users, web_session_settings, whoami,
+    host_commands, hosts, load, pools, roles, rollouts, saml, security_events, service_windows,
+    sessions, tenants, users, web_session_settings, whoami,
 };
 
 /// What an operation answers with on success.
@@ -234,6 +234,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         // access review
         get("/tenants/{id}/access-review").doc("Who may launch which app, directly or through which group, role, last login, unused accounts (JSON or CSV; audited)", "access-review", None, Report("AccessReview")).query(REVIEW_QUERY).to(access_review::review),
         post("/tenants/{id}/access-review/revoke").doc("Revoke a user's access in one step: direct entitlements, group memberships, assigned role, web sessions", "access-review", Some("RevokeAccess"), One("AccessRevoked")).to(access_review::revoke),
+        get("/tenants/{id}/saml").doc("The tenant's SAML IdP configuration", "tenants", None, One("TenantSaml")).to(saml::get),
+        put("/tenants/{id}/saml").doc("Set the tenant's SAML IdP (metadata given or fetched once from a URL and pinned; a signing certificate is required)", "tenants", Some("SetTenantSaml"), One("TenantSaml")).to(saml::set),
         // environments
         get("/tenants/{id}/environments").doc("List a tenant's environments", "environments", None, Page("Environment")).query(PAGING).to(environments::list),
         post("/tenants/{id}/environments").doc("Create an environment", "environments", Some("NewEnvironment"), Created("Environment")).to(environments::create),

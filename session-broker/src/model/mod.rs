@@ -16,6 +16,7 @@ pub mod page;
 pub mod pool;
 pub mod print_job;
 pub mod rollout;
+pub mod saml;
 pub mod service_window;
 pub mod session;
 pub mod session_command;
@@ -49,6 +50,7 @@ pub use pool::{
 };
 pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
 pub use rollout::{NewRollout, Rollout, RolloutState, RolloutStep, RolloutStepState};
+pub use saml::{SamlAttributeMap, SetTenantSaml, TenantSaml};
 pub use service_window::{
     NewServiceWindow, Recurrence, ServiceWindow, ServiceWindowPatch, WeekDay,
 };

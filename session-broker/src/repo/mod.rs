@@ -16,6 +16,7 @@ pub mod login_throttle;
 pub mod pools;
 pub mod print_jobs;
 pub mod rollouts;
+pub mod saml;
 pub mod security_events;
 pub mod service_windows;
 pub mod session_commands;

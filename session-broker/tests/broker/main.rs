@@ -23,6 +23,7 @@ mod paging;
 mod placement;
 mod pool_cert_policy;
 mod pool_clipboard;
+mod saml_config;
 mod scope;
 mod service_windows;
 mod session_commands;

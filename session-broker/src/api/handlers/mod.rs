@@ -15,6 +15,7 @@ pub mod load;
 pub mod pools;
 pub mod roles;
 pub mod rollouts;
+pub mod saml;
 pub mod security_events;
 pub mod service_windows;
 pub mod sessions;
