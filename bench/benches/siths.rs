@@ -84,6 +84,7 @@ async fn measure(scratch: &Path) -> anyhow::Result<Vec<(&'static str, Summary)>>
         siths_login_url: Some(format!("{siths_url}/siths/login")),
         launch_min_loa: None,
         access: hamn_gateway::PortalAccess::default(),
+        saml: false,
     });
     let revocation = Arc::new(Revocation::new(
         RevocationPolicy::Require,

@@ -31,7 +31,7 @@ use rustls_pki_types::UnixTime;
 
 use super::api::{PortalApi, Source, no_store, origin_of};
 use super::lang::Lang;
-use super::problem::Problem;
+use super::problem::{Problem, escape};
 use super::web_session::{cookie, set_cookie, token};
 
 /// What the SITHS listener needs.

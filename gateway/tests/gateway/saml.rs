@@ -206,6 +206,8 @@ impl Saml {
             demo_login: false,
             siths_login_url: None,
             saml: true,
+            launch_min_loa: None,
+            access: hamn_gateway::PortalAccess::default(),
         });
         let shutdown = CancellationToken::new();
         let app = hamn_gateway::router(PortalState {
@@ -420,6 +422,7 @@ async fn signed_and_encrypted_responses_log_in_with_just_in_time_users() {
             &NewGroup {
                 name: "Hamn-användare".into(),
                 external_id: Some("hamn-users".into()),
+                grants_role: None,
             },
         )
         .await

@@ -37,13 +37,9 @@ use crate::model::{
 };
 // Service windows and release rings.
 use crate::model::{
-    AuditOutcome, Entitlement, Environment, EnvironmentKind, EnvironmentPatch, FieldError, Group,
-    GroupMember, GroupPatch, Host, HostCertPolicy, HostHealth, HostPatch, HostPool, HostPoolPatch,
-    HostState, HostStateChange, HostVersionReport, NewApiClient, NewApp, NewEntitlement,
-    NewEnvironment, NewGroup, NewHost, NewHostPool, NewRollout, NewServiceWindow, NewTenant,
-    NewUser, PoolStrategy, Recurrence, Rollout, RolloutState, RolloutStep, RolloutStepState,
-    SamlAttributeMap, ServiceWindow, ServiceWindowPatch, Session, SessionState, SetTenantSaml,
-    Tenant, TenantPatch, TenantSaml, User, UserPatch, WeekDay,
+    HostVersionReport, NewRollout, NewServiceWindow, Recurrence, Rollout, RolloutState,
+    RolloutStep, RolloutStepState, SamlAttributeMap, ServiceWindow, ServiceWindowPatch,
+    SetTenantSaml, TenantSaml, WeekDay,
 };
 
 #[derive(OpenApi)]
