@@ -30,6 +30,7 @@ use hamn_broker::db::DbError;
 use hamn_broker::model::{LoginMethod, Tenant, TenantSaml};
 use hamn_broker::repo::saml::{SamlRequest, SamlSession, TakenRequest};
 use hamn_broker::saml::{IdpMetadata, SamlRefusal, SpCredentials, SpExpectations, SpUrls};
+use hamn_broker::throttle::{self, Attempt, Verdict};
 use hamn_broker::{SessionToken, WebSessionPolicy, repo, saml, web_session};
 
 use super::api::{PortalApi, Source, no_store};
@@ -433,8 +434,41 @@ async fn acs(
     request: Request,
 ) -> Response {
     let headers = request.headers().clone();
-    let body = axum::body::to_bytes(request.into_body(), MAX_ACS_BODY).await;
     let who = format!("saml:{}", slug.chars().take(64).collect::<String>());
+    // Failed ACS posts are held back per address before any XML is looked at: signature
+    // checks are the expensive part an attacker would make us repeat.
+    let by_address = Attempt {
+        source_address: source.as_deref(),
+        account: None,
+    };
+    let at = login.api.access.clock.now();
+    match throttle::check(&login.api.database, &by_address, at).await {
+        Ok(Verdict::Allowed) => {}
+        Ok(Verdict::Blocked { retry_after, .. }) => {
+            if let Err(error) = web_session::audit_login_refused(
+                &login.api.database,
+                &who,
+                None,
+                LoginMethod::Saml,
+                source.as_deref(),
+                "throttled",
+            )
+            .await
+            {
+                tracing::warn!(%error, "refused login not audited");
+            }
+            return page(
+                &headers,
+                Problem::throttled(lang, retry_after),
+                &login.public_url,
+            );
+        }
+        Err(error) => {
+            tracing::error!(%error, "login throttle unavailable");
+            return page(&headers, Problem::unavailable(lang), &login.public_url);
+        }
+    }
+    let body = axum::body::to_bytes(request.into_body(), MAX_ACS_BODY).await;
     let Some((encoded, relay_state)) = body.ok().as_deref().and_then(acs_form) else {
         return refuse(&login, &headers, lang, source, &who, None, Refusal::BadForm).await;
     };
@@ -729,6 +763,21 @@ async fn refuse(
     refusal: Refusal,
 ) -> Response {
     tracing::info!(reason = refusal.reason(), detail = ?refusal, "SAML login refused");
+    let attempt = Attempt {
+        source_address: source.as_deref(),
+        account: None,
+    };
+    let at = login.api.access.clock.now();
+    if let Err(error) = throttle::record_failure(
+        &login.api.database,
+        &login.api.access.throttle,
+        &attempt,
+        at,
+    )
+    .await
+    {
+        tracing::warn!(%error, "failed login not counted");
+    }
     let name = match tenant {
         Some(t) => format!("{attempted} ({})", t.slug),
         None => attempted.to_owned(),

@@ -752,3 +752,29 @@ async fn chromium_logs_in_through_the_pysaml2_idp() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Posting refused responses over and over holds the address back before any XML is
+/// read: 429 with `Retry-After` and when to try again, audited as `throttled`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_posting_bad_responses_again_and_again_is_held_back() {
+    let saml = Saml::start().await;
+    let free = hamn_broker::throttle::ThrottlePolicy::default().address_free;
+    for attempt in 0..=free {
+        let reply = saml.post_acs("bm90IGEgcmVzcG9uc2U", Some("x"), None).await;
+        assert!(
+            (400..500).contains(&reply.status) && reply.status != 429,
+            "attempt {attempt}: {} {}",
+            reply.status,
+            reply.body
+        );
+    }
+    let held = saml.post_acs("bm90IGEgcmVzcG9uc2U", Some("x"), None).await;
+    assert_eq!(held.status, 429, "{}", held.body);
+    assert!(!held.header("retry-after").is_empty(), "{}", held.headers);
+    assert!(
+        held.body.contains("Too many failed login attempts"),
+        "{}",
+        held.body
+    );
+    assert_eq!(saml.refusals("throttled").await, 1);
+}
