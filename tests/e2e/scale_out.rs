@@ -381,8 +381,10 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
 
     // Each user logs in at one gateway; then everyone launches at once.
     let jars = TempDir::new("jars");
-    let portal = |n: usize, jar: &std::path::Path, path: &str, body: &str| {
+    // `csrf`: the session's token from the login answer, sent as the portal page does.
+    let portal = |n: usize, jar: &std::path::Path, path: &str, body: &str, csrf: &str| {
         let origin = format!("Origin: https://localhost:{}", gateways[n]);
+        let csrf = format!("X-CSRF-Token: {csrf}");
         let jar = jar.display().to_string();
         curl(
             &ca,
@@ -394,6 +396,8 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
                 "-H",
                 &origin,
                 "-H",
+                &csrf,
+                "-H",
                 "content-type: application/json",
                 "-H",
                 "accept-language: sv-SE",
@@ -403,6 +407,7 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
             &format!("https://localhost:{}/portal/api/{path}", gateways[n]),
         )
     };
+    let mut csrf_of = std::collections::HashMap::new();
     for (n, name) in users.iter().enumerate() {
         let jar = jars.0.join(name);
         let (code, body) = portal(
@@ -410,9 +415,17 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
             &jar,
             "demo-login",
             &format!(r#"{{"username":"{name}"}}"#),
+            "",
         );
         assert_eq!(code, 200, "login {name}: {body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).expect("login answer");
+        let csrf = answer["csrf_token"]
+            .as_str()
+            .expect("csrf_token")
+            .to_owned();
+        csrf_of.insert(name.clone(), csrf);
     }
+    let csrf_of = &csrf_of;
     let launch_all = |names: &[String]| -> Vec<(u16, serde_json::Value)> {
         std::thread::scope(|scope| {
             let handles: Vec<_> = names
@@ -423,8 +436,14 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
                     let portal = &portal;
                     let app = ids.app_prod;
                     scope.spawn(move || {
-                        let (code, body) =
-                            portal(n % 2, &jar, "launch", &format!(r#"{{"app_id":"{app}"}}"#));
+                        let csrf = csrf_of.get(name).map_or("", String::as_str);
+                        let (code, body) = portal(
+                            n % 2,
+                            &jar,
+                            "launch",
+                            &format!(r#"{{"app_id":"{app}"}}"#),
+                            csrf,
+                        );
                         (code, serde_json::from_str(&body).unwrap_or_default())
                     })
                 })
