@@ -26,8 +26,8 @@ use uuid::Uuid;
 use crate::db::{Database, DbError};
 use crate::model::service_window::Occurrence;
 use crate::model::{
-    ActorKind, App, AuditOutcome, EnvironmentKind, Host, NewAuditEvent, NewRollout, Rollout,
-    RolloutState, RolloutStepState, ServiceWindow,
+    App, EnvironmentKind, Host, NewAuditEvent, NewRollout, Rollout, RolloutState, RolloutStepState,
+    ServiceWindow,
 };
 use crate::repo;
 use crate::repo::rollouts::NewStep;
@@ -45,6 +45,7 @@ pub enum RolloutError {
     Database(#[from] DbError),
 }
 
+/// A system audit event of the rollout machinery (the scheduler's shape).
 fn event(
     tenant: Option<Uuid>,
     action: &str,
@@ -53,20 +54,14 @@ fn event(
     after: Option<serde_json::Value>,
     detail: String,
 ) -> NewAuditEvent {
-    NewAuditEvent {
-        tenant_id: tenant,
-        actor_kind: ActorKind::System,
-        actor_id: Some("scheduler".into()),
-        actor_name: "broker".into(),
-        action: action.into(),
-        target_type: Some(target.0.into()),
-        target_id: Some(target.1.to_string()),
-        outcome: AuditOutcome::Success,
-        source_address: None,
+    crate::service_windows::scheduler::system_event(
+        tenant,
+        action,
+        (target.0, target.1.to_string()),
         before,
         after,
-        detail: Some(detail),
-    }
+        detail,
+    )
 }
 
 /// The apps a rollout of `app` upgrades, UTB first: per environment of the tenant, the app

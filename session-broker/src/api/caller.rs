@@ -75,14 +75,33 @@ impl Caller {
     }
 
     /// Whether the caller may call `method path` (relative to `/api/v1`) at all: host
-    /// agents only `/whoami` and their own host's `/hosts/{id}/load`; everyone else every
-    /// path (the handlers judge the rest).
+    /// agents only `/whoami`, their own host's `/hosts/{id}/load`, `/commands` and
+    /// `/version`, and `/host-commands/{id}/report` (whose handler checks the command is
+    /// for their host); everyone else every path (the handlers judge the rest).
     pub fn may_reach(&self, path: &str) -> bool {
         if self.scope != Scope::HostAgent {
             return true;
         }
-        let own = self.host_id.map(|h| format!("/hosts/{h}/load"));
-        path == "/whoami" || own.is_some_and(|own| path == own)
+        let own_host = self.host_id.is_some_and(|h| {
+            path.strip_prefix(&format!("/hosts/{h}/"))
+                .is_some_and(|rest| matches!(rest, "load" | "commands" | "version"))
+        });
+        let command_report = path
+            .strip_prefix("/host-commands/")
+            .and_then(|rest| rest.strip_suffix("/report"))
+            .is_some_and(|id| !id.contains('/'));
+        path == "/whoami" || own_host || command_report
+    }
+
+    /// 403 unless an operator or the agent of `host`.
+    pub fn require_host(&self, host: Uuid) -> Result<(), ApiError> {
+        if self.reports_for(host) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "this operation is reserved for operators and the host's agent",
+            ))
+        }
     }
 
     /// Whether the caller may report or read the load of `host`.

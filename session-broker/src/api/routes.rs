@@ -257,7 +257,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/hosts/{id}").doc("Get a host", "hosts", None, One("Host")).operator().to(hosts::get),
         patch("/hosts/{id}").doc("Change a host", "hosts", Some("HostPatch"), One("Host")).operator().to(hosts::update),
         put("/hosts/{id}/state").doc("Set a host active, draining or in maintenance", "hosts", Some("HostStateChange"), One("Host")).operator().to(hosts::set_state),
-        put("/hosts/{id}/version").doc("Report the build a host runs (host agent or operator); completes its recycle", "hosts", Some("HostVersionReport"), One("Host")).operator().to(hosts::report_version),
+        put("/hosts/{id}/version").doc("Report the build a host runs (its host agent or an operator); completes its recycle", "hosts", Some("HostVersionReport"), One("Host")).to(hosts::report_version),
         delete("/hosts/{id}").doc("Remove a host without sessions", "hosts", None, NoContent).operator().to(hosts::delete),
         // load and fair use
         put("/hosts/{id}/load").doc("Report a host's load (its host agent or an operator; stale reports are ignored by placement)", "load", Some("HostLoadReport"), One("HostLoad")).to(load::put_host_load),
@@ -268,8 +268,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/tenants/{id}/limits").doc("A tenant's fair-use limits", "load", None, One("TenantLimits")).to(load::get_limits),
         put("/tenants/{id}/limits").doc("Set a tenant's fair-use limits (absent fields keep their value, null removes one)", "load", Some("TenantLimitsPatch"), One("TenantLimits")).operator().to(load::put_limits),
         get("/tenants/{id}/usage").doc("A tenant's current use against its limits", "load", None, One("TenantUsage")).to(load::get_usage),
-        get("/hosts/{id}/commands").doc("A host agent's commands (logoffs a browser RDP client cannot do), oldest first", "hosts", None, One("HostCommandList")).query(HOST_COMMAND_QUERY).operator().to(host_commands::list),
-        post("/host-commands/{id}/report").doc("A host agent reports a command done or failed", "hosts", Some("HostCommandReport"), One("HostCommand")).operator().to(host_commands::report),
+        get("/hosts/{id}/commands").doc("A host agent's commands (logoffs a browser RDP client cannot do), oldest first", "hosts", None, One("HostCommandList")).query(HOST_COMMAND_QUERY).to(host_commands::list),
+        post("/host-commands/{id}/report").doc("A host agent reports a command done or failed", "hosts", Some("HostCommandReport"), One("HostCommand")).to(host_commands::report),
         // apps
         get("/tenants/{id}/apps").doc("List a tenant's published apps", "apps", None, Page("App")).query(APP_QUERY).to(apps::list),
         post("/tenants/{id}/apps").doc("Publish an app", "apps", Some("NewApp"), Created("App")).to(apps::create),

@@ -79,7 +79,8 @@ pub struct Tick {
 /// audit event, not the restore, which follows the drains table).
 const CATCH_UP: Duration = Duration::days(2);
 
-fn system_event(
+/// An audit event the broker itself writes (scheduler, rollouts).
+pub(crate) fn system_event(
     tenant: Option<Uuid>,
     action: &str,
     target: (&str, String),

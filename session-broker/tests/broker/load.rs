@@ -96,6 +96,36 @@ async fn host_agents_report_only_their_own_host(b: Backend) {
     let me = h.as_(&agent, Method::GET, "/api/v1/whoami", None).await;
     assert_eq!(me.json["scope"], "host_agent", "{:#}", me.json);
     assert_eq!(me.json["host_id"], hosts[0].to_string());
+    // Its own host's commands and build report; a command id it cannot see is 404.
+    let r = h
+        .as_(
+            &agent,
+            Method::GET,
+            &format!("/api/v1/hosts/{}/commands", hosts[0]),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    assert_eq!(r.json["items"], json!([]));
+    let r = h
+        .as_(
+            &agent,
+            Method::PUT,
+            &format!("/api/v1/hosts/{}/version", hosts[0]),
+            Some(json!({"version": "2026.12"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    assert_eq!(r.json["version"], "2026.12");
+    let r = h
+        .as_(
+            &agent,
+            Method::POST,
+            &format!("/api/v1/host-commands/{}/report", Uuid::now_v7()),
+            Some(json!({"state": "done", "outcome": "logged off"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{:#}", r.json);
 
     // Another host's load, any other resource: refused and audited.
     for (method, path, body) in [
@@ -105,6 +135,11 @@ async fn host_agents_report_only_their_own_host(b: Backend) {
             Some(report.clone()),
         ),
         (Method::GET, "/api/v1/tenants".to_owned(), None),
+        (
+            Method::GET,
+            format!("/api/v1/hosts/{}/commands", hosts[1]),
+            None,
+        ),
         (Method::GET, format!("/api/v1/hosts/{}", hosts[0]), None),
         (
             Method::GET,

@@ -36,7 +36,7 @@ pub async fn list(
     ids: Ids,
     Params(q): Params<HostCommandQuery>,
 ) -> Result<Json<HostCommandList>, ApiError> {
-    caller.require_operator()?;
+    caller.require_host(ids.id())?;
     let pending_only = match q.state.as_deref() {
         None | Some("pending") => true,
         Some("all") => false,
@@ -61,11 +61,12 @@ pub async fn report(
     ids: Ids,
     Body(report): Body<HostCommandReport>,
 ) -> Result<Json<HostCommand>, ApiError> {
-    caller.require_operator()?;
     report.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let before = host_commands::get(m.conn(), ids.id())
         .await?
+        // Another host's command does not exist for a host agent.
+        .filter(|c| caller.reports_for(c.host_id))
         .ok_or_else(|| ApiError::not_found("host command"))?;
     let now = crate::db::row::now();
     if !host_commands::finish(m.conn(), before.id, report.state, &report.outcome, now).await? {

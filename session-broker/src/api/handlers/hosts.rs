@@ -139,7 +139,7 @@ pub async fn report_version(
     ids: Ids,
     Body(report): Body<HostVersionReport>,
 ) -> Result<Json<Host>, ApiError> {
-    caller.require_operator()?;
+    caller.require_host(ids.id())?;
     report.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let (before, tenant) = load(&mut m, &ids).await?;
