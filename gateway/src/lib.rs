@@ -25,9 +25,9 @@ use hamn_certs::ServerCertFiles;
 use tokio_util::sync::CancellationToken;
 
 pub use portal::{
-    ATTEMPT_COOKIE, CSRF_HEADER, DemoIdp, PortalAccess, PortalApi, PortalState, SESSION_COOKIE, SamlLogin,
-    SithsLogin, SithsRefusal, csrf_exempt, demo_idp_router, hsa_id_of, is_hsa_id, origin_of, router, saml_router,
-    siths_router,
+    ATTEMPT_COOKIE, CSRF_HEADER, DemoIdp, PortalAccess, PortalApi, PortalState, SESSION_COOKIE,
+    SamlLogin, SithsLogin, SithsRefusal, csrf_exempt, demo_idp_router, hsa_id_of, is_hsa_id,
+    origin_of, router, saml_router, siths_router,
 };
 
 /// How long a stopping gateway waits for its sessions to close and record their end.

@@ -224,7 +224,11 @@ async fn answer(
         Ok(r) => r,
         Err(error) => {
             tracing::error!(%error, "demo IdP could not sign");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "demo IdP: signing failed").into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "demo IdP: signing failed",
+            )
+                .into_response();
         }
     };
     tracing::info!(user = user.name_id, sp = %request.sp_entity_id, "demo IdP answered");

@@ -183,7 +183,8 @@ pub fn signed_response(
     let response_id = random_id("_r").map_err(|e| sign(&e))?;
     let assertion_id = random_id("_a").map_err(|e| sign(&e))?;
     let session_index = random_id("_s").map_err(|e| sign(&e))?;
-    let mut signature = Signature::template(&response_id, &CertificateDer::from(idp.cert_der.clone()));
+    let mut signature =
+        Signature::template(&response_id, &CertificateDer::from(idp.cert_der.clone()));
     for reference in &mut signature.signed_info.reference {
         reference.digest_method.algorithm = DigestAlgorithm::Sha256;
     }
@@ -212,9 +213,7 @@ pub fn signed_response(
             signature: None,
             subject: Some(Subject {
                 name_id: Some(SubjectNameID {
-                    format: Some(
-                        "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified".into(),
-                    ),
+                    format: Some("urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified".into()),
                     value: user.name_id.to_owned(),
                 }),
                 subject_confirmations: Some(vec![SubjectConfirmation {
@@ -320,16 +319,25 @@ mod tests {
         let got = decode_request(&value, PORTAL).expect("decodes");
         assert_eq!(got.id, "_abc");
         assert_eq!(got.acs_url, "https://localhost:8443/saml/demo/acs");
-        assert_eq!(got.sp_entity_id, "https://localhost:8443/saml/demo/metadata");
+        assert_eq!(
+            got.sp_entity_id,
+            "https://localhost:8443/saml/demo/metadata"
+        );
     }
 
     #[test]
     fn malformed_and_foreign_requests_are_refused() {
         let foreign = deflate_b64(request_xml("https://evil.example/saml/demo/acs").as_bytes());
-        assert_eq!(decode_request(&foreign, PORTAL), Err(DemoIdpError::ForeignAcs));
+        assert_eq!(
+            decode_request(&foreign, PORTAL),
+            Err(DemoIdpError::ForeignAcs)
+        );
         let sneaky =
             deflate_b64(request_xml("https://localhost:8443/saml/demo/../../x/acs").as_bytes());
-        assert_eq!(decode_request(&sneaky, PORTAL), Err(DemoIdpError::ForeignAcs));
+        assert_eq!(
+            decode_request(&sneaky, PORTAL),
+            Err(DemoIdpError::ForeignAcs)
+        );
         assert_eq!(
             decode_request(&"A".repeat(MAX_REQUEST_BASE64 + 1), PORTAL),
             Err(DemoIdpError::TooLong)
@@ -344,8 +352,14 @@ mod tests {
         assert!(bomb.len() < MAX_REQUEST_BASE64);
         assert_eq!(decode_request(&bomb, PORTAL), Err(DemoIdpError::Inflate));
         let doctype = deflate_b64(b"<!DOCTYPE x><x/>");
-        assert_eq!(decode_request(&doctype, PORTAL), Err(DemoIdpError::NotAuthnRequest));
+        assert_eq!(
+            decode_request(&doctype, PORTAL),
+            Err(DemoIdpError::NotAuthnRequest)
+        );
         let other = deflate_b64(b"<a>b</a>");
-        assert_eq!(decode_request(&other, PORTAL), Err(DemoIdpError::NotAuthnRequest));
+        assert_eq!(
+            decode_request(&other, PORTAL),
+            Err(DemoIdpError::NotAuthnRequest)
+        );
     }
 }
