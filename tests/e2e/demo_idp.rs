@@ -166,6 +166,85 @@ fn saml_login_through_the_demo_idp_reaches_the_portal_as_the_demo_user() {
     );
     assert!(code == 403 || code == 400, "{code}: {body}");
 
+    // The second demo user, in English, is created just in time by the SP.
+    let jar2 = up.data.0.join("cookies-2.txt");
+    let (code, headers, _) = curl(&ca, &jar2, &[], &format!("{gateway}/saml/demo/login"));
+    assert_eq!(code, 303);
+    let location = header(&headers, "location").expect("Location");
+    let (code, _, picker) = curl(&ca, &jar2, &["-H", "Accept-Language: en"], &location);
+    assert_eq!(code, 200, "{picker}");
+    assert!(picker.contains("Choose whom to log in as"), "{picker}");
+    let (saml_request, relay_state) = (
+        input(&picker, "SAMLRequest").expect("SAMLRequest"),
+        input(&picker, "RelayState").expect("RelayState"),
+    );
+    let (code, _, answer) = curl(
+        &ca,
+        &jar2,
+        &[
+            "-H",
+            "Accept-Language: en",
+            "--data-urlencode",
+            &format!("SAMLRequest={saml_request}"),
+            "--data-urlencode",
+            &format!("RelayState={relay_state}"),
+            "--data-urlencode",
+            "user=anna.demo",
+        ],
+        &format!("{gateway}/demo-idp/sso"),
+    );
+    assert_eq!(code, 200, "{answer}");
+    assert!(answer.contains(">Continue</button>"), "{answer}");
+    let (code, _, body) = curl(
+        &ca,
+        &jar2,
+        &[
+            "--data-urlencode",
+            &format!(
+                "SAMLResponse={}",
+                input(&answer, "SAMLResponse").expect("SAMLResponse")
+            ),
+            "--data-urlencode",
+            &format!("RelayState={relay_state}"),
+        ],
+        &acs,
+    );
+    assert_eq!(code, 303, "{body}");
+    let (code, _, me) = curl(&ca, &jar2, &[], &format!("{gateway}/portal/api/me"));
+    assert_eq!(code, 200, "{me}");
+    let me: serde_json::Value = serde_json::from_str(&me).expect("me JSON");
+    assert_eq!(me["user"]["name_id"], "anna.demo", "{me}");
+    assert_eq!(me["user"]["hsa_id"], "SE2321000016-0002", "{me}");
+    assert_eq!(me["user"]["display_name"], "Anna Demosson", "{me}");
+
+    // An unknown user is refused by the IdP; a RelayState longer than SAML allows too.
+    let (code, _, body) = curl(
+        &ca,
+        &jar2,
+        &[
+            "--data-urlencode",
+            &format!("SAMLRequest={saml_request}"),
+            "--data-urlencode",
+            "user=root",
+        ],
+        &format!("{gateway}/demo-idp/sso"),
+    );
+    assert_eq!(code, 400, "{body}");
+    let (code, _, body) = curl(
+        &ca,
+        &jar2,
+        &[
+            "--data-urlencode",
+            &format!("SAMLRequest={saml_request}"),
+            "--data-urlencode",
+            &format!("RelayState={}", "x".repeat(81)),
+            "--data-urlencode",
+            "user=demo",
+        ],
+        &format!("{gateway}/demo-idp/sso"),
+    );
+    assert_eq!(code, 400, "{body}");
+
     // The IdP signs for no ACS but this portal's: a request naming another is refused.
     let (code, _, body) = curl(
         &ca,
