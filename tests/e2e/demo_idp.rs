@@ -151,6 +151,7 @@ fn saml_login_through_the_demo_idp_reaches_the_portal_as_the_demo_user() {
     let me: serde_json::Value = serde_json::from_str(&me).expect("me JSON");
     assert_eq!(me["user"]["name_id"], "demo", "{me}");
     assert_eq!(me["user"]["hsa_id"], "SE2321000016-0001", "{me}");
+    assert_eq!(me["user"]["display_name"], "Åsa Öberg", "{me}");
 
     // The same Response again is a replay, refused by the SP.
     let (code, _, body) = curl(

@@ -42,12 +42,14 @@ pub struct DemoUser {
     pub groups: &'static [&'static str],
 }
 
-/// The demo users: the seeded `demo` user and one the SP creates just in time.
+/// The demo users: the seeded `demo` user (as the seed and the first SITHS test card name
+/// them) and one the SP creates just in time. The group value matches no group's external
+/// id in the seed, so memberships stay as seeded.
 pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         name_id: "demo",
         hsa_id: "SE2321000016-0001",
-        display_name: "Demo Användare",
+        display_name: "Åsa Öberg",
         groups: &["Alla användare"],
     },
     DemoUser {
