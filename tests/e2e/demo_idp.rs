@@ -1,13 +1,14 @@
 //! The demo IdP under `hamn up`: the demo tenant is listed under SAML, and a browser (curl
 //! with a cookie jar) goes the whole real way — the SP's signed AuthnRequest to the demo
 //! IdP, picking the demo user, the signed Response POSTed to the ACS, a 303 to the portal
-//! and a session as the demo user (`/portal/api/me`). And `hamn up` refuses to start the
+//! and a session as the demo user (`/portal/api/me`); then Chromium does the same by
+//! clicking (`tests/browser/demo_idp.mjs`). And `hamn up` refuses to start the
 //! IdP outside the demo configuration.
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{HamnUp, TempDir, free_port, hamn_bin};
+use crate::support::{HamnUp, TempDir, free_port, hamn_bin, repo};
 
 /// curl with the dev CA and a cookie jar; returns (status, headers, body).
 fn curl(ca: &Path, jar: &Path, args: &[&str], url: &str) -> (u16, String, String) {
@@ -254,6 +255,22 @@ fn saml_login_through_the_demo_idp_reaches_the_portal_as_the_demo_user() {
         &format!("{gateway}/demo-idp/sso?SAMLRequest=AAAA"),
     );
     assert_eq!(code, 400, "{body}");
+
+    // And as a newcomer does it: Chromium clicks through the login page, the demo IdP's
+    // picker and "Fortsätt", with no CSP violation, and lands on the portal's app list.
+    let output = Command::new("node")
+        .arg(repo().join("tests/browser/demo_idp.mjs"))
+        .arg(format!("{gateway}/"))
+        .arg("Åsa Öberg")
+        .current_dir(repo().join("tests"))
+        .output()
+        .expect("run node (./scripts/test installs it)");
+    assert!(
+        output.status.success(),
+        "demo IdP login in Chromium: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
