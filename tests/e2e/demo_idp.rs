@@ -247,6 +247,27 @@ fn saml_login_through_the_demo_idp_reaches_the_portal_as_the_demo_user() {
     );
     assert_eq!(code, 400, "{body}");
 
+    // RelayState reaches the page only escaped.
+    let hostile = "\"><b>x</b>&";
+    let (code, _, page) = curl(
+        &ca,
+        &jar2,
+        &[
+            "-G",
+            "--data-urlencode",
+            &format!("SAMLRequest={saml_request}"),
+            "--data-urlencode",
+            &format!("RelayState={hostile}"),
+        ],
+        &format!("{gateway}/demo-idp/sso"),
+    );
+    assert_eq!(code, 200, "{page}");
+    assert!(!page.contains(hostile) && !page.contains("<b>"), "{page}");
+    assert!(
+        page.contains("value=\"&quot;&gt;&lt;b&gt;x&lt;/b&gt;&amp;\""),
+        "{page}"
+    );
+
     // The IdP signs for no ACS but this portal's: a request naming another is refused.
     let (code, _, body) = curl(
         &ca,

@@ -266,7 +266,10 @@ pub fn signed_response(
     Ok(STANDARD.encode(signed))
 }
 
-/// The demo IdP's metadata: signing certificate, SSO over HTTP-Redirect, SLO.
+/// The demo IdP's metadata: signing certificate, SSO over HTTP-Redirect, SLO. It does not
+/// claim to want signed requests: it does not check the SP's signature (anyone can have
+/// the SP sign a request, and the demo IdP logs anyone in anyway); it only limits whom it
+/// answers to this portal's ACS URLs.
 pub fn idp_metadata(urls: &DemoIdpUrls, cert_der: &[u8]) -> String {
     let cert = STANDARD.encode(cert_der);
     let entity = xml_escape(&urls.metadata);
@@ -275,7 +278,7 @@ pub fn idp_metadata(urls: &DemoIdpUrls, cert_der: &[u8]) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}">
-  <md:IDPSSODescriptor WantAuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+  <md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     <md:KeyDescriptor use="signing">
       <ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
     </md:KeyDescriptor>
