@@ -164,6 +164,13 @@ pub struct GatewaySection {
     pub saml_sp_key: PathBuf,
     /// The SP's certificate (PEM), published in the SP metadata.
     pub saml_sp_cert: PathBuf,
+    /// The built-in demo SAML IdP under `/demo-idp/` (demo configuration only: refused
+    /// unless `demo_login` and `saml` are on); `hamn up` points the demo tenant at it.
+    pub demo_idp: bool,
+    /// The demo IdP's RSA signing key (PEM).
+    pub demo_idp_key: PathBuf,
+    /// The demo IdP's certificate (PEM), published in its metadata.
+    pub demo_idp_cert: PathBuf,
 }
 
 impl Default for GatewaySection {
@@ -188,6 +195,9 @@ impl Default for GatewaySection {
             saml: false,
             saml_sp_key: "certs/saml-sp.key".into(),
             saml_sp_cert: "certs/saml-sp.crt".into(),
+            demo_idp: false,
+            demo_idp_key: "certs/saml-demo-idp.key".into(),
+            demo_idp_cert: "certs/saml-demo-idp.crt".into(),
         }
     }
 }
@@ -303,6 +313,8 @@ pub struct Settings {
     pub gateway_saml: bool,
     pub gateway_saml_sp_key: PathBuf,
     pub gateway_saml_sp_cert: PathBuf,
+    /// `gateway.demo_idp`: its key and certificate, when on.
+    pub gateway_demo_idp: Option<(PathBuf, PathBuf)>,
     pub broker_listen: SocketAddr,
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
@@ -524,6 +536,16 @@ impl RawConfig {
                      loopback address, not {}",
                     self.gateway.listen
                 ),
+            );
+        }
+        // The demo IdP logs anyone in: it runs only where the password-less demo login
+        // already does (which is itself loopback only), and only with the SP it serves.
+        if self.gateway.demo_idp && !(self.gateway.demo_login && self.gateway.saml) {
+            problem(
+                "gateway.demo_idp",
+                "logs anyone in as a demo user; only allowed in the demo configuration, \
+                 with gateway.demo_login and gateway.saml on"
+                    .into(),
             );
         }
         if !self.gateway.public_url.starts_with("https://") {
@@ -791,6 +813,12 @@ impl RawConfig {
             gateway_saml: self.gateway.saml,
             gateway_saml_sp_key: resolve(&self.gateway.saml_sp_key),
             gateway_saml_sp_cert: resolve(&self.gateway.saml_sp_cert),
+            gateway_demo_idp: self.gateway.demo_idp.then(|| {
+                (
+                    resolve(&self.gateway.demo_idp_key),
+                    resolve(&self.gateway.demo_idp_cert),
+                )
+            }),
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
             broker_secrets: hamn_broker::SecretsConfig {
@@ -945,6 +973,43 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].starts_with("gateway.demo_login: "), "{found:?}");
         assert!(problems("[gateway]\nlisten = \"[::1]:8443\"\ndemo_login = true\n").is_empty());
+    }
+
+    #[test]
+    fn demo_idp_is_off_by_default_on_in_the_demo_and_refused_outside_it() {
+        let Ok(defaults) = load(Sources {
+            text: Some(""),
+            ..Default::default()
+        }) else {
+            panic!("defaults must validate");
+        };
+        assert_eq!(defaults.gateway_demo_idp, None);
+        let Ok(demo) = load(Sources::default()) else {
+            panic!("the demo config must validate");
+        };
+        let Some((key, cert)) = demo.gateway_demo_idp else {
+            panic!("the demo config turns the demo IdP on");
+        };
+        assert!(key.ends_with("certs/saml-demo-idp.key"), "{key:?}");
+        assert!(cert.ends_with("certs/saml-demo-idp.crt"), "{cert:?}");
+        for text in [
+            "[gateway]\ndemo_idp = true\nsaml = true\n",
+            "[gateway]\ndemo_idp = true\ndemo_login = true\n",
+            "[gateway]\ndemo_idp = true\n",
+        ] {
+            let found = problems(text);
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            assert!(found[0].starts_with("gateway.demo_idp: "), "{found:?}");
+        }
+        // Off the loopback the demo login itself is refused, and with it the IdP's premise.
+        let found = problems(
+            "[gateway]\nlisten = \"0.0.0.0:8443\"\ndemo_login = true\nsaml = true\ndemo_idp = true\n",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("gateway.demo_login: "), "{found:?}");
+        assert!(
+            problems("[gateway]\ndemo_login = true\nsaml = true\ndemo_idp = true\n").is_empty()
+        );
     }
 
     #[test]

@@ -109,6 +109,12 @@ fn gateway_config(
             sp_key: settings.gateway_saml_sp_key.clone(),
             sp_cert: settings.gateway_saml_sp_cert.clone(),
         }),
+        demo_idp: settings.gateway_demo_idp.as_ref().map(|(key, cert)| {
+            hamn_gateway::DemoIdpConfig {
+                key: key.clone(),
+                cert: cert.clone(),
+            }
+        }),
     }
 }
 
@@ -209,6 +215,25 @@ fn secrets_key(
     }
 }
 
+/// Points the demo tenant at the demo IdP (`gateway.demo_idp`): its metadata, made from the
+/// key pair the gateway will sign with, stored like a real tenant's IdP.
+async fn seed_demo_saml(
+    database: &hamn_broker::db::Database,
+    public_url: &str,
+    key: &std::path::Path,
+    cert: &std::path::Path,
+) -> anyhow::Result<()> {
+    use hamn_broker::saml::demo_idp::{DemoIdpUrls, idp_metadata};
+    let idp = hamn_broker::saml::SpCredentials::load(key, cert).context("demo IdP key pair")?;
+    let public_url = public_url.trim_end_matches('/');
+    let metadata = idp_metadata(&DemoIdpUrls::new(public_url), &idp.cert_der);
+    let sp = hamn_broker::saml::SpUrls::new(public_url, hamn_broker::seed::DEMO_TENANT_SLUG);
+    hamn_broker::seed::demo_saml(database, &metadata, &sp.metadata)
+        .await
+        .context("pointing the demo tenant at the demo IdP")?;
+    Ok(())
+}
+
 /// Cancels `shutdown` on SIGTERM or SIGINT.
 pub fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -258,6 +283,9 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
             hamn_broker::seed::demo(&database, seed)
                 .await
                 .context("seeding the demo tenant")?;
+            if let Some((key, cert)) = &settings.gateway_demo_idp {
+                seed_demo_saml(&database, &settings.gateway_public_url, key, cert).await?;
+            }
         }
         database.close().await;
     }
@@ -306,6 +334,13 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
                 "SITHS card login: {}/siths/login (test cards in {})",
                 siths.public_url,
                 settings.data_dir.join("certs").display()
+            );
+        }
+        if settings.gateway_demo_idp.is_some() {
+            println!(
+                "SAML login through the demo IdP: {}/saml/{}/login",
+                settings.gateway_public_url.trim_end_matches('/'),
+                hamn_broker::seed::DEMO_TENANT_SLUG
             );
         }
         println!(

@@ -175,6 +175,7 @@ impl DevPkiPaths {
         }
         all.extend([self.siths_card_broken_cert(), self.siths_card_broken_key()]);
         all.extend([self.saml_sp_cert(), self.saml_sp_key()]);
+        all.extend([self.saml_demo_idp_cert(), self.saml_demo_idp_key()]);
         all
     }
 
@@ -185,6 +186,14 @@ impl DevPkiPaths {
     }
     pub fn saml_sp_key(&self) -> PathBuf {
         self.file("saml-sp.key")
+    }
+    /// The demo IdP's self-signed certificate and RSA signing key (`gateway.demo_idp_cert`,
+    /// `gateway.demo_idp_key`).
+    pub fn saml_demo_idp_cert(&self) -> PathBuf {
+        self.file("saml-demo-idp.crt")
+    }
+    pub fn saml_demo_idp_key(&self) -> PathBuf {
+        self.file("saml-demo-idp.key")
     }
 }
 
@@ -315,6 +324,23 @@ impl DevPki {
                 KeyUsagePurpose::DigitalSignature,
                 KeyUsagePurpose::KeyEncipherment,
             ];
+            params.use_authority_key_identifier_extension = false;
+            let cert = params.self_signed(key).map_err(issue_error)?;
+            Ok(cert.pem())
+        })?;
+
+        // The demo IdP signs with RSA-SHA256 (what SAML IdPs in the field use).
+        let (idp_cert, idp_key) = (paths.saml_demo_idp_cert(), paths.saml_demo_idp_key());
+        if !idp_key.exists() && !idp_cert.exists() {
+            write_new(&idp_key, &rsa_key_pem()?, true)?;
+        }
+        ensure_pair(&idp_cert, &idp_key, |key| {
+            let mut params = leaf_params(
+                "Hamn demo IdP (dev)",
+                (now - BACKDATE, now + LEAF_LIFETIME),
+                key,
+            )?;
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             params.use_authority_key_identifier_extension = false;
             let cert = params.self_signed(key).map_err(issue_error)?;
             Ok(cert.pem())

@@ -25,9 +25,9 @@ use hamn_certs::ServerCertFiles;
 use tokio_util::sync::CancellationToken;
 
 pub use portal::{
-    ATTEMPT_COOKIE, CSRF_HEADER, PortalAccess, PortalApi, PortalState, SESSION_COOKIE, SamlLogin,
-    SithsLogin, SithsRefusal, csrf_exempt, hsa_id_of, is_hsa_id, origin_of, router, saml_router,
-    siths_router,
+    ATTEMPT_COOKIE, CSRF_HEADER, DemoIdp, PortalAccess, PortalApi, PortalState, SESSION_COOKIE,
+    SamlLogin, SithsLogin, SithsRefusal, csrf_exempt, demo_idp_router, hsa_id_of, is_hsa_id,
+    origin_of, router, saml_router, siths_router,
 };
 
 /// How long a stopping gateway waits for its sessions to close and record their end.
@@ -66,6 +66,16 @@ pub struct GatewayConfig {
     /// The SAML service provider (`gateway.saml`): the SP key pair; tenants configure their
     /// IdP in the database. Needs the portal API (a ticket issuer).
     pub saml: Option<SamlConfig>,
+    /// The demo IdP (`gateway.demo_idp`): only with `demo_login` (a demo gateway on
+    /// loopback); [`run`] refuses to start otherwise.
+    pub demo_idp: Option<DemoIdpConfig>,
+}
+
+/// The demo IdP's key pair files (`gateway.demo_idp_key`, `gateway.demo_idp_cert`; RSA).
+#[derive(Debug, Clone)]
+pub struct DemoIdpConfig {
+    pub key: PathBuf,
+    pub cert: PathBuf,
 }
 
 /// The SP key pair files (`gateway.saml_sp_key`, `gateway.saml_sp_cert`; RSA).
@@ -115,10 +125,19 @@ pub enum GatewayError {
     Serve(std::io::Error),
     #[error("SAML SP key: {0}")]
     SamlKey(#[from] hamn_broker::saml::sp::SpKeyError),
+    #[error(
+        "gateway.demo_idp signs logins for anyone who asks; it only runs in the demo \
+         configuration (gateway.demo_login on)"
+    )]
+    DemoIdpOutsideDemo,
 }
 
 /// Runs the gateway until `shutdown` is cancelled.
 pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(), GatewayError> {
+    // Before anything listens: an IdP that logs anyone in must never run outside a demo.
+    if config.demo_idp.is_some() && !config.demo_login {
+        return Err(GatewayError::DemoIdpOutsideDemo);
+    }
     let database = Database::connect(&config.database).await?;
     let tls = hamn_certs::server::server_config(&config.tls)?;
     let listener = bind(config.listen).await?;
@@ -197,6 +216,17 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
     });
     if let Some(saml) = saml {
         app = app.merge(saml_router(saml));
+    }
+    if let Some(demo) = &config.demo_idp {
+        let idp = DemoIdp {
+            credentials: hamn_broker::saml::SpCredentials::load(&demo.key, &demo.cert)?,
+            public_url: config.public_url.trim_end_matches('/').to_owned(),
+        };
+        tracing::warn!(
+            url = %idp.urls().sso,
+            "demo IdP is on: it logs anyone in as a demo user; never use this in production"
+        );
+        app = app.merge(demo_idp_router(Arc::new(idp)));
     }
     let served = hamn_certs::serve(listener, tls, app, shutdown.clone()).await;
     shutdown.cancel();

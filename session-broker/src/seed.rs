@@ -109,6 +109,8 @@ pub enum SeedError {
     Invalid(#[from] ValidationErrors),
     #[error("demo seed: {0}")]
     Credentials(#[from] CredentialsError),
+    #[error("demo seed: the demo IdP's metadata: {0}")]
+    DemoIdpMetadata(#[from] crate::saml::MetadataError),
 }
 
 async fn audited(
@@ -445,4 +447,69 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
         group: group.id,
         user: user.id,
     })
+}
+
+/// Points the demo tenant's SAML login at the demo IdP (`gateway.demo_idp`), stored exactly
+/// as `PUT /tenants/{id}/saml` stores a real IdP (pinned metadata, LoA3 asked for and
+/// accepted, the default attribute map plus groups), so the login exercises the production
+/// SP path. Creates the configuration when missing and refreshes the pinned metadata when
+/// it is the demo IdP's (its certificate may have been renewed); a configuration an
+/// operator pointed at another IdP is left alone. Returns whether anything was written.
+pub async fn demo_saml(
+    db: &Database,
+    idp_metadata_xml: &str,
+    sp_entity_id: &str,
+) -> Result<bool, SeedError> {
+    use crate::model::saml::LOA3;
+    use crate::model::{SamlAttributeMap, TenantSaml};
+    use crate::repo::saml;
+    use crate::saml::demo_idp::ATTR_GROUPS;
+
+    let now = time::OffsetDateTime::now_utc();
+    let idp = crate::saml::metadata::parse(idp_metadata_xml, now.unix_timestamp())?;
+    let mut tx = db.begin().await?;
+    let c: &mut AnyConnection = &mut tx;
+    let Some(tenant) = tenants::get_by_slug(c, DEMO_TENANT_SLUG).await? else {
+        return Ok(false);
+    };
+    let existing = saml::get(c, tenant.id).await?;
+    let config = match existing {
+        None => TenantSaml {
+            tenant_id: tenant.id,
+            enabled: true,
+            idp_metadata_xml: idp_metadata_xml.to_owned(),
+            idp_metadata_url: None,
+            idp_entity_id: idp.entity_id.clone(),
+            sp_entity_id: sp_entity_id.to_owned(),
+            requested_authn_contexts: vec![LOA3.into()],
+            accepted_mfa_contexts: vec![LOA3.into()],
+            force_authn: false,
+            attributes: SamlAttributeMap {
+                groups: Some(ATTR_GROUPS.into()),
+                ..SamlAttributeMap::default()
+            },
+            created_at: now,
+            updated_at: now,
+        },
+        Some(c) if c.idp_entity_id == idp.entity_id && c.idp_metadata_xml != idp_metadata_xml => {
+            TenantSaml {
+                idp_metadata_xml: idp_metadata_xml.to_owned(),
+                updated_at: now,
+                ..c
+            }
+        }
+        Some(_) => return Ok(false),
+    };
+    let stored = saml::put(c, &config).await?;
+    audited(
+        c,
+        "tenant.saml_set",
+        Some(tenant.id),
+        "tenant",
+        tenant.id,
+        &stored,
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(true)
 }

@@ -2,6 +2,7 @@
 //! xfreerdp under Xvfb. One test binary for the root crate (linking is slow on two cores).
 
 mod config_check;
+mod demo_idp;
 mod scale_out;
 mod smoke;
 mod support;

@@ -10,6 +10,7 @@ mod admin;
 mod api;
 mod apps;
 mod csrf;
+mod demo_idp;
 mod lang;
 mod login;
 mod problem;
@@ -27,6 +28,7 @@ use hamn_broker::db::Database;
 
 pub use api::{PortalAccess, PortalApi, SESSION_COOKIE, origin_of};
 pub use csrf::{CSRF_HEADER, is_exempt as csrf_exempt};
+pub use demo_idp::{DemoIdp, demo_idp_router};
 pub use saml::{ATTEMPT_COOKIE, SamlLogin, saml_router};
 pub use siths::{SithsLogin, SithsRefusal, hsa_id_of, is_hsa_id, siths_router};
 

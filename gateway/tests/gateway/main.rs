@@ -1,6 +1,7 @@
 //! The gateway's integration tests: one binary, one module per area.
 
 mod browser;
+mod demo_idp;
 mod display;
 mod host_health;
 mod portal;

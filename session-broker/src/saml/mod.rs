@@ -10,7 +10,9 @@
 //! (just-in-time users and group memberships from attributes).
 
 pub mod decrypt;
+pub mod demo_idp;
 pub mod fetch;
+pub mod inflate;
 pub mod metadata;
 pub mod prescan;
 pub mod provision;

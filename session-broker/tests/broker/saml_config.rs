@@ -243,3 +243,91 @@ async fn metadata_url_is_fetched_once_and_pinned(b: Backend) {
 }
 
 both!(metadata_url_is_fetched_once_and_pinned);
+
+/// `hamn up` with `gateway.demo_idp`: the demo tenant is pointed at the demo IdP's metadata
+/// (stored like a real tenant's, audited), once; a renewed IdP certificate refreshes the
+/// pinned metadata; a configuration an operator pointed at another IdP is left alone.
+async fn demo_tenant_is_pointed_at_the_demo_idp_once(b: Backend) {
+    use hamn_broker::saml::demo_idp::{DemoIdpUrls, idp_metadata};
+    use hamn_broker::{DemoSeed, seed};
+
+    let h = Harness::new(b).await;
+    let ids = seed::demo(h.db(), DemoSeed::default()).await.expect("seed");
+    let urls = DemoIdpUrls::new("https://localhost:8443");
+    let der = |name: &str| {
+        let pem = hamn_certs::pki::generate_ca(name).unwrap().cert_pem;
+        openssl::x509::X509::from_pem(pem.as_bytes())
+            .unwrap()
+            .to_der()
+            .unwrap()
+    };
+    let first = idp_metadata(&urls, &der("Demo IdP 1"));
+    let sp = "https://localhost:8443/saml/demo/metadata";
+    assert!(
+        seed::demo_saml(h.db(), &first, sp)
+            .await
+            .expect("seed SAML")
+    );
+    assert!(!seed::demo_saml(h.db(), &first, sp).await.expect("again"));
+    let stored = {
+        let mut conn = h.db().acquire().await.unwrap();
+        saml::get(&mut conn, ids.tenant)
+            .await
+            .unwrap()
+            .expect("stored")
+    };
+    assert!(stored.enabled);
+    assert_eq!(stored.idp_entity_id, urls.metadata);
+    assert_eq!(stored.sp_entity_id, sp);
+    assert_eq!(stored.idp_metadata_xml, first);
+    assert_eq!(
+        stored.accepted_mfa_contexts,
+        ["http://id.elegnamnden.se/loa/1.0/loa3"]
+    );
+    assert_eq!(
+        stored.attributes.groups.as_deref(),
+        Some("urn:oid:1.3.6.1.4.1.5923.1.5.1.1")
+    );
+    assert_eq!(h.audit("action=tenant.saml_set").await.len(), 1);
+
+    // A renewed certificate: the pinned metadata follows.
+    let renewed = idp_metadata(&urls, &der("Demo IdP 2"));
+    assert!(
+        seed::demo_saml(h.db(), &renewed, sp)
+            .await
+            .expect("renewed")
+    );
+    let mut conn = h.db().acquire().await.unwrap();
+    let stored = saml::get(&mut conn, ids.tenant)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(stored.idp_metadata_xml, renewed);
+    drop(conn);
+
+    // An operator's own IdP is never overwritten by the seed.
+    let path = format!("/api/v1/tenants/{}/saml", ids.tenant);
+    let r = h
+        .op(
+            Method::PUT,
+            &path,
+            Some(body(&metadata("2099-01-01T00:00:00Z", true))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    assert!(
+        !seed::demo_saml(h.db(), &renewed, sp)
+            .await
+            .expect("left alone")
+    );
+    let mut conn = h.db().acquire().await.unwrap();
+    let stored = saml::get(&mut conn, ids.tenant)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(stored.idp_entity_id, "https://idp.kommun.example/idp");
+    drop(conn);
+    h.finish().await;
+}
+
+both!(demo_tenant_is_pointed_at_the_demo_idp_once);
