@@ -1,5 +1,5 @@
-//! Web sessions of the portal: what a login (demo and SITHS card today; SAML with the identity
-//! work) leaves behind, so any gateway node recognises the browser. The browser holds a
+//! Web sessions of the portal: what a login (demo, SITHS card or SAML) leaves behind, so
+//! any gateway node recognises the browser. The browser holds a
 //! random 256-bit token; the database holds only its SHA-256 ([`SessionToken::hash`]).
 //! A login writes the session, the user's `last_login_at` and its `user.login` audit event
 //! in one transaction; refusals and logouts are audited too. Every login makes a new token,
