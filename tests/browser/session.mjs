@@ -164,6 +164,22 @@ try {
   expect(refused?.startsWith("Tjänsten tog inte emot anslutningen."), `replayed ticket: overlay says ${refused}`);
   expect(await replay.evaluate(() => document.body.dataset.frames) === "0", "a replayed ticket painted frames");
   await replay.screenshot({ path: screenshot.replace(/\.png$/, "-replay.png") });
+
+  // "Mina sessioner" in the portal lists the open session; "Logga ut" there ends it, and
+  // the viewer still showing it is closed with "Sessionen är avslutad." (4304).
+  const mine = await context.newPage();
+  await mine.goto(portal);
+  const entry = mine.locator("#sessions-list li.session");
+  await entry.first().waitFor({ timeout: 10000 });
+  expect(await entry.count() === 1, `sessions listed: ${await entry.count()}`);
+  const line = await entry.first().textContent();
+  expect(line?.includes("Procapita") && line.includes("Används"), `session line: ${line}`);
+  await entry.first().getByRole("button", { name: "Logga ut" }).click();
+  await mine.waitForFunction(() => document.querySelector("#sessions-list")?.textContent
+    ?.includes("Du har inga öppna sessioner."), null, { timeout: 10000 });
+  await page.waitForFunction(() => document.body.dataset.state === "closed", null, { timeout: 15000 });
+  const ended = await page.textContent("#overlay-text");
+  expect(ended?.startsWith("Sessionen är avslutad."), `after logoff the viewer says ${ended}`);
   console.log(`session check passed: ${last.frames} frames, latency ${latency}`);
 } catch (error) {
   failed = error;

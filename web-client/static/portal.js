@@ -30,6 +30,14 @@ const TEXTS = {
     open: "Open",
     opening: "Opening …",
     "no-apps": "You have no applications.",
+    "sessions-heading": "My sessions",
+    "no-sessions": "You have no open sessions.",
+    "state-active": "In use",
+    "state-disconnected": "Disconnected – your work is kept",
+    "state-launching": "Starting",
+    reconnect: "Reconnect",
+    "session-logoff": "Log off",
+    "session-logged-off": (name) => `${name} is logged off.`,
     "env-PROD": "Production",
     "env-PROD-note": "Real data about real people.",
     "env-UTB": "Training",
@@ -50,6 +58,13 @@ const TEXTS = {
     open: "Öppna",
     opening: "Öppnar …",
     "no-apps": "Du har inga applikationer.",
+    "no-sessions": "Du har inga öppna sessioner.",
+    "state-active": "Används",
+    "state-disconnected": "Frånkopplad – ditt arbete finns kvar",
+    "state-launching": "Startar",
+    reconnect: "Återanslut",
+    "session-logoff": "Logga ut",
+    "session-logged-off": (name) => `${name} är utloggad.`,
     "env-PROD": "Produktion",
     "env-PROD-note": "Riktiga uppgifter om riktiga personer.",
     "env-UTB": "Utbildning",
@@ -83,6 +98,8 @@ let statusKey = "status-checking";
 let view = null;
 let me = null;
 let environments = [];
+// GET /portal/api/sessions: the user's sessions that have not ended.
+let sessions = [];
 // GET /portal/api/login-methods: which ways in the login view offers.
 // organisations: [{slug, name, login_url}] whose IdP (SAML) login is on.
 let methods = { demo: false, siths_url: null, organisations: [] };
@@ -129,7 +146,70 @@ function render() {
     $("siths-login").href = lang === "en" ? `${methods.siths_url}?lang=en` : methods.siths_url;
   }
   $("apps").hidden = view !== "apps";
-  if (view === "apps") renderApps();
+  if (view === "apps") {
+    renderApps();
+    renderSessions();
+  }
+}
+
+// "Mina sessioner": reconnect (a launch of the same app roams to the session) or log off.
+function renderSessions() {
+  const list = $("sessions-list");
+  list.replaceChildren();
+  if (sessions.length === 0) {
+    const empty = document.createElement("li");
+    empty.textContent = text("no-sessions");
+    list.append(empty);
+    return;
+  }
+  for (const session of sessions) {
+    const kind = session.environment === "UTB" ? "UTB" : "PROD";
+    const item = document.createElement("li");
+    item.className = `session env-${kind.toLowerCase()}`;
+    item.dataset.sessionId = session.id;
+    const name = document.createElement("span");
+    name.className = "session-name";
+    name.id = `session-${session.id}`;
+    name.textContent = `${session.app_name} (${kind})`;
+    const state = document.createElement("span");
+    state.className = "session-state";
+    state.textContent = text(`state-${session.state}`);
+    const again = document.createElement("button");
+    again.type = "button";
+    again.textContent = text("reconnect");
+    again.setAttribute("aria-describedby", name.id);
+    again.addEventListener("click", () => launch({ id: session.app_id }, again, "reconnect"));
+    const off = document.createElement("button");
+    off.type = "button";
+    off.className = "secondary";
+    off.textContent = text("session-logoff");
+    off.setAttribute("aria-describedby", name.id);
+    off.disabled = session.state === "launching";
+    off.addEventListener("click", () => logOffSession(session, off));
+    item.append(name, " ", state, " ", again, " ", off);
+    list.append(item);
+  }
+}
+
+async function loadSessions() {
+  const answer = await api("GET", "/portal/api/sessions", lang);
+  sessions = answer.ok && Array.isArray(answer.body?.sessions) ? answer.body.sessions : [];
+}
+
+async function logOffSession(session, button) {
+  button.disabled = true;
+  const answer = await api("POST", `/portal/api/sessions/${encodeURIComponent(session.id)}/logoff`, lang, {});
+  if (!answer.ok) {
+    button.disabled = false;
+    say(answer.message ?? text("network-error"));
+    if (answer.status === 401) showLogin();
+    return;
+  }
+  await loadSessions();
+  render();
+  say(text("session-logged-off", session.app_name));
+  $("sessions-heading").setAttribute("tabindex", "-1");
+  $("sessions-heading").focus();
 }
 
 function renderApps() {
@@ -196,6 +276,7 @@ async function showUser(who) {
   if (apps.status === 401) return showLogin();
   if (!apps.ok) return say(apps.message ?? text("network-error"));
   environments = apps.body.environments ?? [];
+  await loadSessions();
   view = "apps";
   render();
 }
@@ -203,6 +284,7 @@ async function showUser(who) {
 function showLogin() {
   me = null;
   environments = [];
+  sessions = [];
   view = "login";
   render();
 }
@@ -237,7 +319,7 @@ async function login(event) {
   }
 }
 
-async function launch(app, button) {
+async function launch(app, button, label = "open") {
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   button.textContent = text("opening");
@@ -250,7 +332,7 @@ async function launch(app, button) {
   }
   button.disabled = false;
   button.removeAttribute("aria-busy");
-  button.textContent = text("open");
+  button.textContent = text(label);
   say(answer.message ?? text("network-error"));
   if (answer.status === 401) showLogin();
 }

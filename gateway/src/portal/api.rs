@@ -84,7 +84,12 @@ pub fn router(api: Arc<PortalApi>) -> Router {
         .route("/portal/api/login-methods", get(super::login::methods))
         .route("/portal/api/logout", post(super::login::logout))
         .route("/portal/api/apps", get(super::apps::list))
-        .route("/portal/api/launch", post(super::apps::launch));
+        .route("/portal/api/launch", post(super::apps::launch))
+        .route("/portal/api/sessions", get(super::sessions::list))
+        .route(
+            "/portal/api/sessions/{id}/logoff",
+            post(super::sessions::logoff),
+        );
     if api.demo_login {
         routes = routes.route("/portal/api/demo-login", post(super::login::demo_login));
     }

@@ -15,6 +15,7 @@ mod lang;
 mod login;
 mod problem;
 mod saml;
+mod sessions;
 mod siths;
 mod web_session;
 

@@ -953,6 +953,7 @@ fn close_code_for(cause: EndCause, lifecycle: bool) -> CloseCode {
         EndCause::Admin | EndCause::DisconnectTimeout => CloseCode::EndedByAdmin,
         EndCause::Idle => CloseCode::IdleTimeout,
         EndCause::ServiceWindow => CloseCode::ServiceWindow,
+        EndCause::User => CloseCode::UserEnded,
         EndCause::SessionLimit if lifecycle => CloseCode::SessionLimit,
         EndCause::SessionLimit => CloseCode::EndedByAdmin,
     }

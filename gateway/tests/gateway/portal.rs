@@ -1556,3 +1556,148 @@ async fn a_launch_in_a_service_window_is_refused_with_when_the_service_is_back()
         "{refusals:?}"
     );
 }
+
+/// "Mina sessioner": the user sees their live sessions with app and environment and logs
+/// one off (row ended, the gateway's Logoff and the host agent's logoff queued, audited);
+/// a starting session is 409, another user's session is 404, and CSRF still applies.
+#[tokio::test]
+async fn a_user_lists_their_sessions_and_logs_one_off() {
+    let portal = Portal::start(true).await;
+    let token = portal.login("demo").await;
+    let launched = portal
+        .call(
+            Method::POST,
+            "/portal/api/launch",
+            Some(&token),
+            &[],
+            Some(json!({ "app_id": portal.ids.app_prod.to_string() })),
+        )
+        .await;
+    assert_eq!(launched.status, StatusCode::OK, "{:?}", launched.body);
+    let id = launched.body["session_id"]
+        .as_str()
+        .expect("session_id")
+        .to_owned();
+
+    let mine = portal
+        .call(Method::GET, "/portal/api/sessions", Some(&token), &[], None)
+        .await;
+    assert_eq!(mine.status, StatusCode::OK, "{:?}", mine.body);
+    let listed = mine.body["sessions"].as_array().expect("sessions");
+    assert_eq!(listed.len(), 1, "{:?}", mine.body);
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["state"], "launching");
+    assert_eq!(listed[0]["environment"], "PROD");
+    assert!(
+        listed[0]["app_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+    );
+
+    let logoff = format!("/portal/api/sessions/{id}/logoff");
+    let early = portal
+        .call(Method::POST, &logoff, Some(&token), &[], Some(json!({})))
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{:?}", early.body);
+    assert_eq!(early.body["reason"], "session_launching");
+
+    sqlx::query("UPDATE sessions SET state = 'active', started_at = updated_at WHERE id = $1")
+        .bind(&id)
+        .execute(portal.database.pool())
+        .await
+        .expect("session active");
+    // Without the session's CSRF token the logoff is refused.
+    let forged = portal
+        .call(
+            Method::POST,
+            &logoff,
+            Some(&token),
+            &[(header::HeaderName::from_static(CSRF_HEADER), "")],
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{:?}", forged.body);
+
+    // Another user's session does not exist for this one.
+    let other_session = {
+        let mut conn = portal.database.acquire().await.expect("conn");
+        let other = repo::users::insert(
+            &mut conn,
+            portal.ids.tenant,
+            &NewUser {
+                name_id: "kollega".to_owned(),
+                hsa_id: None,
+                display_name: "Kollega".to_owned(),
+            },
+        )
+        .await
+        .expect("user");
+        let mine = repo::sessions::get(&mut conn, Uuid::parse_str(&id).expect("id"))
+            .await
+            .expect("get")
+            .expect("session");
+        repo::sessions::insert(
+            &mut conn,
+            &hamn_broker::model::NewSession {
+                tenant_id: portal.ids.tenant,
+                user_id: other.id,
+                app_id: mine.app_id,
+                host_id: mine.host_id,
+            },
+        )
+        .await
+        .expect("other session")
+    };
+    for path in [
+        format!("/portal/api/sessions/{}/logoff", other_session.id),
+        format!("/portal/api/sessions/{}/logoff", Uuid::now_v7()),
+        "/portal/api/sessions/not-an-id/logoff".to_owned(),
+    ] {
+        let hidden = portal
+            .call(Method::POST, &path, Some(&token), &[], Some(json!({})))
+            .await;
+        assert_eq!(
+            hidden.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {:?}",
+            hidden.body
+        );
+        assert_eq!(hidden.body["reason"], "unknown_session");
+    }
+
+    let done = portal
+        .call(Method::POST, &logoff, Some(&token), &[], Some(json!({})))
+        .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{:?}", done.body);
+    let (state, host_commands): (String, i64) = {
+        let state = sqlx::query_scalar("SELECT state FROM sessions WHERE id = $1")
+            .bind(&id)
+            .fetch_one(portal.database.pool())
+            .await
+            .expect("state");
+        let queued = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM host_commands WHERE session_id = $1 AND kind = 'logoff'",
+        )
+        .bind(&id)
+        .fetch_one(portal.database.pool())
+        .await
+        .expect("host commands");
+        (state, queued)
+    };
+    assert_eq!((state.as_str(), host_commands), ("ended", 1));
+    let audited = portal.audit("session.user_logoff").await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0].target_id.as_deref(), Some(id.as_str()));
+    assert_eq!(audited[0].actor_id, Some(portal.ids.user.to_string()));
+    let after = portal
+        .call(Method::GET, "/portal/api/sessions", Some(&token), &[], None)
+        .await;
+    assert_eq!(after.body["sessions"], json!([]));
+    // The colleague's session was not touched.
+    let untouched: String = sqlx::query_scalar("SELECT state FROM sessions WHERE id = $1")
+        .bind(other_session.id.to_string())
+        .fetch_one(portal.database.pool())
+        .await
+        .expect("state");
+    assert_eq!(untouched, "launching");
+}

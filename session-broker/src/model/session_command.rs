@@ -29,7 +29,8 @@ text_enum! {
 
 text_enum! {
     /// Who or what ends (or disconnects) a session: it picks the close code the browser
-    /// gets (4300 administrator, 4301 idle, 4302 service window, 4305 maximum length).
+    /// gets (4300 administrator, 4301 idle, 4302 service window, 4304 the user, 4305
+    /// maximum length).
     #[derive(Default)]
     EndCause {
         #[default]
@@ -39,6 +40,8 @@ text_enum! {
         SessionLimit = "session_limit",
         /// Disconnected longer than the pool allows (no browser is attached then).
         DisconnectTimeout = "disconnect_timeout",
+        /// The user logged the session off from the portal's "my sessions".
+        User = "user",
     }
 }
 

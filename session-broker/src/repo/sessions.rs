@@ -132,6 +132,26 @@ pub async fn set_state(
     Ok(r.rows_affected() > 0)
 }
 
+/// The user's sessions that have not ended (launching, active, disconnected), newest
+/// first; at most `limit`.
+pub async fn live_of_user(
+    conn: &mut AnyConnection,
+    user_id: Uuid,
+    limit: u32,
+) -> Result<Vec<Session>, DbError> {
+    let sql = format!(
+        "{SELECT} WHERE user_id = $1 AND state IN ({}) ORDER BY created_at DESC, id DESC \
+         LIMIT {}",
+        super::load::LIVE_STATES,
+        limit.clamp(1, 500)
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(user_id.to_string())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Newest first.
 pub async fn list(
     conn: &mut AnyConnection,
