@@ -181,7 +181,8 @@ pub fn claimed_identity(der: &[u8]) -> Option<ClientIdentity> {
     Some(identity_of(&cert, der))
 }
 
-fn sha256_hex(der: &[u8]) -> String {
+/// Lower-case hex SHA-256 of `der`: a certificate's fingerprint.
+pub fn sha256_hex(der: &[u8]) -> String {
     Sha256::digest(der)
         .iter()
         .map(|b| format!("{b:02x}"))

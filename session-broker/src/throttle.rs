@@ -13,7 +13,6 @@
 
 use std::time::Duration;
 
-use ring::digest::{SHA256, digest};
 use time::OffsetDateTime;
 
 use crate::db::{Database, DbError};
@@ -80,11 +79,7 @@ impl Attempt<'_> {
             keys.push((format!("addr:{addr}"), false));
         }
         if let Some(account) = self.account.map(str::trim).filter(|a| !a.is_empty()) {
-            let hash: String = digest(&SHA256, account.to_lowercase().as_bytes())
-                .as_ref()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let hash = crate::web_session::hex_sha256(&account.to_lowercase());
             keys.push((format!("account:{hash}"), true));
         }
         keys

@@ -104,7 +104,8 @@ fn after(at: OffsetDateTime, d: Duration) -> OffsetDateTime {
         .unwrap_or(at)
 }
 
-fn hex_sha256(text: &str) -> String {
+/// Lower-case hex SHA-256 of `text`: how tokens and other secrets are kept at rest.
+pub(crate) fn hex_sha256(text: &str) -> String {
     digest(&SHA256, text.as_bytes())
         .as_ref()
         .iter()

@@ -684,11 +684,7 @@ async fn start_session(
 
 /// The audit name of a certificate not (yet) verified: its fingerprint only.
 fn attempted_unverified(der: &[u8]) -> String {
-    use sha2::Digest as _;
-    let hex: String = sha2::Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = hamn_certs::client_auth::sha256_hex(der);
     format!("(unverified certificate) sha256:{hex}")
 }
 
