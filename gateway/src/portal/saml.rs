@@ -805,3 +805,40 @@ fn page(headers: &HeaderMap, problem: Problem, portal_url: &str) -> Response {
         ("Inloggningen nekades", "Login refused"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::acs_form;
+
+    #[test]
+    fn the_acs_form_takes_the_first_response_and_relay_state() {
+        assert_eq!(
+            acs_form(b"SAMLResponse=abc%2B&RelayState=r1&SAMLResponse=evil&RelayState=r2"),
+            Some(("abc+".to_owned(), Some("r1".to_owned())))
+        );
+        // An empty RelayState is none: the response is then unsolicited.
+        assert_eq!(
+            acs_form(b"SAMLResponse=abc&RelayState="),
+            Some(("abc".to_owned(), None))
+        );
+    }
+
+    #[test]
+    fn malformed_acs_forms_are_refused_or_read_safely() {
+        for body in [
+            &b""[..],
+            b"RelayState=r1",
+            b"samlresponse=abc",
+            b"&&&=&=",
+            b"\xff\xfe\x00",
+        ] {
+            assert_eq!(acs_form(body), None, "{body:?}");
+        }
+        // Only the first 16 pairs are looked at, so a flood of pairs costs nothing more.
+        let mut flood = "x=1&".repeat(16);
+        flood.push_str("SAMLResponse=late");
+        assert_eq!(acs_form(flood.as_bytes()), None);
+        // Invalid UTF-8 in a value is replaced, never a panic.
+        assert!(acs_form(b"SAMLResponse=%ff%fe").is_some());
+    }
+}

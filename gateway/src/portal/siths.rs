@@ -817,6 +817,30 @@ fn page(headers: &HeaderMap, problem: Problem, portal_url: &str) -> Response {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_choice_form_needs_a_uuid_and_a_token_of_the_exact_shape() {
+        let tenant = uuid::Uuid::now_v7();
+        let token = SessionToken::generate().expect("token");
+        let body = format!("tenant={tenant}&csrf={}", token.expose());
+        assert_eq!(choice_form(body.as_bytes()), Some((tenant, token.clone())));
+        for bad in [
+            String::new(),
+            format!("tenant={tenant}"),
+            format!("csrf={}", token.expose()),
+            format!("tenant=not-a-uuid&csrf={}", token.expose()),
+            format!("tenant={tenant}&csrf=short"),
+            format!("tenant={tenant}&csrf={}%41", &token.expose()[1..]),
+            format!(
+                "{}tenant={tenant}&csrf={}",
+                "x=1&".repeat(8),
+                token.expose()
+            ),
+        ] {
+            assert_eq!(choice_form(bad.as_bytes()), None, "{bad}");
+        }
+        assert_eq!(choice_form(b"\xff\xfe=\x00"), None);
+    }
+
     fn identity(serial: Option<&str>, person: bool) -> ClientIdentity {
         ClientIdentity {
             subject_cn: Some("x".into()),
