@@ -23,6 +23,9 @@ use crate::{capacity, placement};
 pub struct LaunchTicket {
     /// The ticket, base64url, for the browser (websocket) or the `.rdp` file.
     pub ticket: String,
+    /// The native path's short reference to the same ticket (the RD Gateway PAA cookie,
+    /// [`ticket::reference`]); `None` for the browser path.
+    pub reference: Option<String>,
     pub claims: Claims,
     pub session: Session,
     pub host: Host,
@@ -414,6 +417,14 @@ async fn launch_in(
     };
     let claims = issuer.claims(&grant, millis(crate::db::row::now()))?;
     ticket::record(conn, issuer.keys().key_id(), &claims).await?;
+    let reference = match path {
+        LaunchPath::Native => {
+            let (text, hash) = ticket::reference::generate()?;
+            ticket::reference::record(conn, claims.ticket_id, &hash).await?;
+            Some(text)
+        }
+        LaunchPath::Browser => None,
+    };
     let event = launch_event(
         Some(&user),
         user.id,
@@ -436,6 +447,7 @@ async fn launch_in(
         .map_err(|e| DbError::Corrupt(format!("ticket expiry: {e}")))?;
     Ok(LaunchTicket {
         ticket: issuer.sign(&claims),
+        reference,
         claims,
         session,
         host,

@@ -134,6 +134,9 @@ pub enum Malformed {
     UnknownPath(u8),
     #[error("ticket expires before it was issued")]
     InvertedTimes,
+    /// A native-path reference (PAA cookie) that is not 24 characters of base64url.
+    #[error("access token is not a launch reference")]
+    NotAReference,
 }
 
 /// A parsed, not yet verified ticket: claims, key id, and the bytes the signature covers.

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod codec;
 pub mod keys;
+pub mod reference;
 pub mod store;
 
 use std::sync::Arc;

@@ -349,3 +349,70 @@ async fn concurrent_consumers_one_wins(b: Backend) {
     h.finish().await;
 }
 both!(concurrent_consumers_one_wins);
+
+/// The native path's short reference (the RD Gateway PAA cookie) spends the same ticket
+/// row once; a browser launch has none; unknown, malformed and expired references are
+/// refused with their reasons.
+async fn native_references_are_single_use(b: Backend) {
+    let h = Harness::new(b).await;
+    let ids = demo(&h).await;
+    let issuer = new_issuer();
+    let skew = issuer.keys().verifier().clock_skew_ms();
+    let browser = issue_launch_ticket(h.db(), &issuer, ids.user, ids.app_prod, LaunchPath::Browser)
+        .await
+        .expect("browser launch");
+    assert!(browser.reference.is_none(), "only native launches carry a reference");
+    let t = issue_launch_ticket(h.db(), &issuer, ids.user, ids.app_utb, LaunchPath::Native)
+        .await
+        .expect("native launch");
+    let reference = t.reference.clone().expect("native launches carry a reference");
+    assert_eq!(reference.len(), ticket::reference::REFERENCE_LEN);
+    let mut conn = h.db().pool().acquire().await.unwrap();
+    let now = millis(hamn_broker::db::row::now());
+    let claims = ticket::reference::consume_at(&mut conn, &reference, skew, now)
+        .await
+        .expect("first use");
+    assert_eq!(claims, t.claims, "the reference names the ticket's claims");
+    let again = ticket::reference::consume_at(&mut conn, &reference, skew, now).await;
+    let again = again.expect_err("second use");
+    assert_eq!(refusal(again), Refusal::Replayed);
+    let unknown = ticket::reference::consume_at(&mut conn, "AAAAAAAAAAAAAAAAAAAAAAAA", skew, now)
+        .await
+        .expect_err("never issued");
+    assert_eq!(refusal(unknown), Refusal::Replayed);
+    let malformed = ticket::reference::consume_at(&mut conn, "not a reference", skew, now)
+        .await
+        .expect_err("malformed");
+    assert_eq!(refusal(malformed).reason(), "malformed");
+    // The signed ticket of a native launch is not a reference, and the reference is not
+    // a ticket: each is refused by the other's check.
+    let crossed = ticket::reference::consume_at(&mut conn, &t.ticket, skew, now)
+        .await
+        .expect_err("a ticket is no reference");
+    assert_eq!(refusal(crossed).reason(), "malformed");
+    drop(conn);
+    let late = issue_launch_ticket(h.db(), &issuer, ids.user, ids.app_utb, LaunchPath::Native)
+        .await
+        .expect("second native launch");
+    let mut conn = h.db().pool().acquire().await.unwrap();
+    let after = late.claims.expires_at_ms + skew + 1;
+    let expired = ticket::reference::consume_at(
+        &mut conn,
+        late.reference.as_deref().expect("reference"),
+        skew,
+        after,
+    )
+    .await
+    .expect_err("expired");
+    assert_eq!(refusal(expired), Refusal::Expired);
+    drop(conn);
+    let launches = h.audit("action=session.launch").await;
+    assert!(
+        launches
+            .iter()
+            .all(|e| !e.to_string().contains(&reference)),
+        "the reference never reaches the audit log"
+    );
+    h.finish().await;
+}
+both!(native_references_are_single_use);
