@@ -291,12 +291,16 @@ async fn native_file(
         host_port: granted.host.port,
         gateway: &gateway,
         access_token: reference,
+        // A program app is a RemoteApp where the pool's hosts publish them; elsewhere the
+        // host's desktop is the app.
         remote_app: match (app.kind, app.program.as_deref()) {
-            (AppKind::Program, Some(program)) => Some(rdp_file::RemoteApp {
-                program,
-                name: &app.display_name,
-                args: app.args.as_deref(),
-            }),
+            (AppKind::Program, Some(program)) if pool.native_remote_apps => {
+                Some(rdp_file::RemoteApp {
+                    program,
+                    name: &app.display_name,
+                    args: app.args.as_deref(),
+                })
+            }
             _ => None,
         },
         redirection: pool.native_redirection(),

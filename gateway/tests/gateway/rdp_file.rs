@@ -127,13 +127,9 @@ async fn an_rdp_file_names_the_host_and_gateway_and_its_reference_is_spent_once(
     assert_eq!(value(&text, "gatewayusagemethod"), Some("1"));
     assert_eq!(value(&text, "gatewaycredentialssource"), Some("5"));
     assert_eq!(value(&text, "gatewayprofileusagemethod"), Some("1"));
-    // The demo app is a RemoteApp.
-    assert_eq!(value(&text, "remoteapplicationmode"), Some("1"));
-    assert_eq!(
-        value(&text, "remoteapplicationprogram"),
-        Some("||procapita")
-    );
-    assert_eq!(value(&text, "remoteapplicationname"), Some("Procapita"));
+    // The demo app is a program, but the demo pool's host has no RemoteApp: its desktop.
+    assert_eq!(value(&text, "remoteapplicationmode"), None);
+    assert_eq!(value(&text, "remoteapplicationprogram"), None);
     // The demo pool's policy: printers and clipboard, nothing else.
     assert_eq!(value(&text, "redirectprinters"), Some("1"));
     assert_eq!(value(&text, "redirectclipboard"), Some("1"));
@@ -171,6 +167,7 @@ async fn an_rdp_file_names_the_host_and_gateway_and_its_reference_is_spent_once(
     pool.pnp_devices_enabled = true;
     pool.printers_enabled = false;
     pool.clipboard_enabled = false;
+    pool.native_remote_apps = true;
     repo::pools::update(&mut conn, &pool).await.expect("update");
     drop(conn);
     let again = rdp(&portal, &token, &app.to_string(), "sv").await;
@@ -181,6 +178,13 @@ async fn an_rdp_file_names_the_host_and_gateway_and_its_reference_is_spent_once(
     assert_eq!(value(&text, "devicestoredirect"), Some("*"));
     assert_eq!(value(&text, "redirectprinters"), Some("0"));
     assert_eq!(value(&text, "redirectclipboard"), Some("0"));
+    // On a pool whose hosts publish RemoteApps, the program opens as one.
+    assert_eq!(value(&text, "remoteapplicationmode"), Some("1"));
+    assert_eq!(
+        value(&text, "remoteapplicationprogram"),
+        Some("||procapita")
+    );
+    assert_eq!(value(&text, "remoteapplicationname"), Some("Procapita"));
     assert_ne!(
         value(&text, "gatewayaccesstoken"),
         Some(reference),
@@ -362,7 +366,6 @@ async fn a_signed_file_verifies_with_openssl_until_a_setting_changes() {
         "GatewayHostname",
         "GatewayUsageMethod",
         "GatewayCredentialsSource",
-        "RemoteApplicationProgram",
         "RedirectDrives",
         "RedirectClipboard",
     ] {

@@ -8,3 +8,7 @@ ALTER TABLE host_pools ADD COLUMN drives_enabled BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE host_pools ADD COLUMN printers_enabled BOOLEAN NOT NULL DEFAULT TRUE;
 ALTER TABLE host_pools ADD COLUMN com_ports_enabled BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE host_pools ADD COLUMN pnp_devices_enabled BOOLEAN NOT NULL DEFAULT FALSE;
+-- Whether program apps open as RemoteApp windows in native clients (the .rdp file's
+-- remoteapplication* settings); off for hosts without RemoteApp support, whose desktop then
+-- shows the app (the bundled demo host).
+ALTER TABLE host_pools ADD COLUMN native_remote_apps BOOLEAN NOT NULL DEFAULT TRUE;

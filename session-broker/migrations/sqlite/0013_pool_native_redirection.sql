@@ -12,3 +12,8 @@ ALTER TABLE host_pools ADD COLUMN com_ports_enabled INTEGER NOT NULL DEFAULT 0
     CHECK (com_ports_enabled IN (0, 1));
 ALTER TABLE host_pools ADD COLUMN pnp_devices_enabled INTEGER NOT NULL DEFAULT 0
     CHECK (pnp_devices_enabled IN (0, 1));
+-- Whether program apps open as RemoteApp windows in native clients (the .rdp file's
+-- remoteapplication* settings); off for hosts without RemoteApp support, whose desktop then
+-- shows the app (the bundled demo host).
+ALTER TABLE host_pools ADD COLUMN native_remote_apps INTEGER NOT NULL DEFAULT 1
+    CHECK (native_remote_apps IN (0, 1));

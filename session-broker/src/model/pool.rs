@@ -66,6 +66,10 @@ pub struct HostPool {
     /// Whether native RDP clients may redirect Plug and Play devices (cameras, phones, USB
     /// storage through PnP). Default `false`.
     pub pnp_devices_enabled: bool,
+    /// Whether `program` apps open as RemoteApp windows in native clients (the `.rdp`
+    /// file's `remoteapplication*` settings). Default `true`; `false` for hosts without
+    /// RemoteApp support, whose desktop shows the app (the bundled demo host).
+    pub native_remote_apps: bool,
     /// Seconds without keyboard or mouse input before the session is disconnected (4301),
     /// after a warning; 0: never.
     pub idle_timeout_secs: u32,
@@ -317,6 +321,10 @@ pub struct NewHostPool {
     /// Native clients may redirect Plug and Play devices (default `false`).
     #[serde(default)]
     pub pnp_devices_enabled: bool,
+    /// Program apps open as RemoteApp windows in native clients (default `true`; `false`:
+    /// the host's desktop, for hosts without RemoteApp support).
+    #[serde(default = "default_true")]
+    pub native_remote_apps: bool,
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u32,
     #[serde(default = "default_disconnect_timeout")]
@@ -418,6 +426,8 @@ pub struct HostPoolPatch {
     pub com_ports_enabled: Option<bool>,
     /// Native clients may redirect Plug and Play devices.
     pub pnp_devices_enabled: Option<bool>,
+    /// Program apps open as RemoteApp windows in native clients.
+    pub native_remote_apps: Option<bool>,
     pub idle_timeout_secs: Option<u32>,
     pub disconnect_timeout_secs: Option<u32>,
     pub max_session_secs: Option<u32>,
@@ -493,6 +503,9 @@ impl HostPoolPatch {
         }
         if let Some(x) = self.pnp_devices_enabled {
             p.pnp_devices_enabled = x;
+        }
+        if let Some(x) = self.native_remote_apps {
+            p.native_remote_apps = x;
         }
         if let Some(x) = self.idle_timeout_secs {
             p.idle_timeout_secs = x;

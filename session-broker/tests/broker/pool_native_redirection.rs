@@ -19,6 +19,7 @@ async fn native_redirection_defaults_update_and_audit(b: Backend) {
     assert_eq!(r.json["printers_enabled"], true, "printers on by default");
     assert_eq!(r.json["com_ports_enabled"], false, "ports off by default");
     assert_eq!(r.json["pnp_devices_enabled"], false, "PnP off by default");
+    assert_eq!(r.json["native_remote_apps"], true, "RemoteApps by default");
     let pool: HostPool = serde_json::from_value(r.json.clone()).unwrap();
     assert_eq!(
         pool.native_redirection(),
@@ -38,6 +39,7 @@ async fn native_redirection_defaults_update_and_audit(b: Backend) {
         "printers_enabled",
         "com_ports_enabled",
         "pnp_devices_enabled",
+        "native_remote_apps",
     ] {
         let r = h
             .op(
@@ -99,7 +101,10 @@ async fn native_redirection_defaults_update_and_audit(b: Backend) {
         .op(
             Method::PATCH,
             &format!("/api/v1/pools/{id}"),
-            Some(json!({"printers_enabled": false, "pnp_devices_enabled": true})),
+            Some(
+                json!({"printers_enabled": false, "pnp_devices_enabled": true,
+                        "native_remote_apps": false}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
@@ -124,6 +129,8 @@ async fn native_redirection_defaults_update_and_audit(b: Backend) {
     assert_eq!(audit[0]["after"]["printers_enabled"], false);
     assert_eq!(audit[0]["after"]["pnp_devices_enabled"], true);
     assert_eq!(audit[0]["before"]["printers_enabled"], true);
+    assert_eq!(audit[0]["after"]["native_remote_apps"], false);
+    assert!(!pool.native_remote_apps, "stored and read back");
     assert_eq!(audit[1]["after"]["drives_enabled"], true);
     assert_eq!(audit[1]["before"]["drives_enabled"], false);
 
@@ -137,6 +144,7 @@ async fn native_redirection_defaults_update_and_audit(b: Backend) {
             "printers_enabled",
             "com_ports_enabled",
             "pnp_devices_enabled",
+            "native_remote_apps",
         ] {
             let described = &doc.json["components"]["schemas"][schema]["properties"][field];
             assert!(
