@@ -171,6 +171,10 @@ pub struct GatewaySection {
     pub demo_idp_key: PathBuf,
     /// The demo IdP's certificate (PEM), published in its metadata.
     pub demo_idp_cert: PathBuf,
+    /// The certificate (PEM, then its chain) that signs `.rdp` files. Empty: unsigned.
+    pub rdp_signing_cert: PathBuf,
+    /// Its private key (PEM). Set both or neither.
+    pub rdp_signing_key: PathBuf,
 }
 
 impl Default for GatewaySection {
@@ -198,6 +202,8 @@ impl Default for GatewaySection {
             demo_idp: false,
             demo_idp_key: "certs/saml-demo-idp.key".into(),
             demo_idp_cert: "certs/saml-demo-idp.crt".into(),
+            rdp_signing_cert: PathBuf::new(),
+            rdp_signing_key: PathBuf::new(),
         }
     }
 }
@@ -315,6 +321,8 @@ pub struct Settings {
     pub gateway_saml_sp_cert: PathBuf,
     /// `gateway.demo_idp`: its key and certificate, when on.
     pub gateway_demo_idp: Option<(PathBuf, PathBuf)>,
+    /// `gateway.rdp_signing_cert` and `gateway.rdp_signing_key`, when set.
+    pub gateway_rdp_signing: Option<(PathBuf, PathBuf)>,
     pub broker_listen: SocketAddr,
     pub broker_api_ca: PathBuf,
     pub broker_operator_cns: Vec<String>,
@@ -545,6 +553,15 @@ impl RawConfig {
                 "gateway.demo_idp",
                 "logs anyone in as a demo user; only allowed in the demo configuration, \
                  with gateway.demo_login and gateway.saml on"
+                    .into(),
+            );
+        }
+        if self.gateway.rdp_signing_cert.as_os_str().is_empty()
+            != self.gateway.rdp_signing_key.as_os_str().is_empty()
+        {
+            problem(
+                "gateway.rdp_signing_cert",
+                "and gateway.rdp_signing_key are set together (both empty: unsigned .rdp files)"
                     .into(),
             );
         }
@@ -819,6 +836,14 @@ impl RawConfig {
                     resolve(&self.gateway.demo_idp_cert),
                 )
             }),
+            gateway_rdp_signing: (!self.gateway.rdp_signing_cert.as_os_str().is_empty()).then(
+                || {
+                    (
+                        resolve(&self.gateway.rdp_signing_cert),
+                        resolve(&self.gateway.rdp_signing_key),
+                    )
+                },
+            ),
             broker_listen,
             broker_operator_cns: self.broker.operator_cns,
             broker_secrets: hamn_broker::SecretsConfig {
@@ -1010,6 +1035,36 @@ mod tests {
         assert!(
             problems("[gateway]\ndemo_login = true\nsaml = true\ndemo_idp = true\n").is_empty()
         );
+    }
+
+    #[test]
+    fn rdp_signing_is_off_by_default_on_in_the_demo_and_set_in_pairs() {
+        let Ok(defaults) = load(Sources {
+            text: Some(""),
+            ..Default::default()
+        }) else {
+            panic!("defaults must validate");
+        };
+        assert_eq!(defaults.gateway_rdp_signing, None);
+        let Ok(demo) = load(Sources::default()) else {
+            panic!("the demo config must validate");
+        };
+        let Some((cert, key)) = demo.gateway_rdp_signing else {
+            panic!("the demo config signs .rdp files");
+        };
+        assert!(cert.ends_with("certs/rdp-signing.crt"), "{cert:?}");
+        assert!(key.ends_with("certs/rdp-signing.key"), "{key:?}");
+        for text in [
+            "[gateway]\nrdp_signing_cert = \"a.crt\"\n",
+            "[gateway]\nrdp_signing_key = \"a.key\"\n",
+        ] {
+            let found = problems(text);
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            assert!(
+                found[0].starts_with("gateway.rdp_signing_cert: "),
+                "{found:?}"
+            );
+        }
     }
 
     #[test]

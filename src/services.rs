@@ -115,6 +115,12 @@ fn gateway_config(
                 cert: cert.clone(),
             }
         }),
+        rdp_signing: settings.gateway_rdp_signing.as_ref().map(|(cert, key)| {
+            hamn_gateway::RdpSigningConfig {
+                cert: cert.clone(),
+                key: key.clone(),
+            }
+        }),
     }
 }
 

@@ -85,6 +85,7 @@ async fn measure(scratch: &Path) -> anyhow::Result<Vec<(&'static str, Summary)>>
         launch_min_loa: None,
         access: hamn_gateway::PortalAccess::default(),
         saml: false,
+        rdp_signer: None,
     });
     let revocation = Arc::new(Revocation::new(
         RevocationPolicy::Require,

@@ -36,6 +36,8 @@ const DEV_CA_CN: &str = "Hamn Dev CA";
 const API_CA_CN: &str = "Hamn Dev API Client CA";
 const SITHS_CA_CN: &str = "Hamn Test SITHS CA";
 const SITHS_OCSP_CN: &str = "Hamn Test SITHS OCSP";
+/// The publisher native RDP clients show for the portal's signed `.rdp` files.
+const RDP_SIGNING_CN: &str = "Hamn .rdp publisher (dev)";
 const ORGANIZATION: &str = "Hamn dev";
 
 /// CAs outlive several renewals of what they issue, so a data dir stays usable for years.
@@ -176,6 +178,7 @@ impl DevPkiPaths {
         all.extend([self.siths_card_broken_cert(), self.siths_card_broken_key()]);
         all.extend([self.saml_sp_cert(), self.saml_sp_key()]);
         all.extend([self.saml_demo_idp_cert(), self.saml_demo_idp_key()]);
+        all.extend([self.rdp_signing_cert(), self.rdp_signing_key()]);
         all
     }
 
@@ -194,6 +197,14 @@ impl DevPkiPaths {
     }
     pub fn saml_demo_idp_key(&self) -> PathBuf {
         self.file("saml-demo-idp.key")
+    }
+    /// The certificate (leaf, then the dev CA) and RSA key that sign the portal's `.rdp`
+    /// files (`gateway.rdp_signing_cert`, `gateway.rdp_signing_key`).
+    pub fn rdp_signing_cert(&self) -> PathBuf {
+        self.file("rdp-signing.crt")
+    }
+    pub fn rdp_signing_key(&self) -> PathBuf {
+        self.file("rdp-signing.key")
     }
 }
 
@@ -344,6 +355,19 @@ impl DevPki {
             params.use_authority_key_identifier_extension = false;
             let cert = params.self_signed(key).map_err(issue_error)?;
             Ok(cert.pem())
+        })?;
+
+        // .rdp files are signed with RSA (what rdpsign.exe users deploy and mstsc checks),
+        // by the dev CA, so a computer that trusts ca.crt trusts the publisher.
+        let (rdp_cert, rdp_key) = (paths.rdp_signing_cert(), paths.rdp_signing_key());
+        if !rdp_key.exists() && !rdp_cert.exists() {
+            write_new(&rdp_key, &rsa_key_pem()?, true)?;
+        }
+        ensure_pair(&rdp_cert, &rdp_key, |key| {
+            let mut params = leaf_params(RDP_SIGNING_CN, leaf_validity, key)?;
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            let cert = params.signed_by(key, &dev_ca.issuer).map_err(issue_error)?;
+            Ok(format!("{}{}", cert.pem(), dev_ca.cert_pem))
         })?;
 
         let crl = paths.siths_crl();

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 pub use portal::{
     ATTEMPT_COOKIE, CSRF_HEADER, DemoIdp, PortalAccess, PortalApi, PortalState, SESSION_COOKIE,
     SamlLogin, SithsLogin, SithsRefusal, csrf_exempt, demo_idp_router, hsa_id_of, is_hsa_id,
-    origin_of, router, saml_router, siths_router,
+    origin_of, rdp_file, rdp_sign, router, saml_router, siths_router,
 };
 
 /// How long a stopping gateway waits for its sessions to close and record their end.
@@ -69,6 +69,16 @@ pub struct GatewayConfig {
     /// The demo IdP (`gateway.demo_idp`): only with `demo_login` (a demo gateway on
     /// loopback); [`run`] refuses to start otherwise.
     pub demo_idp: Option<DemoIdpConfig>,
+    /// The certificate that signs `.rdp` files (`gateway.rdp_signing_cert` and
+    /// `gateway.rdp_signing_key`); `None`: files go out unsigned.
+    pub rdp_signing: Option<RdpSigningConfig>,
+}
+
+/// The `.rdp` signing certificate (PEM, leaf first, then its chain) and its key (PEM).
+#[derive(Debug, Clone)]
+pub struct RdpSigningConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// The demo IdP's key pair files (`gateway.demo_idp_key`, `gateway.demo_idp_cert`; RSA).
@@ -130,6 +140,8 @@ pub enum GatewayError {
          configuration (gateway.demo_login on)"
     )]
     DemoIdpOutsideDemo,
+    #[error(".rdp signing certificate: {0}")]
+    RdpSigning(#[from] portal::rdp_sign::RdpSignError),
 }
 
 /// Runs the gateway until `shutdown` is cancelled.
@@ -156,6 +168,13 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
         None => None,
     };
 
+    let rdp_signer = match &config.rdp_signing {
+        Some(signing) => Some(Arc::new(portal::rdp_sign::RdpSigner::load(
+            &signing.cert,
+            &signing.key,
+        )?)),
+        None => None,
+    };
     let sessions = session_service(&config, &database, shutdown.child_token())?;
     let login_on = config.demo_login || config.siths.is_some() || config.saml.is_some();
     let api = config
@@ -185,6 +204,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
                     ..PortalAccess::default()
                 },
                 saml: config.saml.is_some(),
+                rdp_signer: rdp_signer.clone(),
             })
         });
     let siths = match (&config.siths, &api) {

@@ -315,6 +315,13 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
                 host_cert_pins: Vec::new(),
                 clipboard_enabled: true,
                 clipboard_max_bytes: DEFAULT_CLIPBOARD_MAX_BYTES,
+                drives_enabled: false,
+                printers_enabled: true,
+                com_ports_enabled: false,
+                pnp_devices_enabled: false,
+                // The demo host has no RemoteApp (RAIL): native clients get its desktop,
+                // which is the app.
+                native_remote_apps: false,
                 idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
                 disconnect_timeout_secs: DEFAULT_DISCONNECT_TIMEOUT_SECS,
                 max_session_secs: DEFAULT_MAX_SESSION_SECS,

@@ -54,7 +54,7 @@ try {
   expect(environments.length === 2 && prod.kind === "PROD" && utb.kind === "UTB", `environments: ${JSON.stringify(environments)}`);
   expect(prod.badge === "PROD" && utb.badge === "UTB", "environment labels missing");
   expect(prod.apps.join() === "Procapita" && utb.apps.join() === "Procapita UTB", `apps: ${JSON.stringify(environments)}`);
-  expect(prod.buttons.join() === "Öppna", "no Öppna button");
+  expect(prod.buttons.join() === "Öppna,Öppna i fjärrskrivbordsklient", `tile buttons: ${prod.buttons}`);
   // UTB must not look like PROD even without colour: another frame style and a pattern.
   expect(prod.border === "solid" && utb.border === "dashed", `frames: ${prod.border} / ${utb.border}`);
   expect(prod.pattern === "none" && utb.pattern.includes("gradient"), `patterns: ${prod.pattern} / ${utb.pattern}`);

@@ -38,7 +38,7 @@ try {
   const viewer = page.waitForResponse((r) => new URL(r.url()).pathname === "/static/session.html").catch(() => null);
   const [launched] = await Promise.all([
     page.waitForResponse((r) => new URL(r.url()).pathname === "/portal/api/launch"),
-    tile.getByRole("button", { name: "Öppna" }).click(),
+    tile.getByRole("button", { name: "Öppna", exact: true }).click(),
   ]);
   if (!launched.ok()) throw new Error(`launch answered ${launched.status()}: ${await page.textContent("#message")}`);
   const response = await viewer;

@@ -43,3 +43,39 @@ export async function api(method, path, lang, body) {
   const message = !response.ok && typeof parsed?.detail === "string" ? parsed.detail : null;
   return { ok: response.ok, status: response.status, message, body: parsed };
 }
+
+// A state change whose answer is a file (an .rdp file for the native client): the same
+// headers as api(), the body as a Blob when it worked, the refusal's message when not.
+export async function download(path, lang, body) {
+  const headers = {
+    "Accept": "application/x-rdp, application/problem+json",
+    "Accept-Language": lang,
+    "Content-Type": "application/json",
+  };
+  if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  let response;
+  try {
+    response = await fetch(path, {
+      method: "POST", headers, credentials: "same-origin", cache: "no-store",
+      body: JSON.stringify(body ?? {}),
+    });
+  } catch {
+    return { ok: false, status: 0, message: null, blob: null };
+  }
+  if (response.status === 401) csrfToken = null;
+  if (response.ok) {
+    try {
+      return { ok: true, status: response.status, message: null, blob: await response.blob() };
+    } catch {
+      return { ok: false, status: 0, message: null, blob: null };
+    }
+  }
+  let message = null;
+  try {
+    const parsed = await response.json();
+    if (typeof parsed?.detail === "string") message = parsed.detail;
+  } catch {
+    message = null;
+  }
+  return { ok: false, status: response.status, message, blob: null };
+}

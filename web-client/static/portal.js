@@ -4,8 +4,8 @@
 // its IdP over SAML, the demo form, the "Logga in med SITHS-kort" link to the SITHS
 // listener), the user's apps grouped by
 // environment (PROD and UTB told apart by label, colour and pattern) and launching one in
-// the session viewer.
-import { api } from "./portal-api.js";
+// the session viewer, or in the user's own remote desktop client by an .rdp file.
+import { api, download } from "./portal-api.js";
 
 const TEXTS = {
   en: {
@@ -29,6 +29,10 @@ const TEXTS = {
     who: (me) => `Logged in as ${me.user.display_name} (${me.tenant.name}).`,
     open: "Open",
     opening: "Opening …",
+    native: "Open in Remote Desktop client",
+    "native-busy": "Preparing the file …",
+    "native-saved": (name) => `${name}.rdp is downloaded. Open it to start ${name} in your ` +
+      "Remote Desktop client. The file works once and only for a few minutes.",
     "no-apps": "You have no applications.",
     "sessions-heading": "My sessions",
     "no-sessions": "You have no open sessions.",
@@ -57,6 +61,10 @@ const TEXTS = {
     who: (me) => `Inloggad som ${me.user.display_name} (${me.tenant.name}).`,
     open: "Öppna",
     opening: "Öppnar …",
+    native: "Öppna i fjärrskrivbordsklient",
+    "native-busy": "Förbereder filen …",
+    "native-saved": (name) => `${name}.rdp är nedladdad. Öppna den för att starta ${name} i ` +
+      "ditt fjärrskrivbordsprogram. Filen fungerar en gång och bara några minuter.",
     "no-apps": "Du har inga applikationer.",
     "no-sessions": "Du har inga öppna sessioner.",
     "state-active": "Används",
@@ -262,7 +270,13 @@ function renderApps() {
       // The button says "Öppna"; its description says what and where.
       open.setAttribute("aria-describedby", `${name.id} ${mark.id}`);
       open.addEventListener("click", () => launch(app, open));
-      item.append(name, mark, open);
+      const native = document.createElement("button");
+      native.type = "button";
+      native.className = "native secondary";
+      native.textContent = text("native");
+      native.setAttribute("aria-describedby", `${name.id} ${mark.id}`);
+      native.addEventListener("click", () => openNative(app, native));
+      item.append(name, mark, open, native);
       list.append(item);
     }
     section.append(heading, note, list);
@@ -335,6 +349,35 @@ async function launch(app, button, label = "open") {
   button.textContent = text(label);
   say(answer.message ?? text("network-error"));
   if (answer.status === 401) showLogin();
+}
+
+// "Öppna i fjärrskrivbordsklient": the gateway launches the app for a native client and
+// answers with an .rdp file, saved as a download (the user's RDP client opens it).
+async function openNative(app, button) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = text("native-busy");
+  say("");
+  const answer = await download(`/portal/api/apps/${encodeURIComponent(app.id)}/rdp`, lang, { lang });
+  button.disabled = false;
+  button.removeAttribute("aria-busy");
+  button.textContent = text("native");
+  if (!answer.ok) {
+    say(answer.message ?? text("network-error"));
+    if (answer.status === 401) showLogin();
+    return;
+  }
+  const url = URL.createObjectURL(answer.blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = `${app.name}.rdp`;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The download has its own copy once it started.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  say(text("native-saved", app.name));
 }
 
 // Log in through the chosen organisation's IdP: a top-level navigation to its SAML login,

@@ -38,6 +38,8 @@ fn init_writes_every_file_with_private_keys_0600() {
         "siths-card-2.p12",
         "siths-card-broken.crt",
         "siths-card-broken.key",
+        "rdp-signing.crt",
+        "rdp-signing.key",
     ] {
         assert!(names.iter().any(|n| n == expected), "{expected} not listed");
     }

@@ -1,5 +1,5 @@
 //! The portal API's state and route table: the login methods on offer, demo login, who am I, the app list, launch and
-//! logout under `/portal/api/`. Every state-changing route of the portal passes the CSRF
+//! logout under `/portal/api/`, and `.rdp` files for native clients. Every state-changing route of the portal passes the CSRF
 //! layer ([`super::csrf`], applied in [`super::router`]); handlers live in
 //! [`super::login`] and [`super::apps`].
 
@@ -49,6 +49,9 @@ pub struct PortalApi {
     pub launch_min_loa: Option<u8>,
     /// Time, login throttling and the admin API's secrets on the portal origin.
     pub access: PortalAccess,
+    /// Signs the `.rdp` files of native launches (`gateway.rdp_signing_cert`); `None`:
+    /// they go out unsigned.
+    pub rdp_signer: Option<Arc<super::rdp_sign::RdpSigner>>,
 }
 
 /// What access control needs beyond the login methods; `Default` is production's.
@@ -73,6 +76,7 @@ impl std::fmt::Debug for PortalApi {
             .field("siths_login_url", &self.siths_login_url)
             .field("launch_min_loa", &self.launch_min_loa)
             .field("saml", &self.saml)
+            .field("rdp_signer", &self.rdp_signer)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +89,7 @@ pub fn router(api: Arc<PortalApi>) -> Router {
         .route("/portal/api/logout", post(super::login::logout))
         .route("/portal/api/apps", get(super::apps::list))
         .route("/portal/api/launch", post(super::apps::launch))
+        .route("/portal/api/apps/{id}/rdp", post(super::apps::rdp_file))
         .route("/portal/api/sessions", get(super::sessions::list))
         .route(
             "/portal/api/sessions/{id}/logoff",

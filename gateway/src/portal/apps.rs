@@ -1,19 +1,21 @@
-//! The logged-in user's apps and launching one on the browser path:
-//! `GET /portal/api/apps` (entitled, enabled apps grouped by environment, PROD before UTB)
-//! and `POST /portal/api/launch {app_id}`, which issues a launch ticket through
+//! The logged-in user's apps and launching one:
+//! `GET /portal/api/apps` (entitled, enabled apps grouped by environment, PROD before UTB);
+//! `POST /portal/api/launch {app_id}` (browser path), which issues a launch ticket through
 //! [`hamn_broker::issue_launch_ticket`] and answers with the viewer URL carrying it in the
-//! fragment (never sent to a server, never in a log).
+//! fragment (never sent to a server, never in a log); and
+//! `POST /portal/api/apps/{id}/rdp` (native path), which answers with an `.rdp` file
+//! ([`super::rdp_file`]) carrying the launch's reference. Both share the refusals.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hamn_broker::db::DbError;
-use hamn_broker::model::{Environment, EnvironmentKind};
-use hamn_broker::{LaunchError, LaunchPath, issue_launch_ticket, repo};
+use hamn_broker::model::{AppKind, Environment, EnvironmentKind};
+use hamn_broker::{LaunchError, LaunchPath, LaunchTicket, issue_launch_ticket, repo};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -21,6 +23,7 @@ use uuid::Uuid;
 use super::api::{Body, PortalApi, no_store};
 use super::lang::Lang;
 use super::problem::Problem;
+use super::rdp_file;
 use super::web_session::WebUser;
 
 /// Where the session viewer lives; the ticket follows in the fragment.
@@ -156,6 +159,35 @@ async fn loa_too_low(
     .into_response()
 }
 
+/// Launches `app_id` (text from the client) over `path` for the logged-in user, after the
+/// login's level of assurance; a refusal (audited by the broker or here) is the answer.
+async fn launch_as(
+    api: &PortalApi,
+    who: &WebUser,
+    app_id: &str,
+    lang: Lang,
+    path: LaunchPath,
+) -> Result<LaunchTicket, Response> {
+    let Ok(app_id) = Uuid::parse_str(app_id.trim()) else {
+        return Err(refusal(&LaunchError::UnknownApp, lang).into_response());
+    };
+    if let Some(min) = api.launch_min_loa
+        && who.session.loa.is_none_or(|loa| loa < min)
+    {
+        return Err(loa_too_low(api, who, app_id, min, lang).await);
+    }
+    issue_launch_ticket(&api.database, &api.issuer, who.user.id, app_id, path)
+        .await
+        .map_err(|error| {
+            if error.is_refusal() {
+                tracing::info!(reason = error.reason(), app = %app_id, %path, "launch refused");
+            } else {
+                tracing::error!(%error, "launch failed");
+            }
+            refusal(&error, lang).into_response()
+        })
+}
+
 /// `POST /portal/api/launch {app_id, lang?}`.
 pub async fn launch(
     State(api): State<Arc<PortalApi>>,
@@ -164,23 +196,7 @@ pub async fn launch(
     Body(request): Body<LaunchRequest>,
 ) -> Response {
     let lang = request.lang.unwrap_or(header_lang);
-    let Ok(app_id) = Uuid::parse_str(request.app_id.trim()) else {
-        return refusal(&LaunchError::UnknownApp, lang).into_response();
-    };
-    if let Some(min) = api.launch_min_loa
-        && who.session.loa.is_none_or(|loa| loa < min)
-    {
-        return loa_too_low(&api, &who, app_id, min, lang).await;
-    }
-    match issue_launch_ticket(
-        &api.database,
-        &api.issuer,
-        who.user.id,
-        app_id,
-        LaunchPath::Browser,
-    )
-    .await
-    {
+    match launch_as(&api, &who, &request.app_id, lang, LaunchPath::Browser).await {
         Ok(granted) => no_store(
             Json(Launched {
                 viewer_url: format!("{VIEWER_PATH}#ticket={}", granted.ticket),
@@ -189,13 +205,108 @@ pub async fn launch(
             })
             .into_response(),
         ),
-        Err(error) => {
-            if error.is_refusal() {
-                tracing::info!(reason = error.reason(), app = %app_id, "launch refused");
-            } else {
-                tracing::error!(%error, "launch failed");
+        Err(refused) => refused,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RdpFileRequest {
+    #[serde(default)]
+    pub lang: Option<Lang>,
+}
+
+/// `POST /portal/api/apps/{id}/rdp {lang?}`: launches the app on the native path and
+/// answers with an `.rdp` file (a download) that sends a native RDP client through this
+/// gateway with the launch's reference as its PAA cookie, asking for the redirections the
+/// app's pool allows; signed when `gateway.rdp_signing_cert` is set. A POST behind the
+/// CSRF layer, because every file is a launch: a link must not place sessions.
+pub async fn rdp_file(
+    State(api): State<Arc<PortalApi>>,
+    header_lang: Lang,
+    who: WebUser,
+    Path(app_id): Path<String>,
+    Body(request): Body<RdpFileRequest>,
+) -> Response {
+    let lang = request.lang.unwrap_or(header_lang);
+    let granted = match launch_as(&api, &who, &app_id, lang, LaunchPath::Native).await {
+        Ok(granted) => granted,
+        Err(refused) => return refused,
+    };
+    match native_file(&api, &granted).await {
+        Ok((name, bytes)) => {
+            let mut response = bytes.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(rdp_file::CONTENT_TYPE),
+            );
+            if let Ok(value) = HeaderValue::from_str(&rdp_file::content_disposition(&name)) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
             }
-            refusal(&error, lang).into_response()
+            no_store(response)
+        }
+        Err(error) => {
+            // The ticket stays unspent and expires; the session row is the janitor's.
+            tracing::error!(%error, session = %granted.session.id, "no .rdp file for a native launch");
+            Problem::unavailable(lang).into_response()
         }
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum NativeFileError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("the launched app or its pool is gone")]
+    Gone,
+    #[error("no native reference was issued")]
+    NoReference,
+    #[error(transparent)]
+    Build(#[from] rdp_file::RdpFileError),
+    #[error(transparent)]
+    Sign(#[from] super::rdp_sign::RdpSignError),
+}
+
+/// The app's name and the `.rdp` file for `granted`.
+async fn native_file(
+    api: &PortalApi,
+    granted: &LaunchTicket,
+) -> Result<(String, Vec<u8>), NativeFileError> {
+    let mut conn = api.database.pool().acquire().await.map_err(DbError::from)?;
+    let app = repo::apps::get(&mut conn, granted.claims.app_id)
+        .await?
+        .ok_or(NativeFileError::Gone)?;
+    let pool = repo::pools::get(&mut conn, app.pool_id)
+        .await?
+        .ok_or(NativeFileError::Gone)?;
+    drop(conn);
+    let reference = granted
+        .reference
+        .as_deref()
+        .ok_or(NativeFileError::NoReference)?;
+    let gateway = rdp_file::gateway_host(&api.origin);
+    let mut file = rdp_file::RdpFile::build(&rdp_file::RdpFileInput {
+        host_address: &granted.host.address,
+        host_port: granted.host.port,
+        gateway: &gateway,
+        access_token: reference,
+        // A program app is a RemoteApp where the pool's hosts publish them; elsewhere the
+        // host's desktop is the app.
+        remote_app: match (app.kind, app.program.as_deref()) {
+            (AppKind::Program, Some(program)) if pool.native_remote_apps => {
+                Some(rdp_file::RemoteApp {
+                    program,
+                    name: &app.display_name,
+                    args: app.args.as_deref(),
+                })
+            }
+            _ => None,
+        },
+        redirection: pool.native_redirection(),
+    })?;
+    if let Some(signer) = &api.rdp_signer {
+        signer.sign(&mut file)?;
+    }
+    Ok((app.display_name, file.to_bytes()))
 }

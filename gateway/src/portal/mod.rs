@@ -4,7 +4,8 @@
 //! portal API under `/portal/api/` ([`api`]) and the admin API at `/api/v1` for
 //! tenant-admins and operators logged in to the portal ([`admin`]), every state-changing
 //! request behind the CSRF layer ([`csrf`]); the SITHS listener's card login is
-//! [`siths_router`]; the SAML service provider of each tenant is [`saml_router`].
+//! [`siths_router`]; the SAML service provider of each tenant is [`saml_router`]. Native
+//! RDP clients get `.rdp` files from the portal API ([`rdp_file`], signed by [`rdp_sign`]).
 
 mod admin;
 mod api;
@@ -14,6 +15,8 @@ mod demo_idp;
 mod lang;
 mod login;
 mod problem;
+pub mod rdp_file;
+pub mod rdp_sign;
 mod saml;
 mod sessions;
 mod siths;

@@ -31,6 +31,7 @@ fn config(demo_login: bool) -> GatewayConfig {
             key: dir.join("idp.key"),
             cert: dir.join("idp.crt"),
         }),
+        rdp_signing: None,
     }
 }
 

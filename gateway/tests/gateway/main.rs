@@ -6,6 +6,7 @@ mod display;
 mod host_health;
 mod portal;
 mod rdp;
+mod rdp_file;
 mod saml;
 mod session;
 mod siths;

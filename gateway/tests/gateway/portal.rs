@@ -104,27 +104,29 @@ async fn open_database(
 }
 const PEER: [u8; 4] = [192, 0, 2, 7];
 
-struct Portal {
+pub(crate) struct Portal {
     router: Router,
-    database: Database,
-    ids: DemoIds,
+    pub(crate) database: Database,
+    pub(crate) ids: DemoIds,
     /// The same router over TLS, for the websocket.
-    port: u16,
-    ca_pem: Vec<u8>,
+    pub(crate) port: u16,
+    pub(crate) ca_pem: Vec<u8>,
     shutdown: CancellationToken,
     /// The PostgreSQL schema to drop at the end.
     schema: Option<(Database, String)>,
     _dir: tempfile::TempDir,
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
+    /// The body as it came (files).
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Answer {
-    fn detail(&self) -> &str {
+    pub(crate) fn detail(&self) -> &str {
         self.body["detail"].as_str().unwrap_or_default()
     }
 }
@@ -137,7 +139,31 @@ impl Portal {
     /// With the clock web sessions and throttling read (a manual one in timeout tests),
     /// on either database.
     async fn start_with(demo_login: bool, clock: Clock, backend: Backend) -> Portal {
+        Self::start_full(demo_login, clock, backend, PortalOptions::default()).await
+    }
+
+    /// A demo-login portal with `options` (`.rdp` signing, its own origin), on SQLite.
+    pub(crate) async fn start_native(options: PortalOptions) -> Portal {
+        Self::start_full(true, Clock::system(), Backend::Sqlite, options).await
+    }
+
+    async fn start_full(
+        demo_login: bool,
+        clock: Clock,
+        backend: Backend,
+        options: PortalOptions,
+    ) -> Portal {
         let dir = tempfile::tempdir().expect("temp dir");
+        // Bound first, so a portal a browser talks to can have its own origin.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let origin = if options.own_origin {
+            format!("https://localhost:{port}")
+        } else {
+            ORIGIN.to_owned()
+        };
         let (database, schema) = open_database(backend, dir.path()).await;
         database.migrate().await.expect("migrations");
         let secrets = SecretsKey::generate().expect("secrets key");
@@ -159,16 +185,17 @@ impl Portal {
             Arc::new(PortalApi {
                 database: database.clone(),
                 issuer: TicketIssuer::new(Arc::new(keys)),
-                origin: origin_of(ORIGIN),
+                origin: origin_of(&origin),
                 web_sessions: WebSessionPolicy::default(),
                 demo_login: true,
                 siths_login_url: None,
-                launch_min_loa: None,
+                launch_min_loa: options.launch_min_loa,
                 access: PortalAccess {
                     clock: clock.clone(),
                     ..PortalAccess::default()
                 },
                 saml: false,
+                rdp_signer: options.rdp_signer.clone(),
             })
         });
         let router = hamn_gateway::router(PortalState {
@@ -188,10 +215,6 @@ impl Portal {
             std::fs::read(hamn_certs::DevPkiPaths::new(&dir.path().join("certs")).ca_cert())
                 .expect("CA PEM");
         let tls = hamn_certs::server::server_config(&pki.server_cert_files()).expect("TLS");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
         let shutdown = CancellationToken::new();
         tokio::spawn(hamn_certs::serve(
             listener,
@@ -212,7 +235,7 @@ impl Portal {
     }
 
     /// Drops the PostgreSQL schema, if any.
-    async fn finish(mut self) {
+    pub(crate) async fn finish(mut self) {
         self.database.close().await;
         if let Some((admin, schema)) = self.schema.take() {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
@@ -226,7 +249,7 @@ impl Portal {
     /// A request as the portal page sends it: JSON from the portal's origin, with the
     /// session's CSRF token on state changes (`extra` may replace or, empty, remove any
     /// header).
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -274,11 +297,12 @@ impl Portal {
             status,
             headers,
             body,
+            bytes: bytes.to_vec(),
         }
     }
 
     /// Logs `name` in; returns the cookie's token.
-    async fn login(&self, name: &str) -> String {
+    pub(crate) async fn login(&self, name: &str) -> String {
         let answer = self
             .call(
                 Method::POST,
@@ -292,7 +316,7 @@ impl Portal {
         session_token(&answer.headers)
     }
 
-    async fn audit(&self, action: &str) -> Vec<AuditEvent> {
+    pub(crate) async fn audit(&self, action: &str) -> Vec<AuditEvent> {
         let mut conn = self.database.pool().acquire().await.expect("conn");
         repo::audit::list(
             &mut conn,
@@ -313,6 +337,18 @@ impl Portal {
             .await
             .expect("web sessions")
     }
+}
+
+/// What [`Portal::start_native`] varies.
+#[derive(Default)]
+pub(crate) struct PortalOptions {
+    /// Signs `.rdp` files.
+    pub(crate) rdp_signer: Option<Arc<hamn_gateway::rdp_sign::RdpSigner>>,
+    /// `https://localhost:{port}` as the portal's origin (a real browser's requests),
+    /// instead of [`ORIGIN`].
+    pub(crate) own_origin: bool,
+    /// `gateway.launch_min_loa`.
+    pub(crate) launch_min_loa: Option<u8>,
 }
 
 impl Drop for Portal {
@@ -839,6 +875,11 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 host_cert_pins: Vec::new(),
                 clipboard_enabled: true,
                 clipboard_max_bytes: hamn_broker::model::DEFAULT_CLIPBOARD_MAX_BYTES,
+                drives_enabled: false,
+                printers_enabled: true,
+                com_ports_enabled: false,
+                pnp_devices_enabled: false,
+                native_remote_apps: true,
                 idle_timeout_secs: hamn_broker::model::pool::DEFAULT_IDLE_TIMEOUT_SECS,
                 disconnect_timeout_secs: hamn_broker::model::pool::DEFAULT_DISCONNECT_TIMEOUT_SECS,
                 max_session_secs: hamn_broker::model::pool::DEFAULT_MAX_SESSION_SECS,

@@ -208,6 +208,7 @@ impl Saml {
             saml: true,
             launch_min_loa: None,
             access: hamn_gateway::PortalAccess::default(),
+            rdp_signer: None,
         });
         let shutdown = CancellationToken::new();
         let app = hamn_gateway::router(PortalState {

@@ -151,6 +151,7 @@ impl Siths {
             launch_min_loa: options.launch_min_loa,
             access: hamn_gateway::PortalAccess::default(),
             saml: false,
+            rdp_signer: None,
         });
         let shutdown = CancellationToken::new();
         let portal = hamn_gateway::router(PortalState {

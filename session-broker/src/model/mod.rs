@@ -46,7 +46,7 @@ pub use load::{
 pub use page::{Page, PageRequest};
 pub use pool::{
     DEFAULT_CLIPBOARD_MAX_BYTES, HostCertCheck, HostCertPolicy, HostPool, HostPoolPatch,
-    MAX_CLIPBOARD_MAX_BYTES, NewHostPool, PoolStrategy, PoolTimeouts,
+    MAX_CLIPBOARD_MAX_BYTES, NativeRedirection, NewHostPool, PoolStrategy, PoolTimeouts,
 };
 pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
 pub use rollout::{NewRollout, Rollout, RolloutState, RolloutStep, RolloutStepState};

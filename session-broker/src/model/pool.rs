@@ -56,6 +56,20 @@ pub struct HostPool {
     pub clipboard_enabled: bool,
     /// The largest clipboard text passed either way, in UTF-8 bytes (0..=16 MiB).
     pub clipboard_max_bytes: u64,
+    /// Whether native RDP clients (an `.rdp` file, the RD Gateway) may redirect the user's
+    /// local drives into sessions on this pool. Default `false`: files leave the host.
+    pub drives_enabled: bool,
+    /// Whether native RDP clients may redirect the user's printers. Default `true`.
+    pub printers_enabled: bool,
+    /// Whether native RDP clients may redirect serial (COM) ports. Default `false`.
+    pub com_ports_enabled: bool,
+    /// Whether native RDP clients may redirect Plug and Play devices (cameras, phones, USB
+    /// storage through PnP). Default `false`.
+    pub pnp_devices_enabled: bool,
+    /// Whether `program` apps open as RemoteApp windows in native clients (the `.rdp`
+    /// file's `remoteapplication*` settings). Default `true`; `false` for hosts without
+    /// RemoteApp support, whose desktop shows the app (the bundled demo host).
+    pub native_remote_apps: bool,
     /// Seconds without keyboard or mouse input before the session is disconnected (4301),
     /// after a warning; 0: never.
     pub idle_timeout_secs: u32,
@@ -110,6 +124,34 @@ impl HostPool {
     pub fn clipboard_limit(&self) -> Option<u64> {
         self.clipboard_enabled.then_some(self.clipboard_max_bytes)
     }
+
+    /// The device redirections native RDP clients may use on this pool: what an `.rdp`
+    /// file asks for and what the RD Gateway allows in its tunnel authorisation.
+    pub fn native_redirection(&self) -> NativeRedirection {
+        NativeRedirection {
+            drives: self.drives_enabled,
+            printers: self.printers_enabled,
+            com_ports: self.com_ports_enabled,
+            pnp_devices: self.pnp_devices_enabled,
+            clipboard: self.clipboard_enabled,
+        }
+    }
+}
+
+/// A pool's device-redirection policy for native RDP clients ([`HostPool::native_redirection`]);
+/// `true` allows that redirection. Smart cards, audio and the display are not policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NativeRedirection {
+    /// Local drives (`drivestoredirect`, the RDPDR file system).
+    pub drives: bool,
+    /// Printers (`redirectprinters`).
+    pub printers: bool,
+    /// Serial and COM ports (`redirectcomports`).
+    pub com_ports: bool,
+    /// Plug and Play devices (`devicestoredirect`).
+    pub pnp_devices: bool,
+    /// Text clipboard (`redirectclipboard`), from `clipboard_enabled`.
+    pub clipboard: bool,
 }
 
 /// A pool's session timeouts; `None` is off.
@@ -267,6 +309,22 @@ pub struct NewHostPool {
     pub clipboard_enabled: bool,
     #[serde(default = "default_clipboard_max_bytes")]
     pub clipboard_max_bytes: u64,
+    /// Native clients may redirect local drives (default `false`).
+    #[serde(default)]
+    pub drives_enabled: bool,
+    /// Native clients may redirect printers (default `true`).
+    #[serde(default = "default_true")]
+    pub printers_enabled: bool,
+    /// Native clients may redirect serial/COM ports (default `false`).
+    #[serde(default)]
+    pub com_ports_enabled: bool,
+    /// Native clients may redirect Plug and Play devices (default `false`).
+    #[serde(default)]
+    pub pnp_devices_enabled: bool,
+    /// Program apps open as RemoteApp windows in native clients (default `true`; `false`:
+    /// the host's desktop, for hosts without RemoteApp support).
+    #[serde(default = "default_true")]
+    pub native_remote_apps: bool,
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u32,
     #[serde(default = "default_disconnect_timeout")]
@@ -360,6 +418,16 @@ pub struct HostPoolPatch {
     pub host_cert_pins: Option<Vec<String>>,
     pub clipboard_enabled: Option<bool>,
     pub clipboard_max_bytes: Option<u64>,
+    /// Native clients may redirect local drives.
+    pub drives_enabled: Option<bool>,
+    /// Native clients may redirect printers.
+    pub printers_enabled: Option<bool>,
+    /// Native clients may redirect serial/COM ports.
+    pub com_ports_enabled: Option<bool>,
+    /// Native clients may redirect Plug and Play devices.
+    pub pnp_devices_enabled: Option<bool>,
+    /// Program apps open as RemoteApp windows in native clients.
+    pub native_remote_apps: Option<bool>,
     pub idle_timeout_secs: Option<u32>,
     pub disconnect_timeout_secs: Option<u32>,
     pub max_session_secs: Option<u32>,
@@ -423,6 +491,21 @@ impl HostPoolPatch {
         }
         if let Some(x) = self.clipboard_max_bytes {
             p.clipboard_max_bytes = x;
+        }
+        if let Some(x) = self.drives_enabled {
+            p.drives_enabled = x;
+        }
+        if let Some(x) = self.printers_enabled {
+            p.printers_enabled = x;
+        }
+        if let Some(x) = self.com_ports_enabled {
+            p.com_ports_enabled = x;
+        }
+        if let Some(x) = self.pnp_devices_enabled {
+            p.pnp_devices_enabled = x;
+        }
+        if let Some(x) = self.native_remote_apps {
+            p.native_remote_apps = x;
         }
         if let Some(x) = self.idle_timeout_secs {
             p.idle_timeout_secs = x;

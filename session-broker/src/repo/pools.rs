@@ -14,8 +14,11 @@ use crate::model::{HostPool, NewHostPool, Page, PageRequest};
 
 const SELECT: &str = "SELECT id, name, description, strategy, dedicated_tenant_id, \
                       host_cert_policy, host_ca_pem, host_cert_pins, clipboard_enabled, \
-                      clipboard_max_bytes, idle_timeout_secs, disconnect_timeout_secs, \
-                      max_session_secs, timeout_warning_secs, created_at, updated_at \
+                      clipboard_max_bytes, drives_enabled, printers_enabled, \
+                      com_ports_enabled, pnp_devices_enabled, native_remote_apps, \
+                      idle_timeout_secs, \
+                      disconnect_timeout_secs, max_session_secs, timeout_warning_secs, \
+                      created_at, updated_at \
                       FROM host_pools";
 
 fn pins_json(pins: &[String]) -> String {
@@ -41,6 +44,11 @@ fn from_row(r: &AnyRow) -> Result<HostPool, DbError> {
         clipboard_enabled: get_bool(r, "clipboard_enabled")?,
         clipboard_max_bytes: u64::try_from(get_i64(r, "clipboard_max_bytes")?)
             .map_err(|e| DbError::Corrupt(format!("column clipboard_max_bytes: {e}")))?,
+        drives_enabled: get_bool(r, "drives_enabled")?,
+        printers_enabled: get_bool(r, "printers_enabled")?,
+        com_ports_enabled: get_bool(r, "com_ports_enabled")?,
+        pnp_devices_enabled: get_bool(r, "pnp_devices_enabled")?,
+        native_remote_apps: get_bool(r, "native_remote_apps")?,
         idle_timeout_secs: secs(r, "idle_timeout_secs")?,
         disconnect_timeout_secs: secs(r, "disconnect_timeout_secs")?,
         max_session_secs: secs(r, "max_session_secs")?,
@@ -68,6 +76,11 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
         host_cert_pins: new.host_cert_pins.clone(),
         clipboard_enabled: new.clipboard_enabled,
         clipboard_max_bytes: new.clipboard_max_bytes,
+        drives_enabled: new.drives_enabled,
+        printers_enabled: new.printers_enabled,
+        com_ports_enabled: new.com_ports_enabled,
+        pnp_devices_enabled: new.pnp_devices_enabled,
+        native_remote_apps: new.native_remote_apps,
         idle_timeout_secs: new.idle_timeout_secs,
         disconnect_timeout_secs: new.disconnect_timeout_secs,
         max_session_secs: new.max_session_secs,
@@ -78,9 +91,11 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
     sqlx::query(
         "INSERT INTO host_pools (id, name, description, strategy, dedicated_tenant_id, \
          host_cert_policy, host_ca_pem, host_cert_pins, clipboard_enabled, clipboard_max_bytes, \
-         idle_timeout_secs, disconnect_timeout_secs, max_session_secs, timeout_warning_secs, \
-         created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         drives_enabled, printers_enabled, com_ports_enabled, pnp_devices_enabled, \
+         native_remote_apps, idle_timeout_secs, disconnect_timeout_secs, max_session_secs, \
+         timeout_warning_secs, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21)",
     )
     .bind(p.id.to_string())
     .bind(p.name.as_str())
@@ -92,6 +107,11 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
     .bind(pins_json(&p.host_cert_pins))
     .bind(p.clipboard_enabled)
     .bind(max_bytes(p.clipboard_max_bytes)?)
+    .bind(p.drives_enabled)
+    .bind(p.printers_enabled)
+    .bind(p.com_ports_enabled)
+    .bind(p.pnp_devices_enabled)
+    .bind(p.native_remote_apps)
     .bind(i64::from(p.idle_timeout_secs))
     .bind(i64::from(p.disconnect_timeout_secs))
     .bind(i64::from(p.max_session_secs))
@@ -129,8 +149,10 @@ pub async fn update(conn: &mut AnyConnection, p: &HostPool) -> Result<HostPool, 
         "UPDATE host_pools SET name = $1, description = $2, strategy = $3, \
          dedicated_tenant_id = $4, host_cert_policy = $5, host_ca_pem = $6, \
          host_cert_pins = $7, clipboard_enabled = $8, clipboard_max_bytes = $9, \
-         idle_timeout_secs = $10, disconnect_timeout_secs = $11, max_session_secs = $12, \
-         timeout_warning_secs = $13, updated_at = $14 WHERE id = $15",
+         drives_enabled = $10, printers_enabled = $11, com_ports_enabled = $12, \
+         pnp_devices_enabled = $13, native_remote_apps = $14, idle_timeout_secs = $15, \
+         disconnect_timeout_secs = $16, max_session_secs = $17, timeout_warning_secs = $18, \
+         updated_at = $19 WHERE id = $20",
     )
     .bind(p.name.as_str())
     .bind(p.description.as_str())
@@ -141,6 +163,11 @@ pub async fn update(conn: &mut AnyConnection, p: &HostPool) -> Result<HostPool, 
     .bind(pins_json(&p.host_cert_pins))
     .bind(p.clipboard_enabled)
     .bind(max_bytes(p.clipboard_max_bytes)?)
+    .bind(p.drives_enabled)
+    .bind(p.printers_enabled)
+    .bind(p.com_ports_enabled)
+    .bind(p.pnp_devices_enabled)
+    .bind(p.native_remote_apps)
     .bind(i64::from(p.idle_timeout_secs))
     .bind(i64::from(p.disconnect_timeout_secs))
     .bind(i64::from(p.max_session_secs))

@@ -23,6 +23,7 @@ mod paging;
 mod placement;
 mod pool_cert_policy;
 mod pool_clipboard;
+mod pool_native_redirection;
 mod saml_config;
 mod scope;
 mod service_windows;

@@ -1,0 +1,19 @@
+-- Which devices native RDP clients (mstsc, FreeRDP through the RD Gateway) may redirect on
+-- each pool: local drives, printers, serial/COM ports and Plug and Play devices. The
+-- clipboard follows clipboard_enabled (0003). The .rdp files the portal hands out ask only
+-- for what the pool allows, and the RD Gateway tells the client the same in its tunnel
+-- authorisation. Drives, ports and PnP devices carry data off the host, so they start off;
+-- printers start on (Hamn's printing).
+ALTER TABLE host_pools ADD COLUMN drives_enabled INTEGER NOT NULL DEFAULT 0
+    CHECK (drives_enabled IN (0, 1));
+ALTER TABLE host_pools ADD COLUMN printers_enabled INTEGER NOT NULL DEFAULT 1
+    CHECK (printers_enabled IN (0, 1));
+ALTER TABLE host_pools ADD COLUMN com_ports_enabled INTEGER NOT NULL DEFAULT 0
+    CHECK (com_ports_enabled IN (0, 1));
+ALTER TABLE host_pools ADD COLUMN pnp_devices_enabled INTEGER NOT NULL DEFAULT 0
+    CHECK (pnp_devices_enabled IN (0, 1));
+-- Whether program apps open as RemoteApp windows in native clients (the .rdp file's
+-- remoteapplication* settings); off for hosts without RemoteApp support, whose desktop then
+-- shows the app (the bundled demo host).
+ALTER TABLE host_pools ADD COLUMN native_remote_apps INTEGER NOT NULL DEFAULT 1
+    CHECK (native_remote_apps IN (0, 1));
