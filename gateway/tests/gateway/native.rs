@@ -1,0 +1,649 @@
+//! Native RDP clients through the gateway (`hamn_gateway::native`), with real peers:
+//! Debian's xfreerdp 2.11 under Xvfb (`tests/tools/rdp-screenshot.sh`) as an RD Gateway
+//! client (`/g: /gt:http /gat:<reference>`) to the demo host, xrdp and freerdp-shadow with
+//! NLA, each proven by a screenshot that equals what xfreerdp shows when it connects to the
+//! host directly; its refusals (wrong, reused, other host, a host that does not answer) read
+//! from xfreerdp's own log and the audit log. FreeRDP 3's websocket transport (not
+//! installable here) is exercised by a Rust websocket client with the bearer header that
+//! gets the demo host's real X.224 Connection Confirm back. The legacy HTTP transport and
+//! RPC over HTTP get their plain-text answers.
+//!
+//! Run the xfreerdp tests one process at a time: `flock /tmp/hamn-xrdp.lock cargo test …`.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use hamn_broker::health::probe;
+use hamn_broker::model::{AuditFilter, AuditOutcome, PageRequest, SessionState};
+use hamn_broker::repo;
+use hamn_gateway::session::SessionConfig;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use uuid::Uuid;
+
+use crate::rdp::peers::{self, DEMO_PASSWORD, DEMO_USER, DemoHost};
+use crate::session::{Gateway, HostSpec};
+
+/// A well-formed reference no broker issued.
+const UNKNOWN_REFERENCE: &str = "AAAAAAAAAAAAAAAAAAAAAAAA";
+
+async fn demo_gateway() -> Gateway {
+    Gateway::start_with(SessionConfig::default()).await
+}
+
+/// Audit events with `action`, newest first.
+async fn audit_events(gateway: &Gateway, action: &str) -> Vec<hamn_broker::model::AuditEvent> {
+    let mut conn = gateway.database.pool().acquire().await.expect("conn");
+    let filter = AuditFilter {
+        action: Some(action.to_owned()),
+        ..Default::default()
+    };
+    repo::audit::list(
+        &mut conn,
+        &filter,
+        PageRequest {
+            limit: 100,
+            cursor: None,
+        },
+    )
+    .await
+    .expect("audit")
+    .items
+}
+
+/// One raw HTTP/1.1 request over TLS; the status and body of the answer.
+async fn raw_request(gateway: &Gateway, head: &str) -> (u16, String) {
+    let mut tls = gateway.tls_stream().await;
+    tls.write_all(head.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_http_transport_and_rpc_over_http_are_refused_in_plain_text() {
+    let gateway = demo_gateway().await;
+    // FreeRDP's two-connection HTTP transport (no websocket upgrade).
+    let (status, body) = raw_request(
+        &gateway,
+        "RDG_OUT_DATA /remoteDesktopGateway/ HTTP/1.1\r\nHost: localhost\r\n\
+         Connection: close\r\nRDG-Connection-Id: {00000000-0000-4000-8000-000000000000}\r\n\
+         RDG-Auth-Scheme: PAA\r\nContent-Length: 0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 426, "{body}");
+    assert!(body.contains("only the websocket transport"), "{body}");
+    let (status, body) = raw_request(
+        &gateway,
+        "RDG_IN_DATA /remoteDesktopGateway/ HTTP/1.1\r\nHost: localhost\r\n\
+         Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 426, "{body}");
+    // RPC over HTTP, where its clients look for it and on the gateway path.
+    for path in ["/rpc/rpcproxy.dll?localhost:3388", "/remoteDesktopGateway/"] {
+        let (status, body) = raw_request(
+            &gateway,
+            &format!(
+                "RPC_IN_DATA {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+                 Content-Length: 0\r\n\r\n"
+            ),
+        )
+        .await;
+        assert_eq!(status, 501, "{path}: {body}");
+        assert!(body.contains("does not support RPC over HTTP"), "{body}");
+    }
+    // A browser's GET is not a gateway request.
+    let (status, _) = raw_request(
+        &gateway,
+        "GET /remoteDesktopGateway/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 400);
+}
+
+type ClientWs =
+    tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+
+/// FreeRDP 3's websocket transport: GET `/wst/` with `Authorization: Bearer`.
+async fn open_wst(
+    gateway: &Gateway,
+    bearer: Option<&str>,
+) -> Result<ClientWs, tokio_tungstenite::tungstenite::Error> {
+    let mut request = format!("wss://localhost:{}/wst/", gateway.port)
+        .into_client_request()
+        .expect("request");
+    if let Some(bearer) = bearer {
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {bearer}").parse().expect("header"),
+        );
+    }
+    let tls = gateway.tls_stream().await;
+    tokio_tungstenite::client_async(request, tls)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+fn http_status(error: tokio_tungstenite::tungstenite::Error) -> u16 {
+    match error {
+        tokio_tungstenite::tungstenite::Error::Http(response) => response.status().as_u16(),
+        other => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freerdp_3s_websocket_transport_reaches_the_demo_host_with_the_bearer_reference() {
+    let gateway = demo_gateway().await;
+    let (reference, session) = gateway.native_reference().await;
+    let mut ws = open_wst(&gateway, Some(&reference))
+        .await
+        .expect("upgrade with the bearer reference");
+    gateway.wait_state(session, SessionState::Active).await;
+
+    // The RDP connection's first bytes, as any client sends them; the demo host's confirm
+    // comes back in binary messages, split wherever the relay read it.
+    ws.send(Message::binary(probe::connection_request()))
+        .await
+        .expect("send X.224 request");
+    let mut confirm = Vec::new();
+    while confirm.len() < probe::TPKT_HEADER
+        || confirm.len()
+            < probe::tpkt_length(confirm[..4].try_into().expect("header")).expect("TPKT length")
+    {
+        match tokio::time::timeout(Duration::from_secs(20), ws.next()).await {
+            Ok(Some(Ok(Message::Binary(bytes)))) => confirm.extend_from_slice(&bytes),
+            other => panic!("no confirm from the host: {other:?}"),
+        }
+    }
+    let answer = probe::parse_confirm(&confirm).expect("a real X.224 Connection Confirm");
+    assert!(
+        matches!(answer, probe::Confirm::Selected { .. }),
+        "{answer:?}"
+    );
+    ws.close(None).await.expect("close");
+    drop(ws);
+    gateway
+        .wait_state(session, SessionState::Disconnected)
+        .await;
+    let actions = gateway.audit_actions(session).await;
+    for expected in ["ticket.consumed", "session.connect", "session.disconnect"] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
+    let row = {
+        let mut conn = gateway.database.pool().acquire().await.expect("conn");
+        repo::sessions::get(&mut conn, session)
+            .await
+            .expect("row")
+            .expect("session")
+    };
+    assert!(
+        row.bytes_from_host >= confirm.len() as i64,
+        "traffic stored: {row:?}"
+    );
+
+    // The same reference again: spent (403), audited against the session.
+    let refused = open_wst(&gateway, Some(&reference))
+        .await
+        .expect_err("reused");
+    assert_eq!(http_status(refused), 403);
+    // A reference no broker issued, and none at all: 401.
+    let refused = open_wst(&gateway, Some(UNKNOWN_REFERENCE))
+        .await
+        .expect_err("unknown reference");
+    assert_eq!(http_status(refused), 403, "unknown and spent look alike");
+    let refused = open_wst(&gateway, Some("not-a-reference"))
+        .await
+        .expect_err("malformed reference");
+    assert_eq!(http_status(refused), 401);
+    let refused = open_wst(&gateway, None).await.expect_err("no bearer");
+    assert_eq!(http_status(refused), 401);
+    let refusals = audit_events(&gateway, "ticket.refused").await;
+    assert!(
+        refusals
+            .iter()
+            .any(|e| e.target_id.as_deref() == Some(&session.to_string())
+                && e.outcome == AuditOutcome::Refused),
+        "the reuse is audited against the session: {refusals:?}"
+    );
+    assert!(refusals.len() >= 3, "{refusals:?}");
+    for event in &refusals {
+        let detail = event.detail.clone().unwrap_or_default();
+        assert!(
+            !detail.contains(&reference),
+            "no reference in the audit log"
+        );
+    }
+}
+
+/// A port on 127.0.0.1 whose listener never accepts and whose backlog is full: a TCP
+/// connection to it gets no answer at all (the SYN is dropped), like a host that is off.
+struct SilentPort {
+    port: u16,
+    _listener: tokio::net::TcpListener,
+    _held: std::net::TcpStream,
+}
+
+fn silent_port() -> SilentPort {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let listener = socket.listen(0).expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let held = std::net::TcpStream::connect(("127.0.0.1", port)).expect("fill the backlog");
+    let probe = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(500),
+    );
+    assert!(probe.is_err(), "the backlog should be full");
+    SilentPort {
+        port,
+        _listener: listener,
+        _held: held,
+    }
+}
+
+async fn silent_gateway(connect_timeout: Duration) -> Gateway {
+    let silent = silent_port();
+    let spec = HostSpec {
+        port: silent.port,
+        username: DEMO_USER.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+    };
+    let config = SessionConfig {
+        native_connect_timeout: connect_timeout,
+        ..SessionConfig::default()
+    };
+    Gateway::start_for(spec, Box::new(silent), config).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freerdp_3s_websocket_transport_to_a_silent_host_gets_504_within_the_timeout() {
+    let gateway = silent_gateway(Duration::from_secs(2)).await;
+    let (reference, session) = gateway.native_reference().await;
+    let refused = open_wst(&gateway, Some(&reference))
+        .await
+        .expect_err("host does not answer");
+    assert_eq!(http_status(refused), 504);
+    assert_eq!(gateway.session_state(session).await, SessionState::Ended);
+    let connects = audit_events(&gateway, "session.connect").await;
+    let event = connects
+        .iter()
+        .find(|e| e.target_id.as_deref() == Some(&session.to_string()))
+        .expect("session.connect audited");
+    assert_eq!(event.outcome, AuditOutcome::Failed);
+    assert!(
+        event
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("did not answer within 2 s"),
+        "{event:?}"
+    );
+}
+
+/// What xfreerdp 2.11 did through the gateway: the screenshot (RGB, 1280×800) or its log.
+enum Run {
+    Shown(Vec<u8>),
+    Failed(String),
+}
+
+/// xfreerdp (`rdp-screenshot.sh`) to `target:port` through the gateway on `gateway_port`
+/// with the PAA cookie `cookie`; `None` for the gateway connects to the host directly.
+fn xfreerdp(
+    gateway: Option<(u16, &str)>,
+    target: &str,
+    port: u16,
+    user: &str,
+    password: &str,
+    security: Option<&str>,
+) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let png = dir.path().join("xfreerdp.png");
+    let raw = dir.path().join("xfreerdp.rgb");
+    let log = dir.path().join("xfreerdp.log");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/tools/rdp-screenshot.sh"
+    );
+    let mut extra = "/cert:ignore".to_owned();
+    if let Some((gateway_port, cookie)) = gateway {
+        extra.push_str(&format!(
+            " /g:127.0.0.1:{gateway_port} /gt:http /gat:{cookie}"
+        ));
+    }
+    let mut command = std::process::Command::new(script);
+    command
+        .args([target, &port.to_string(), user, password])
+        .arg(&png)
+        .arg("10")
+        .env("RDP_SCREENSHOT_EXTRA", extra)
+        .env("RDP_SCREENSHOT_LOG", &log);
+    if let Some(security) = security {
+        command.env("RDP_SCREENSHOT_SEC", security);
+    }
+    let output = command.output().expect("run rdp-screenshot.sh");
+    if !output.status.success() {
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        return Run::Failed(format!(
+            "{log}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let converted = std::process::Command::new("convert")
+        .arg(&png)
+        .arg(format!("rgb:{}", raw.display()))
+        .status()
+        .expect("run convert");
+    assert!(converted.success());
+    let picture = std::fs::read(&raw).expect("raw screenshot");
+    assert_eq!(picture.len(), 1280 * 800 * 3);
+    Run::Shown(picture)
+}
+
+fn shown(run: Run, what: &str) -> Vec<u8> {
+    match run {
+        Run::Shown(picture) => picture,
+        Run::Failed(log) => panic!("xfreerdp failed for {what}:\n{log}"),
+    }
+}
+
+fn refused(run: Run, what: &str) -> String {
+    match run {
+        Run::Shown(_) => panic!("xfreerdp showed {what}; it should have been refused"),
+        Run::Failed(log) => log,
+    }
+}
+
+fn region(picture: &[u8], (x, y, w, h): (usize, usize, usize, usize)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(w * h * 3);
+    for row in y..y + h {
+        let start = (row * 1280 + x) * 3;
+        out.extend_from_slice(&picture[start..start + w * 3]);
+    }
+    out
+}
+
+fn differing(a: &[u8], b: &[u8]) -> usize {
+    a.chunks(3).zip(b.chunks(3)).filter(|(a, b)| a != b).count()
+}
+
+/// The gateway's session bookkeeping after a shown-then-closed xfreerdp session.
+async fn assert_recorded(gateway: &Gateway, session: Uuid) {
+    gateway
+        .wait_state(session, SessionState::Disconnected)
+        .await;
+    let actions = gateway.audit_actions(session).await;
+    for expected in ["ticket.consumed", "session.connect", "session.disconnect"] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xfreerdp_through_the_rd_gateway_shows_the_demo_host_and_a_cookie_works_once() {
+    let host = DemoHost::start("nla");
+    let host_port = host.port;
+    let spec = HostSpec {
+        port: host_port,
+        username: DEMO_USER.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+    };
+    let gateway = Gateway::start_for(spec, Box::new(host), SessionConfig::default()).await;
+    let direct = shown(
+        xfreerdp(None, "127.0.0.1", host_port, DEMO_USER, DEMO_PASSWORD, None),
+        "the demo host directly",
+    );
+    let (cookie, session) = gateway.native_reference().await;
+    let via = shown(
+        xfreerdp(
+            Some((gateway.port, &cookie)),
+            "127.0.0.1",
+            host_port,
+            DEMO_USER,
+            DEMO_PASSWORD,
+            None,
+        ),
+        "the demo host through the gateway",
+    );
+    // Title bar, client list and form: the same picture as the direct connection.
+    let area = (0, 0, 1280, 400);
+    let diff = differing(&region(&direct, area), &region(&via, area));
+    assert_eq!(diff, 0, "{diff} pixels differ from the direct connection");
+    assert_recorded(&gateway, session).await;
+
+    // The cookie is spent: the tunnel create is refused with the cookie access-denied code.
+    let log = refused(
+        xfreerdp(
+            Some((gateway.port, &cookie)),
+            "127.0.0.1",
+            host_port,
+            DEMO_USER,
+            DEMO_PASSWORD,
+            None,
+        ),
+        "a reused cookie",
+    );
+    assert!(
+        log.contains("E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED"),
+        "{log}"
+    );
+    let refusals = audit_events(&gateway, "ticket.refused").await;
+    assert!(
+        refusals
+            .iter()
+            .any(|e| e.target_id.as_deref() == Some(&session.to_string())),
+        "{refusals:?}"
+    );
+
+    // A cookie no broker issued.
+    let before = audit_events(&gateway, "ticket.refused").await.len();
+    let log = refused(
+        xfreerdp(
+            Some((gateway.port, UNKNOWN_REFERENCE)),
+            "127.0.0.1",
+            host_port,
+            DEMO_USER,
+            DEMO_PASSWORD,
+            None,
+        ),
+        "a wrong cookie",
+    );
+    assert!(
+        log.contains("E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED"),
+        "{log}"
+    );
+    assert_eq!(
+        audit_events(&gateway, "ticket.refused").await.len(),
+        before + 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xfreerdp_may_reach_only_the_host_its_cookie_names() {
+    let host = DemoHost::start("nla");
+    let host_port = host.port;
+    let spec = HostSpec {
+        port: host_port,
+        username: DEMO_USER.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+    };
+    let gateway = Gateway::start_for(spec, Box::new(host), SessionConfig::default()).await;
+    // Another port on the same address, and the same port under another name: neither is
+    // the ticket's host as written in the pool.
+    for (target, port) in [
+        ("127.0.0.1", host_port.wrapping_add(1)),
+        ("localhost", host_port),
+    ] {
+        let (cookie, session) = gateway.native_reference().await;
+        let log = refused(
+            xfreerdp(
+                Some((gateway.port, &cookie)),
+                target,
+                port,
+                DEMO_USER,
+                DEMO_PASSWORD,
+                None,
+            ),
+            "another host",
+        );
+        assert!(
+            log.contains("E_PROXY_RAP_ACCESSDENIED"),
+            "{target}:{port}: {log}"
+        );
+        let actions = gateway.audit_actions(session).await;
+        assert!(
+            actions.iter().any(|a| a == "native.channel_refused"),
+            "{target}:{port}: {actions:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xfreerdp_to_a_silent_host_gets_connect_failed_within_the_timeout() {
+    let gateway = silent_gateway(Duration::from_secs(2)).await;
+    let (cookie, session) = gateway.native_reference().await;
+    let silent_port = {
+        let mut conn = gateway.database.pool().acquire().await.expect("conn");
+        let row = repo::sessions::get(&mut conn, session)
+            .await
+            .expect("row")
+            .expect("session");
+        repo::hosts::get(&mut conn, row.host_id)
+            .await
+            .expect("host")
+            .expect("host row")
+            .port
+    };
+    let log = refused(
+        xfreerdp(
+            Some((gateway.port, &cookie)),
+            "127.0.0.1",
+            silent_port,
+            DEMO_USER,
+            DEMO_PASSWORD,
+            None,
+        ),
+        "a silent host",
+    );
+    assert!(log.contains("E_PROXY_TS_CONNECTFAILED"), "{log}");
+    assert_eq!(gateway.session_state(session).await, SessionState::Ended);
+    let connects = audit_events(&gateway, "session.connect").await;
+    assert!(
+        connects
+            .iter()
+            .any(|e| e.target_id.as_deref() == Some(&session.to_string())
+                && e.outcome == AuditOutcome::Failed
+                && e.detail
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("did not answer within 2 s")),
+        "{connects:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xfreerdp_through_the_rd_gateway_shows_the_xrdp_session() {
+    if let Some(reason) = peers::xrdp_unavailable() {
+        panic!("xrdp cannot run: {reason}");
+    }
+    let _one_xrdp = peers::XRDP_LOCK.lock().await;
+    let xrdp = peers::Xrdp::start();
+    let port = xrdp.port;
+    let spec = HostSpec {
+        port,
+        username: peers::XRDP_USER.to_owned(),
+        password: peers::XRDP_PASSWORD.to_owned(),
+    };
+    let gateway = Gateway::start_for(spec, Box::new(xrdp), SessionConfig::default()).await;
+    let (cookie, session) = gateway.native_reference().await;
+    let via = shown(
+        xfreerdp(
+            Some((gateway.port, &cookie)),
+            "127.0.0.1",
+            port,
+            peers::XRDP_USER,
+            peers::XRDP_PASSWORD,
+            Some("tls"),
+        ),
+        "xrdp through the gateway",
+    );
+    let direct = shown(
+        xfreerdp(
+            None,
+            "127.0.0.1",
+            port,
+            peers::XRDP_USER,
+            peers::XRDP_PASSWORD,
+            Some("tls"),
+        ),
+        "xrdp directly",
+    );
+    // The xmessage window (each connection is a fresh X session showing the same).
+    assert_eq!(&via[(150 * 1280 + 150) * 3..][..3], peers::XRDP_WINDOW_BG);
+    let area = (96, 96, 420, 120);
+    let diff = differing(&region(&direct, area), &region(&via, area));
+    assert_eq!(diff, 0, "{diff} pixels differ from the direct connection");
+    assert_recorded(&gateway, session).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xfreerdp_through_the_rd_gateway_shows_freerdp_shadow_over_nla() {
+    if let Some(reason) = peers::shadow_unavailable() {
+        panic!("freerdp-shadow cannot run: {reason}");
+    }
+    let shadow = peers::Shadow::start();
+    let port = shadow.port;
+    let spec = HostSpec {
+        port,
+        username: peers::SHADOW_USER.to_owned(),
+        password: peers::SHADOW_PASSWORD.to_owned(),
+    };
+    let gateway = Gateway::start_for(spec, Box::new(shadow), SessionConfig::default()).await;
+    let (cookie, session) = gateway.native_reference().await;
+    let via = shown(
+        xfreerdp(
+            Some((gateway.port, &cookie)),
+            "127.0.0.1",
+            port,
+            peers::SHADOW_USER,
+            peers::SHADOW_PASSWORD,
+            Some("nla"),
+        ),
+        "freerdp-shadow through the gateway",
+    );
+    assert_recorded(&gateway, session).await;
+    let direct = shown(
+        xfreerdp(
+            None,
+            "127.0.0.1",
+            port,
+            peers::SHADOW_USER,
+            peers::SHADOW_PASSWORD,
+            Some("nla"),
+        ),
+        "freerdp-shadow directly",
+    );
+    // The shadowed display's xmessage window (+100+100, 400×100).
+    assert_eq!(&via[(150 * 1280 + 150) * 3..][..3], peers::XRDP_WINDOW_BG);
+    let area = (100, 100, 400, 100);
+    let diff = differing(&region(&direct, area), &region(&via, area));
+    assert_eq!(diff, 0, "{diff} pixels differ from the direct connection");
+}
