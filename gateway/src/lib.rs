@@ -1,6 +1,6 @@
 //! The gateway: Hamn's TLS front door. Serves the portal (the web client and, with a login
 //! method on, its API under `/portal/api/`), the health endpoints and browser sessions
-//! (`/ws/session`, [`session`]); the RD Gateway protocol grows here.
+//! (`/ws/session`, [`session`]); the RD Gateway protocol for native clients is [`rdg`].
 //!
 //! [`run`] is the service's one entry: it binds its listeners, serves until the shutdown
 //! token is cancelled, then lets in-flight requests finish.
@@ -8,6 +8,7 @@
 pub mod display;
 mod headers;
 mod portal;
+pub mod rdg;
 pub mod rdp;
 mod redirect;
 pub mod session;
