@@ -407,11 +407,13 @@ impl ServerTunnel {
 
     fn handle(&mut self, bytes: &[u8]) -> Result<(), TunnelError> {
         let packet = Packet::decode(bytes)?;
+        let name = packet.name();
         let out_of_order = |state: State| TunnelError::OutOfOrder {
-            packet: packet.name(),
+            packet: name,
             state: state.describe(),
         };
-        match (self.state, &packet) {
+        // The packet is moved into its event: data is copied once, from the wire.
+        match (self.state, packet) {
             (State::Closing, Packet::CloseChannelResponse(_) | Packet::CloseChannel(_)) => {
                 self.close_acknowledged = true;
                 self.state = State::Closed;
@@ -448,7 +450,7 @@ impl ServerTunnel {
                 }
                 self.negotiated = Some(create.capabilities & SERVER_CAPABILITIES);
                 self.events.push_back(Event::TunnelCreate {
-                    paa_cookie: create.paa_cookie.clone(),
+                    paa_cookie: create.paa_cookie,
                     capabilities: create.capabilities,
                 });
                 self.state = State::TunnelDecision;
@@ -456,14 +458,14 @@ impl ServerTunnel {
             (State::TunnelAuth, Packet::TunnelAuth(auth)) => {
                 // A statement of health is ignored: Hamn did not offer QUAR_SOH.
                 self.events.push_back(Event::TunnelAuth {
-                    client_name: auth.client_name.clone(),
+                    client_name: auth.client_name,
                 });
                 self.state = State::AuthDecision;
             }
             (State::ChannelCreate, Packet::ChannelCreate(channel)) => {
                 self.events.push_back(Event::ChannelCreate {
-                    resources: channel.resources.clone(),
-                    alt_resources: channel.alt_resources.clone(),
+                    resources: channel.resources,
+                    alt_resources: channel.alt_resources,
                     port: channel.port,
                     protocol: channel.protocol,
                 });
@@ -471,7 +473,7 @@ impl ServerTunnel {
             }
             (State::Open, Packet::Data(data)) => {
                 if !data.is_empty() {
-                    self.events.push_back(Event::Data(data.clone()));
+                    self.events.push_back(Event::Data(data));
                 }
             }
             (State::Open, Packet::CloseChannel(_)) => {
@@ -690,6 +692,11 @@ impl ServerTunnel {
     /// The channel is open: data flows both ways.
     pub fn is_open(&self) -> bool {
         self.state == State::Open
+    }
+
+    #[cfg(test)]
+    pub(crate) fn input_capacity(&self) -> usize {
+        self.input.capacity()
     }
 
     fn queue(&mut self, packet: &Packet) {

@@ -1044,3 +1044,94 @@ fn input_waiting_for_a_decision_is_bounded() {
     );
     assert!(tunnel.is_closed());
 }
+
+/// Shapes other clients may send: several resources and alternates, a statement of health,
+/// every capability, non-ASCII names.
+#[test]
+fn richer_client_packets_are_understood() {
+    let mut stream = client::handshake(true);
+    stream.extend(
+        Packet::TunnelCreate(TunnelCreate {
+            capabilities: 0x3F,
+            reauth_context: None,
+            paa_cookie: Some(COOKIE.into()),
+        })
+        .encode()
+        .unwrap(),
+    );
+    stream.extend(
+        Packet::TunnelAuth(TunnelAuth {
+            client_name: "KOMMUN-PC-ÅÄÖ".into(),
+            statement_of_health: Some(vec![1, 2, 3]),
+        })
+        .encode()
+        .unwrap(),
+    );
+    stream.extend(
+        Packet::ChannelCreate(ChannelCreate {
+            resources: vec!["värd-1.växjö.se".into(), "10.0.0.5".into()],
+            alt_resources: vec!["värd-1".into()],
+            port: 3390,
+            protocol: 3,
+        })
+        .encode()
+        .unwrap(),
+    );
+    let mut tunnel = ServerTunnel::new(Limits::default());
+    let mut driver = Driver::default();
+    driver.feed(&mut tunnel, &stream).unwrap();
+    expect![[r#"
+        TunnelCreate { paa_cookie: Some(<24 characters>), capabilities: 0x3f }
+        TunnelAuth { client_name: "KOMMUN-PC-ÅÄÖ" }
+        ChannelCreate { resources: ["värd-1.växjö.se", "10.0.0.5"], alt_resources: ["värd-1"], port: 3390, protocol: 3 }"#]]
+    .assert_eq(&driver.events.join("\n"));
+    // Only what Hamn offers comes back: IDLE_TIMEOUT | MESSAGING_SERVICE_MSG.
+    assert!(matches!(
+        Packet::decode(&driver.sent[1]),
+        Ok(Packet::TunnelResponse(TunnelResponse {
+            capabilities: Some(0xA),
+            ..
+        }))
+    ));
+    assert!(tunnel.is_open());
+}
+
+#[test]
+fn a_client_without_a_cookie_reaches_the_endpoint_without_one() {
+    let mut stream = client::handshake(false);
+    stream.extend(client::tunnel_create(None));
+    let mut tunnel = ServerTunnel::new(Limits::default());
+    tunnel.receive(&stream).unwrap();
+    assert!(matches!(
+        Packet::decode(&tunnel.poll_transmit().unwrap()),
+        Ok(Packet::HandshakeResponse(HandshakeResponse {
+            extended_auth: 0,
+            ..
+        }))
+    ));
+    assert_eq!(
+        tunnel.poll_event(),
+        Some(Event::TunnelCreate {
+            paa_cookie: None,
+            capabilities: client::FREERDP_CAPABILITIES
+        })
+    );
+    tunnel.refuse_tunnel(HResult::E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED);
+    assert!(tunnel.is_closed());
+    assert_eq!(
+        hex(&tunnel.poll_transmit().unwrap()),
+        "05 00 00 00 12 00 00 00 00 00 f8 59 07 80 00 00\n00 00\n"
+    );
+}
+
+#[test]
+fn an_idle_tunnel_holds_little_memory() {
+    // After a full-size packet has passed through the buffer, it is given back.
+    let (mut tunnel, _) = open_tunnel();
+    let packet = client::data(&vec![1; 60_000]);
+    tunnel.receive(&packet[..30_000]).unwrap();
+    tunnel.receive(&packet[30_000..]).unwrap();
+    assert!(matches!(tunnel.poll_event(), Some(Event::Data(_))));
+    assert!(format!("{tunnel:?}").contains("buffered: 0"));
+    assert!(tunnel.input_capacity() <= 4096);
+}
