@@ -16,6 +16,8 @@ use super::*;
 const OPENING: &[u8] = include_bytes!("../../tests/fixtures/rdg/freerdp211_opening.bin");
 const CLOSE_RESPONSE: &[u8] =
     include_bytes!("../../tests/fixtures/rdg/freerdp211_close_response.bin");
+/// What xfreerdp 2.11.7 really sent (see the fixtures' README).
+const CAPTURED: &[u8] = include_bytes!("../../tests/fixtures/rdg/freerdp211_captured.bin");
 const COOKIE: &str = "k7Qm2xWpR4tZ9bNc3VhL8sYd";
 
 const POLICY: TunnelPolicy = TunnelPolicy {
@@ -163,6 +165,45 @@ fn freerdp_opening_yields_the_events_and_answers() {
             .data
             .ends_with(b"mstshash=demo\r\n\x01\x00\x08\x00\x0b\x00\x00\x00")
     );
+}
+
+/// The capture replayed: the same conversation the real client had with these answers.
+#[test]
+fn a_real_freerdp_2_11_conversation_replays() {
+    let messages = packets(CAPTURED);
+    assert_eq!(messages.len(), 7);
+    let mut tunnel = ServerTunnel::new(Limits::default());
+    let mut driver = Driver::default();
+    for message in &messages[..5] {
+        driver.feed(&mut tunnel, message).unwrap();
+    }
+    // What the capturing server did after the channel opened.
+    tunnel.service_message("Hej från Hamn");
+    tunnel.keepalive();
+    driver.pump(&mut tunnel);
+    tunnel.close(HResult::E_PROXY_SESSIONTIMEOUT);
+    driver.pump(&mut tunnel);
+    for message in &messages[5..] {
+        driver.feed(&mut tunnel, message).unwrap();
+    }
+    assert!(tunnel.close_acknowledged());
+    expect![[r#"
+        TunnelCreate { paa_cookie: Some(<24 characters>), capabilities: 0xd }
+        TunnelAuth { client_name: "vm" }
+        ChannelCreate { resources: ["procapita-host-1"], alt_resources: [], port: 3389, protocol: 3 }
+        Data(43 bytes)"#]]
+    .assert_eq(&driver.events.join("\n"));
+    expect![[r#"
+        HandshakeResponse(HandshakeResponse { status: ERROR_SUCCESS(0x00000000), version_major: 1, version_minor: 0, server_version: 0, extended_auth: 2 })
+        TunnelResponse(TunnelResponse { server_version: 0, status: ERROR_SUCCESS(0x00000000), tunnel_id: Some(7), capabilities: Some(8), consent_message: None })
+        TunnelAuthResponse(TunnelAuthResponse { status: ERROR_SUCCESS(0x00000000), redirection_flags: Some(21), idle_timeout_minutes: Some(30), soh_response: None })
+        ChannelResponse(ChannelResponse { status: ERROR_SUCCESS(0x00000000), channel_id: Some(1), udp_port: None, authn_cookie: None })
+        ServiceMessage("Hej från Hamn")
+        Keepalive
+        CloseChannel(E_PROXY_SESSIONTIMEOUT(0x000059F6))
+    "#]]
+    .assert_eq(&decoded(&driver.sent));
+    assert!(driver.data.starts_with(&[0x03, 0x00, 0x00, 0x2b]));
 }
 
 #[test]
