@@ -31,7 +31,6 @@ pub(crate) enum Denied {
 pub(crate) struct Launch {
     pub claims: Claims,
     pub host: Host,
-    #[allow(dead_code)] // read by the MS-TSGU tunnel (tunnel_policy) once the codec lands
     pub pool: Pool,
 }
 
@@ -111,7 +110,6 @@ async fn load(service: &SessionService, claims: &Claims) -> Result<(Host, Pool),
 /// Whether the client's channel request names the ticket's host: the resource as the
 /// client wrote it (trimmed, case-insensitive) against the host's address, and the port.
 /// A client may list several names; one of them must match.
-#[allow(dead_code)] // called at the MS-TSGU channel create once the codec lands
 pub(crate) fn names_host<'a>(
     host: &Host,
     mut resources: impl Iterator<Item = &'a str>,
