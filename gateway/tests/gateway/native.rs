@@ -313,6 +313,19 @@ fn xfreerdp(
     password: &str,
     security: Option<&str>,
 ) -> Run {
+    xfreerdp_for(gateway, target, port, user, password, security, 10)
+}
+
+/// [`xfreerdp`], taking the screenshot after `seconds` unless xfreerdp ends sooner.
+fn xfreerdp_for(
+    gateway: Option<(u16, &str)>,
+    target: &str,
+    port: u16,
+    user: &str,
+    password: &str,
+    security: Option<&str>,
+    seconds: u32,
+) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let png = dir.path().join("xfreerdp.png");
     let raw = dir.path().join("xfreerdp.rgb");
@@ -331,7 +344,7 @@ fn xfreerdp(
     command
         .args([target, &port.to_string(), user, password])
         .arg(&png)
-        .arg("10")
+        .arg(seconds.to_string())
         .env("RDP_SCREENSHOT_EXTRA", extra)
         .env("RDP_SCREENSHOT_LOG", &log);
     if let Some(security) = security {
@@ -646,4 +659,128 @@ async fn xfreerdp_through_the_rd_gateway_shows_freerdp_shadow_over_nla() {
     let area = (100, 100, 400, 100);
     let diff = differing(&region(&direct, area), &region(&via, area));
     assert_eq!(diff, 0, "{diff} pixels differ from the direct connection");
+}
+
+/// xfreerdp through the gateway to the demo host in the background, for `seconds` at most.
+fn xfreerdp_in_background(
+    gateway: &Gateway,
+    cookie: &str,
+    host_port: u16,
+    seconds: u32,
+) -> tokio::task::JoinHandle<Run> {
+    let (gateway_port, cookie) = (gateway.port, cookie.to_owned());
+    tokio::task::spawn_blocking(move || {
+        xfreerdp_for(
+            Some((gateway_port, &cookie)),
+            "127.0.0.1",
+            host_port,
+            DEMO_USER,
+            DEMO_PASSWORD,
+            None,
+            seconds,
+        )
+    })
+}
+
+async fn demo_host_gateway() -> (Gateway, u16) {
+    let host = DemoHost::start("nla");
+    let host_port = host.port;
+    let spec = HostSpec {
+        port: host_port,
+        username: DEMO_USER.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+    };
+    (
+        Gateway::start_for(spec, Box::new(host), SessionConfig::default()).await,
+        host_port,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrators_message_and_disconnect_reach_xfreerdp_through_the_tunnel() {
+    let (gateway, host_port) = demo_host_gateway().await;
+    let (cookie, session) = gateway.native_reference().await;
+    let client = xfreerdp_in_background(&gateway, &cookie, host_port, 90);
+    gateway.wait_state(session, SessionState::Active).await;
+    let message = gateway
+        .admin_action(
+            session,
+            "message",
+            serde_json::json!({
+                "text": "Procapita startas om kl. 18:00. Spara ditt arbete.",
+                "sender": "Driften i Ale",
+            }),
+        )
+        .await;
+    let row = gateway.finished(message).await;
+    assert_eq!(row.state, hamn_broker::model::CommandState::Done, "{row:?}");
+    // Let the client show it before the tunnel closes.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let disconnect = gateway
+        .admin_action(
+            session,
+            "disconnect",
+            serde_json::json!({ "reason": "Värden startas om" }),
+        )
+        .await;
+    let row = gateway.finished(disconnect).await;
+    assert_eq!(row.state, hamn_broker::model::CommandState::Done, "{row:?}");
+    // The closed tunnel ends xfreerdp long before its screenshot was due.
+    let log = refused(
+        client.await.expect("xfreerdp thread"),
+        "a disconnected session",
+    );
+    assert!(log.contains("Service message:"), "{log}");
+    assert!(
+        log.contains("Driften i Ale: Procapita startas om kl. 18:00. Spara ditt arbete."),
+        "{log}"
+    );
+    gateway
+        .wait_state(session, SessionState::Disconnected)
+        .await;
+    let actions = gateway.audit_actions(session).await;
+    assert!(
+        actions.iter().any(|a| a == "session.disconnect"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_native_launch_of_the_session_takes_it_over() {
+    let (gateway, host_port) = demo_host_gateway().await;
+    let (first_cookie, session) = gateway.native_reference().await;
+    let first = xfreerdp_in_background(&gateway, &first_cookie, host_port, 90);
+    gateway.wait_state(session, SessionState::Active).await;
+    // The user launches again (another thin client): the broker names the live session.
+    let (second_cookie, again) = gateway.native_reference().await;
+    assert_eq!(
+        again, session,
+        "the broker's roaming names the live session"
+    );
+    let second = xfreerdp_in_background(&gateway, &second_cookie, host_port, 10);
+    let log = refused(
+        first.await.expect("xfreerdp thread"),
+        "the taken-over client",
+    );
+    assert!(!log.is_empty());
+    let picture = shown(second.await.expect("xfreerdp thread"), "the newer client");
+    assert!(
+        picture.iter().any(|&b| b != 0),
+        "the newer client shows the app"
+    );
+    gateway
+        .wait_state(session, SessionState::Disconnected)
+        .await;
+    let actions = gateway.audit_actions(session).await;
+    let connects = actions.iter().filter(|a| *a == "session.connect").count();
+    assert_eq!(connects, 2, "{actions:?}");
+    let disconnects = audit_events(&gateway, "session.disconnect").await;
+    assert!(
+        disconnects.iter().any(|e| e
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("a newer launch of the same session took it over")),
+        "the gateway closed the older tunnel: {disconnects:?}"
+    );
 }

@@ -937,7 +937,12 @@ impl Gateway {
     }
 
     /// `POST /api/v1/sessions/{session}/{action}` as the operator: the queued command's id.
-    async fn admin_action(&self, session: Uuid, action: &str, body: serde_json::Value) -> Uuid {
+    pub(crate) async fn admin_action(
+        &self,
+        session: Uuid,
+        action: &str,
+        body: serde_json::Value,
+    ) -> Uuid {
         let (status, answer) = self
             .admin(&format!("/api/v1/sessions/{session}/{action}"), body)
             .await;
@@ -957,7 +962,7 @@ impl Gateway {
     }
 
     /// Waits until the session's task has finished command `id`.
-    async fn finished(&self, id: Uuid) -> hamn_broker::model::QueuedCommand {
+    pub(crate) async fn finished(&self, id: Uuid) -> hamn_broker::model::QueuedCommand {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let row = self.command_row(id).await;
