@@ -16,6 +16,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use hamn_broker::health::probe;
 use hamn_broker::model::{AuditFilter, AuditOutcome, PageRequest, SessionState};
 use hamn_broker::repo;
+use hamn_gateway::rdg::{self, codec::client};
 use hamn_gateway::session::SessionConfig;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_tungstenite::tungstenite::Message;
@@ -783,4 +784,177 @@ async fn a_second_native_launch_of_the_session_takes_it_over() {
             .contains("a newer launch of the same session took it over")),
         "the gateway closed the older tunnel: {disconnects:?}"
     );
+}
+
+/// A websocket to `/remoteDesktopGateway/` opened the way FreeRDP does it: `RDG_OUT_DATA`,
+/// a 15-character key, `RDG-Auth-Scheme: PAA`, and `Authorization: Bearer` when given
+/// (FreeRDP 3's bearer variant). Checks the 101 and its accept key.
+async fn open_rdg(gateway: &Gateway, bearer: Option<&str>) -> ClientWs {
+    let key = "ABCDEFGHIJKLMNO";
+    let mut head = format!(
+        "RDG_OUT_DATA /remoteDesktopGateway/ HTTP/1.1\r\nCache-Control: no-cache\r\n\
+         Pragma: no-cache\r\nAccept: */*\r\nUser-Agent: MS-RDGateway/1.0\r\nHost: localhost\r\n\
+         Connection: Upgrade\r\nUpgrade: websocket\r\nSec-Websocket-Version: 13\r\n\
+         Sec-Websocket-Key: {key}\r\nRDG-Connection-Id: {{00000000-0000-4000-8000-000000000000}}\r\n"
+    );
+    if let Some(bearer) = bearer {
+        head.push_str(&format!("Authorization: Bearer {bearer}\r\n"));
+    } else {
+        head.push_str("RDG-Auth-Scheme: PAA\r\n");
+    }
+    head.push_str("Content-Length: 0\r\n\r\n");
+    let mut tls = gateway.tls_stream().await;
+    tls.write_all(head.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(
+            tls.read(&mut byte).await.expect("read"),
+            1,
+            "answer cut short"
+        );
+        answer.push(byte[0]);
+    }
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 101"), "{answer}");
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    assert!(
+        answer.contains(&format!(
+            "sec-websocket-accept: {}",
+            accept.to_ascii_lowercase()
+        )),
+        "{answer}"
+    );
+    tokio_tungstenite::WebSocketStream::from_raw_socket(
+        tls,
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await
+}
+
+/// The next MS-TSGU packet from the gateway (one per websocket message).
+async fn next_packet(ws: &mut ClientWs) -> Option<rdg::Packet> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), ws.next()).await {
+            Ok(Some(Ok(Message::Binary(bytes)))) => {
+                return Some(rdg::Packet::decode(&bytes).expect("a packet from the gateway"));
+            }
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(_) => return None,
+            Err(_) => panic!("no packet from the gateway in time"),
+        }
+    }
+}
+
+/// Handshake (extended auth `ext_auth`), tunnel create with `cookie`, auth, channel to
+/// `host:port`: the channel response's status.
+async fn open_channel(
+    ws: &mut ClientWs,
+    ext_auth: u16,
+    cookie: Option<&str>,
+    port: u16,
+) -> rdg::HResult {
+    let handshake = rdg::Packet::HandshakeRequest(rdg::codec::HandshakeRequest {
+        version_major: 1,
+        version_minor: 0,
+        client_version: 0,
+        extended_auth: ext_auth,
+    })
+    .encode()
+    .expect("handshake");
+    for packet in [
+        handshake,
+        client::tunnel_create(cookie),
+        client::tunnel_auth("THINCLIENT-1"),
+        client::channel_create("127.0.0.1", port),
+    ] {
+        ws.send(Message::binary(packet)).await.expect("send");
+    }
+    loop {
+        match next_packet(ws).await.expect("an answer") {
+            rdg::Packet::HandshakeResponse(r) => assert!(r.status.is_success(), "{r:?}"),
+            rdg::Packet::TunnelResponse(r) if !r.status.is_success() => return r.status,
+            rdg::Packet::TunnelAuthResponse(r) if !r.status.is_success() => return r.status,
+            rdg::Packet::ChannelResponse(r) => return r.status,
+            _ => {}
+        }
+    }
+}
+
+/// Sends the X.224 Connection Request in a data packet; the host's confirm from the data
+/// packets that come back.
+async fn x224_through(ws: &mut ClientWs) -> probe::Confirm {
+    ws.send(Message::binary(client::data(&probe::connection_request())))
+        .await
+        .expect("send");
+    let mut confirm = Vec::new();
+    while confirm.len() < probe::TPKT_HEADER
+        || confirm.len()
+            < probe::tpkt_length(confirm[..4].try_into().expect("header")).expect("TPKT length")
+    {
+        match next_packet(ws).await.expect("data from the host") {
+            rdg::Packet::Data(bytes) => confirm.extend_from_slice(&bytes),
+            rdg::Packet::Keepalive | rdg::Packet::ServiceMessage(_) => {}
+            other => panic!("expected data, got {other:?}"),
+        }
+    }
+    probe::parse_confirm(&confirm).expect("a real X.224 Connection Confirm")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rd_gateways_bearer_variant_opens_a_channel_and_a_malformed_tunnel_affects_no_other() {
+    let (gateway, host_port) = demo_host_gateway().await;
+    // FreeRDP 3's bearer variant: extended auth 0x08, no PAA cookie, the reference on the
+    // HTTP request.
+    let (reference, session) = gateway.native_reference().await;
+    let mut good = open_rdg(&gateway, Some(&reference)).await;
+    let status = open_channel(&mut good, 0x08, None, host_port).await;
+    assert!(status.is_success(), "{status:?}");
+    gateway.wait_state(session, SessionState::Active).await;
+
+    // Another tunnel that sends garbage: it is closed with an error code...
+    let mut bad = open_rdg(&gateway, None).await;
+    bad.send(Message::binary(vec![
+        0x01, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x7f,
+    ]))
+    .await
+    .expect("send");
+    match next_packet(&mut bad).await.expect("a refusal") {
+        rdg::Packet::HandshakeResponse(r) => assert!(!r.status.is_success(), "{r:?}"),
+        other => panic!("expected a failed handshake response, got {other:?}"),
+    }
+    assert!(
+        next_packet(&mut bad).await.is_none(),
+        "the bad tunnel is closed"
+    );
+    // ... and one with a spent cookie is refused at the tunnel create.
+    let mut spent = open_rdg(&gateway, None).await;
+    let status = open_channel(&mut spent, 0x02, Some(&reference), host_port).await;
+    assert_eq!(
+        status,
+        rdg::HResult::E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED
+    );
+
+    // The good tunnel goes on: the demo host's real confirm comes back through it.
+    let confirm = x224_through(&mut good).await;
+    assert!(
+        matches!(confirm, probe::Confirm::Selected { .. }),
+        "{confirm:?}"
+    );
+    // Its close: the client's close channel is answered and the session is left disconnected.
+    good.send(Message::binary(client::close_channel(
+        rdg::HResult::ERROR_SUCCESS,
+    )))
+    .await
+    .expect("send");
+    loop {
+        match next_packet(&mut good).await {
+            Some(rdg::Packet::CloseChannelResponse(_)) | None => break,
+            Some(_) => {}
+        }
+    }
+    gateway
+        .wait_state(session, SessionState::Disconnected)
+        .await;
 }
