@@ -119,12 +119,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
         )
         .await;
         let mut traffic = Traffic::default();
+        // A broker's disconnect or logoff says why, as for browser sessions.
+        let mut commanded: Option<Finish> = None;
         let ending = self
             .relay(
                 &mut framing,
                 &mut commands_rx,
                 &entry.superseded,
                 &mut traffic,
+                &mut commanded,
             )
             .await;
         tracing::info!(%session, ?ending, "native session ended");
@@ -144,7 +147,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
             commands::finish(&self.service.database, &command, outcome).await;
         }
         save_traffic(&self.service, session, traffic).await;
-        let finish = self.finish(ending, framing.name());
+        let finish = commanded.unwrap_or_else(|| self.finish(ending, framing.name()));
         let action = match finish.state {
             SessionState::Ended => "session.end",
             _ => "session.disconnect",
@@ -170,6 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
         commands_rx: &mut mpsc::Receiver<QueuedCommand>,
         superseded: &tokio_util::sync::CancellationToken,
         traffic: &mut Traffic,
+        commanded: &mut Option<Finish>,
     ) -> Ending {
         let mut buf = vec![0u8; HOST_READ];
         let mut report = tokio::time::interval(TRAFFIC_EVERY);
@@ -223,7 +227,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
                     }
                 }
                 Some(command) = commands_rx.recv() => {
-                    if let Some(ending) = self.act(framing, &command).await {
+                    if let Some(ending) = self.act(framing, &command, commanded).await {
                         return ending;
                     }
                     if !self.flush(framing, traffic).await {
@@ -256,16 +260,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
         &mut self,
         framing: &mut F,
         command: &QueuedCommand,
+        commanded: &mut Option<Finish>,
     ) -> Option<Ending> {
         let database = &self.service.database;
         let text = match &command.command {
             SessionCommand::Message { text, sender } => format!("{sender}: {text}"),
             SessionCommand::Warning { text, .. } => text.clone(),
-            SessionCommand::Disconnect { .. } | SessionCommand::Logoff { .. } => {
+            SessionCommand::Disconnect { reason, cause }
+            | SessionCommand::Logoff { reason, cause } => {
                 let ending = match command.command {
                     SessionCommand::Logoff { .. } => Ending::Logoff,
                     _ => Ending::Disconnect,
                 };
+                *commanded = Some(live::ending(&command.command, *cause, reason).1);
                 let outcome = format!("closed the {} tunnel", framing.name());
                 commands::finish(database, command, Outcome::Done(outcome)).await;
                 return Some(ending);
