@@ -306,3 +306,47 @@ impl Framing for TsguFraming {
         self.tunnel.poll_transmit()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(clipboard: bool, idle_secs: u32) -> Pool {
+        serde_json::from_value(serde_json::json!({
+            "id": uuid::Uuid::now_v7(),
+            "name": "p",
+            "description": "",
+            "strategy": "breadth_first",
+            "dedicated_tenant_id": null,
+            "host_cert_policy": "ignore",
+            "host_ca_pem": null,
+            "host_cert_pins": [],
+            "clipboard_enabled": clipboard,
+            "clipboard_max_bytes": 1024,
+            "idle_timeout_secs": idle_secs,
+            "disconnect_timeout_secs": 0,
+            "max_session_secs": 0,
+            "timeout_warning_secs": 60,
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+        }))
+        .expect("pool")
+    }
+
+    #[test]
+    fn the_pool_decides_clipboard_and_idle_timeout_and_nothing_else_is_redirected() {
+        let on = tunnel_policy(&pool(true, 90));
+        assert_eq!(
+            on.redirection,
+            Redirection {
+                clipboard: true,
+                ..Redirection::NONE
+            }
+        );
+        // Rounded up: a client never idles out before the pool says.
+        assert_eq!(on.idle_timeout_minutes, 2);
+        let off = tunnel_policy(&pool(false, 0));
+        assert_eq!(off.redirection, Redirection::NONE);
+        assert_eq!(off.idle_timeout_minutes, 0);
+    }
+}
