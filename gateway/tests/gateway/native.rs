@@ -964,3 +964,69 @@ async fn the_rd_gateways_bearer_variant_opens_a_channel_and_a_malformed_tunnel_a
         .wait_state(session, SessionState::Disconnected)
         .await;
 }
+
+/// Carries bytes between `pipe` and the websocket, one binary message per read.
+async fn bridge(mut ws: ClientWs, mut pipe: tokio::io::DuplexStream) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            read = pipe.read(&mut buf) => match read {
+                Ok(0) | Err(_) => {
+                    let _ = ws.close(None).await;
+                    return;
+                }
+                Ok(n) => {
+                    if ws.send(Message::binary(buf[..n].to_vec())).await.is_err() {
+                        return;
+                    }
+                }
+            },
+            received = ws.next() => match received {
+                Some(Ok(Message::Binary(bytes))) => {
+                    if pipe.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => {
+                    let _ = pipe.shutdown().await;
+                    return;
+                }
+            },
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_rdp_client_reaches_the_demo_app_through_freerdp_3s_websocket_transport() {
+    let host = DemoHost::start("nla");
+    let params = host.params(DEMO_PASSWORD);
+    let spec = HostSpec {
+        port: host.port,
+        username: DEMO_USER.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+    };
+    let gateway = Gateway::start_for(spec, Box::new(host), SessionConfig::default()).await;
+    let (reference, session) = gateway.native_reference().await;
+    let ws = open_wst(&gateway, Some(&reference))
+        .await
+        .expect("upgrade with the bearer reference");
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(bridge(ws, theirs));
+    // A whole RDP connection (X.224, TLS, NLA, activation, logon) inside the websocket.
+    let rdp = hamn_gateway::rdp::connect_over(
+        params,
+        hamn_gateway::rdp::HostStream::Pipe(ours),
+        "127.0.0.1:50000".parse().expect("address"),
+    )
+    .await
+    .expect("RDP through FreeRDP 3's websocket transport");
+    let sink = peers::FrameSink::default();
+    let (handle, task) = rdp.start(sink.clone());
+    crate::rdp::wait_for_app(&sink).await;
+    handle.close();
+    task.wait().await.expect("clean close");
+    gateway
+        .wait_state(session, SessionState::Disconnected)
+        .await;
+}
