@@ -218,8 +218,9 @@ impl fmt::Display for HResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest packet accepted from the client, header included (default 64 KiB: a full
-    /// data packet of 65,535 bytes is 65,545, which FreeRDP never sends; it writes what
-    /// one TLS record of RDP holds, at most 16 KiB). Raised to at least 256.
+    /// data packet of 65,535 bytes would be 65,545, which FreeRDP never sends; each of its
+    /// data packets carries one TLS record of the RDP connection, about 16 KiB at most).
+    /// Raised to at least 256.
     pub max_packet: usize,
     /// Largest packet sent to the client, header included; host bytes are split into data
     /// packets of at most this size (and at most 65,535 payload bytes). Raised to at least 64.

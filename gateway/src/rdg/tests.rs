@@ -993,6 +993,40 @@ proptest! {
         prop_assert!(whole.events.len() >= 3);
     }
 
+    /// A valid stream with a few bytes changed reaches the deep states: never a panic,
+    /// every error a refusal that closes the tunnel, every packet sent decodes, and the
+    /// buffer never holds more than one packet.
+    #[test]
+    fn mutated_streams_are_survived(
+        stream in client_stream(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        cuts in proptest::collection::vec(any::<usize>(), 0..6),
+    ) {
+        let mut stream = stream;
+        for (at, value) in edits {
+            let len = stream.len();
+            stream[at % len] = value;
+        }
+        let mut positions: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+        positions.sort_unstable();
+        let limits = Limits { max_packet: 2048, ..Limits::default() };
+        let mut tunnel = ServerTunnel::new(limits);
+        let mut driver = Driver::default();
+        let mut start = 0;
+        for end in positions.into_iter().chain([stream.len()]) {
+            if let Err(error) = driver.feed(&mut tunnel, &stream[start..end]) {
+                prop_assert!(error.code().0 & 0x8000_0000 != 0);
+                prop_assert!(tunnel.is_closed());
+                prop_assert_eq!(tunnel.error(), Some(&error));
+            }
+            prop_assert!(tunnel.input_capacity() <= 2 * 2048);
+            start = end;
+        }
+        for message in &driver.sent {
+            prop_assert!(Packet::decode(message).is_ok());
+        }
+    }
+
     /// Whatever arrives, the tunnel never panics, holds at most one packet and every
     /// error has a code that is a refusal.
     #[test]
