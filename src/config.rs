@@ -134,6 +134,9 @@ pub struct GatewaySection {
     pub redirect_listen: String,
     /// Seconds the RDP connection outlives a dropped browser websocket, waiting for a resume.
     pub reconnect_grace: u64,
+    /// Seconds a native client's tunnel (RD Gateway or FreeRDP websocket) waits for the
+    /// host's TCP connection before the client gets the connect-failed answer.
+    pub native_connect_timeout: u64,
     /// Most display frames started per second and browser session.
     pub max_fps: u32,
     /// Log in by user name alone (demos only; refused unless `listen` is loopback).
@@ -184,6 +187,7 @@ impl Default for GatewaySection {
             public_url: "https://localhost:8443".into(),
             redirect_listen: String::new(),
             reconnect_grace: 180,
+            native_connect_timeout: 10,
             max_fps: 30,
             demo_login: false,
             siths_listen: String::new(),
@@ -309,6 +313,7 @@ pub struct Settings {
     pub gateway_public_url: String,
     pub gateway_redirect_listen: Option<SocketAddr>,
     pub gateway_reconnect_grace: std::time::Duration,
+    pub gateway_native_connect_timeout: std::time::Duration,
     pub gateway_max_fps: u32,
     pub gateway_demo_login: bool,
     /// The SITHS card login listener, when `gateway.siths_listen` is set.
@@ -594,6 +599,12 @@ impl RawConfig {
                 "must be at most 86400 seconds (0: no resume)".into(),
             );
         }
+        if !(1..=300).contains(&self.gateway.native_connect_timeout) {
+            problem(
+                "gateway.native_connect_timeout",
+                "must be 1-300 seconds".into(),
+            );
+        }
         let siths_public_url = match siths_listen.flatten() {
             Some(_) if !self.gateway.siths_public_url.is_empty() => {
                 if !self.gateway.siths_public_url.starts_with("https://") {
@@ -812,6 +823,9 @@ impl RawConfig {
             gateway_public_url: self.gateway.public_url,
             gateway_redirect_listen,
             gateway_reconnect_grace: std::time::Duration::from_secs(self.gateway.reconnect_grace),
+            gateway_native_connect_timeout: std::time::Duration::from_secs(
+                self.gateway.native_connect_timeout,
+            ),
             gateway_max_fps: self.gateway.max_fps,
             gateway_demo_login: self.gateway.demo_login,
             gateway_siths: siths_listen.map(|listen| SithsSettings {

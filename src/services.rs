@@ -84,6 +84,7 @@ fn gateway_config(
         secrets_key,
         session: hamn_gateway::session::SessionConfig {
             reconnect_grace: settings.gateway_reconnect_grace,
+            native_connect_timeout: settings.gateway_native_connect_timeout,
             max_fps: settings.gateway_max_fps,
             ..hamn_gateway::session::SessionConfig::default()
         },

@@ -1,13 +1,17 @@
 //! The gateway: Hamn's TLS front door. Serves the portal (the web client and, with a login
 //! method on, its API under `/portal/api/`), the health endpoints and browser sessions
-//! (`/ws/session`, [`session`]); the RD Gateway protocol grows here.
+//! (`/ws/session`, [`session`]) and native RDP clients ([`native`]: the RD Gateway at
+//! `/remoteDesktopGateway/`, whose MS-TSGU protocol is [`rdg`], and FreeRDP 3's websocket
+//! transport at `/wst/`).
 //!
 //! [`run`] is the service's one entry: it binds its listeners, serves until the shutdown
 //! token is cancelled, then lets in-flight requests finish.
 
 pub mod display;
 mod headers;
+pub mod native;
 mod portal;
+pub mod rdg;
 pub mod rdp;
 mod redirect;
 pub mod session;

@@ -11,6 +11,10 @@ pub mod wire;
 #[path = "../../src/rdp/clipboard/codec.rs"]
 pub mod clipboard_codec;
 
+/// The RD Gateway (MS-TSGU) codec and server state machine (`thiserror` only).
+#[path = "../../src/rdg/mod.rs"]
+pub mod rdg;
+
 /// The SITHS CRL loader's sans-IO half (x509-parser and rustls-pki-types only).
 #[path = "../../../certs/src/crl/parse.rs"]
 pub mod crl_parse;

@@ -50,6 +50,7 @@ pub struct PortalState {
 /// The gateway's HTTPS routes, with security headers on every response.
 pub fn router(state: PortalState) -> Router {
     let api = state.api.clone();
+    let native = crate::native::routes(state.clone());
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -65,6 +66,8 @@ pub fn router(state: PortalState) -> Router {
             // portal, its API and the admin API. GET, HEAD and OPTIONS pass through.
             .layer(axum::middleware::from_fn_with_state(api, csrf::guard));
     }
+    // Native clients send neither an Origin nor GET: outside the CSRF layer, on purpose.
+    router = router.merge(native);
     router.layer(axum::middleware::map_response(crate::headers::add))
 }
 

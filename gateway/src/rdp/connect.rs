@@ -2,6 +2,7 @@
 //! NLA (CredSSP/NTLM) when the host wants it, licensing and capability exchange, then a short
 //! logon phase that catches hosts which accept the connection but refuse the user.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ use super::clipboard::QueueBackend;
 use super::config::{LogonCheck, RdpParams, connector_config};
 use super::error::{Phase, RdpError};
 use super::input::InputState;
-use super::link::{Link, LinkClipboard};
+use super::link::{HostStream, Link, LinkClipboard};
 use super::logon::{LogonJudge, Verdict};
 use super::session::{Counters, RdpSession};
 
@@ -35,11 +36,32 @@ const HANGUP_WAIT: Duration = Duration::from_secs(2);
 /// Connects to the host and returns a session that is active and logged on, with the first
 /// picture already decoded. Never logs the password.
 pub async fn connect(params: RdpParams) -> Result<RdpSession, RdpError> {
+    connect_with(params, None).await
+}
+
+/// [`connect`] over a byte stream the caller opened (`client_addr`: the local address the
+/// host is told about) instead of a TCP connection to `params.host`. `params.host` still
+/// names the host for TLS and NLA.
+pub async fn connect_over(
+    params: RdpParams,
+    stream: HostStream,
+    client_addr: SocketAddr,
+) -> Result<RdpSession, RdpError> {
+    connect_with(params, Some((stream, client_addr))).await
+}
+
+async fn connect_with(
+    params: RdpParams,
+    stream: Option<(HostStream, SocketAddr)>,
+) -> Result<RdpSession, RdpError> {
     params.validate()?;
     let started = Instant::now();
     let phase = Mutex::new(Phase::Tcp);
-    let sequence =
-        tokio::time::timeout(params.connect_timeout, connect_sequence(&params, &phase)).await;
+    let sequence = tokio::time::timeout(
+        params.connect_timeout,
+        connect_sequence(&params, &phase, stream),
+    )
+    .await;
     let mut link = match sequence {
         Ok(result) => result?,
         Err(_) => {
@@ -66,13 +88,8 @@ pub async fn connect(params: RdpParams) -> Result<RdpSession, RdpError> {
     Ok(RdpSession::new(link, started.elapsed()))
 }
 
-fn set_phase(cell: &Mutex<Phase>, phase: Phase) {
-    if let Ok(mut p) = cell.lock() {
-        *p = phase;
-    }
-}
-
-async fn connect_sequence(params: &RdpParams, phase: &Mutex<Phase>) -> Result<Link, RdpError> {
+/// The TCP connection to `params.host`.
+async fn dial(params: &RdpParams) -> Result<(HostStream, SocketAddr), RdpError> {
     let addr = format!("{}:{}", params.host, params.port);
     let tcp = TcpStream::connect((params.host.as_str(), params.port))
         .await
@@ -83,10 +100,25 @@ async fn connect_sequence(params: &RdpParams, phase: &Mutex<Phase>) -> Result<Li
     tcp.set_nodelay(true).ok();
     let client_addr = tcp
         .local_addr()
-        .map_err(|source| RdpError::HostUnreachable {
-            addr: addr.clone(),
-            source,
-        })?;
+        .map_err(|source| RdpError::HostUnreachable { addr, source })?;
+    Ok((HostStream::Tcp(tcp), client_addr))
+}
+
+fn set_phase(cell: &Mutex<Phase>, phase: Phase) {
+    if let Ok(mut p) = cell.lock() {
+        *p = phase;
+    }
+}
+
+async fn connect_sequence(
+    params: &RdpParams,
+    phase: &Mutex<Phase>,
+    stream: Option<(HostStream, SocketAddr)>,
+) -> Result<Link, RdpError> {
+    let (tcp, client_addr) = match stream {
+        Some(given) => given,
+        None => dial(params).await?,
+    };
 
     let drdynvc =
         DrdynvcClient::new().with_dynamic_channel(DisplayControlClient::new(|_| Ok(Vec::new())));

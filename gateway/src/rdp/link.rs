@@ -21,7 +21,6 @@ use ironrdp_pdu::rdp::server_error_info::{ErrorInfo, ProtocolIndependentCode};
 use ironrdp_session::image::DecodedImage;
 use ironrdp_session::{ActiveStage, ActiveStageOutput, GracefulDisconnectReason};
 use ironrdp_tokio::{FramedWrite as _, TokioFramed};
-use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use super::clipboard::{
@@ -33,7 +32,63 @@ use super::input::{InputState, RdpInput};
 use super::session::Counters;
 use super::sink::{DisplaySink, PointerUpdate, Rect};
 
-pub(crate) type Transport = TokioFramed<TlsStream<TcpStream>>;
+pub(crate) type Transport = TokioFramed<TlsStream<HostStream>>;
+
+/// The byte stream under the host's TLS: the TCP connection to the host, or an in-memory
+/// pipe whose other end the caller carries some other way (a test runs RDP through the
+/// gateway's own native websocket relay). An enum, not a trait object: the session task's
+/// futures must stay `Send` for every lifetime.
+#[derive(Debug)]
+pub enum HostStream {
+    Tcp(tokio::net::TcpStream),
+    Pipe(tokio::io::DuplexStream),
+}
+
+impl tokio::io::AsyncRead for HostStream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            HostStream::Tcp(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+            HostStream::Pipe(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for HostStream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            HostStream::Tcp(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            HostStream::Pipe(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            HostStream::Tcp(s) => std::pin::Pin::new(s).poll_flush(cx),
+            HostStream::Pipe(s) => std::pin::Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            HostStream::Tcp(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+            HostStream::Pipe(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
 
 /// How long a deactivation-reactivation sequence may take.
 const REACTIVATION_TIMEOUT: Duration = Duration::from_secs(10);

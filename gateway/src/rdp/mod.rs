@@ -22,7 +22,7 @@ pub mod config;
 mod connect;
 pub mod error;
 pub mod input;
-mod link;
+pub(crate) mod link;
 mod logon;
 pub mod session;
 pub mod sink;
@@ -32,9 +32,10 @@ pub use clipboard::{ClipboardError, ClipboardPolicy, HostClipboard};
 pub use config::{
     CertPolicy, HostCredentials, KEYBOARD_LAYOUT_SWEDISH, LogonCheck, RdpParams, SecurityMode,
 };
-pub use connect::connect;
+pub use connect::{connect, connect_over};
 pub use error::{Phase, RdpError};
 pub use input::{InputState, MouseButton, RdpInput, WheelAxis};
+pub use link::HostStream;
 pub use session::{
     Counters, RdpHandle, RdpSession, ResizeOutcome, SessionEnd, SessionGone, SessionStats,
     SessionTask, TryInputError, process_bytes_in,

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::registry::Registry;
 
 /// Commands waiting for one session's task; more than this and the task is stuck.
-pub(super) const QUEUE: usize = 16;
+pub(crate) const QUEUE: usize = 16;
 
 /// Claims and hands out commands until `shutdown`.
 pub(super) async fn run(
@@ -78,7 +78,7 @@ pub(super) async fn poll(
 }
 
 /// What a session's task reports when it has acted on a command.
-pub(super) async fn finish(database: &Database, command: &QueuedCommand, outcome: Outcome) {
+pub(crate) async fn finish(database: &Database, command: &QueuedCommand, outcome: Outcome) {
     let now = time::OffsetDateTime::now_utc();
     let result = async {
         let mut conn = database.acquire().await?;
@@ -99,7 +99,7 @@ pub(super) async fn finish(database: &Database, command: &QueuedCommand, outcome
 
 /// How a session's task dealt with a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Outcome {
+pub(crate) enum Outcome {
     Done(String),
     Failed(String),
 }

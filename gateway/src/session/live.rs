@@ -91,10 +91,10 @@ impl HostTask {
 }
 
 /// How a session ended: the state the broker records and the audit event's outcome.
-struct Finish {
-    state: SessionState,
-    outcome: AuditOutcome,
-    detail: String,
+pub(crate) struct Finish {
+    pub state: SessionState,
+    pub outcome: AuditOutcome,
+    pub detail: String,
 }
 
 /// How one connection (websocket) of a session ended.
@@ -211,7 +211,7 @@ pub(super) async fn run_new(
     let (handle, task) = rdp_session.start(screen.sink());
     let (attach_tx, attach_rx) = mpsc::channel(1);
     let (commands_tx, commands_rx) = mpsc::channel(commands::QUEUE);
-    service.registry.insert(session, attach_tx, commands_tx);
+    let generation = service.registry.insert(session, attach_tx, commands_tx);
     record(
         &service,
         &claims,
@@ -234,6 +234,7 @@ pub(super) async fn run_new(
         task: HostTask::new(task),
         screen,
         attach_rx,
+        generation,
         commands: commands_rx,
         held: Vec::new(),
         timeouts,
@@ -331,6 +332,8 @@ struct Live {
     screen: SharedScreen,
     frames: FrameLoop,
     attach_rx: mpsc::Receiver<Attach>,
+    /// This session's registry entry ([`super::registry::Registry::remove`]).
+    generation: u64,
     /// The broker's commands for this session ([`super::commands`]).
     commands: mpsc::Receiver<QueuedCommand>,
     /// Administrator messages that came while no browser was attached.
@@ -401,7 +404,7 @@ impl Live {
                 }
             }
         };
-        self.service.registry.remove(session);
+        self.service.registry.remove(session, self.generation);
         // Commands handed over after the last select never get acted on: say so.
         self.commands.close();
         while let Ok(command) = self.commands.try_recv() {
@@ -938,7 +941,7 @@ fn admin_message(sender: &str, text: &str) -> ServerMessage {
 }
 
 /// `text` cut to at most `max` bytes on a character boundary.
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     let mut cut = text.len().min(max);
     while !text.is_char_boundary(cut) {
         cut -= 1;
@@ -961,7 +964,11 @@ fn close_code_for(cause: EndCause, lifecycle: bool) -> CloseCode {
 
 /// How a Disconnect (row `disconnected`, the Windows session kept) or a Logoff (row
 /// `ended`; the broker queued the host agent's logoff) ends this session's task.
-fn ending(command: &SessionCommand, cause: EndCause, reason: &str) -> (SessionState, Finish) {
+pub(crate) fn ending(
+    command: &SessionCommand,
+    cause: EndCause,
+    reason: &str,
+) -> (SessionState, Finish) {
     let (state, what) = match command {
         SessionCommand::Logoff { .. } => (
             SessionState::Ended,
@@ -1195,7 +1202,7 @@ fn pacing(max_fps: u32) -> Duration {
 
 /// Moves the `sessions` row to `state` and audits `action`. Failures are logged: the
 /// session itself must not fail on bookkeeping.
-async fn record(
+pub(crate) async fn record(
     service: &SessionService,
     claims: &Claims,
     state: SessionState,

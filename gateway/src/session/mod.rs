@@ -45,10 +45,10 @@
 //! - Idle timeout (the pool's `idle_timeout_secs`): no input for that long, after an
 //!   `IdleWarning` countdown, closes with 4301 and leaves the session disconnected.
 
-mod commands;
+pub(crate) mod commands;
 mod frames;
 pub mod input;
-mod live;
+pub(crate) mod live;
 pub mod registry;
 pub mod sink;
 
@@ -84,6 +84,9 @@ pub struct SessionConfig {
     pub connect_timeout: Duration,
     /// How long the RDP connection outlives a dropped websocket, waiting for a resume.
     pub reconnect_grace: Duration,
+    /// How long a native client's tunnel waits for the host's TCP connection
+    /// (`gateway.native_connect_timeout`, [`crate::native`]).
+    pub native_connect_timeout: Duration,
     /// Node name recorded in audit events and on the broker commands this node claims.
     pub node: String,
     /// How often the node polls the broker's command channel when nothing wakes it.
@@ -99,6 +102,7 @@ impl Default for SessionConfig {
             hello_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(20),
             reconnect_grace: Duration::from_secs(180),
+            native_connect_timeout: Duration::from_secs(10),
             node: "gateway".to_owned(),
             command_poll: hamn_broker::session_control::POLL_INTERVAL,
             limits: Limits::default(),
@@ -236,7 +240,7 @@ pub(crate) async fn ws_session(
     upgrade.on_upgrade(move |socket| live::run_new(socket, service, claims, source))
 }
 
-async fn refuse_audit(
+pub(crate) async fn refuse_audit(
     service: &SessionService,
     reason: Refusal,
     claims: Option<&ticket::Claims>,
@@ -253,7 +257,7 @@ async fn refuse_audit(
     }
 }
 
-async fn audit_consumed(
+pub(crate) async fn audit_consumed(
     service: &SessionService,
     claims: &ticket::Claims,
     source: Option<&str>,

@@ -1,7 +1,10 @@
-//! The live browser sessions of this gateway node, by session id: what a resuming browser
-//! needs to find its session. Each entry holds the session's current resume token, the
-//! channel its task takes new websockets from, and the one it takes the broker's commands
-//! from ([`super::commands`]).
+//! The live sessions of this gateway node, by session id: what a resuming browser needs to
+//! find its session, and what the broker's commands ([`super::commands`]) and a newer
+//! launch of the same session need to reach it. Browser sessions ([`super::live`]) hold
+//! their current resume token and the channel their task takes new websockets from;
+//! native sessions ([`crate::native`]) only a token that a newer connection cancels to take
+//! the session over. Each entry has a generation, so a task that ends after a newer one
+//! took its place removes only itself.
 //!
 //! A resume token is `session id (16 bytes) ‖ secret (32 random bytes)`. It is single use:
 //! [`Registry::redeem`] takes it out, and the session hands a fresh one to the browser in
@@ -15,6 +18,7 @@ use std::sync::Mutex;
 use hamn_broker::session_control::QueuedCommand;
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::live::Attach;
@@ -38,16 +42,36 @@ pub enum ResumeRefused {
 }
 
 struct Entry {
-    /// `None` between a redeem and the next ServerHello.
+    /// `None` between a redeem and the next ServerHello (and always for native sessions).
     secret: Option<[u8; SECRET_LEN]>,
-    attach: mpsc::Sender<Attach>,
+    /// Where a browser session takes new websockets; `None` for a native session.
+    attach: Option<mpsc::Sender<Attach>>,
     commands: mpsc::Sender<QueuedCommand>,
+    /// Cancelled when a newer entry replaces this one (a native task then closes).
+    superseded: CancellationToken,
+    /// Cancelled by a native task once it has recorded its end (see [`Registry::insert_native`]).
+    ended: CancellationToken,
+    generation: u64,
 }
 
 /// Live sessions of this node.
 #[derive(Default)]
 pub struct Registry {
     sessions: Mutex<HashMap<Uuid, Entry>>,
+    generations: std::sync::atomic::AtomicU64,
+}
+
+/// What a native session's task holds of its registry entry.
+#[derive(Debug)]
+pub(crate) struct NativeEntry {
+    pub generation: u64,
+    /// Cancelled when a newer launch of the same session takes it over.
+    pub superseded: CancellationToken,
+    /// Cancel once the end is recorded: a newer connection waits for it before it records
+    /// its own start, so the row ends in the newer state.
+    pub ended: CancellationToken,
+    /// The replaced entry's `ended`, when this connection took a live session over.
+    pub took_over: Option<CancellationToken>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -75,22 +99,70 @@ impl Registry {
         self.len() == 0
     }
 
-    /// Registers a session whose task takes websockets from `attach` and the broker's
-    /// commands from `commands`.
+    fn next_generation(&self) -> u64 {
+        self.generations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Registers a browser session whose task takes websockets from `attach` and the
+    /// broker's commands from `commands`; returns its generation for [`Registry::remove`].
+    /// A native connection of the same session is told to close.
     pub(super) fn insert(
         &self,
         id: Uuid,
         attach: mpsc::Sender<Attach>,
         commands: mpsc::Sender<QueuedCommand>,
-    ) {
-        self.lock().insert(
+    ) -> u64 {
+        let generation = self.next_generation();
+        let replaced = self.lock().insert(
             id,
             Entry {
                 secret: None,
-                attach,
+                attach: Some(attach),
                 commands,
+                superseded: CancellationToken::new(),
+                ended: CancellationToken::new(),
+                generation,
             },
         );
+        if let Some(old) = replaced {
+            old.superseded.cancel();
+        }
+        generation
+    }
+
+    /// Registers a native session (one RD Gateway tunnel or FreeRDP websocket) that takes
+    /// the broker's commands from `commands`. An earlier native connection of the same
+    /// session is cancelled (the user launched again: the newer client wins).
+    pub(crate) fn insert_native(
+        &self,
+        id: Uuid,
+        commands: mpsc::Sender<QueuedCommand>,
+    ) -> NativeEntry {
+        let generation = self.next_generation();
+        let superseded = CancellationToken::new();
+        let ended = CancellationToken::new();
+        let replaced = self.lock().insert(
+            id,
+            Entry {
+                secret: None,
+                attach: None,
+                commands,
+                superseded: superseded.clone(),
+                ended: ended.clone(),
+                generation,
+            },
+        );
+        let took_over = replaced.map(|old| {
+            old.superseded.cancel();
+            old.ended
+        });
+        NativeEntry {
+            generation,
+            superseded,
+            ended,
+            took_over,
+        }
     }
 
     /// The ids of the live sessions, for the command poll.
@@ -108,12 +180,20 @@ impl Registry {
     pub(super) fn sender(&self, id: Uuid) -> Option<mpsc::Sender<Attach>> {
         self.lock()
             .get(&id)
-            .map(|entry| entry.attach.clone())
+            .and_then(|entry| entry.attach.clone())
             .filter(|attach| !attach.is_closed())
     }
 
-    pub(super) fn remove(&self, id: Uuid) {
-        self.lock().remove(&id);
+    /// Removes session `id` if its entry is still the one of `generation` (a newer
+    /// connection may have replaced it).
+    pub(crate) fn remove(&self, id: Uuid, generation: u64) {
+        let mut sessions = self.lock();
+        if sessions
+            .get(&id)
+            .is_some_and(|e| e.generation == generation)
+        {
+            sessions.remove(&id);
+        }
     }
 
     /// A fresh token for `id`, replacing any earlier one. `None` when the session is gone or
@@ -147,11 +227,14 @@ impl Registry {
             Some(expected) if constant_time_eq(expected, secret) => {}
             _ => return Err(ResumeRefused::WrongToken),
         }
-        if entry.attach.is_closed() {
+        let Some(attach) = entry.attach.clone() else {
+            return Err(ResumeRefused::WrongToken);
+        };
+        if attach.is_closed() {
             return Err(ResumeRefused::Ending);
         }
         entry.secret = None;
-        Ok((id, entry.attach.clone()))
+        Ok((id, attach))
     }
 }
 
@@ -171,7 +254,7 @@ mod tests {
         let (tx, _rx) = mpsc::channel(1);
         let (commands, _commands_rx) = mpsc::channel(1);
         let id = Uuid::now_v7();
-        registry.insert(id, tx, commands);
+        let generation = registry.insert(id, tx, commands);
         assert_eq!(registry.ids(), [id]);
         assert_eq!(
             registry.redeem(&[0; TOKEN_LEN]).err(),
@@ -196,7 +279,13 @@ mod tests {
         );
         let newer = registry.issue_token(id).expect("token");
         assert_ne!(newer, token);
-        registry.remove(id);
+        registry.remove(id, generation + 1);
+        assert_eq!(
+            registry.len(),
+            1,
+            "another generation's remove leaves the entry"
+        );
+        registry.remove(id, generation);
         assert_eq!(
             registry.redeem(&newer).err(),
             Some(ResumeRefused::UnknownSession)
@@ -214,5 +303,27 @@ mod tests {
         let token = registry.issue_token(id).expect("token");
         drop(rx);
         assert_eq!(registry.redeem(&token).err(), Some(ResumeRefused::Ending));
+    }
+
+    #[test]
+    fn a_newer_native_connection_supersedes_the_older_and_only_removes_itself() {
+        let registry = Registry::default();
+        let id = Uuid::now_v7();
+        let (commands, _rx) = mpsc::channel(1);
+        let first = registry.insert_native(id, commands.clone());
+        assert!(first.took_over.is_none());
+        let second = registry.insert_native(id, commands);
+        assert!(first.superseded.is_cancelled());
+        assert!(!second.superseded.is_cancelled());
+        let waited = second.took_over.expect("took over");
+        assert!(!waited.is_cancelled());
+        first.ended.cancel();
+        assert!(waited.is_cancelled());
+        // A native session has no resume channel and no token.
+        assert!(registry.sender(id).is_none());
+        registry.remove(id, first.generation);
+        assert_eq!(registry.ids(), [id]);
+        registry.remove(id, second.generation);
+        assert!(registry.is_empty());
     }
 }

@@ -4,6 +4,7 @@ mod browser;
 mod demo_idp;
 mod display;
 mod host_health;
+mod native;
 mod portal;
 mod rdp;
 mod rdp_file;

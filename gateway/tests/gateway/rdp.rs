@@ -49,7 +49,7 @@ fn click(x: u16, y: u16) -> Vec<RdpInput> {
     ]
 }
 
-async fn wait_for_app(sink: &FrameSink) {
+pub(crate) async fn wait_for_app(sink: &FrameSink) {
     sink.wait_for("the demo app's title bar and selected row", WAIT, |f| {
         f.width == 1280 && f.pixel(700, 24) == TITLE_BAR && f.pixel(200, 124) == SELECTED_ROW
     })

@@ -73,7 +73,7 @@ impl Gateway {
         Self::start_with(SessionConfig::default()).await
     }
 
-    async fn start_with(config: SessionConfig) -> Gateway {
+    pub(crate) async fn start_with(config: SessionConfig) -> Gateway {
         let host = DemoHost::start("nla");
         let spec = HostSpec {
             port: host.port,
@@ -161,6 +161,28 @@ impl Gateway {
         self._host = Box::new(());
     }
 
+    /// A native launch's reference (the PAA cookie / bearer token) and its session.
+    pub(crate) async fn native_reference(&self) -> (String, Uuid) {
+        let t = issue_launch_ticket(
+            &self.database,
+            &self.issuer,
+            self.user,
+            self.app,
+            LaunchPath::Native,
+        )
+        .await
+        .expect("native launch ticket");
+        (
+            t.reference.expect("native launches carry a reference"),
+            t.session.id,
+        )
+    }
+
+    /// A TLS connection to the gateway that trusts its dev CA.
+    pub(crate) async fn tls_stream(&self) -> TlsStream<TcpStream> {
+        self.tls().await
+    }
+
     pub(crate) async fn ticket(&self) -> (String, Uuid) {
         let t = issue_launch_ticket(
             &self.database,
@@ -230,7 +252,7 @@ impl Gateway {
         self.session(id).await.state
     }
 
-    async fn wait_state(&self, id: Uuid, state: SessionState) {
+    pub(crate) async fn wait_state(&self, id: Uuid, state: SessionState) {
         let deadline = tokio::time::Instant::now() + WAIT;
         while self.session_state(id).await != state {
             assert!(
@@ -915,7 +937,12 @@ impl Gateway {
     }
 
     /// `POST /api/v1/sessions/{session}/{action}` as the operator: the queued command's id.
-    async fn admin_action(&self, session: Uuid, action: &str, body: serde_json::Value) -> Uuid {
+    pub(crate) async fn admin_action(
+        &self,
+        session: Uuid,
+        action: &str,
+        body: serde_json::Value,
+    ) -> Uuid {
         let (status, answer) = self
             .admin(&format!("/api/v1/sessions/{session}/{action}"), body)
             .await;
@@ -935,7 +962,7 @@ impl Gateway {
     }
 
     /// Waits until the session's task has finished command `id`.
-    async fn finished(&self, id: Uuid) -> hamn_broker::model::QueuedCommand {
+    pub(crate) async fn finished(&self, id: Uuid) -> hamn_broker::model::QueuedCommand {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let row = self.command_row(id).await;
