@@ -37,10 +37,14 @@ const MAX_QUOTED: usize = 128;
 /// The device redirections and idle timeout the pool allows, for the tunnel-auth
 /// response. The one place that maps pool policy to MS-TSGU flags.
 pub(crate) fn tunnel_policy(pool: &Pool) -> TunnelPolicy {
+    let allowed = pool.native_redirection();
     TunnelPolicy {
         redirection: Redirection {
-            clipboard: pool.clipboard_enabled,
-            ..Redirection::NONE
+            drives: allowed.drives,
+            printers: allowed.printers,
+            ports: allowed.com_ports,
+            clipboard: allowed.clipboard,
+            pnp: allowed.pnp_devices,
         },
         idle_timeout_minutes: pool.idle_timeout_secs.div_ceil(60),
     }
@@ -311,6 +315,8 @@ impl Framing for TsguFraming {
 mod tests {
     use super::*;
 
+    /// A pool with the clipboard switch and idle timeout given, printers and PnP devices
+    /// allowed, drives and COM ports not.
     fn pool(clipboard: bool, idle_secs: u32) -> Pool {
         serde_json::from_value(serde_json::json!({
             "id": uuid::Uuid::now_v7(),
@@ -323,6 +329,11 @@ mod tests {
             "host_cert_pins": [],
             "clipboard_enabled": clipboard,
             "clipboard_max_bytes": 1024,
+            "drives_enabled": false,
+            "printers_enabled": true,
+            "com_ports_enabled": false,
+            "pnp_devices_enabled": true,
+            "native_remote_apps": true,
             "idle_timeout_secs": idle_secs,
             "disconnect_timeout_secs": 0,
             "max_session_secs": 0,
@@ -334,19 +345,22 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_decides_clipboard_and_idle_timeout_and_nothing_else_is_redirected() {
+    fn the_pools_redirection_policy_and_idle_timeout_reach_the_tunnel() {
         let on = tunnel_policy(&pool(true, 90));
         assert_eq!(
             on.redirection,
             Redirection {
+                drives: false,
+                printers: true,
+                ports: false,
                 clipboard: true,
-                ..Redirection::NONE
+                pnp: true,
             }
         );
         // Rounded up: a client never idles out before the pool says.
         assert_eq!(on.idle_timeout_minutes, 2);
         let off = tunnel_policy(&pool(false, 0));
-        assert_eq!(off.redirection, Redirection::NONE);
+        assert!(!off.redirection.clipboard);
         assert_eq!(off.idle_timeout_minutes, 0);
     }
 }
