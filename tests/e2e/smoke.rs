@@ -24,6 +24,7 @@ fn hamn_up_serves_everything_and_stops_cleanly() {
     siths_card_logs_in_to_the_portal(&up, &gateway);
     portal_works_in_chromium(&gateway);
     demo_host_shows_the_app_to_xfreerdp(&up);
+    portal_rdp_file_opens_the_app_in_xfreerdp(&up, &gateway);
 
     let children = up.children();
     assert!(
@@ -501,6 +502,108 @@ fn demo_host_shows_the_app_to_xfreerdp(up: &HamnUp) {
     for (x, y, expected) in crate::smoke::DEMO_PIXELS {
         assert_eq!(image.rgb(*x, *y), *expected, "pixel at ({x},{y})");
     }
+}
+
+/// The native path end to end, as a thin-client user takes it: log in to the portal,
+/// press "Öppna i fjärrskrivbordsklient" (the same POST the button makes), and open the
+/// saved `.rdp` file in xfreerdp 2.11 with nothing else but the Windows login: the file's
+/// gateway settings and one-time token bring it through Hamn's RD Gateway to the demo app,
+/// and the same file opened again is refused.
+fn portal_rdp_file_opens_the_app_in_xfreerdp(up: &HamnUp, gateway: &str) {
+    let scratch = TempDir::new("rdp-file");
+    let jar = scratch.0.join("cookies");
+    let jar = jar.to_str().expect("utf-8 path");
+    let origin = format!("Origin: {gateway}");
+    let post = |path: &str, body: &str, csrf: &str, out: Option<&Path>| {
+        let mut args = vec![
+            "-c",
+            jar,
+            "-b",
+            jar,
+            "-H",
+            origin.as_str(),
+            "-H",
+            "content-type: application/json",
+            "-d",
+            body,
+        ];
+        let csrf_header = format!("X-CSRF-Token: {csrf}");
+        if !csrf.is_empty() {
+            args.extend(["-H", csrf_header.as_str()]);
+        }
+        let out_arg;
+        if let Some(out) = out {
+            out_arg = out.to_str().expect("utf-8 path").to_owned();
+            args.extend(["-o", out_arg.as_str()]);
+        }
+        up.curl(&args, &format!("{gateway}/portal/api/{path}"))
+    };
+    let (code, body) = post("demo-login", r#"{"username":"demo"}"#, "", None);
+    assert_eq!(code, 200, "demo login: {body}");
+    let login: serde_json::Value = serde_json::from_str(&body).expect("login answer");
+    let csrf = login["csrf_token"].as_str().expect("csrf_token").to_owned();
+    let (code, apps) = up.curl(&["-b", jar], &format!("{gateway}/portal/api/apps"));
+    assert_eq!(code, 200, "{apps}");
+    let apps: serde_json::Value = serde_json::from_str(&apps).expect("apps");
+    // Procapita in PROD: the demo pool's app the demo user is entitled to.
+    let app = apps["environments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|env| env["kind"] == "PROD")
+        .flat_map(|env| env["apps"].as_array().cloned().unwrap_or_default())
+        .find_map(|app| app["id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("a PROD app in {apps}"));
+    let file = scratch.0.join("Procapita.rdp");
+    let (code, body) = post(&format!("apps/{app}/rdp"), "{}", &csrf, Some(&file));
+    assert_eq!(code, 200, "the .rdp file: {body}");
+    let bytes = std::fs::read(&file).expect("saved .rdp file");
+    assert_eq!(
+        &bytes[..2],
+        &[0xff, 0xfe],
+        "UTF-16LE with a byte-order mark"
+    );
+
+    let screenshot = |png: &Path| {
+        Command::new(repo().join("tests/tools/rdp-screenshot.sh"))
+            // Only the Windows login: where to connect comes from the file.
+            .args(["-", "0", "demo", "Hamn-demo-2026"])
+            .arg(png)
+            .env("RDP_SCREENSHOT_FILE", &file)
+            .output()
+            .expect("run rdp-screenshot.sh")
+    };
+    let png = scratch.0.join("native.png");
+    let output = screenshot(&png);
+    assert!(
+        output.status.success(),
+        "xfreerdp with the portal's .rdp file failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ppm = scratch.0.join("native.ppm");
+    let status = Command::new("convert")
+        .arg(&png)
+        .arg(&ppm)
+        .status()
+        .expect("convert");
+    assert!(status.success());
+    let image = Ppm::read(&ppm);
+    for (x, y, expected) in crate::smoke::DEMO_PIXELS {
+        assert_eq!(
+            image.rgb(*x, *y),
+            *expected,
+            "pixel at ({x},{y}) of the app through the RD Gateway"
+        );
+    }
+    let again = screenshot(&scratch.0.join("again.png"));
+    assert!(!again.status.success(), "a used .rdp file must be refused");
+    assert!(
+        String::from_utf8_lossy(&again.stderr)
+            .contains("E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 }
 
 /// Pixels whose colour the demo app fixes (demo-host/README.md): (x, y, rgb) — the title

@@ -11,6 +11,9 @@
 # Environment:
 #   RDP_SCREENSHOT_SIZE      session size (default 1280x800)
 #   RDP_SCREENSHOT_SEC       xfreerdp /sec: value, e.g. tls or nla (default: negotiate)
+#   RDP_SCREENSHOT_FILE      an .rdp connection file: xfreerdp reads it (it must be the first
+#                            argument) and HOST and PORT are not passed, so the file's
+#                            `full address` and gateway settings decide where it connects
 #   RDP_SCREENSHOT_EXTRA     extra xfreerdp arguments, space separated
 #   RDP_SCREENSHOT_LOG       keep xfreerdp's log at this path (default: a temp file, removed)
 #   RDP_SCREENSHOT_XKB       X keyboard layout for the session, e.g. se (needs x11-xkb-utils)
@@ -88,8 +91,12 @@ if [ -n "${RDP_SCREENSHOT_XKB:-}" ]; then
     setxkbmap "$RDP_SCREENSHOT_XKB"
 fi
 
-args=("/v:$host:$port" "/u:$user" "/p:$pass" /cert:ignore "/size:$size" /bpp:32
-    -grab-keyboard /log-level:INFO)
+if [ -n "${RDP_SCREENSHOT_FILE:-}" ]; then
+    args=("$RDP_SCREENSHOT_FILE")
+else
+    args=("/v:$host:$port")
+fi
+args+=("/u:$user" "/p:$pass" /cert:ignore "/size:$size" /bpp:32 -grab-keyboard /log-level:INFO)
 [ -n "${RDP_SCREENSHOT_SEC:-}" ] && args+=("/sec:$RDP_SCREENSHOT_SEC")
 # shellcheck disable=SC2206 # deliberate word splitting of the extra arguments
 [ -n "${RDP_SCREENSHOT_EXTRA:-}" ] && args+=($RDP_SCREENSHOT_EXTRA)
