@@ -422,6 +422,18 @@ struct Ppm {
 }
 
 impl Ppm {
+    /// Converts a PNG to PPM beside it (ImageMagick) and reads that.
+    fn from_png(png: &Path) -> Self {
+        let ppm = png.with_extension("ppm");
+        let status = Command::new("convert")
+            .arg(png)
+            .arg(&ppm)
+            .status()
+            .expect("convert");
+        assert!(status.success(), "convert {}", png.display());
+        Self::read(&ppm)
+    }
+
     fn read(path: &Path) -> Self {
         let bytes = std::fs::read(path).expect("read ppm");
         // Header: "P6", width, height, maxval, each separated by white space.
@@ -475,14 +487,7 @@ fn demo_host_shows_the_app_to_xfreerdp(up: &HamnUp) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let ppm = scratch.0.join("demo.ppm");
-    let status = Command::new("convert")
-        .arg(&png)
-        .arg(&ppm)
-        .status()
-        .expect("convert");
-    assert!(status.success());
-    let image = Ppm::read(&ppm);
+    let image = Ppm::from_png(&png);
     assert!(
         image.width >= 1024 && image.height >= 700,
         "{}x{}",
@@ -581,14 +586,7 @@ fn portal_rdp_file_opens_the_app_in_xfreerdp(up: &HamnUp, gateway: &str) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let ppm = scratch.0.join("native.ppm");
-    let status = Command::new("convert")
-        .arg(&png)
-        .arg(&ppm)
-        .status()
-        .expect("convert");
-    assert!(status.success());
-    let image = Ppm::read(&ppm);
+    let image = Ppm::from_png(&png);
     for (x, y, expected) in crate::smoke::DEMO_PIXELS {
         assert_eq!(
             image.rgb(*x, *y),

@@ -5,11 +5,12 @@
 
 use std::time::Duration;
 
-use hamn_broker::model::{ActorKind, AuditOutcome, Host, HostPool as Pool, NewAuditEvent};
+use hamn_broker::model::{AuditOutcome, Host, HostPool as Pool};
 use hamn_broker::repo;
 use hamn_broker::ticket::{self, Claims, ConsumeError, LaunchPath, Refusal};
 use tokio::net::TcpStream;
 
+use crate::session::live::insert_session_event;
 use crate::session::{SessionError, SessionService};
 
 /// Why a reference opened nothing.
@@ -163,28 +164,7 @@ pub(crate) async fn audit(
 ) {
     let result = async {
         let mut conn = service.database.acquire().await?;
-        let actor_name = repo::users::get(&mut conn, claims.user_id)
-            .await?
-            .map_or_else(|| claims.user_id.to_string(), |u| u.display_name);
-        let event = NewAuditEvent {
-            tenant_id: Some(claims.tenant_id),
-            actor_kind: ActorKind::User,
-            actor_id: Some(claims.user_id.to_string()),
-            actor_name,
-            action: action.to_owned(),
-            target_type: Some("session".to_owned()),
-            target_id: Some(claims.session_id.to_string()),
-            outcome,
-            source_address: source.map(str::to_owned),
-            before: None,
-            after: None,
-            detail: Some(format!(
-                "{detail}; host {} gateway {}",
-                claims.host_id, service.config.node
-            )),
-        };
-        repo::audit::insert(&mut conn, &event).await?;
-        Ok::<(), hamn_broker::db::DbError>(())
+        insert_session_event(&mut conn, service, claims, action, outcome, detail, source).await
     }
     .await;
     if let Err(error) = result {

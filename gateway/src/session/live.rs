@@ -1220,31 +1220,44 @@ pub(crate) async fn record(
             time::OffsetDateTime::now_utc(),
         )
         .await?;
-        let actor_name = repo::users::get(&mut conn, claims.user_id)
-            .await?
-            .map_or_else(|| claims.user_id.to_string(), |u| u.display_name);
-        let event = NewAuditEvent {
-            tenant_id: Some(claims.tenant_id),
-            actor_kind: ActorKind::User,
-            actor_id: Some(claims.user_id.to_string()),
-            actor_name,
-            action: action.to_owned(),
-            target_type: Some("session".to_owned()),
-            target_id: Some(claims.session_id.to_string()),
-            outcome,
-            source_address: source.map(str::to_owned),
-            before: None,
-            after: None,
-            detail: Some(format!(
-                "{detail}; host {} gateway {}",
-                claims.host_id, service.config.node
-            )),
-        };
-        repo::audit::insert(&mut conn, &event).await?;
-        Ok::<(), DbError>(())
+        insert_session_event(&mut conn, service, claims, action, outcome, detail, source).await
     }
     .await;
     if let Err(error) = result {
         tracing::warn!(%error, session = %claims.session_id, action, "session bookkeeping failed");
     }
+}
+
+/// Inserts an audit event about the claims' session: the user is the actor, and the
+/// detail names the host and this gateway node. Browser and native sessions both use it.
+pub(crate) async fn insert_session_event(
+    conn: &mut repo::AnyConnection,
+    service: &SessionService,
+    claims: &Claims,
+    action: &str,
+    outcome: AuditOutcome,
+    detail: String,
+    source: Option<&str>,
+) -> Result<(), DbError> {
+    let actor_name = repo::users::get(conn, claims.user_id)
+        .await?
+        .map_or_else(|| claims.user_id.to_string(), |u| u.display_name);
+    let event = NewAuditEvent {
+        tenant_id: Some(claims.tenant_id),
+        actor_kind: ActorKind::User,
+        actor_id: Some(claims.user_id.to_string()),
+        actor_name,
+        action: action.to_owned(),
+        target_type: Some("session".to_owned()),
+        target_id: Some(claims.session_id.to_string()),
+        outcome,
+        source_address: source.map(str::to_owned),
+        before: None,
+        after: None,
+        detail: Some(format!(
+            "{detail}; host {} gateway {}",
+            claims.host_id, service.config.node
+        )),
+    };
+    repo::audit::insert(conn, &event).await.map(drop)
 }

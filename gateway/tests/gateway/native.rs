@@ -587,35 +587,48 @@ async fn xfreerdp_through_the_rd_gateway_shows_the_xrdp_session() {
         password: peers::XRDP_PASSWORD.to_owned(),
     };
     let gateway = Gateway::start_for(spec, Box::new(xrdp), SessionConfig::default()).await;
+    let (via, direct) = via_and_direct(
+        &gateway,
+        port,
+        (peers::XRDP_USER, peers::XRDP_PASSWORD),
+        "tls",
+        "xrdp",
+    )
+    .await;
+    // The xmessage window (each connection is a fresh X session showing the same).
+    assert_eq!(&via[(150 * 1280 + 150) * 3..][..3], peers::XRDP_WINDOW_BG);
+    let area = (96, 96, 420, 120);
+    let diff = differing(&region(&direct, area), &region(&via, area));
+    assert_eq!(diff, 0, "{diff} pixels differ from the direct connection");
+}
+
+/// xfreerdp to `127.0.0.1:port` through the gateway with a fresh native reference (its
+/// session then recorded as for browser sessions), then directly: both pictures.
+async fn via_and_direct(
+    gateway: &Gateway,
+    port: u16,
+    (user, password): (&str, &str),
+    security: &str,
+    what: &str,
+) -> (Vec<u8>, Vec<u8>) {
     let (cookie, session) = gateway.native_reference().await;
     let via = shown(
         xfreerdp(
             Some((gateway.port, &cookie)),
             "127.0.0.1",
             port,
-            peers::XRDP_USER,
-            peers::XRDP_PASSWORD,
-            Some("tls"),
+            user,
+            password,
+            Some(security),
         ),
-        "xrdp through the gateway",
+        &format!("{what} through the gateway"),
     );
+    assert_recorded(gateway, session).await;
     let direct = shown(
-        xfreerdp(
-            None,
-            "127.0.0.1",
-            port,
-            peers::XRDP_USER,
-            peers::XRDP_PASSWORD,
-            Some("tls"),
-        ),
-        "xrdp directly",
+        xfreerdp(None, "127.0.0.1", port, user, password, Some(security)),
+        &format!("{what} directly"),
     );
-    // The xmessage window (each connection is a fresh X session showing the same).
-    assert_eq!(&via[(150 * 1280 + 150) * 3..][..3], peers::XRDP_WINDOW_BG);
-    let area = (96, 96, 420, 120);
-    let diff = differing(&region(&direct, area), &region(&via, area));
-    assert_eq!(diff, 0, "{diff} pixels differ from the direct connection");
-    assert_recorded(&gateway, session).await;
+    (via, direct)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -631,30 +644,14 @@ async fn xfreerdp_through_the_rd_gateway_shows_freerdp_shadow_over_nla() {
         password: peers::SHADOW_PASSWORD.to_owned(),
     };
     let gateway = Gateway::start_for(spec, Box::new(shadow), SessionConfig::default()).await;
-    let (cookie, session) = gateway.native_reference().await;
-    let via = shown(
-        xfreerdp(
-            Some((gateway.port, &cookie)),
-            "127.0.0.1",
-            port,
-            peers::SHADOW_USER,
-            peers::SHADOW_PASSWORD,
-            Some("nla"),
-        ),
-        "freerdp-shadow through the gateway",
-    );
-    assert_recorded(&gateway, session).await;
-    let direct = shown(
-        xfreerdp(
-            None,
-            "127.0.0.1",
-            port,
-            peers::SHADOW_USER,
-            peers::SHADOW_PASSWORD,
-            Some("nla"),
-        ),
-        "freerdp-shadow directly",
-    );
+    let (via, direct) = via_and_direct(
+        &gateway,
+        port,
+        (peers::SHADOW_USER, peers::SHADOW_PASSWORD),
+        "nla",
+        "freerdp-shadow",
+    )
+    .await;
     // The shadowed display's xmessage window (+100+100, 400×100).
     assert_eq!(&via[(150 * 1280 + 150) * 3..][..3], peers::XRDP_WINDOW_BG);
     let area = (100, 100, 400, 100);
