@@ -127,14 +127,6 @@ async fn measure(
     issuer: &Arc<TicketIssuer>,
     offset: usize,
 ) -> anyhow::Result<Row> {
-    // SQLite takes one writer at a time; with IN_FLIGHT concurrent launch transactions
-    // some fail with SQLITE_BUSY ("database is locked") rather than wait, so its launches
-    // run one per broker (a known limit, reported with the numbers).
-    let writers = if backend == "SQLite" {
-        brokers.len()
-    } else {
-        IN_FLIGHT
-    };
     let baseline = run(brokers, IN_FLIGHT, LAUNCHES, |db, _| async move {
         sqlx::query("SELECT 1").fetch_one(db.pool()).await?;
         Ok(())
@@ -142,7 +134,7 @@ async fn measure(
     .await?;
     eprintln!("{backend} ×{}: baseline {baseline:?}", brokers.len());
     let issuer = Arc::clone(issuer);
-    let launches = run(brokers, writers, LAUNCHES, move |db, i| {
+    let launches = run(brokers, IN_FLIGHT, LAUNCHES, move |db, i| {
         let issuer = Arc::clone(&issuer);
         async move {
             let (user, app) = launch_pair(offset + i);
@@ -411,7 +403,7 @@ fn verdict(ok: bool) -> &'static str {
 fn print_table(rows: &[Row], engine: Summary) {
     println!(
         "\nplacement: {} hosts in {} pools, 100000 live sessions, {TENANTS} tenants with limits; \
-         {IN_FLIGHT} in flight (SQLite launches: one per broker), {LAUNCHES} launches and \
+         {IN_FLIGHT} in flight, {LAUNCHES} launches and \
          {DECISIONS} decisions per row",
         TENANTS * POOLS_PER_TENANT * HOSTS_PER_POOL,
         TENANTS * POOLS_PER_TENANT

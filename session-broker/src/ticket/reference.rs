@@ -42,11 +42,7 @@ pub fn is_well_formed(text: &str) -> bool {
 
 /// Stores the hash of the reference issued with ticket `ticket_id` (the caller's
 /// transaction, right after [`super::record`]).
-pub async fn record(
-    conn: &mut AnyConnection,
-    ticket_id: Uuid,
-    hash: &str,
-) -> Result<(), DbError> {
+pub async fn record(conn: &mut AnyConnection, ticket_id: Uuid, hash: &str) -> Result<(), DbError> {
     sqlx::query("UPDATE launch_tickets SET reference_hash = $1 WHERE id = $2")
         .bind(hash)
         .bind(ticket_id.to_string())
@@ -155,9 +151,9 @@ mod tests {
         for bad in [
             "",
             "short",
-            "AAAAAAAAAAAAAAAAAAAAAAA",   // 23
-            "AAAAAAAAAAAAAAAAAAAAAAAAA", // 25
-            "AAAAAAAAAAAAAAAAAAAAAA+/",  // standard alphabet
+            "AAAAAAAAAAAAAAAAAAAAAAA",      // 23
+            "AAAAAAAAAAAAAAAAAAAAAAAAA",    // 25
+            "AAAAAAAAAAAAAAAAAAAAAA+/",     // standard alphabet
             "AAAAAAAAAAAAAAAAAAAAAA\u{e5}", // non-ASCII
             "AAAAAAAAAAAAAAAAAAAAAA==",
         ] {

@@ -361,11 +361,17 @@ async fn native_references_are_single_use(b: Backend) {
     let browser = issue_launch_ticket(h.db(), &issuer, ids.user, ids.app_prod, LaunchPath::Browser)
         .await
         .expect("browser launch");
-    assert!(browser.reference.is_none(), "only native launches carry a reference");
+    assert!(
+        browser.reference.is_none(),
+        "only native launches carry a reference"
+    );
     let t = issue_launch_ticket(h.db(), &issuer, ids.user, ids.app_utb, LaunchPath::Native)
         .await
         .expect("native launch");
-    let reference = t.reference.clone().expect("native launches carry a reference");
+    let reference = t
+        .reference
+        .clone()
+        .expect("native launches carry a reference");
     assert_eq!(reference.len(), ticket::reference::REFERENCE_LEN);
     let mut conn = h.db().pool().acquire().await.unwrap();
     let now = millis(hamn_broker::db::row::now());
@@ -408,9 +414,7 @@ async fn native_references_are_single_use(b: Backend) {
     drop(conn);
     let launches = h.audit("action=session.launch").await;
     assert!(
-        launches
-            .iter()
-            .all(|e| !e.to_string().contains(&reference)),
+        launches.iter().all(|e| !e.to_string().contains(&reference)),
         "the reference never reaches the audit log"
     );
     h.finish().await;
