@@ -278,6 +278,10 @@ fn launch_event(
     }
 }
 
+/// How often a launch whose transaction failed transiently ([`DbError::is_transient`]:
+/// SQLite busy, a PostgreSQL deadlock) is run again before the error reaches the user.
+const TRANSIENT_RETRIES: u32 = 4;
+
 /// Launches `app_id` for `user_id` over `path`: checks the user is entitled to an enabled
 /// app of their tenant, places the session with [`placement::place`] (the user's live
 /// session for the app if there is one, else a new `sessions` row, `launching`, on the
@@ -304,15 +308,32 @@ pub async fn issue_launch_ticket_at(
     path: LaunchPath,
     now: OffsetDateTime,
 ) -> Result<LaunchTicket, LaunchError> {
-    let mut tx = db.begin().await?;
-    let result = launch_in(&mut tx, issuer, user_id, app_id, path, now).await;
-    match result {
-        Ok(granted) => {
-            tx.commit().await.map_err(DbError::from)?;
-            Ok(granted)
+    let mut attempt = 0;
+    let result = loop {
+        let mut tx = db.begin().await?;
+        let result = launch_in(&mut tx, issuer, user_id, app_id, path, now).await;
+        match result {
+            Ok(granted) => match tx.commit().await.map_err(DbError::from) {
+                Ok(()) => break Ok(granted),
+                Err(e) if e.is_transient() && attempt < TRANSIENT_RETRIES => {}
+                Err(e) => return Err(e.into()),
+            },
+            Err(LaunchError::Database(e)) if e.is_transient() && attempt < TRANSIENT_RETRIES => {
+                tx.rollback().await.map_err(DbError::from)?;
+            }
+            Err(e) => {
+                tx.rollback().await.map_err(DbError::from)?;
+                break Err(e);
+            }
         }
+        // The whole launch runs again: nothing of the failed attempt was committed.
+        attempt += 1;
+        tracing::debug!(attempt, %user_id, %app_id, "launch transaction failed transiently; again");
+        tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+    };
+    match result {
+        Ok(granted) => Ok(granted),
         Err(e) => {
-            tx.rollback().await.map_err(DbError::from)?;
             if e.is_refusal() {
                 let mut conn = db.acquire().await?;
                 let user = repo::users::get(&mut conn, user_id).await?;

@@ -24,16 +24,18 @@ use crate::support::{Backend, Harness};
 
 const LAUNCHES: usize = 32;
 
+/// A launch's (user, app) and what became of it.
+type Outcome = ((Uuid, Uuid), Result<LaunchTicket, LaunchError>);
+/// The granted launches' sessions per (user, app), and the refusals' reasons.
+type Judged = (HashMap<(Uuid, Uuid), HashSet<Uuid>>, Vec<&'static str>);
+
 async fn put_ok(h: &Harness, path: &str, body: serde_json::Value) {
     let r = h.op(Method::PUT, path, Some(body)).await;
     assert_eq!(r.status, StatusCode::OK, "PUT {path}: {:#}", r.json);
 }
 
 /// Launches every `(user, app)` at once, alternating between `brokers`.
-async fn launch_all(
-    brokers: &[Database],
-    pairs: &[(Uuid, Uuid)],
-) -> Vec<((Uuid, Uuid), Result<LaunchTicket, LaunchError>)> {
+async fn launch_all(brokers: &[Database], pairs: &[(Uuid, Uuid)]) -> Vec<Outcome> {
     let issuer = issuer();
     let mut launches = tokio::task::JoinSet::new();
     for (n, &(user, app)) in pairs.iter().enumerate() {
@@ -54,9 +56,7 @@ async fn launch_all(
 
 /// Every launch was granted or refused by a limit (never a database error); returns the
 /// granted ones' session per (user, app) and the refusal reasons.
-fn judge(
-    results: &[((Uuid, Uuid), Result<LaunchTicket, LaunchError>)],
-) -> (HashMap<(Uuid, Uuid), HashSet<Uuid>>, Vec<&'static str>) {
+fn judge(results: &[Outcome]) -> Judged {
     let mut sessions: HashMap<(Uuid, Uuid), HashSet<Uuid>> = HashMap::new();
     let mut refused = Vec::new();
     for (pair, r) in results {
