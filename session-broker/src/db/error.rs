@@ -31,9 +31,9 @@ pub enum DbError {
 
 impl DbError {
     /// Whether running the whole transaction again may succeed: SQLite's "database is
-    /// locked" (`SQLITE_BUSY` and its extended codes, which SQLite may answer at once,
-    /// without waiting out the busy timeout, e.g. when a transaction cannot upgrade its
-    /// snapshot), PostgreSQL's deadlock and serialization failures.
+    /// locked" (`SQLITE_BUSY` and its extended codes: the busy timeout ran out while
+    /// another process held the write lock, or a snapshot could not be upgraded),
+    /// PostgreSQL's deadlock and serialization failures.
     pub fn is_transient(&self) -> bool {
         let Self::Other(sqlx::Error::Database(db)) = self else {
             return false;
