@@ -14,15 +14,24 @@
 //! is timed too. The aims (PostgreSQL: at least 1,000 launches/s, p99 under
 //! 20 ms) are printed as PASS or MISS.
 //!
-//! Measured on the 2-core dev machine (other builds running, so absolute numbers are
-//! noisy; docs/ARCHITECTURE.md "Performance" has the story):
+//! Measured on the 2-core dev machine, 16 in flight, 3,000 launches per row (other
+//! helpers' builds running alongside, so absolute numbers are noisy; the ratios to
+//! `SELECT 1` less so). Before: the pool's and the tenant's rows locked for the whole
+//! launch, ~21 round trips. After: seat counters (migration 0014), 15 round trips, and
+//! SQLite transactions queued per file.
 //!
-//! | launches | before (pool + tenant row locks, ~21 round trips) | after (seat counters, 15) |
+//! | launches/s, p50 / p99 ms | before | after |
 //! |---|---|---|
-//! | PostgreSQL, 1 broker | 215/s, p99 163 ms | RESULT_PG1 |
-//! | PostgreSQL, 2 brokers | – | RESULT_PG2 |
-//! | SQLite, 1 broker | one launch in flight (16 failed "database is locked") | RESULT_SQ1 |
-//! | SQLite, 2 brokers | one launch per broker | RESULT_SQ2 |
+//! | PostgreSQL, 1 broker | 215/s, p99 163 ms | 542/s, 27 / 58 ms |
+//! | PostgreSQL, 2 brokers | (not recorded) | 687/s, 22 / 46 ms |
+//! | SQLite, 1 broker | ran one launch at a time (16 in flight failed "database is locked") | 450/s, 34 / 63 ms |
+//! | SQLite, 2 brokers | ran one launch per broker | 419/s, 37 / 63 ms |
+//!
+//! The PostgreSQL aims (1,000/s, p99 < 20 ms) are still missed. Sampling
+//! `pg_stat_activity` during the PostgreSQL launches: 84 % of the server's time is
+//! `ClientRead` (waiting for the broker's next statement), 8 % CPU, 6 % WAL flush at
+//! commit, 2 % row-lock waits (the tenant's `tenant_usage` row). So what is left is the
+//! client: round trips and its CPU on the two shared cores, not locking.
 //!
 //! Run: `cargo bench -p hamn-bench --bench placement` (PostgreSQL from
 //! HAMN_TEST_DATABASE_URL, else 127.0.0.1:5432; its rows say so when none answers).
