@@ -47,7 +47,8 @@ pub fn report(pool_id: Uuid, view: &PoolView) -> PoolCapacity {
 
 /// Compares the pool's alarm with its stored state and, on a change, stores the new state
 /// and audits `pool.capacity_low` or `pool.capacity_ok` on `conn` (the caller's
-/// transaction). Returns the new state when it changed.
+/// transaction). Returns the new state when it changed. The store is conditional on the
+/// old state, so when two brokers see one transition at once only one audits it.
 pub async fn check(
     conn: &mut AnyConnection,
     pool_id: Uuid,
@@ -58,7 +59,10 @@ pub async fn check(
         return Ok(None);
     }
     let now = from_millis(view.now_ms).map_err(|e| DbError::Corrupt(format!("clock: {e}")))?;
-    repo::load::set_capacity_low(conn, pool_id, capacity.capacity_low, now).await?;
+    if !repo::load::set_capacity_low(conn, pool_id, capacity.capacity_low, now).await? {
+        // Another broker stored (and audited) the same transition first.
+        return Ok(None);
+    }
     let tenant = repo::pools::get(conn, pool_id)
         .await?
         .and_then(|p| p.dedicated_tenant_id);

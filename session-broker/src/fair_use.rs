@@ -4,9 +4,14 @@
 //!
 //! Counting lives in the database, never in a node's memory, so every broker and gateway
 //! on one PostgreSQL sees the same numbers: per-minute counts are one atomic upsert on a
-//! `rate_counters` row (fixed windows aligned to the minute), and a launch that checks a
-//! session limit first locks the tenant's `tenant_limits` row, so two nodes cannot both
-//! take the last seat. A refused launch rolls its count back.
+//! `rate_counters` row (fixed windows aligned to the minute); a tenant's live sessions
+//! are its `tenant_usage` counter, which a trigger on `sessions` raises and lowers under
+//! that row's lock (migration 0014). A launch reads the limits without a lock, checks the
+//! user's limit under the user's row lock, and counts itself last ([`count_launch`]: one
+//! statement that bumps the launch counter and reads the tenant's sessions, its own
+//! new one included): two nodes cannot both take the tenant's last seat, yet launches of
+//! one tenant hold its rows only for that last statement and the commit. A refused launch
+//! rolls its count back.
 
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
@@ -40,49 +45,88 @@ pub enum Over {
     LaunchRate { limit: u32, retry_after_s: u32 },
 }
 
-/// The tenant's limits, locked for the transaction when it has any, so launches of one
-/// tenant are counted one at a time across nodes.
+/// What a launch learns of fair use before placement, read without a lock in one round
+/// trip: the limits and the use committed so far.
+#[derive(Debug, Clone)]
+pub struct LaunchLimits {
+    pub limits: TenantLimits,
+    /// The tenant's live sessions.
+    pub sessions: u64,
+    /// The tenant's launches this minute.
+    pub launches: u64,
+    retry_after_s: u32,
+}
+
+impl LaunchLimits {
+    /// An early refusal by the launch rate, which spares the placement work;
+    /// [`count_launch`] decides for good.
+    pub fn check_rate(&self) -> Result<(), Over> {
+        match self.limits.launches_per_minute {
+            Some(limit) if self.launches >= u64::from(limit) => Err(Over::LaunchRate {
+                limit,
+                retry_after_s: self.retry_after_s,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The tenant's limits and use for a launch at `now` ([`LaunchLimits`]).
 pub async fn limits_for_launch(
     conn: &mut AnyConnection,
     tenant_id: Uuid,
-) -> Result<TenantLimits, DbError> {
-    Ok(load::tenant_limits(conn, tenant_id, true).await?.0)
+    now: OffsetDateTime,
+) -> Result<LaunchLimits, DbError> {
+    let (start, retry_after_s) = window(millis(now));
+    let (limits, sessions, launches) = load::launch_limits(conn, tenant_id, start).await?;
+    Ok(LaunchLimits {
+        limits,
+        sessions,
+        launches,
+        retry_after_s,
+    })
 }
 
-/// Counts a launch in the current minute, refusing it when that passes the tenant's
-/// launches per minute. Call inside the launch's transaction: a later refusal or failure
-/// rolls the count back with everything else.
+/// The tenant's session limit against its live sessions before this launch's.
+pub fn check_tenant_sessions(limits: &TenantLimits, sessions: u64) -> Result<(), Over> {
+    match limits.max_sessions {
+        Some(limit) if sessions >= u64::from(limit) => Err(Over::TenantSessions { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// The user's session limit against the user's live sessions (counted with the user's
+/// row locked) before a new one.
+pub fn check_user_sessions(limits: &TenantLimits, user_live: u64) -> Result<(), Over> {
+    match limits.max_sessions_per_user {
+        Some(limit) if user_live >= u64::from(limit) => Err(Over::UserSessions { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// Counts a launch in the current minute and, for a launch whose new session row is
+/// already stored, checks the tenant's session limit with that session counted; refuses
+/// when either is passed. Call last inside the launch's transaction: a refusal or failure
+/// rolls the count (and the session) back with everything else.
 pub async fn count_launch(
     conn: &mut AnyConnection,
     limits: &TenantLimits,
     now: OffsetDateTime,
+    new_session: bool,
 ) -> Result<Result<(), Over>, DbError> {
     let (start, retry_after_s) = window(millis(now));
-    let n = load::bump(conn, limits.tenant_id, Counter::Launch, start).await?;
-    Ok(match limits.launches_per_minute {
-        Some(limit) if n > u64::from(limit) => Err(Over::LaunchRate {
+    let (n, sessions) = load::bump_launch(conn, limits.tenant_id, start).await?;
+    if let Some(limit) = limits.launches_per_minute
+        && n > u64::from(limit)
+    {
+        return Ok(Err(Over::LaunchRate {
             limit,
             retry_after_s,
-        }),
-        _ => Ok(()),
-    })
-}
-
-/// Checks the session limits before a new session of `user_id` is recorded.
-pub async fn check_new_session(
-    conn: &mut AnyConnection,
-    limits: &TenantLimits,
-    user_id: Uuid,
-) -> Result<Result<(), Over>, DbError> {
-    if let Some(limit) = limits.max_sessions
-        && load::tenant_sessions(conn, limits.tenant_id).await? >= u64::from(limit)
-    {
-        return Ok(Err(Over::TenantSessions { limit }));
+        }));
     }
-    if let Some(limit) = limits.max_sessions_per_user
-        && load::user_sessions(conn, user_id).await? >= u64::from(limit)
-    {
-        return Ok(Err(Over::UserSessions { limit }));
+    if new_session {
+        // `sessions` includes this launch's own.
+        return Ok(check_tenant_sessions(limits, sessions.saturating_sub(1)));
     }
     Ok(Ok(()))
 }

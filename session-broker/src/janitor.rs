@@ -11,6 +11,9 @@
 //!   ([`crate::security::detect`]); new ones become security events.
 //! - Every pool's capacity alarm is checked ([`crate::capacity::sweep`]), and per-minute
 //!   fair-use counters of past windows are deleted.
+//! - The seat counters (hosts' live sessions and logons, tenants' live sessions; kept by
+//!   triggers on `sessions`) are compared with `sessions` and recounted where they
+//!   disagree ([`crate::repo::load::reconcile_seats`]), so drift heals within a minute.
 //! - The pools' disconnect timeout and maximum session length ([`crate::lifecycle`]):
 //!   warnings, then logoffs.
 //! - Session commands nobody claimed in time are marked expired, claims of a gateway node
@@ -163,9 +166,18 @@ pub async fn run_janitor(db: Database, interval: Duration, shutdown: Cancellatio
     }
 }
 
-/// The capacity alarms of every pool, and fair-use counters older than the previous
-/// window (nothing reads those).
+/// The seat counters recounted where they drift, the capacity alarms of every pool, and
+/// fair-use counters older than the previous window (nothing reads those).
 pub async fn load_sweep(db: &Database, now: OffsetDateTime) -> Result<u64, DbError> {
+    let fixed = repo::load::reconcile_seats(db).await?;
+    if fixed != repo::load::Reconciled::default() {
+        // The triggers keep the counters exact; a correction means something bypassed
+        // them (or a bug), which operators should hear of.
+        tracing::warn!(
+            ?fixed,
+            "seat counters drifted from the sessions table; recounted"
+        );
+    }
     let changed = crate::capacity::sweep(db, now).await?;
     let mut conn = db.acquire().await?;
     let (current, _) = crate::fair_use::window(millis(now));

@@ -278,6 +278,10 @@ fn launch_event(
     }
 }
 
+/// How often a launch whose transaction failed transiently ([`DbError::is_transient`]:
+/// SQLite busy, a PostgreSQL deadlock) is run again before the error reaches the user.
+const TRANSIENT_RETRIES: u32 = 4;
+
 /// Launches `app_id` for `user_id` over `path`: checks the user is entitled to an enabled
 /// app of their tenant, places the session with [`placement::place`] (the user's live
 /// session for the app if there is one, else a new `sessions` row, `launching`, on the
@@ -304,15 +308,32 @@ pub async fn issue_launch_ticket_at(
     path: LaunchPath,
     now: OffsetDateTime,
 ) -> Result<LaunchTicket, LaunchError> {
-    let mut tx = db.begin().await?;
-    let result = launch_in(&mut tx, issuer, user_id, app_id, path, now).await;
-    match result {
-        Ok(granted) => {
-            tx.commit().await.map_err(DbError::from)?;
-            Ok(granted)
+    let mut attempt = 0;
+    let result = loop {
+        let mut tx = db.begin().await?;
+        let result = launch_in(&mut tx, issuer, user_id, app_id, path, now).await;
+        match result {
+            Ok(granted) => match tx.commit().await.map_err(DbError::from) {
+                Ok(()) => break Ok(granted),
+                Err(e) if e.is_transient() && attempt < TRANSIENT_RETRIES => {}
+                Err(e) => return Err(e.into()),
+            },
+            Err(LaunchError::Database(e)) if e.is_transient() && attempt < TRANSIENT_RETRIES => {
+                tx.rollback().await.map_err(DbError::from)?;
+            }
+            Err(e) => {
+                tx.rollback().await.map_err(DbError::from)?;
+                break Err(e);
+            }
         }
+        // The whole launch runs again: nothing of the failed attempt was committed.
+        attempt += 1;
+        tracing::debug!(attempt, %user_id, %app_id, "launch transaction failed transiently; again");
+        tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+    };
+    match result {
+        Ok(granted) => Ok(granted),
         Err(e) => {
-            tx.rollback().await.map_err(DbError::from)?;
             if e.is_refusal() {
                 let mut conn = db.acquire().await?;
                 let user = repo::users::get(&mut conn, user_id).await?;
@@ -340,6 +361,13 @@ pub async fn issue_launch_ticket_at(
     }
 }
 
+/// The launch in its transaction. Round trips on PostgreSQL for a new session: the user
+/// (locked), the app, the entitlement, the service windows, the tenant's limits and use,
+/// the user's live sessions, the pool's rules, its hosts, the seat, the ticket, the
+/// audit event, the session row and the launch counter (13, plus BEGIN and COMMIT; a
+/// native launch adds its reference). Hot rows are taken as late as they can be: the
+/// host's at the seat, the tenant's `tenant_usage` and launch counter rows by the last two
+/// statements, so a tenant's launches overlap in everything but those.
 async fn launch_in(
     conn: &mut AnyConnection,
     issuer: &TicketIssuer,
@@ -348,7 +376,9 @@ async fn launch_in(
     path: LaunchPath,
     now: OffsetDateTime,
 ) -> Result<LaunchTicket, LaunchError> {
-    let user = repo::users::get(conn, user_id)
+    // Lock order of every launch: the user, the chosen host, the tenant's usage, the
+    // tenant's launch counter (see crate::placement).
+    let user = repo::users::get_for_launch(conn, user_id)
         .await?
         .ok_or(LaunchError::UnknownUser)?;
     let app = match repo::apps::get(conn, app_id).await? {
@@ -372,35 +402,36 @@ async fn launch_in(
             until,
         });
     }
-    // Lock order of every launch: tenant limits, launch counter, pool (placement).
-    let limits = fair_use::limits_for_launch(conn, user.tenant_id).await?;
-    fair_use::count_launch(conn, &limits, now)
-        .await?
-        .map_err(LaunchError::from)?;
-    let (placed, view) = placement::place(conn, user.id, app.id, app.pool_id, now).await?;
-    let (session, host, roamed) = match placed {
+    let fair = fair_use::limits_for_launch(conn, user.tenant_id, now).await?;
+    fair.check_rate().map_err(LaunchError::from)?;
+    // Read with the user's row locked: the user's other launches have committed or wait.
+    let (live, user_live) = repo::sessions::live_for_launch(conn, user.id, app.id).await?;
+    let existing = match live {
+        Some(session) => repo::hosts::get(conn, session.host_id)
+            .await?
+            .map(|host| (session, host)),
+        None => None,
+    };
+    let (placed, view) = placement::place(conn, existing, app.pool_id, now).await?;
+    let (session, host, new_session) = match placed {
         // Roaming: the ticket names the live session, and the gateway reattaches it.
-        placement::Placement::Existing { session, host } => (session, host, true),
+        placement::Placement::Existing { session, host } => (session, host, false),
         placement::Placement::New(host) => {
-            fair_use::check_new_session(conn, &limits, user.id)
-                .await?
+            fair_use::check_tenant_sessions(&fair.limits, fair.sessions)
+                .and_then(|()| fair_use::check_user_sessions(&fair.limits, user_live))
                 .map_err(LaunchError::from)?;
-            let session = repo::sessions::insert(
-                conn,
-                &NewSession {
-                    tenant_id: user.tenant_id,
-                    user_id: user.id,
-                    app_id: app.id,
-                    host_id: host.id,
-                },
-            )
-            .await?;
+            let session = repo::sessions::prepare(&NewSession {
+                tenant_id: user.tenant_id,
+                user_id: user.id,
+                app_id: app.id,
+                host_id: host.id,
+            });
             if let Some(mut view) = view {
                 // The seat just taken may ring the pool's capacity alarm.
                 view.add_session(host.id);
                 capacity::check(conn, app.pool_id, &view).await?;
             }
-            (session, host, false)
+            (session, host, true)
         }
         placement::Placement::LogonStorm { retry_after_s } => {
             return Err(LaunchError::LogonStorm { retry_after_s });
@@ -435,14 +466,22 @@ async fn launch_in(
             "host {} path {path} ticket {}{}",
             host.id,
             claims.ticket_id,
-            if roamed {
-                "; roams to the user's live session"
-            } else {
+            if new_session {
                 ""
+            } else {
+                "; roams to the user's live session"
             }
         ),
     );
     repo::audit::insert(conn, &event).await?;
+    if new_session {
+        // Stored last: its trigger takes the host's seat (row already ours) and the
+        // tenant's usage row, held from here to the commit.
+        repo::sessions::insert_prepared(conn, &session).await?;
+    }
+    fair_use::count_launch(conn, &fair.limits, now, new_session)
+        .await?
+        .map_err(LaunchError::from)?;
     let expires_at = crate::db::row::from_millis(claims.expires_at_ms)
         .map_err(|e| DbError::Corrupt(format!("ticket expiry: {e}")))?;
     Ok(LaunchTicket {

@@ -13,23 +13,32 @@
 //!    progress as the pool's storm limit is skipped; when every host with room is, the
 //!    launch is refused with a time to retry.
 //!
-//! Launches into one pool are serialised, so several brokers on one database never overfill
-//! a host. On PostgreSQL the pool's row is locked (`FOR UPDATE`) for the launch's
-//! transaction. On SQLite every write transaction already holds the database's write lock
-//! (`BEGIN IMMEDIATE`).
+//! Launches are not serialised per pool. The pool is read without a lock (one query: the
+//! hosts with their seat counters, which triggers on `sessions` keep, migration 0014),
+//! the engine decides, and the launch then takes a seat on the chosen host with
+//! [`repo::hosts::take_seat`]: the host row is locked (PostgreSQL) and its counter,
+//! state and health are checked again. When another launch took the last seat or the
+//! host left service meanwhile, that host is read again and the engine decides anew, so
+//! several brokers on one database never overfill a host. On SQLite every write
+//! transaction holds the database's write lock (`BEGIN IMMEDIATE`) anyway.
+//!
+//! Lock order of a launch (PostgreSQL): the user's row ([`crate::launch`]), the chosen
+//! host's row, then, when its session row is stored last, the tenant's `tenant_usage`
+//! row (trigger) and its launch counter ([`crate::fair_use`]). Session changes elsewhere
+//! (gateway, janitor, logoff) lock their host's row before the tenant's, in the trigger.
 
 pub mod engine;
 
 use ring::rand::{SecureRandom, SystemRandom};
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::DbError;
-use crate::db::row::{get_uuid, millis};
+use crate::db::row::millis;
 use crate::model::{Host, PoolPlacement, Session};
 use crate::repo;
-use crate::repo::load::{AlarmState, LIVE_STATES};
+use crate::repo::load::AlarmState;
 use engine::{Decision, HostView, Rules};
 
 /// The outcome of placement.
@@ -73,7 +82,29 @@ impl PoolView {
     }
 }
 
-/// Reads the pool's settings, alarm state and hosts. Call with the pool locked.
+/// Reads the pool's settings, alarm state and hosts; `None` when the pool does not exist.
+pub async fn view_with_strategy(
+    conn: &mut AnyConnection,
+    pool_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<Option<(crate::model::PoolStrategy, PoolView)>, DbError> {
+    let Some((strategy, settings, alarm)) = repo::load::pool_rules(conn, pool_id).await? else {
+        return Ok(None);
+    };
+    let hosts = repo::load::pool_hosts(conn, pool_id).await?;
+    Ok(Some((
+        strategy,
+        PoolView {
+            settings,
+            alarm,
+            hosts,
+            now_ms: millis(now),
+        },
+    )))
+}
+
+/// Reads the pool's settings, alarm state and hosts (defaults for a pool without
+/// settings, no hosts for one that does not exist).
 pub async fn view(
     conn: &mut AnyConnection,
     pool_id: Uuid,
@@ -89,81 +120,83 @@ pub async fn view(
     })
 }
 
-/// Places a launch of `app_id` for `user_id` in `pool_id`, and returns what it saw of the
-/// pool. Call inside the launch's transaction.
+/// Places a launch of `app_id` for `user_id` in `pool_id`, given the user's live session
+/// for the app (`existing`, with its host), and returns what it saw of the pool (`None`
+/// for a reuse, which does not read it). Call inside the launch's transaction, with the
+/// user's row locked, so the user's own launches cannot race each other.
 pub async fn place(
     conn: &mut AnyConnection,
-    user_id: Uuid,
-    app_id: Uuid,
+    existing: Option<(Session, Host)>,
     pool_id: Uuid,
     now: OffsetDateTime,
 ) -> Result<(Placement, Option<PoolView>), DbError> {
-    repo::load::lock_pool(conn, pool_id).await?;
-    let Some(pool) = repo::pools::get(conn, pool_id).await? else {
+    let seen = existing.as_ref().map(|(s, h)| engine::Existing {
+        session_id: s.id,
+        host_id: h.id,
+        host_health: h.health,
+    });
+    if let Some(Decision::Reuse { .. }) = engine::reuse(seen)
+        && let Some((session, host)) = existing
+    {
+        return Ok((Placement::Existing { session, host }, None));
+    }
+    let Some((strategy, mut view)) = view_with_strategy(conn, pool_id, now).await? else {
         return Ok((Placement::Full, None));
     };
-    let existing = match live_session(conn, user_id, app_id).await? {
-        Some(session) => repo::hosts::get(conn, session.host_id)
-            .await?
-            .map(|host| (session, host)),
-        None => None,
-    };
-    let view = view(conn, pool_id, now).await?;
-    let decision = engine::decide(
-        &view.rules(pool.strategy),
-        view.now_ms,
-        existing.as_ref().map(|(s, h)| engine::Existing {
-            session_id: s.id,
-            host_id: h.id,
-            host_health: h.health,
-        }),
-        &view.hosts,
-        tie_breaker(),
-    );
-    let placement = match decision {
-        Decision::Reuse { .. } => match existing {
-            Some((session, host)) => Placement::Existing { session, host },
-            None => Placement::Full,
-        },
-        Decision::New { host_id } => match repo::hosts::get(conn, host_id).await? {
-            Some(host) => Placement::New(host),
-            None => Placement::Full,
-        },
-        Decision::LogonStorm { retry_after_s } => Placement::LogonStorm { retry_after_s },
-        Decision::Full => Placement::Full,
-    };
-    Ok((placement, Some(view)))
+    let rules = view.rules(strategy);
+    let tie = tie_breaker();
+    // Each round either takes a seat or learns that a host changed under it; a host can
+    // only fill up or leave service, so this ends within one round per host.
+    for _ in 0..=view.hosts.len() {
+        let placement = match engine::decide(&rules, view.now_ms, seen, &view.hosts, tie) {
+            Decision::New { host_id } => {
+                match repo::hosts::take_seat(conn, host_id, rules.max_logons_per_host).await? {
+                    Some(host) => Placement::New(host),
+                    None => {
+                        refresh(conn, &mut view, &rules, host_id).await?;
+                        continue;
+                    }
+                }
+            }
+            // Reuse was answered above; the engine gives it only for `seen`.
+            Decision::Reuse { .. } | Decision::Full => Placement::Full,
+            Decision::LogonStorm { retry_after_s } => Placement::LogonStorm { retry_after_s },
+        };
+        return Ok((placement, Some(view)));
+    }
+    Ok((Placement::Full, Some(view)))
 }
 
-/// The user's newest live session for the app.
-async fn live_session(
+/// Replaces the view of `host_id` with the host as it is now; a host that is gone is
+/// dropped from the view.
+async fn refresh(
     conn: &mut AnyConnection,
-    user_id: Uuid,
-    app_id: Uuid,
-) -> Result<Option<Session>, DbError> {
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT id FROM sessions WHERE user_id = $1 AND app_id = $2 AND state IN ({LIVE_STATES}) \
-         ORDER BY created_at DESC, id DESC LIMIT 1"
-    )))
-    .bind(user_id.to_string())
-    .bind(app_id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    match row {
-        Some(row) => repo::sessions::get(conn, get_uuid(&row, "id")?).await,
-        None => Ok(None),
+    view: &mut PoolView,
+    rules: &Rules,
+    host_id: Uuid,
+) -> Result<(), DbError> {
+    let fresh = repo::load::host_view_of(conn, host_id).await?;
+    view.hosts.retain(|h| h.id != host_id);
+    if let Some(mut h) = fresh {
+        // The seat was refused a moment ago; should the host look free again already (a
+        // session ended in between), leave it for the next launch rather than go round.
+        if h.accepts_new() && h.has_room(rules, view.now_ms) && !h.storming(rules) {
+            h.sessions = h.capacity;
+        }
+        view.hosts.push(h);
     }
+    Ok(())
 }
 
 /// The host for a new session in `pool_id` by the pool's rules, or `None` when no host
-/// can take one now (full or storming).
+/// can take one now (full or storming). Reads only: the seat is not taken.
 pub async fn choose_host(conn: &mut AnyConnection, pool_id: Uuid) -> Result<Option<Host>, DbError> {
-    let Some(pool) = repo::pools::get(conn, pool_id).await? else {
+    let Some((strategy, view)) = view_with_strategy(conn, pool_id, crate::db::row::now()).await?
+    else {
         return Ok(None);
     };
-    let view = view(conn, pool_id, crate::db::row::now()).await?;
     match engine::decide(
-        &view.rules(pool.strategy),
+        &view.rules(strategy),
         view.now_ms,
         None,
         &view.hosts,

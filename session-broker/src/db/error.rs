@@ -29,6 +29,22 @@ pub enum DbError {
     Other(#[source] sqlx::Error),
 }
 
+impl DbError {
+    /// Whether running the whole transaction again may succeed: SQLite's "database is
+    /// locked" (`SQLITE_BUSY` and its extended codes: the busy timeout ran out while
+    /// another process held the write lock, or a snapshot could not be upgraded),
+    /// PostgreSQL's deadlock and serialization failures.
+    pub fn is_transient(&self) -> bool {
+        let Self::Other(sqlx::Error::Database(db)) = self else {
+            return false;
+        };
+        matches!(
+            db.code().as_deref(),
+            Some("5" | "261" | "517" | "40P01" | "40001")
+        )
+    }
+}
+
 impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {

@@ -9,18 +9,68 @@
 mod error;
 pub mod row;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Deserialize;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use error::DbError;
 
-/// A transaction on the broker database; repositories take `&mut AnyConnection` so the
-/// same functions work inside and outside one.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A transaction on the broker database; repositories take `&mut AnyConnection` (this
+/// derefs to one) so the same functions work inside and outside one. On SQLite it also
+/// holds this process's turn at the database's single write lock ([`Database::begin`]).
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        let Self { inner, _turn } = self;
+        inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        let Self { inner, _turn } = self;
+        inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+/// How long a transaction waits for its turn at SQLite's write lock before giving up.
+const SQLITE_TURN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One queue per SQLite file in this process, shared by every pool on it (several
+/// brokers in one process, as tests and benchmarks run them).
+fn sqlite_writers(url: &str) -> Arc<Semaphore> {
+    static QUEUES: OnceLock<Mutex<HashMap<String, Arc<Semaphore>>>> = OnceLock::new();
+    let mut queues = QUEUES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(
+        queues
+            .entry(url.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(1))),
+    )
+}
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -64,6 +114,8 @@ impl Backend {
 pub struct Database {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite: this process's queue for the file's write lock.
+    writers: Option<Arc<Semaphore>>,
 }
 
 impl Database {
@@ -99,7 +151,12 @@ impl Database {
                 .await
                 .map_err(DbError::Connect)?;
         }
-        Ok(Self { pool, backend })
+        let writers = (backend == Backend::Sqlite).then(|| sqlite_writers(&config.url));
+        Ok(Self {
+            pool,
+            backend,
+            writers,
+        })
     }
 
     /// The engine behind this pool.
@@ -161,16 +218,37 @@ impl Database {
     }
 
     /// Starts a transaction.
+    ///
+    /// SQLite has one write lock per file. Its busy handler waits for it by sleeping and
+    /// polling (sleeps growing to 100 ms), which is unfair: with 16 launches in flight a
+    /// connection that just committed takes the lock again before sleepers wake, and an
+    /// unlucky one can lose for the whole busy timeout and fail with "database is locked"
+    /// (the placement bench did, and its p99 was near a second). So transactions of this
+    /// process queue first for their turn (a FIFO semaphore per file) and only then take
+    /// a connection and `BEGIN IMMEDIATE`; the busy timeout is left for other processes.
     pub async fn begin(&self) -> Result<Tx, DbError> {
-        match self.backend {
-            // A deferred SQLite transaction that reads first cannot become a writer once
-            // another connection has committed (SQLITE_BUSY, which busy_timeout does not
-            // retry). Every transaction here writes, so take the write lock up front:
-            // concurrent mutations then wait their turn instead of failing.
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+        match (self.backend, &self.writers) {
+            (Backend::Sqlite, Some(writers)) => {
+                let turn =
+                    tokio::time::timeout(SQLITE_TURN_TIMEOUT, Arc::clone(writers).acquire_owned())
+                        .await
+                        .map_err(|_| DbError::Other(sqlx::Error::PoolTimedOut))?
+                        .map_err(|_| DbError::Other(sqlx::Error::PoolClosed))?;
+                // A deferred SQLite transaction that reads first cannot become a writer
+                // once another connection has committed (SQLITE_BUSY, which busy_timeout
+                // does not retry). Every transaction here writes, so take the write lock
+                // up front.
+                let inner = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(Tx {
+                    inner,
+                    _turn: Some(turn),
+                })
+            }
+            _ => Ok(Tx {
+                inner: self.pool.begin().await?,
+                _turn: None,
+            }),
         }
-        .map_err(DbError::from)
     }
 
     /// Closes every connection (used on shutdown and by tests before dropping a schema).

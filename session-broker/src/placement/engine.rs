@@ -145,6 +145,17 @@ pub fn load(rules: &Rules, host: &HostView, now_ms: i64) -> u64 {
     sum.checked_div(weights).unwrap_or(sessions)
 }
 
+/// The first rule of [`decide`] alone: the user's live session is reused unless its host
+/// is unhealthy. Placement asks this before it reads the pool, which a reuse never needs.
+pub fn reuse(existing: Option<Existing>) -> Option<Decision> {
+    existing
+        .filter(|e| e.host_health != HostHealth::Unhealthy)
+        .map(|e| Decision::Reuse {
+            session_id: e.session_id,
+            host_id: e.host_id,
+        })
+}
+
 /// Decides a launch. `tie` is a random number that picks among equally loaded hosts.
 pub fn decide(
     rules: &Rules,
@@ -153,13 +164,8 @@ pub fn decide(
     hosts: &[HostView],
     tie: u32,
 ) -> Decision {
-    if let Some(e) = existing
-        && e.host_health != HostHealth::Unhealthy
-    {
-        return Decision::Reuse {
-            session_id: e.session_id,
-            host_id: e.host_id,
-        };
+    if let Some(reused) = reuse(existing) {
+        return reused;
     }
     let with_room: Vec<&HostView> = hosts
         .iter()

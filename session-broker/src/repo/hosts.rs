@@ -77,6 +77,34 @@ pub async fn insert(
     Ok(h)
 }
 
+/// Takes a seat on `host_id` for a new session if the host may have one now: active, not
+/// unhealthy, fewer live sessions (its counter) than its capacity, and fewer logons in
+/// progress than `max_logons` (0: no limit). On PostgreSQL the row is locked for the rest
+/// of the transaction (`FOR NO KEY UPDATE`, which the sessions foreign key's share lock
+/// does not conflict with): a launch racing for the same host waits, and then sees the
+/// counter the first one's session row raised, so no two brokers overfill a host. On
+/// SQLite the transaction already holds the write lock. `None`: the seat is gone.
+pub async fn take_seat(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    max_logons: u32,
+) -> Result<Option<Host>, DbError> {
+    let lock = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        " FOR NO KEY UPDATE"
+    } else {
+        ""
+    };
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "{SELECT} WHERE id = $1 AND state = 'active' AND health <> 'unhealthy' \
+         AND live_sessions < capacity AND ($2 = 0 OR logons < $2){lock}"
+    )))
+    .bind(id.to_string())
+    .bind(i64::from(max_logons))
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Host>, DbError> {
     let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
         .bind(id.to_string())

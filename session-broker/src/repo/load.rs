@@ -2,16 +2,14 @@
 //! `tenant_limits` and `rate_counters`, and the session counts placement and the limits
 //! read. Pools and tenants without a settings row get the defaults of [`crate::model`].
 
-use std::collections::HashMap;
-
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::db::DbError;
 use crate::db::row::{get_bool, get_enum, get_i64, get_opt_time, get_time, get_uuid, millis};
-use crate::model::{HostLoad, HostLoadReport, PoolPlacement, TenantLimits};
+use crate::db::{Database, DbError};
+use crate::model::{HostLoad, HostLoadReport, PoolPlacement, PoolStrategy, TenantLimits};
 use crate::placement::engine::{HostView, Report};
 
 /// Sessions that hold a seat on their host.
@@ -96,38 +94,72 @@ pub struct AlarmState {
     pub changed_at: Option<OffsetDateTime>,
 }
 
+const PLACEMENT_COLUMNS: &str = "pp.pool_id AS pp_pool_id, pp.weight_sessions AS weight_sessions, \
+     pp.weight_cpu AS weight_cpu, pp.weight_memory AS weight_memory, \
+     pp.max_logons_per_host AS max_logons_per_host, \
+     pp.load_report_max_age_s AS load_report_max_age_s, \
+     pp.capacity_alarm_percent AS capacity_alarm_percent, \
+     pp.capacity_alarm_seats AS capacity_alarm_seats, pp.capacity_low AS capacity_low, \
+     pp.capacity_changed_at AS capacity_changed_at";
+
+/// The settings in a row of [`PLACEMENT_COLUMNS`]; the defaults when the pool has none.
+fn placement_of(r: &AnyRow, pool_id: Uuid) -> Result<(PoolPlacement, AlarmState), DbError> {
+    if crate::db::row::get_opt_string(r, "pp_pool_id")?.is_none() {
+        return Ok((PoolPlacement::defaults(pool_id), AlarmState::default()));
+    }
+    Ok((
+        PoolPlacement {
+            pool_id,
+            weight_sessions: u32_of(r, "weight_sessions")?,
+            weight_cpu: u32_of(r, "weight_cpu")?,
+            weight_memory: u32_of(r, "weight_memory")?,
+            max_logons_per_host: u32_of(r, "max_logons_per_host")?,
+            load_report_max_age_s: u32_of(r, "load_report_max_age_s")?,
+            capacity_alarm_percent: opt_u32_of(r, "capacity_alarm_percent")?,
+            capacity_alarm_seats: opt_u32_of(r, "capacity_alarm_seats")?,
+        },
+        AlarmState {
+            low: get_bool(r, "capacity_low")?,
+            changed_at: get_opt_time(r, "capacity_changed_at")?,
+        },
+    ))
+}
+
 /// The pool's settings (defaults when it has no row) and its alarm state.
 pub async fn pool_placement(
     conn: &mut AnyConnection,
     pool_id: Uuid,
 ) -> Result<(PoolPlacement, AlarmState), DbError> {
-    let row = sqlx::query(
-        "SELECT weight_sessions, weight_cpu, weight_memory, max_logons_per_host, \
-         load_report_max_age_s, capacity_alarm_percent, capacity_alarm_seats, capacity_low, \
-         capacity_changed_at FROM pool_placement WHERE pool_id = $1",
-    )
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {PLACEMENT_COLUMNS} FROM pool_placement pp WHERE pp.pool_id = $1"
+    )))
+    .bind(pool_id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    match row {
+        Some(r) => placement_of(&r, pool_id),
+        None => Ok((PoolPlacement::defaults(pool_id), AlarmState::default())),
+    }
+}
+
+/// The pool's strategy with its placement settings and alarm state, in one round trip;
+/// `None` when the pool does not exist.
+pub async fn pool_rules(
+    conn: &mut AnyConnection,
+    pool_id: Uuid,
+) -> Result<Option<(PoolStrategy, PoolPlacement, AlarmState)>, DbError> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT p.strategy AS strategy, {PLACEMENT_COLUMNS} FROM host_pools p \
+         LEFT JOIN pool_placement pp ON pp.pool_id = p.id WHERE p.id = $1"
+    )))
     .bind(pool_id.to_string())
     .fetch_optional(conn)
     .await?;
     let Some(r) = row else {
-        return Ok((PoolPlacement::defaults(pool_id), AlarmState::default()));
+        return Ok(None);
     };
-    Ok((
-        PoolPlacement {
-            pool_id,
-            weight_sessions: u32_of(&r, "weight_sessions")?,
-            weight_cpu: u32_of(&r, "weight_cpu")?,
-            weight_memory: u32_of(&r, "weight_memory")?,
-            max_logons_per_host: u32_of(&r, "max_logons_per_host")?,
-            load_report_max_age_s: u32_of(&r, "load_report_max_age_s")?,
-            capacity_alarm_percent: opt_u32_of(&r, "capacity_alarm_percent")?,
-            capacity_alarm_seats: opt_u32_of(&r, "capacity_alarm_seats")?,
-        },
-        AlarmState {
-            low: get_bool(&r, "capacity_low")?,
-            changed_at: get_opt_time(&r, "capacity_changed_at")?,
-        },
-    ))
+    let (settings, alarm) = placement_of(&r, pool_id)?;
+    Ok(Some((get_enum(&r, "strategy")?, settings, alarm)))
 }
 
 /// Stores the pool's settings, keeping its alarm state.
@@ -164,29 +196,50 @@ pub async fn put_pool_placement(
 }
 
 /// Records the alarm's new state; a pool without a settings row gets one with defaults.
+/// Conditional on the stored state, so of several brokers that see the same transition
+/// (launches no longer lock the pool) exactly one gets `true` and audits it.
 pub async fn set_capacity_low(
     conn: &mut AnyConnection,
     pool_id: Uuid,
     low: bool,
     now: OffsetDateTime,
-) -> Result<(), DbError> {
-    let (settings, _) = pool_placement(conn, pool_id).await?;
-    put_pool_placement(conn, &settings, now).await?;
+) -> Result<bool, DbError> {
+    let d = PoolPlacement::defaults(pool_id);
     sqlx::query(
+        "INSERT INTO pool_placement (pool_id, weight_sessions, weight_cpu, weight_memory, \
+         max_logons_per_host, load_report_max_age_s, capacity_alarm_percent, \
+         capacity_alarm_seats, capacity_low, capacity_changed_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10) \
+         ON CONFLICT (pool_id) DO NOTHING",
+    )
+    .bind(pool_id.to_string())
+    .bind(i64::from(d.weight_sessions))
+    .bind(i64::from(d.weight_cpu))
+    .bind(i64::from(d.weight_memory))
+    .bind(i64::from(d.max_logons_per_host))
+    .bind(i64::from(d.load_report_max_age_s))
+    .bind(d.capacity_alarm_percent.map(i64::from))
+    .bind(d.capacity_alarm_seats.map(i64::from))
+    .bind(false)
+    .bind(millis(now))
+    .execute(&mut *conn)
+    .await?;
+    let r = sqlx::query(
         "UPDATE pool_placement SET capacity_low = $1, capacity_changed_at = $2 \
-         WHERE pool_id = $3",
+         WHERE pool_id = $3 AND capacity_low <> $1",
     )
     .bind(low)
     .bind(millis(now))
     .bind(pool_id.to_string())
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
-/// Serialises launches into `pool_id` for the rest of the transaction. On PostgreSQL the
-/// pool's row is locked; on SQLite the transaction already holds the database's write lock
-/// (`BEGIN IMMEDIATE`).
+/// Serialises the capacity sweeps of `pool_id` for the rest of the transaction. On
+/// PostgreSQL the pool's row is locked; on SQLite the transaction already holds the
+/// database's write lock (`BEGIN IMMEDIATE`). Launches do not take it: they take a seat
+/// under its host's row ([`crate::repo::hosts::take_seat`]).
 pub async fn lock_pool(conn: &mut AnyConnection, pool_id: Uuid) -> Result<(), DbError> {
     if is_postgres(conn) {
         sqlx::query("SELECT id FROM host_pools WHERE id = $1 FOR UPDATE")
@@ -197,62 +250,162 @@ pub async fn lock_pool(conn: &mut AnyConnection, pool_id: Uuid) -> Result<(), Db
     Ok(())
 }
 
-/// Every host of the pool as placement sees it: seats held and logons in progress counted
-/// from `sessions`, the last load report joined. `in_service_window` is left false here;
-/// the service-window code sets it.
+const HOST_VIEW: &str = "SELECT h.id AS id, h.capacity AS capacity, h.state AS state, \
+     h.health AS health, h.live_sessions AS live_sessions, h.logons AS logons, \
+     r.sessions AS r_sessions, r.cpu_bp AS r_cpu, r.memory_bp AS r_memory, \
+     r.reported_at AS r_at FROM hosts h LEFT JOIN host_load_reports r ON r.host_id = h.id";
+
+fn host_view(r: &AnyRow) -> Result<HostView, DbError> {
+    let report = match opt_u32_of(r, "r_sessions")? {
+        Some(reported) => Some(Report {
+            sessions: reported,
+            cpu_bp: u32_of(r, "r_cpu")?,
+            memory_bp: u32_of(r, "r_memory")?,
+            at_ms: get_i64(r, "r_at")?,
+        }),
+        None => None,
+    };
+    Ok(HostView {
+        id: get_uuid(r, "id")?,
+        capacity: u32_of(r, "capacity")?,
+        sessions: u32_of(r, "live_sessions")?,
+        logons: u32_of(r, "logons")?,
+        state: get_enum(r, "state")?,
+        health: get_enum(r, "health")?,
+        in_service_window: false,
+        report,
+    })
+}
+
+/// Every host of the pool as placement sees it: seats held and logons in progress from
+/// the hosts' counters (kept by triggers on `sessions`, migration 0014), the last load
+/// report joined; one query. `in_service_window` is left false here; the service-window
+/// code sets it.
 pub async fn pool_hosts(conn: &mut AnyConnection, pool_id: Uuid) -> Result<Vec<HostView>, DbError> {
-    let rows = sqlx::query(
-        "SELECT h.id AS id, h.capacity AS capacity, h.state AS state, h.health AS health, \
-         r.sessions AS r_sessions, r.cpu_bp AS r_cpu, r.memory_bp AS r_memory, \
-         r.reported_at AS r_at \
-         FROM hosts h LEFT JOIN host_load_reports r ON r.host_id = h.id \
-         WHERE h.pool_id = $1",
-    )
-    .bind(pool_id.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    let counts = sqlx::query(AssertSqlSafe(format!(
-        "SELECT s.host_id AS host_id, s.state AS state, COUNT(*) AS n FROM sessions s \
-         JOIN hosts h ON h.id = s.host_id WHERE h.pool_id = $1 AND s.state IN ({LIVE_STATES}) \
-         GROUP BY s.host_id, s.state"
-    )))
-    .bind(pool_id.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut seats: HashMap<Uuid, (u32, u32)> = HashMap::new();
-    for r in &counts {
-        let n = u32_of(r, "n")?;
-        let e = seats.entry(get_uuid(r, "host_id")?).or_default();
-        e.0 += n;
-        if crate::db::row::get_string(r, "state")? == "launching" {
-            e.1 += n;
-        }
-    }
-    let mut hosts = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let id = get_uuid(r, "id")?;
-        let (sessions, logons) = seats.get(&id).copied().unwrap_or_default();
-        let report = match opt_u32_of(r, "r_sessions")? {
-            Some(reported) => Some(Report {
-                sessions: reported,
-                cpu_bp: u32_of(r, "r_cpu")?,
-                memory_bp: u32_of(r, "r_memory")?,
-                at_ms: get_i64(r, "r_at")?,
-            }),
-            None => None,
+    let rows = sqlx::query(AssertSqlSafe(format!("{HOST_VIEW} WHERE h.pool_id = $1")))
+        .bind(pool_id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(host_view).collect()
+}
+
+/// One host as placement sees it now (after a seat it was chosen for was taken first).
+pub async fn host_view_of(
+    conn: &mut AnyConnection,
+    host_id: Uuid,
+) -> Result<Option<HostView>, DbError> {
+    let row = sqlx::query(AssertSqlSafe(format!("{HOST_VIEW} WHERE h.id = $1")))
+        .bind(host_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(host_view).transpose()
+}
+
+// ---- seat counters ----
+
+/// What [`reconcile_seats`] corrected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    pub hosts: u64,
+    pub tenants: u64,
+}
+
+/// Recounts the seat counters (`hosts.live_sessions`, `hosts.logons`,
+/// `tenant_usage.sessions`) that disagree with `sessions`, so drift (a bug, a manual edit
+/// of a counter) heals. One read finds the suspects; each is then fixed in a transaction
+/// of its own that first locks the counter's row and only then counts, so a launch or a
+/// session change racing with it is counted exactly once (they change the counter under
+/// the same row lock).
+pub async fn reconcile_seats(db: &Database) -> Result<Reconciled, DbError> {
+    let (hosts, tenants) = {
+        let mut conn = db.acquire().await?;
+        let hosts = sqlx::query(
+            "SELECT h.id AS id FROM hosts h LEFT JOIN (SELECT host_id, COUNT(*) AS n, \
+             SUM(CASE WHEN state = 'launching' THEN 1 ELSE 0 END) AS l FROM sessions \
+             WHERE state <> 'ended' GROUP BY host_id) c ON c.host_id = h.id \
+             WHERE h.live_sessions <> COALESCE(c.n, 0) OR h.logons <> COALESCE(c.l, 0)",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| get_uuid(r, "id"))
+        .collect::<Result<Vec<_>, _>>()?;
+        let tenants = sqlx::query(
+            "SELECT t.id AS id FROM tenants t LEFT JOIN tenant_usage u ON u.tenant_id = t.id \
+             LEFT JOIN (SELECT tenant_id, COUNT(*) AS n FROM sessions WHERE state <> 'ended' \
+             GROUP BY tenant_id) c ON c.tenant_id = t.id \
+             WHERE COALESCE(u.sessions, -1) <> COALESCE(c.n, 0)",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| get_uuid(r, "id"))
+        .collect::<Result<Vec<_>, _>>()?;
+        (hosts, tenants)
+    };
+    let mut fixed = Reconciled::default();
+    for id in hosts {
+        let mut tx = db.begin().await?;
+        let lock = if is_postgres(&tx) {
+            " FOR NO KEY UPDATE"
+        } else {
+            ""
         };
-        hosts.push(HostView {
-            id,
-            capacity: u32_of(r, "capacity")?,
-            sessions,
-            logons,
-            state: get_enum(r, "state")?,
-            health: get_enum(r, "health")?,
-            in_service_window: false,
-            report,
-        });
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT id FROM hosts WHERE id = $1{lock}"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let counts = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN state = 'launching' THEN 1 ELSE 0 END), 0) \
+             AS l FROM sessions WHERE host_id = $1 AND state <> 'ended'",
+        )
+        .bind(id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let (n, l) = (get_i64(&counts, "n")?, get_i64(&counts, "l")?);
+        let r = sqlx::query(
+            "UPDATE hosts SET live_sessions = $1, logons = $2 \
+             WHERE id = $3 AND (live_sessions <> $1 OR logons <> $2)",
+        )
+        .bind(n)
+        .bind(l)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await.map_err(DbError::from)?;
+        fixed.hosts += r.rows_affected();
     }
-    Ok(hosts)
+    for id in tenants {
+        let mut tx = db.begin().await?;
+        sqlx::query(
+            "INSERT INTO tenant_usage (tenant_id, sessions) VALUES ($1, 0) \
+             ON CONFLICT (tenant_id) DO UPDATE SET sessions = tenant_usage.sessions",
+        )
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let n = get_i64(
+            &sqlx::query(
+                "SELECT COUNT(*) AS n FROM sessions WHERE tenant_id = $1 AND state <> 'ended'",
+            )
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?,
+            "n",
+        )?;
+        let r = sqlx::query(
+            "UPDATE tenant_usage SET sessions = $1 WHERE tenant_id = $2 AND sessions <> $1",
+        )
+        .bind(n)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await.map_err(DbError::from)?;
+        fixed.tenants += r.rows_affected();
+    }
+    Ok(fixed)
 }
 
 // ---- tenant limits ----
@@ -291,6 +444,45 @@ pub async fn tenant_limits(
     ))
 }
 
+/// What a launch reads of fair use in one round trip, without locks: the tenant's limits
+/// (none when it has no row), its live sessions (`tenant_usage`) and its launches in the
+/// window starting at `window_start_ms`, as last committed.
+pub async fn launch_limits(
+    conn: &mut AnyConnection,
+    tenant_id: Uuid,
+    window_start_ms: i64,
+) -> Result<(TenantLimits, u64, u64), DbError> {
+    let row = sqlx::query(
+        "SELECT max_sessions, max_sessions_per_user, launches_per_minute, \
+         api_requests_per_minute, \
+         (SELECT COALESCE(MAX(u.sessions), 0) FROM tenant_usage u WHERE u.tenant_id = $1) \
+         AS tenant_sessions, \
+         (SELECT COALESCE(MAX(c.count), 0) FROM rate_counters c WHERE c.tenant_id = $1 \
+         AND c.kind = 'launch' AND c.window_start = $2) AS launches \
+         FROM tenant_limits WHERE tenant_id = $1",
+    )
+    .bind(tenant_id.to_string())
+    .bind(window_start_ms)
+    .fetch_optional(conn)
+    .await?;
+    let Some(r) = row else {
+        return Ok((TenantLimits::none(tenant_id), 0, 0));
+    };
+    let n =
+        |col| u64::try_from(get_i64(&r, col)?).map_err(|e| DbError::Corrupt(format!("{col}: {e}")));
+    Ok((
+        TenantLimits {
+            tenant_id,
+            max_sessions: opt_u32_of(&r, "max_sessions")?,
+            max_sessions_per_user: opt_u32_of(&r, "max_sessions_per_user")?,
+            launches_per_minute: opt_u32_of(&r, "launches_per_minute")?,
+            api_requests_per_minute: opt_u32_of(&r, "api_requests_per_minute")?,
+        },
+        n("tenant_sessions")?,
+        n("launches")?,
+    ))
+}
+
 pub async fn put_tenant_limits(
     conn: &mut AnyConnection,
     l: &TenantLimits,
@@ -317,13 +509,12 @@ pub async fn put_tenant_limits(
     Ok(())
 }
 
-/// Live sessions of the tenant.
+/// Live sessions of the tenant: its `tenant_usage` counter (kept by triggers on
+/// `sessions`; none yet is none).
 pub async fn tenant_sessions(conn: &mut AnyConnection, tenant_id: Uuid) -> Result<u64, DbError> {
     count(
         conn,
-        &format!(
-            "SELECT COUNT(*) AS n FROM sessions WHERE tenant_id = $1 AND state IN ({LIVE_STATES})"
-        ),
+        "SELECT COALESCE(MAX(sessions), 0) AS n FROM tenant_usage WHERE tenant_id = $1",
         tenant_id,
     )
     .await
@@ -403,6 +594,33 @@ pub async fn bump(
     .fetch_one(conn)
     .await?;
     u64::try_from(get_i64(&row, "count")?).map_err(|e| DbError::Corrupt(format!("count: {e}")))
+}
+
+/// [`bump`] of the tenant's launch counter that also returns the tenant's live sessions
+/// (its `tenant_usage` counter) in the same round trip. A launch calls it last, after its
+/// session row is in: the trigger has counted that row under the tenant's `tenant_usage`
+/// row lock, so the number includes every committed launch and this one, and no other
+/// can change it before this transaction ends.
+pub async fn bump_launch(
+    conn: &mut AnyConnection,
+    tenant_id: Uuid,
+    window_start_ms: i64,
+) -> Result<(u64, u64), DbError> {
+    let row = sqlx::query(
+        "INSERT INTO rate_counters (tenant_id, kind, window_start, count) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (tenant_id, kind, window_start) DO UPDATE SET count = rate_counters.count + 1 \
+         RETURNING count, (SELECT COALESCE(MAX(u.sessions), 0) FROM tenant_usage u \
+         WHERE u.tenant_id = $1) AS tenant_sessions",
+    )
+    .bind(tenant_id.to_string())
+    .bind(Counter::Launch.as_str())
+    .bind(window_start_ms)
+    .fetch_one(conn)
+    .await?;
+    let n = |col| {
+        u64::try_from(get_i64(&row, col)?).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
+    };
+    Ok((n("count")?, n("tenant_sessions")?))
 }
 
 /// The tenant's count in the window.

@@ -62,10 +62,12 @@ pub async fn set_traffic(
     Ok(r.rows_affected() > 0)
 }
 
-/// Records a session in state `launching`.
-pub async fn insert(conn: &mut AnyConnection, new: &NewSession) -> Result<Session, DbError> {
+/// A new session in state `launching`, not yet stored: a launch names it in its ticket
+/// and audit event first and stores it last ([`insert_prepared`]), so the tenant's
+/// `tenant_usage` row its insert locks (trigger, migration 0014) is held briefly.
+pub fn prepare(new: &NewSession) -> Session {
     let now = now();
-    let s = Session {
+    Session {
         id: super::new_id(),
         tenant_id: new.tenant_id,
         user_id: new.user_id,
@@ -80,7 +82,11 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewSession) -> Result<Sessio
         bytes_to_client: 0,
         bytes_from_host: 0,
         frames_sent: 0,
-    };
+    }
+}
+
+/// Stores a session made by [`prepare`].
+pub async fn insert_prepared(conn: &mut AnyConnection, s: &Session) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO sessions (id, tenant_id, user_id, app_id, host_id, state, created_at, \
          updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -91,11 +97,47 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewSession) -> Result<Sessio
     .bind(s.app_id.to_string())
     .bind(s.host_id.to_string())
     .bind(s.state.as_str())
-    .bind(millis(now))
-    .bind(millis(now))
+    .bind(millis(s.created_at))
+    .bind(millis(s.updated_at))
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Records a session in state `launching`.
+pub async fn insert(conn: &mut AnyConnection, new: &NewSession) -> Result<Session, DbError> {
+    let s = prepare(new);
+    insert_prepared(conn, &s).await?;
     Ok(s)
+}
+
+/// The user's newest live session for the app (launching, active or disconnected), and
+/// how many live sessions the user has in all: what a launch needs to know about the
+/// user's sessions, in one round trip.
+pub async fn live_for_launch(
+    conn: &mut AnyConnection,
+    user_id: Uuid,
+    app_id: Uuid,
+) -> Result<(Option<Session>, u64), DbError> {
+    let live = super::load::LIVE_STATES;
+    let sql = format!(
+        "SELECT c.user_live AS user_live, s.* FROM \
+         (SELECT COUNT(*) AS user_live FROM sessions WHERE user_id = $1 AND state IN ({live})) c \
+         LEFT JOIN ({SELECT} WHERE user_id = $1 AND app_id = $2 AND state IN ({live}) \
+         ORDER BY created_at DESC, id DESC LIMIT 1) s ON 1 = 1"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(user_id.to_string())
+        .bind(app_id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    let user_live = u64::try_from(get_i64(&row, "user_live")?)
+        .map_err(|e| DbError::Corrupt(format!("user_live: {e}")))?;
+    let session = match crate::db::row::get_opt_string(&row, "id")? {
+        Some(_) => Some(from_row(&row)?),
+        None => None,
+    };
+    Ok((session, user_live))
 }
 
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Session>, DbError> {

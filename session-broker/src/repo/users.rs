@@ -66,6 +66,24 @@ pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<User>, DbE
     row.as_ref().map(from_row).transpose()
 }
 
+/// The user, with their row locked for the rest of the transaction on PostgreSQL (`FOR
+/// NO KEY UPDATE`; SQLite's write transaction holds the database). A launch takes it
+/// first: the user's own launches then run one after the other, so the second sees the
+/// first's session (roaming) and counts it (the per-user limit), while other users'
+/// launches are not held up.
+pub async fn get_for_launch(conn: &mut AnyConnection, id: Uuid) -> Result<Option<User>, DbError> {
+    let lock = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        " FOR NO KEY UPDATE"
+    } else {
+        ""
+    };
+    let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE id = $1{lock}")))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 pub async fn get_by_name_id(
     conn: &mut AnyConnection,
     tenant_id: Uuid,

@@ -13,6 +13,7 @@ mod api_crud;
 mod api_errors;
 mod audit_log;
 mod auth;
+mod concurrency;
 mod credentials;
 mod database;
 mod host_health;
