@@ -29,6 +29,8 @@ use crate::session::live::{self, Finish};
 const TRAFFIC_EVERY: Duration = Duration::from_secs(60);
 /// Bytes read from the host at once (one data packet to the client at most this big).
 const HOST_READ: usize = 16 * 1024;
+/// Bytes from the client that may wait for a slow host before the client is read no more.
+const MAX_TO_HOST: usize = 256 * 1024;
 /// How long a newer connection waits for the one it took over to record its end.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 /// How long the client gets to answer our websocket close.
@@ -132,7 +134,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
             .await;
         tracing::info!(%session, ?ending, "native session ended");
         framing.close(ending);
-        self.flush(&mut framing, &mut traffic).await;
+        flush_to_client(&mut self.socket, &mut framing, &mut traffic).await;
         let _ = tokio::time::timeout(CLOSE_WAIT, async {
             if self.socket.close(None).await.is_ok() {
                 while let Some(Ok(_)) = self.socket.next().await {}
@@ -167,6 +169,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
         .await;
     }
 
+    /// Relays until one side ends. The host's two directions never wait on each other:
+    /// bytes for the host queue in `to_host` and are written when the socket takes them,
+    /// while the loop keeps reading the host; a host that stops reading stops the client's
+    /// reads once [`MAX_TO_HOST`] bytes wait (backpressure, not a deadlock).
     async fn relay<F: Framing>(
         &mut self,
         framing: &mut F,
@@ -176,121 +182,78 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
         commanded: &mut Option<Finish>,
     ) -> Ending {
         let mut buf = vec![0u8; HOST_READ];
+        let mut to_host: Vec<u8> = Vec::new();
         let mut report = tokio::time::interval(TRAFFIC_EVERY);
         report.set_missed_tick_behavior(MissedTickBehavior::Delay);
         report.reset();
         let shutdown = self.service.shutdown.clone();
+        let service = self.service.clone();
+        let session = self.launch.claims.session_id;
+        let socket = &mut self.socket;
+        let (mut host_r, mut host_w) = self.host.split();
         loop {
             tokio::select! {
-                received = self.socket.next() => {
+                received = socket.next(), if to_host.len() < MAX_TO_HOST => {
                     let bytes = match received {
                         Some(Ok(Message::Binary(bytes))) => bytes,
                         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
                             // Pongs go out with the next write; make it now.
-                            if self.socket.flush().await.is_err() {
+                            if socket.flush().await.is_err() {
                                 return Ending::ClientLeft;
                             }
                             continue;
                         }
                         Some(Ok(Message::Text(_))) => {
-                            tracing::info!(session = %self.launch.claims.session_id, "text message on a native tunnel");
+                            tracing::info!(%session, "text message on a native tunnel");
                             return Ending::ProtocolError;
                         }
                         Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Ending::ClientLeft,
                     };
                     if let Err(why) = framing.receive(&bytes) {
-                        tracing::info!(session = %self.launch.claims.session_id, %why, "native client broke the protocol");
+                        tracing::info!(%session, %why, "native client broke the protocol");
                         return Ending::ProtocolError;
                     }
                     while let Some(data) = framing.next_for_host() {
                         traffic.to_host += data.len() as u64;
-                        if self.host.write_all(&data).await.is_err() {
-                            return Ending::HostEnded;
-                        }
+                        to_host.extend_from_slice(&data);
                     }
-                    if !self.flush(framing, traffic).await {
+                    if !flush_to_client(socket, framing, traffic).await {
                         return Ending::ClientLeft;
                     }
                     if framing.client_closed() {
                         return Ending::ClientLeft;
                     }
                 }
-                read = self.host.read(&mut buf) => {
+                written = host_w.write(&to_host), if !to_host.is_empty() => {
+                    match written {
+                        Ok(0) | Err(_) => return Ending::HostEnded,
+                        Ok(n) => drop(to_host.drain(..n.min(to_host.len()))),
+                    }
+                }
+                read = host_r.read(&mut buf) => {
                     let n = match read {
                         Ok(0) | Err(_) => return Ending::HostEnded,
                         Ok(n) => n,
                     };
                     traffic.from_host += n as u64;
                     framing.carry_to_client(buf.get(..n).unwrap_or_default());
-                    if !self.flush(framing, traffic).await {
+                    if !flush_to_client(socket, framing, traffic).await {
                         return Ending::ClientLeft;
                     }
                 }
                 Some(command) = commands_rx.recv() => {
-                    if let Some(ending) = self.act(framing, &command, commanded).await {
+                    if let Some(ending) = act(&service, framing, &command, commanded).await {
                         return ending;
                     }
-                    if !self.flush(framing, traffic).await {
+                    if !flush_to_client(socket, framing, traffic).await {
                         return Ending::ClientLeft;
                     }
                 }
                 () = superseded.cancelled() => return Ending::TakenOver,
                 () = shutdown.cancelled() => return Ending::Shutdown,
-                _ = report.tick() => save_traffic(&self.service, self.launch.claims.session_id, *traffic).await,
+                _ = report.tick() => save_traffic(&service, session, *traffic).await,
             }
         }
-    }
-
-    /// Sends what the framing has for the client; `false` when the client is gone.
-    async fn flush<F: Framing>(&mut self, framing: &mut F, traffic: &mut Traffic) -> bool {
-        let mut any = false;
-        while let Some(message) = framing.transmit() {
-            traffic.to_client += message.len() as u64;
-            any = true;
-            if self.socket.feed(Message::binary(message)).await.is_err() {
-                return false;
-            }
-        }
-        !any || self.socket.flush().await.is_ok()
-    }
-
-    /// A broker command: messages and warnings become service messages where the
-    /// transport has them; a disconnect or logoff ends the relay.
-    async fn act<F: Framing>(
-        &mut self,
-        framing: &mut F,
-        command: &QueuedCommand,
-        commanded: &mut Option<Finish>,
-    ) -> Option<Ending> {
-        let database = &self.service.database;
-        let text = match &command.command {
-            SessionCommand::Message { text, sender } => format!("{sender}: {text}"),
-            SessionCommand::Warning { text, .. } => text.clone(),
-            SessionCommand::Disconnect { reason, cause }
-            | SessionCommand::Logoff { reason, cause } => {
-                let ending = match command.command {
-                    SessionCommand::Logoff { .. } => Ending::Logoff,
-                    _ => Ending::Disconnect,
-                };
-                *commanded = Some(live::ending(&command.command, *cause, reason).1);
-                let outcome = format!("closed the {} tunnel", framing.name());
-                commands::finish(database, command, Outcome::Done(outcome)).await;
-                return Some(ending);
-            }
-        };
-        let outcome = if framing.message(&live::truncate(&text, MAX_SERVICE_MESSAGE)) {
-            Outcome::Done(format!(
-                "sent to the native client as a {} service message",
-                framing.name()
-            ))
-        } else {
-            Outcome::Failed(format!(
-                "the {} transport has no way to show messages",
-                framing.name()
-            ))
-        };
-        commands::finish(database, command, outcome).await;
-        None
     }
 
     fn finish(&self, ending: Ending, transport: &str) -> Finish {
@@ -333,6 +296,65 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
 }
 
 /// Stores the session's traffic so far (totals, so a lost report costs nothing).
+/// Sends what the framing has for the client; `false` when the client is gone.
+async fn flush_to_client<S, F>(
+    socket: &mut WebSocketStream<S>,
+    framing: &mut F,
+    traffic: &mut Traffic,
+) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: Framing,
+{
+    let mut any = false;
+    while let Some(message) = framing.transmit() {
+        traffic.to_client += message.len() as u64;
+        any = true;
+        if socket.feed(Message::binary(message)).await.is_err() {
+            return false;
+        }
+    }
+    !any || socket.flush().await.is_ok()
+}
+
+/// A broker command: messages and warnings become service messages where the transport
+/// has them; a disconnect or logoff ends the relay.
+async fn act<F: Framing>(
+    service: &SessionService,
+    framing: &mut F,
+    command: &QueuedCommand,
+    commanded: &mut Option<Finish>,
+) -> Option<Ending> {
+    let database = &service.database;
+    let text = match &command.command {
+        SessionCommand::Message { text, sender } => format!("{sender}: {text}"),
+        SessionCommand::Warning { text, .. } => text.clone(),
+        SessionCommand::Disconnect { reason, cause } | SessionCommand::Logoff { reason, cause } => {
+            let ending = match command.command {
+                SessionCommand::Logoff { .. } => Ending::Logoff,
+                _ => Ending::Disconnect,
+            };
+            *commanded = Some(live::ending(&command.command, *cause, reason).1);
+            let outcome = format!("closed the {} tunnel", framing.name());
+            commands::finish(database, command, Outcome::Done(outcome)).await;
+            return Some(ending);
+        }
+    };
+    let outcome = if framing.message(&live::truncate(&text, MAX_SERVICE_MESSAGE)) {
+        Outcome::Done(format!(
+            "sent to the native client as a {} service message",
+            framing.name()
+        ))
+    } else {
+        Outcome::Failed(format!(
+            "the {} transport has no way to show messages",
+            framing.name()
+        ))
+    };
+    commands::finish(database, command, outcome).await;
+    None
+}
+
 async fn save_traffic(service: &SessionService, session: uuid::Uuid, traffic: Traffic) {
     let result = async {
         let mut conn = service.database.acquire().await?;
