@@ -1042,3 +1042,74 @@ async fn the_gateways_rdp_client_reaches_the_demo_app_through_freerdp_3s_websock
         "{actions:?}"
     );
 }
+
+/// A TCP echo server on loopback: the host of the two-way relay test.
+async fn echo_host() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = stream.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    (port, task)
+}
+
+/// Heavy traffic both ways at once (a client writing tens of megabytes while the host
+/// echoes them back) goes through the relay intact and in order. (The relay benchmark
+/// once stalled the relay this way with a client that writes a window before it reads;
+/// this test, reading while it writes, checks the bytes rather than that timing.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_carries_heavy_traffic_both_ways_at_once() {
+    let (port, echo) = echo_host().await;
+    let spec = HostSpec {
+        port,
+        username: DEMO_USER.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+    };
+    let gateway = Gateway::start_for(spec, Box::new(echo), SessionConfig::default()).await;
+    let (reference, _session) = gateway.native_reference().await;
+    let ws = open_wst(&gateway, Some(&reference))
+        .await
+        .expect("the websocket transport opens");
+    let (mut sink, mut stream) = ws.split();
+    // Well beyond what loopback socket buffers absorb (a few MiB each way).
+    const TOTAL: usize = 32 * 1024 * 1024;
+    const CHUNK: usize = 32 * 1024;
+    let pattern = |i: usize| (i % 251) as u8;
+    let writer = tokio::spawn(async move {
+        let mut sent = 0;
+        while sent < TOTAL {
+            let chunk: Vec<u8> = (sent..sent + CHUNK).map(pattern).collect();
+            sink.send(Message::binary(chunk)).await.expect("send");
+            sent += CHUNK;
+        }
+        sink
+    });
+    let mut received = 0;
+    let echoed = tokio::time::timeout(Duration::from_secs(60), async {
+        while received < TOTAL {
+            match stream.next().await {
+                Some(Ok(Message::Binary(bytes))) => {
+                    for (k, b) in bytes.iter().enumerate() {
+                        assert_eq!(*b, pattern(received + k), "byte {}", received + k);
+                    }
+                    received += bytes.len();
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the relay ended after {received} bytes: {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(
+        echoed.is_ok(),
+        "only {received} of {TOTAL} bytes came back: the relay stalled"
+    );
+    let _sink = writer.await.expect("writer");
+}
