@@ -229,10 +229,10 @@ async fn round_trips(conn: &mut Conn) -> anyhow::Result<(Samples, Duration)> {
 }
 
 /// Megabytes per second carried to the host and back, in windows of `WINDOW` bytes: a
-/// window is written, then read back. (Writing and reading at once deadlocks today's
-/// native relay against an echo host: it awaits its write to the host while not reading
-/// from it. Windows smaller than the socket buffers keep the measurement to the relay's
-/// cost and apply to every path alike.)
+/// window is written, then read back. (A client that writes without reading stalls any
+/// relay with bounded buffers against an echo host, once the echo fills the buffers
+/// towards the client. Windows smaller than the socket buffers keep the measurement to
+/// the relay's cost and apply to every path alike.)
 async fn throughput(mut conn: Conn) -> anyhow::Result<f64> {
     let chunk = vec![0xA5u8; CHUNK];
     let packet = client::data(&chunk);
