@@ -6,12 +6,11 @@
 use std::time::Duration;
 
 use hamn_broker::model::{AuditOutcome, Host, HostPool as Pool};
-use hamn_broker::repo;
 use hamn_broker::ticket::{self, Claims, ConsumeError, LaunchPath, Refusal};
 use tokio::net::TcpStream;
 
-use crate::session::live::insert_session_event;
-use crate::session::{SessionError, SessionService};
+use crate::session::SessionService;
+use crate::session::live::{host_and_pool, insert_session_event};
 
 /// Why a reference opened nothing.
 #[derive(Debug, thiserror::Error)]
@@ -88,24 +87,13 @@ pub(crate) async fn spend(
         .await;
         return Err(Denied::WrongPath);
     }
-    match load(service, &claims).await {
+    match host_and_pool(service, &claims).await {
         Ok((host, pool)) => Ok(Launch { claims, host, pool }),
         Err(error) => {
             tracing::error!(%error, session = %claims.session_id, "native launch setup failed");
             Err(Denied::Unavailable(error.to_string()))
         }
     }
-}
-
-async fn load(service: &SessionService, claims: &Claims) -> Result<(Host, Pool), SessionError> {
-    let mut conn = service.database.acquire().await?;
-    let host = repo::hosts::get(&mut conn, claims.host_id)
-        .await?
-        .ok_or(SessionError::UnknownHost(claims.host_id))?;
-    let pool = repo::pools::get(&mut conn, host.pool_id)
-        .await?
-        .ok_or(SessionError::UnknownPool(host.pool_id))?;
-    Ok((host, pool))
 }
 
 /// Whether the client's channel request names the ticket's host: the resource as the

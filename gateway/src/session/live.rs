@@ -1108,13 +1108,12 @@ async fn close(socket: &mut WebSocket, code: CloseCode, detail: &str) {
     .await;
 }
 
-/// The host of the ticket, its pool's credentials and certificate policy, and the
-/// browser's size clamped to what RDP accepts; and the pool's timeouts.
-async fn host_params(
+/// The ticket's host and its pool, as the database has them now. Browser and native
+/// sessions both start from these.
+pub(crate) async fn host_and_pool(
     service: &SessionService,
     claims: &Claims,
-    hello: &ClientHello,
-) -> Result<(RdpParams, PoolTimeouts), SessionError> {
+) -> Result<(hamn_broker::model::Host, hamn_broker::model::HostPool), SessionError> {
     let mut conn = service.database.acquire().await?;
     let host = repo::hosts::get(&mut conn, claims.host_id)
         .await?
@@ -1122,7 +1121,17 @@ async fn host_params(
     let pool = repo::pools::get(&mut conn, host.pool_id)
         .await?
         .ok_or(SessionError::UnknownPool(host.pool_id))?;
-    drop(conn);
+    Ok((host, pool))
+}
+
+/// The host of the ticket, its pool's credentials and certificate policy, and the
+/// browser's size clamped to what RDP accepts; and the pool's timeouts.
+async fn host_params(
+    service: &SessionService,
+    claims: &Claims,
+    hello: &ClientHello,
+) -> Result<(RdpParams, PoolTimeouts), SessionError> {
+    let (host, pool) = host_and_pool(service, claims).await?;
     let cert_policy = match pool.host_cert_check() {
         HostCertCheck::Verify { ca_pem } => CertPolicy::Verify {
             ca_pem: ca_pem.map(str::to_owned),
