@@ -79,6 +79,7 @@ const RESOURCES: &[Resource] = &[
             "clipboard_enabled",
             "drives_enabled",
             "printers_enabled",
+            "print_driver",
             "com_ports_enabled",
             "pnp_devices_enabled",
             "description",

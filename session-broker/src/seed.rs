@@ -19,7 +19,7 @@ use crate::model::pool::{
 use crate::model::{
     ActorKind, AppKind, AuditOutcome, DEFAULT_CLIPBOARD_MAX_BYTES, EnvironmentKind, HostCertPolicy,
     HostPool, HostState, NewApp, NewAuditEvent, NewEntitlement, NewEnvironment, NewGroup, NewHost,
-    NewHostPool, NewServiceWindow, NewTenant, NewUser, PoolStrategy, ValidationErrors,
+    NewHostPool, NewServiceWindow, NewTenant, NewUser, PoolStrategy, PrintDriver, ValidationErrors,
 };
 use crate::repo::{
     apps, audit, entitlements, environments, groups, hosts, pools, service_windows, tenants, users,
@@ -322,6 +322,7 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
                 // The demo host has no RemoteApp (RAIL): native clients get its desktop,
                 // which is the app.
                 native_remote_apps: false,
+                print_driver: PrintDriver::Pdf,
                 idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
                 disconnect_timeout_secs: DEFAULT_DISCONNECT_TIMEOUT_SECS,
                 max_session_secs: DEFAULT_MAX_SESSION_SECS,

@@ -880,6 +880,7 @@ async fn launch_refusals_say_why_in_swedish_or_english() {
                 com_ports_enabled: false,
                 pnp_devices_enabled: false,
                 native_remote_apps: true,
+                print_driver: hamn_broker::model::PrintDriver::Pdf,
                 idle_timeout_secs: hamn_broker::model::pool::DEFAULT_IDLE_TIMEOUT_SECS,
                 disconnect_timeout_secs: hamn_broker::model::pool::DEFAULT_DISCONNECT_TIMEOUT_SECS,
                 max_session_secs: hamn_broker::model::pool::DEFAULT_MAX_SESSION_SECS,

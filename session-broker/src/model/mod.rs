@@ -47,6 +47,7 @@ pub use page::{Page, PageRequest};
 pub use pool::{
     DEFAULT_CLIPBOARD_MAX_BYTES, HostCertCheck, HostCertPolicy, HostPool, HostPoolPatch,
     MAX_CLIPBOARD_MAX_BYTES, NativeRedirection, NewHostPool, PoolStrategy, PoolTimeouts,
+    PrintDriver,
 };
 pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
 pub use rollout::{NewRollout, Rollout, RolloutState, RolloutStep, RolloutStepState};

@@ -33,6 +33,14 @@ pub const MAX_TIMEOUT_SECS: u32 = 30 * 24 * 60 * 60;
 pub const MAX_TIMEOUT_WARNING_SECS: u32 = 24 * 60 * 60;
 
 text_enum! {
+    /// The driver the gateway names for the printer it redirects into browser sessions:
+    /// `pdf` ("Microsoft Print to PDF": the host spools PDF, passed through) or `postscript`
+    /// ("MS Publisher Imagesetter": PostScript, converted by Ghostscript on the print
+    /// service).
+    PrintDriver { Pdf = "pdf", PostScript = "postscript" }
+}
+
+text_enum! {
     /// How placement picks a host: spread load (breadth-first) or fill hosts in turn
     /// (depth-first).
     PoolStrategy { BreadthFirst = "breadth_first", DepthFirst = "depth_first" }
@@ -70,6 +78,9 @@ pub struct HostPool {
     /// file's `remoteapplication*` settings). Default `true`; `false` for hosts without
     /// RemoteApp support, whose desktop shows the app (the bundled demo host).
     pub native_remote_apps: bool,
+    /// The driver of the printer browser sessions get when `printers_enabled` (default
+    /// `pdf`).
+    pub print_driver: PrintDriver,
     /// Seconds without keyboard or mouse input before the session is disconnected (4301),
     /// after a warning; 0: never.
     pub idle_timeout_secs: u32,
@@ -325,6 +336,9 @@ pub struct NewHostPool {
     /// the host's desktop, for hosts without RemoteApp support).
     #[serde(default = "default_true")]
     pub native_remote_apps: bool,
+    /// The driver of the printer redirected into browser sessions (default `pdf`).
+    #[serde(default = "default_print_driver")]
+    pub print_driver: PrintDriver,
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u32,
     #[serde(default = "default_disconnect_timeout")]
@@ -337,6 +351,10 @@ pub struct NewHostPool {
 
 fn default_true() -> bool {
     true
+}
+
+fn default_print_driver() -> PrintDriver {
+    PrintDriver::Pdf
 }
 
 fn default_idle_timeout() -> u32 {
@@ -428,6 +446,8 @@ pub struct HostPoolPatch {
     pub pnp_devices_enabled: Option<bool>,
     /// Program apps open as RemoteApp windows in native clients.
     pub native_remote_apps: Option<bool>,
+    /// The driver of the printer redirected into browser sessions.
+    pub print_driver: Option<PrintDriver>,
     pub idle_timeout_secs: Option<u32>,
     pub disconnect_timeout_secs: Option<u32>,
     pub max_session_secs: Option<u32>,
@@ -506,6 +526,9 @@ impl HostPoolPatch {
         }
         if let Some(x) = self.native_remote_apps {
             p.native_remote_apps = x;
+        }
+        if let Some(x) = self.print_driver {
+            p.print_driver = x;
         }
         if let Some(x) = self.idle_timeout_secs {
             p.idle_timeout_secs = x;

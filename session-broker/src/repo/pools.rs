@@ -16,7 +16,7 @@ const SELECT: &str = "SELECT id, name, description, strategy, dedicated_tenant_i
                       host_cert_policy, host_ca_pem, host_cert_pins, clipboard_enabled, \
                       clipboard_max_bytes, drives_enabled, printers_enabled, \
                       com_ports_enabled, pnp_devices_enabled, native_remote_apps, \
-                      idle_timeout_secs, \
+                      print_driver, idle_timeout_secs, \
                       disconnect_timeout_secs, max_session_secs, timeout_warning_secs, \
                       created_at, updated_at \
                       FROM host_pools";
@@ -49,6 +49,7 @@ fn from_row(r: &AnyRow) -> Result<HostPool, DbError> {
         com_ports_enabled: get_bool(r, "com_ports_enabled")?,
         pnp_devices_enabled: get_bool(r, "pnp_devices_enabled")?,
         native_remote_apps: get_bool(r, "native_remote_apps")?,
+        print_driver: get_enum(r, "print_driver")?,
         idle_timeout_secs: secs(r, "idle_timeout_secs")?,
         disconnect_timeout_secs: secs(r, "disconnect_timeout_secs")?,
         max_session_secs: secs(r, "max_session_secs")?,
@@ -81,6 +82,7 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
         com_ports_enabled: new.com_ports_enabled,
         pnp_devices_enabled: new.pnp_devices_enabled,
         native_remote_apps: new.native_remote_apps,
+        print_driver: new.print_driver,
         idle_timeout_secs: new.idle_timeout_secs,
         disconnect_timeout_secs: new.disconnect_timeout_secs,
         max_session_secs: new.max_session_secs,
@@ -93,9 +95,9 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
          host_cert_policy, host_ca_pem, host_cert_pins, clipboard_enabled, clipboard_max_bytes, \
          drives_enabled, printers_enabled, com_ports_enabled, pnp_devices_enabled, \
          native_remote_apps, idle_timeout_secs, disconnect_timeout_secs, max_session_secs, \
-         timeout_warning_secs, created_at, updated_at) \
+         timeout_warning_secs, created_at, updated_at, print_driver) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21)",
+         $18, $19, $20, $21, $22)",
     )
     .bind(p.id.to_string())
     .bind(p.name.as_str())
@@ -118,6 +120,7 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewHostPool) -> Result<HostP
     .bind(i64::from(p.timeout_warning_secs))
     .bind(millis(now))
     .bind(millis(now))
+    .bind(p.print_driver.as_str())
     .execute(conn)
     .await?;
     Ok(p)
@@ -152,7 +155,7 @@ pub async fn update(conn: &mut AnyConnection, p: &HostPool) -> Result<HostPool, 
          drives_enabled = $10, printers_enabled = $11, com_ports_enabled = $12, \
          pnp_devices_enabled = $13, native_remote_apps = $14, idle_timeout_secs = $15, \
          disconnect_timeout_secs = $16, max_session_secs = $17, timeout_warning_secs = $18, \
-         updated_at = $19 WHERE id = $20",
+         updated_at = $19, print_driver = $21 WHERE id = $20",
     )
     .bind(p.name.as_str())
     .bind(p.description.as_str())
@@ -174,6 +177,7 @@ pub async fn update(conn: &mut AnyConnection, p: &HostPool) -> Result<HostPool, 
     .bind(i64::from(p.timeout_warning_secs))
     .bind(millis(p.updated_at))
     .bind(p.id.to_string())
+    .bind(p.print_driver.as_str())
     .execute(conn)
     .await?;
     Ok(p)

@@ -3,7 +3,7 @@
 //! through the admin API, audited, and read by the gateway as one `NativeRedirection`.
 
 use axum::http::{Method, StatusCode};
-use hamn_broker::model::{HostPool, NativeRedirection};
+use hamn_broker::model::{HostPool, NativeRedirection, PrintDriver};
 use serde_json::json;
 
 use crate::both;
@@ -158,3 +158,80 @@ async fn native_redirection_defaults_update_and_audit(b: Backend) {
     h.finish().await;
 }
 both!(native_redirection_defaults_update_and_audit);
+
+/// The driver of the printer browser sessions get: `pdf` unless a pool asks for PostScript,
+/// anything else refused naming the field, stored, audited and described for admins.
+async fn print_driver_defaults_update_and_validation(b: Backend) {
+    let h = Harness::new(b).await;
+    let r = h
+        .op(Method::POST, "/api/v1/pools", Some(json!({"name": "p1"})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.json);
+    assert_eq!(r.json["print_driver"], "pdf", "PDF by default");
+    let id = id_of(&r.json);
+
+    for bad in [json!("ps"), json!(""), json!(1), json!(null)] {
+        let r = h
+            .op(
+                Method::POST,
+                "/api/v1/pools",
+                Some(json!({"name": "p2", "print_driver": bad})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {:#}", r.json);
+        assert_eq!(fields(&r.json), ["print_driver"], "{:#}", r.json);
+    }
+    let r = h
+        .op(
+            Method::PATCH,
+            &format!("/api/v1/pools/{id}"),
+            Some(json!({"print_driver": "PostScript"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:#}", r.json);
+    assert_eq!(fields(&r.json), ["print_driver"], "{:#}", r.json);
+
+    let r = h
+        .op(
+            Method::PATCH,
+            &format!("/api/v1/pools/{id}"),
+            Some(json!({"print_driver": "postscript"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    let got = h
+        .op(Method::GET, &format!("/api/v1/pools/{id}"), None)
+        .await;
+    let pool: HostPool = serde_json::from_value(got.json.clone()).unwrap();
+    assert_eq!(
+        pool.print_driver,
+        PrintDriver::PostScript,
+        "stored and read back"
+    );
+    let audit = h.audit("action=pool.update").await;
+    assert_eq!(audit[0]["before"]["print_driver"], "pdf");
+    assert_eq!(audit[0]["after"]["print_driver"], "postscript");
+
+    let r = h
+        .op(
+            Method::POST,
+            "/api/v1/pools",
+            Some(json!({"name": "p3", "print_driver": "postscript"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.json);
+    assert_eq!(r.json["print_driver"], "postscript");
+
+    let doc = h
+        .raw(None, Method::GET, "/api/openapi.json", None, Vec::new())
+        .await;
+    for schema in ["HostPool", "NewHostPool", "HostPoolPatch"] {
+        let described = &doc.json["components"]["schemas"][schema]["properties"]["print_driver"];
+        assert!(
+            described.to_string().contains("PrintDriver") || described["description"].is_string(),
+            "{schema}.print_driver: {described:#}"
+        );
+    }
+    h.finish().await;
+}
+both!(print_driver_defaults_update_and_validation);

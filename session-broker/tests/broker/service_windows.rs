@@ -252,6 +252,7 @@ async fn utb_on_its_own_pool(h: &Harness) -> (DemoIds, Uuid, Uuid, Uuid) {
             com_ports_enabled: false,
             pnp_devices_enabled: false,
             native_remote_apps: true,
+            print_driver: hamn_broker::model::PrintDriver::Pdf,
             idle_timeout_secs: hamn_broker::model::pool::DEFAULT_IDLE_TIMEOUT_SECS,
             disconnect_timeout_secs: hamn_broker::model::pool::DEFAULT_DISCONNECT_TIMEOUT_SECS,
             max_session_secs: hamn_broker::model::pool::DEFAULT_MAX_SESSION_SECS,
