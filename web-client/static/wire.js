@@ -5,7 +5,7 @@
 // here with a close code instead of painting garbage. The Rust tests write fixture
 // bytes that web-client/tests/ decode, so the two implementations cannot drift.
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const MIN_PROTOCOL_VERSION = 1;
 export const MAX_DIMENSION = 8192;
 export const MAX_CURSOR_SIZE = 384;
@@ -14,6 +14,10 @@ export const MAX_LAYOUT_HINT = 32;
 export const MAX_DETAIL = 1024;
 export const MAX_MESSAGE_TEXT = 4096;
 export const MAX_MESSAGE_SENDER = 256;
+export const MAX_PRINT_TITLE = 1024;
+export const MAX_PRINT_REASON = 63;
+/** The first protocol version with PrintNotice. */
+export const PRINT_VERSION = 3;
 export const MIN_SCALE_PERCENT = 25;
 export const MAX_SCALE_PERCENT = 1000;
 
@@ -38,6 +42,7 @@ const S = {
   ServerHello: 0x01, Tile: 0x02, CopyRect: 0x03, FrameEnd: 0x04, CursorShape: 0x05,
   CursorCached: 0x06, CursorPosition: 0x07, CursorHidden: 0x08, ClipboardText: 0x09,
   Resized: 0x0a, Status: 0x0b, Close: 0x0c, Pong: 0x0d, AdminMessage: 0x0e,
+  PrintNotice: 0x0f,
 };
 const C = {
   ClientHello: 0x81, KeyScancode: 0x82, KeyUnicode: 0x83, MouseMove: 0x84,
@@ -319,9 +324,32 @@ export function decodeServer(input, limits = DEFAULT_LIMITS) {
       m = { type: name, sender, text: r.text16("text", MAX_MESSAGE_TEXT) };
       break;
     }
+    case S.PrintNotice: {
+      const jobId = uuidString(r.take(16));
+      const outcome = r.u8();
+      const pages = r.u32();
+      const title = r.text16("title", MAX_PRINT_TITLE);
+      const reason = r.text16("reason", MAX_PRINT_REASON);
+      r.finish();
+      known("print outcome", outcome, outcome === 0 || outcome === 1);
+      if (outcome === 0 && reason === "") {
+        m = { type: name, jobId, title, outcome: "ready", pages };
+      } else if (outcome === 1 && pages === 0 && /^[a-z0-9_]{1,63}$/.test(reason)) {
+        m = { type: name, jobId, title, outcome: "refused", reason };
+      } else {
+        throw new WireError(E.malformed, "print notice fields do not fit its outcome");
+      }
+      break;
+    }
   }
   r.finish();
   return m;
+}
+
+/** 16 bytes as a lower-case UUID string (8-4-4-4-12). */
+export function uuidString(bytes) {
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** Decodes one client→server message (for tests; the gateway decodes in Rust). */

@@ -60,6 +60,14 @@ const SERVER = {
   server_status_session_limit: {
     type: "Status", code: 12, seconds: 600, detail: "längsta sessionstid 12 h",
   },
+  server_print_ready: {
+    type: "PrintNotice", jobId: "30313233-3435-3637-3839-616263646566",
+    title: "Procapita – Åsa Öberg", outcome: "ready", pages: 10,
+  },
+  server_print_refused: {
+    type: "PrintNotice", jobId: "66656463-6261-3938-3736-353433323130",
+    title: "Journal", outcome: "refused", reason: "job_too_large",
+  },
 };
 
 const CLIENT = {
@@ -202,7 +210,7 @@ test("trailing bytes are rejected", () => {
 });
 
 test("unknown and wrong-direction types are rejected", () => {
-  for (const t of [0x00, 0x0f, 0x7f, 0x81, 0x8c, 0xff]) rejects(() => decodeServer(bytes(t)), 4003);
+  for (const t of [0x00, 0x10, 0x7f, 0x81, 0x8c, 0xff]) rejects(() => decodeServer(bytes(t)), 4003);
   for (const t of [0x00, 0x01, 0x0d, 0x80, 0x8c, 0xff]) rejects(() => decodeClient(bytes(t)), 4003);
   rejects(() => encodeClient({ type: "Nope" }), 4003);
 });
@@ -277,4 +285,22 @@ test("the stream wants ServerHello first, rectangles on screen, nothing after Cl
   const newer = fixture("server_hello");
   newer[1] = 2;
   rejects(() => old.receive(newer), 4001);
+});
+
+test("a print notice's outcome must fit its fields", () => {
+  const notice = (outcome, pages, title, reason) => {
+    const t = utf8(title), r = utf8(reason);
+    return bytes(0x0f, ...new Array(16).fill(9), outcome, pages & 0xff, (pages >> 8) & 0xff,
+      (pages >> 16) & 0xff, pages >>> 24, ...u16(t.length), ...t, ...u16(r.length), ...r);
+  };
+  assert.equal(decodeServer(notice(0, 3, "Åsa", "")).pages, 3);
+  assert.equal(decodeServer(notice(1, 0, "", "cancelled")).reason, "cancelled");
+  for (const bad of [
+    notice(2, 0, "", ""), notice(0, 1, "", "job_too_large"), notice(1, 1, "", "job_too_large"),
+    notice(1, 0, "", ""), notice(1, 0, "", "Too Large"), notice(1, 0, "", "för_stor"),
+  ]) {
+    rejects(() => decodeServer(bad), 4004);
+  }
+  rejects(() => decodeServer(notice(0, 1, "a".repeat(1025), "")), 4002);
+  rejects(() => decodeServer(notice(1, 0, "", "a".repeat(64))), 4002);
 });

@@ -2,10 +2,13 @@
 //! 4 Mbit/s client link.
 
 /// The highest protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 /// The first version with AdminMessage, the lifecycle status codes (12, 13) and close
 /// code 4305; the gateway sends none of them to an older viewer.
 pub const LIFECYCLE_VERSION: u16 = 2;
+/// The first version with PrintNotice; an older viewer is not told about print jobs (the
+/// portal's "Mina utskrifter" still lists them).
+pub const PRINT_VERSION: u16 = 3;
 /// The lowest protocol version this build still accepts.
 pub const MIN_PROTOCOL_VERSION: u16 = 1;
 
@@ -23,6 +26,10 @@ pub const MAX_DETAIL: usize = 1024;
 /// Swedish text fit), its sender at most [`MAX_MESSAGE_SENDER`].
 pub const MAX_MESSAGE_TEXT: usize = 4096;
 pub const MAX_MESSAGE_SENDER: usize = 256;
+/// A print job's title is at most this many UTF-8 bytes, its refusal code at most
+/// [`MAX_PRINT_REASON`] bytes of `a-z`, `0-9` and `_`.
+pub const MAX_PRINT_TITLE: usize = 1024;
+pub const MAX_PRINT_REASON: usize = 63;
 /// The display scale travels in percent; browsers zoom between 25 % and 1000 %.
 pub const MIN_SCALE_PERCENT: u16 = 25;
 pub const MAX_SCALE_PERCENT: u16 = 1000;

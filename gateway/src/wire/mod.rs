@@ -26,13 +26,13 @@ pub use close::CloseCode;
 pub use error::WireError;
 pub use limits::{
     LIFECYCLE_VERSION, Limits, MAX_CURSOR_SIZE, MAX_DETAIL, MAX_DIMENSION, MAX_LAYOUT_HINT,
-    MAX_MESSAGE_SENDER, MAX_MESSAGE_TEXT, MAX_RESUME_TOKEN, MAX_SCALE_PERCENT,
-    MIN_PROTOCOL_VERSION, MIN_SCALE_PERCENT, PROTOCOL_VERSION,
+    MAX_MESSAGE_SENDER, MAX_MESSAGE_TEXT, MAX_PRINT_REASON, MAX_PRINT_TITLE, MAX_RESUME_TOKEN,
+    MAX_SCALE_PERCENT, MIN_PROTOCOL_VERSION, MIN_SCALE_PERCENT, PRINT_VERSION, PROTOCOL_VERSION,
 };
 pub use scancode::Scancode;
 pub use server::{
-    Capabilities, CopyRect, CursorShape, ServerHello, ServerMessage, Tile, TileEncoding,
-    decode_server, encode_server,
+    Capabilities, CopyRect, CursorShape, PrintOutcome, ServerHello, ServerMessage, Tile,
+    TileEncoding, decode_server, encode_server,
 };
 pub use status::StatusCode;
 pub use stream::{ClientStream, FrameWindow, ServerStream, negotiate_version};

@@ -7,7 +7,8 @@ use super::check;
 use super::close::CloseCode;
 use super::error::WireError;
 use super::limits::{
-    Limits, MAX_CURSOR_SIZE, MAX_DETAIL, MAX_MESSAGE_SENDER, MAX_MESSAGE_TEXT, MAX_RESUME_TOKEN,
+    Limits, MAX_CURSOR_SIZE, MAX_DETAIL, MAX_MESSAGE_SENDER, MAX_MESSAGE_TEXT, MAX_PRINT_REASON,
+    MAX_PRINT_TITLE, MAX_RESUME_TOKEN,
 };
 use super::status::StatusCode;
 
@@ -25,6 +26,7 @@ pub(crate) const STATUS: u8 = 0x0B;
 pub(crate) const CLOSE: u8 = 0x0C;
 pub(crate) const PONG: u8 = 0x0D;
 pub(crate) const ADMIN_MESSAGE: u8 = 0x0E;
+pub(crate) const PRINT_NOTICE: u8 = 0x0F;
 
 /// Everything the gateway sends to the browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +72,23 @@ pub enum ServerMessage {
         /// The message (≤ 4096 bytes, line breaks allowed).
         text: String,
     },
+    /// A print job of the session is ready as PDF or was refused (protocol version 3).
+    PrintNotice {
+        /// The job (UUID bytes); the PDF is `/portal/api/prints/{id}/pdf`.
+        job_id: [u8; 16],
+        /// The job's title (≤ 1024 bytes).
+        title: String,
+        outcome: PrintOutcome,
+    },
+}
+
+/// How a print job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrintOutcome {
+    /// A PDF of `pages` pages is ready.
+    Ready { pages: u32 },
+    /// Refused; `reason` is a refusal code (`job_too_large`, …) the viewer puts in words.
+    Refused { reason: String },
 }
 
 /// Capability bits in [`ServerHello::capabilities`]. Unknown bits are kept and ignored:
@@ -176,6 +195,7 @@ impl ServerMessage {
             ServerMessage::Close { .. } => "Close",
             ServerMessage::Pong { .. } => "Pong",
             ServerMessage::AdminMessage { .. } => "AdminMessage",
+            ServerMessage::PrintNotice { .. } => "PrintNotice",
         }
     }
 }
@@ -273,7 +293,32 @@ pub fn encode_server(message: &ServerMessage) -> Vec<u8> {
             w.text16(sender).text16(text);
             w.finish()
         }
+        ServerMessage::PrintNotice {
+            job_id,
+            title,
+            outcome,
+        } => {
+            let (kind, pages, reason) = match outcome {
+                PrintOutcome::Ready { pages } => (0, *pages, ""),
+                PrintOutcome::Refused { reason } => (1, 0, reason.as_str()),
+            };
+            let mut w = Writer::new(PRINT_NOTICE, 25 + title.len() + reason.len());
+            w.raw(job_id)
+                .u8(kind)
+                .u32(pages)
+                .text16(title)
+                .text16(reason);
+            w.finish()
+        }
     }
+}
+
+/// A refusal code: 1..=63 bytes of `a-z`, `0-9`, `_` (never free text).
+fn refusal_code(reason: &str) -> bool {
+    (1..=MAX_PRINT_REASON).contains(&reason.len())
+        && reason
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Decodes one server→client message, enforcing `limits` on every field. Whether a
@@ -457,6 +502,36 @@ pub fn decode_server(bytes: &[u8], limits: &Limits) -> Result<ServerMessage, Wir
             let text = r.text16("text", MAX_MESSAGE_TEXT)?;
             r.finish()?;
             ServerMessage::AdminMessage { sender, text }
+        }
+        PRINT_NOTICE => {
+            let mut r = Reader::new(body, "PrintNotice");
+            let job_id = r.bytes16()?;
+            let kind = r.u8()?;
+            let pages = r.u32()?;
+            let title = r.text16("title", MAX_PRINT_TITLE)?;
+            let reason = r.text16("reason", MAX_PRINT_REASON)?;
+            r.finish()?;
+            let outcome = match kind {
+                0 if reason.is_empty() => PrintOutcome::Ready { pages },
+                1 if pages == 0 && refusal_code(&reason) => PrintOutcome::Refused { reason },
+                0 | 1 => {
+                    return Err(WireError::InvalidValue {
+                        field: "print notice fields",
+                        value: u32::from(kind),
+                    });
+                }
+                other => {
+                    return Err(WireError::InvalidValue {
+                        field: "print outcome",
+                        value: u32::from(other),
+                    });
+                }
+            };
+            ServerMessage::PrintNotice {
+                job_id,
+                title,
+                outcome,
+            }
         }
         other => return Err(WireError::UnknownType(other)),
     };

@@ -65,6 +65,18 @@ pub(crate) fn server_samples() -> Vec<ServerMessage> {
             sender: "Driften".into(),
             text: "Spara ditt arbete.".into(),
         },
+        ServerMessage::PrintNotice {
+            job_id: [3; 16],
+            title: "Utskrift".into(),
+            outcome: PrintOutcome::Ready { pages: 2 },
+        },
+        ServerMessage::PrintNotice {
+            job_id: [4; 16],
+            title: String::new(),
+            outcome: PrintOutcome::Refused {
+                reason: "malformed_pdf".into(),
+            },
+        },
     ]
 }
 
@@ -202,7 +214,7 @@ fn trailing_bytes_are_rejected() {
 fn unknown_types_and_wrong_direction_are_rejected() {
     assert_eq!(decode_client(&[], &limits()), Err(WireError::Empty));
     assert_eq!(decode_server(&[], &limits()), Err(WireError::Empty));
-    for t in [0x00, 0x0F, 0x7F, 0x8C, 0xFF] {
+    for t in [0x00, 0x10, 0x7F, 0x8C, 0xFF] {
         assert_eq!(
             decode_client(&[t], &limits()),
             Err(WireError::UnknownType(t))
@@ -371,6 +383,57 @@ fn server_field_violations() {
     assert!(matches!(
         server_err(&[0x0E, 3, 0, b'a']),
         WireError::Truncated { .. }
+    ));
+
+    // PrintNotice: unknown outcome, a ready job with a reason, a refusal with pages or
+    // without a code, a reason that is free text, fields over their caps, cut short.
+    let notice = |kind: u8, pages: u32, title: &[u8], reason: &[u8]| {
+        let mut b = vec![0x0F];
+        b.extend_from_slice(&[9; 16]);
+        b.push(kind);
+        b.extend_from_slice(&pages.to_le_bytes());
+        for field in [title, reason] {
+            b.extend_from_slice(&u16::try_from(field.len()).unwrap_or(u16::MAX).to_le_bytes());
+            b.extend_from_slice(field);
+        }
+        b
+    };
+    assert!(decode_server(&notice(0, 3, "Åsa".as_bytes(), b""), &limits()).is_ok());
+    assert!(decode_server(&notice(1, 0, b"", b"job_too_large"), &limits()).is_ok());
+    for bad in [
+        notice(2, 0, b"", b""),
+        notice(0, 1, b"", b"job_too_large"),
+        notice(1, 1, b"", b"job_too_large"),
+        notice(1, 0, b"", b""),
+        notice(1, 0, b"", b"Too Large"),
+        notice(1, 0, b"", "för_stor".as_bytes()),
+    ] {
+        assert_eq!(server_err(&bad).close_code(), CloseCode::MalformedMessage);
+    }
+    assert_eq!(
+        server_err(&notice(0, 1, &[b'a'; 1025], b"")).close_code(),
+        CloseCode::MessageTooLarge
+    );
+    assert_eq!(
+        server_err(&notice(1, 0, b"", &[b'a'; 64])).close_code(),
+        CloseCode::MessageTooLarge
+    );
+    assert_eq!(
+        server_err(&notice(0, 1, &[0xC3], b"")).close_code(),
+        CloseCode::InvalidText
+    );
+    let whole = notice(0, 1, b"abc", b"");
+    for cut in 1..whole.len() {
+        assert!(
+            matches!(server_err(&whole[..cut]), WireError::Truncated { .. }),
+            "cut at {cut}"
+        );
+    }
+    let mut trailing = whole.clone();
+    trailing.push(0);
+    assert!(matches!(
+        server_err(&trailing),
+        WireError::TrailingBytes { .. }
     ));
 
     // Clipboard: bad UTF-8, over the cap.

@@ -8,8 +8,9 @@ use std::process::Command;
 use expect_test::{Expect, expect};
 use hamn_gateway::wire::{
     self, Capabilities, ClientHello, ClientMessage, ClientStream, CloseCode, CopyRect, CursorShape,
-    Limits, MouseButton, Scancode, ServerHello, ServerMessage, ServerStream, StatusCode, Tile,
-    TileEncoding, decode_client, decode_server, encode_client, encode_server, scancode,
+    Limits, MouseButton, PrintOutcome, Scancode, ServerHello, ServerMessage, ServerStream,
+    StatusCode, Tile, TileEncoding, decode_client, decode_server, encode_client, encode_server,
+    scancode,
 };
 use proptest::prelude::*;
 
@@ -147,6 +148,24 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         any::<u32>().prop_map(|timestamp| ServerMessage::Pong { timestamp }),
         (text(wire::MAX_MESSAGE_SENDER), text(wire::MAX_MESSAGE_TEXT))
             .prop_map(|(sender, text)| ServerMessage::AdminMessage { sender, text }),
+        (
+            any::<[u8; 16]>(),
+            text(wire::MAX_PRINT_TITLE),
+            any::<u32>(),
+            "[a-z0-9_]{1,63}",
+            any::<bool>()
+        )
+            .prop_map(|(job_id, title, pages, reason, ready)| {
+                ServerMessage::PrintNotice {
+                    job_id,
+                    title,
+                    outcome: if ready {
+                        PrintOutcome::Ready { pages }
+                    } else {
+                        PrintOutcome::Refused { reason }
+                    },
+                }
+            }),
     ]
 }
 
@@ -567,6 +586,24 @@ fn server_fixtures() -> Vec<(&'static str, ServerMessage)> {
                 code: StatusCode::SessionLimitWarning,
                 seconds: 600,
                 detail: "längsta sessionstid 12 h".into(),
+            },
+        ),
+        (
+            "server_print_ready",
+            ServerMessage::PrintNotice {
+                job_id: *b"0123456789abcdef",
+                title: "Procapita – Åsa Öberg".into(),
+                outcome: PrintOutcome::Ready { pages: 10 },
+            },
+        ),
+        (
+            "server_print_refused",
+            ServerMessage::PrintNotice {
+                job_id: *b"fedcba9876543210",
+                title: "Journal".into(),
+                outcome: PrintOutcome::Refused {
+                    reason: "job_too_large".into(),
+                },
             },
         ),
     ]
