@@ -11,6 +11,7 @@ pub mod display;
 mod headers;
 pub mod native;
 mod portal;
+pub mod print;
 pub mod rdg;
 pub mod rdp;
 mod redirect;

@@ -22,3 +22,7 @@ pub mod crl_parse;
 /// The SITHS OCSP checker's sans-IO half: request builder and response validator.
 #[path = "../../../certs/src/ocsp/parse.rs"]
 pub mod ocsp_parse;
+
+/// The print jobs' IPP client messages: the Print-Job head and the bounded answer reader.
+#[path = "../../src/print/ipp.rs"]
+pub mod ipp;

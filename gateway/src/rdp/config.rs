@@ -105,6 +105,9 @@ pub struct RdpParams {
     /// Text clipboard both ways within the policy's limit; `None` (the pool has it off):
     /// the clipboard channel is not even offered to the host.
     pub clipboard: Option<ClipboardPolicy>,
+    /// The redirected printer (RDPDR, with rdpsnd beside it as Windows wants); `None` (the
+    /// pool has printers off, or no print service): neither channel is offered.
+    pub printer: Option<super::printer::PrinterParams>,
 }
 
 impl RdpParams {
@@ -131,6 +134,7 @@ impl RdpParams {
             logon_check: LogonCheck::FirstPicture,
             remotefx: false,
             clipboard: None,
+            printer: None,
         }
     }
 

@@ -22,12 +22,16 @@ use ironrdp_session::image::DecodedImage;
 use ironrdp_tokio::TokioFramed;
 use tokio::net::TcpStream;
 
+use ironrdp_rdpdr::{Rdpdr, RdpdrPrinter};
+use ironrdp_rdpsnd::client::{NoopRdpsndBackend, Rdpsnd};
+
 use super::clipboard::QueueBackend;
 use super::config::{LogonCheck, RdpParams, connector_config};
 use super::error::{Phase, RdpError};
 use super::input::InputState;
 use super::link::{HostStream, Link, LinkClipboard};
 use super::logon::{LogonJudge, Verdict};
+use super::printer::{IrpQueue, PRINTER_DEVICE_ID, PrinterRunner};
 use super::session::{Counters, RdpSession};
 
 /// How long to watch for a hang-up after an undecodable PDU at logon.
@@ -128,6 +132,22 @@ async fn connect_sequence(
         // Offered only when the pool allows it: a host never sees a channel it may not use.
         connector.attach_static_channel(CliprdrClient::new(Box::new(QueueBackend::default())));
     }
+    if let Some(printer) = &params.printer {
+        let printer_device = RdpdrPrinter::new(
+            PRINTER_DEVICE_ID,
+            printer.name.clone(),
+            printer.driver.windows_name().to_owned(),
+        )
+        .with_network(false)
+        .with_default(true)
+        .with_explicit_driver(true);
+        connector.attach_static_channel(
+            Rdpdr::new(Box::new(IrpQueue::default()), params.client_name.clone())
+                .with_redirected_printer(printer_device),
+        );
+        // Windows redirects devices only to a client that also takes audio.
+        connector.attach_static_channel(Rdpsnd::new(Box::new(NoopRdpsndBackend)));
+    }
 
     set_phase(phase, Phase::Negotiation);
     let mut framed = TokioFramed::new(tcp);
@@ -184,6 +204,13 @@ async fn connect_sequence(
         }
         LinkClipboard::new(policy, channel_id)
     });
+    let (printer, print_completions) = match params.printer.clone() {
+        Some(printer) => {
+            let (runner, completions) = PrinterRunner::new(printer);
+            (Some(runner), Some(completions))
+        }
+        None => (None, None),
+    };
     let stage = ActiveStageBuilder {
         static_channels: result.static_channels,
         user_channel_id: result.user_channel_id,
@@ -207,6 +234,8 @@ async fn connect_sequence(
         fastpath_input,
         deferred: Default::default(),
         clipboard,
+        printer,
+        print_completions,
     })
 }
 

@@ -18,9 +18,13 @@ use ironrdp_core::WriteBuf;
 use ironrdp_graphics::image_processing::PixelFormat;
 use ironrdp_pdu::Action;
 use ironrdp_pdu::rdp::server_error_info::{ErrorInfo, ProtocolIndependentCode};
+use ironrdp_rdpdr::Rdpdr;
+use ironrdp_rdpdr::pdu::RdpdrPdu;
 use ironrdp_session::image::DecodedImage;
 use ironrdp_session::{ActiveStage, ActiveStageOutput, GracefulDisconnectReason};
+use ironrdp_svc::{SvcMessage, SvcProcessorMessages};
 use ironrdp_tokio::{FramedWrite as _, TokioFramed};
+use tokio::sync::mpsc;
 use tokio_rustls::client::TlsStream;
 
 use super::clipboard::{
@@ -29,6 +33,7 @@ use super::clipboard::{
 };
 use super::error::{Phase, RdpError, error_chain};
 use super::input::{InputState, RdpInput};
+use super::printer::{Completion, IrpQueue, PrinterEvent, PrinterRunner};
 use super::session::Counters;
 use super::sink::{DisplaySink, PointerUpdate, Rect};
 
@@ -123,6 +128,10 @@ pub(crate) struct Link {
     pub deferred: std::collections::VecDeque<ironrdp_tokio::bytes::BytesMut>,
     /// `None`: the pool has the clipboard off and the channel was not offered.
     pub clipboard: Option<LinkClipboard>,
+    /// `None`: no printer redirected (rdpdr and rdpsnd not offered).
+    pub printer: Option<PrinterRunner>,
+    /// Where the printer's forwarders complete IRPs; the session task takes it.
+    pub print_completions: Option<mpsc::Receiver<(u32, Completion)>>,
 }
 
 /// The clipboard side of a link whose policy allows it.
@@ -269,7 +278,53 @@ impl Link {
             }
         }
         self.pump_clipboard(sink).await?;
+        self.pump_printer().await?;
         Ok(processed)
+    }
+
+    /// Acts on what the printer channel reported while processing a frame.
+    async fn pump_printer(&mut self) -> Result<(), RdpError> {
+        let Some(printer) = self.printer.as_mut() else {
+            return Ok(());
+        };
+        let events: Vec<PrinterEvent> = match self
+            .stage
+            .get_svc_processor_mut::<Rdpdr>()
+            .and_then(|c| c.downcast_backend_mut::<IrpQueue>())
+        {
+            Some(backend) if !backend.events.is_empty() => backend.events.drain(..).collect(),
+            _ => return Ok(()),
+        };
+        let replies = printer.on_events(events);
+        self.send_rdpdr(replies).await
+    }
+
+    /// Answers an IRP a print job's forwarder completed.
+    pub async fn complete_print(
+        &mut self,
+        file_id: u32,
+        completion: Completion,
+    ) -> Result<(), RdpError> {
+        let Some(printer) = self.printer.as_mut() else {
+            return Ok(());
+        };
+        let reply = printer.on_completion(file_id, completion);
+        self.send_rdpdr(vec![reply]).await
+    }
+
+    async fn send_rdpdr(&mut self, pdus: Vec<RdpdrPdu>) -> Result<(), RdpError> {
+        if pdus.is_empty() || self.stage.get_svc_processor::<Rdpdr>().is_none() {
+            return Ok(());
+        }
+        let messages: Vec<SvcMessage> = pdus.into_iter().map(SvcMessage::from).collect();
+        let bytes = self
+            .stage
+            .process_svc_processor_messages(SvcProcessorMessages::<Rdpdr>::new(messages))
+            .map_err(|e| RdpError::Protocol {
+                phase: Phase::Session,
+                detail: error_chain(&e),
+            })?;
+        self.write(&bytes).await
     }
 
     /// The policy of the session's clipboard, `None` when it is off.

@@ -9,6 +9,9 @@
 //! - With [`RdpParams::clipboard`] set, the cliprdr channel carries text both ways: the host's
 //!   copies reach [`DisplaySink::clipboard`], [`RdpHandle::clipboard_to_host`] offers ours.
 //!
+//! - With [`RdpParams::printer`] set, one printer is redirected over RDPDR (rdpsnd offered
+//!   beside it) and its jobs go to [`printer::PrintJobs`] ([`printer`]).
+//!
 //! Sans-IO parts: [`config`] (parameters → IronRDP configuration), [`clipboard`] (text
 //! conversions, the oversize guard, the clipboard state machine), [`input`] (input →
 //! fast-path events), `logon` (did the host accept the user: [`LogonCheck`]), [`sink`]
@@ -24,6 +27,7 @@ pub mod error;
 pub mod input;
 pub(crate) mod link;
 mod logon;
+pub mod printer;
 pub mod session;
 pub mod sink;
 pub mod tls;

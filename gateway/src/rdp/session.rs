@@ -16,6 +16,7 @@ use super::clipboard::{ClipboardError, ClipboardPolicy};
 use super::error::RdpError;
 use super::input::RdpInput;
 use super::link::Link;
+use super::printer::Completion;
 use super::sink::{DisplaySink, Rect};
 
 /// Queued commands per session; input beyond this waits (or `try_input` fails).
@@ -325,6 +326,7 @@ async fn run<S: DisplaySink>(
     if let Some(clipboard) = link.take_held_clipboard() {
         sink.clipboard(clipboard);
     }
+    let mut print_completions = link.print_completions.take();
     loop {
         tokio::select! {
             () = close.cancelled() => return shut_down(&mut link).await,
@@ -334,6 +336,9 @@ async fn run<S: DisplaySink>(
                 if let Some(reason) = processed.terminated {
                     return Ok(SessionEnd::HostEnded(reason.description()));
                 }
+            }
+            Some((file_id, completion)) = next_completion(&mut print_completions) => {
+                link.complete_print(file_id, completion).await?;
             }
             command = commands.recv() => match command {
                 None => return shut_down(&mut link).await,
@@ -352,6 +357,16 @@ async fn run<S: DisplaySink>(
                 }
             },
         }
+    }
+}
+
+/// The next IRP completion of the printer's forwarders; pending forever without a printer.
+async fn next_completion(
+    completions: &mut Option<mpsc::Receiver<(u32, Completion)>>,
+) -> Option<(u32, Completion)> {
+    match completions {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -60,7 +60,7 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn client_config(policy: &CertPolicy) -> Result<rustls::ClientConfig, RdpError> {
+pub(crate) fn client_config(policy: &CertPolicy) -> Result<rustls::ClientConfig, RdpError> {
     let provider = provider();
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

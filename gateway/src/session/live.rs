@@ -38,8 +38,8 @@ use crate::rdp::{
     RdpHandle, RdpParams, ResizeOutcome, SessionEnd,
 };
 use crate::wire::{
-    self, Capabilities, ClientHello, ClientMessage, ClientStream, CloseCode, ServerHello,
-    ServerMessage, StatusCode, WireError,
+    self, Capabilities, ClientHello, ClientMessage, ClientStream, CloseCode, PrintOutcome,
+    ServerHello, ServerMessage, StatusCode, WireError,
 };
 
 /// How long the RDP task gets to finish after the gateway closed it.
@@ -475,6 +475,16 @@ impl Live {
                 commands::finish(database, command, Outcome::Done(outcome)).await;
                 None
             }
+            SessionCommand::PrintReady { .. } | SessionCommand::PrintRefused { .. } => {
+                if let Some(notice) = print_notice(&command.command)
+                    && self.held.len() < HELD_MESSAGES
+                {
+                    self.held.push(notice);
+                }
+                let outcome = "no browser attached; held until it comes back".to_owned();
+                commands::finish(database, command, Outcome::Done(outcome)).await;
+                None
+            }
             SessionCommand::Disconnect { reason, cause }
             | SessionCommand::Logoff { reason, cause } => {
                 let (state, finish) = ending(&command.command, *cause, reason);
@@ -496,6 +506,18 @@ impl Live {
         let database = &self.service.database;
         let lifecycle = version >= wire::LIFECYCLE_VERSION;
         let message = match &command.command {
+            SessionCommand::PrintReady { .. } | SessionCommand::PrintRefused { .. } => {
+                match print_notice(&command.command) {
+                    Some(notice) if version >= wire::PRINT_VERSION => notice,
+                    _ => {
+                        let outcome = format!(
+                            "the viewer speaks protocol version {version}, which has no print notices; the job is in Mina utskrifter"
+                        );
+                        commands::finish(database, command, Outcome::Failed(outcome)).await;
+                        return Ok(());
+                    }
+                }
+            }
             SessionCommand::Message { text, sender } if lifecycle => admin_message(sender, text),
             SessionCommand::Warning { kind, text, at } => {
                 let code = match kind {
@@ -629,7 +651,11 @@ impl Live {
         }
         // And the administrators' messages that came while it was away.
         for message in std::mem::take(&mut self.held) {
-            if version >= wire::LIFECYCLE_VERSION
+            let needs = match message {
+                ServerMessage::PrintNotice { .. } => wire::PRINT_VERSION,
+                _ => wire::LIFECYCLE_VERSION,
+            };
+            if version >= needs
                 && frames::send(socket, &mut self.traffic, &message)
                     .await
                     .is_err()
@@ -933,6 +959,47 @@ fn idle_ending(timeout: Duration) -> Served {
     )
 }
 
+/// The viewer's notice of a print command; `None` for other commands.
+fn print_notice(command: &SessionCommand) -> Option<ServerMessage> {
+    let (job_id, title, outcome) = match command {
+        SessionCommand::PrintReady {
+            job_id,
+            title,
+            pages,
+        } => (job_id, title, PrintOutcome::Ready { pages: *pages }),
+        SessionCommand::PrintRefused {
+            job_id,
+            title,
+            reason,
+        } => (
+            job_id,
+            title,
+            PrintOutcome::Refused {
+                reason: refusal_code(reason),
+            },
+        ),
+        _ => return None,
+    };
+    Some(ServerMessage::PrintNotice {
+        job_id: *job_id.as_bytes(),
+        title: truncate(title, wire::MAX_PRINT_TITLE),
+        outcome,
+    })
+}
+
+/// The broker validates refusal codes; anything else still reaches the viewer as a code.
+fn refusal_code(reason: &str) -> String {
+    let ok = (1..=wire::MAX_PRINT_REASON).contains(&reason.len())
+        && reason
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        reason.to_owned()
+    } else {
+        "io".to_owned()
+    }
+}
+
 fn admin_message(sender: &str, text: &str) -> ServerMessage {
     ServerMessage::AdminMessage {
         sender: truncate(sender, wire::MAX_MESSAGE_SENDER),
@@ -1162,6 +1229,21 @@ async fn host_params(
     let wire_limit = service.config.limits.max_clipboard as u64;
     params.clipboard =
         ClipboardPolicy::from_pool_limit(pool.clipboard_limit().map(|limit| limit.min(wire_limit)));
+    if pool.printers_enabled && service.config.printing.is_some() {
+        // The app's name becomes the job's title in the notification.
+        let app = {
+            let mut conn = service.database.acquire().await?;
+            repo::apps::get(&mut conn, claims.app_id).await?
+        };
+        let title = app.map_or_else(|| "Utskrift".to_owned(), |app| app.display_name);
+        params.printer = crate::print::printer_for(
+            &pool,
+            service.config.printing.as_ref(),
+            &service.database,
+            claims.session_id,
+            &title,
+        );
+    }
     Ok((params, pool.timeouts()))
 }
 

@@ -93,6 +93,9 @@ pub struct SessionConfig {
     pub command_poll: Duration,
     pub limits: Limits,
     pub encoder: EncoderConfig,
+    /// The print service browser sessions' printer sends jobs to; `None`: no printer is
+    /// redirected, whatever the pool says.
+    pub printing: Option<Arc<crate::print::PrintClientConfig>>,
 }
 
 impl Default for SessionConfig {
@@ -107,6 +110,7 @@ impl Default for SessionConfig {
             command_poll: hamn_broker::session_control::POLL_INTERVAL,
             limits: Limits::default(),
             encoder: EncoderConfig::default(),
+            printing: None,
         }
     }
 }
