@@ -178,6 +178,16 @@ pub struct GatewaySection {
     pub rdp_signing_cert: PathBuf,
     /// Its private key (PEM). Set both or neither.
     pub rdp_signing_key: PathBuf,
+    /// The printer browser sessions get (on pools with `printers_enabled`).
+    pub printer_name: String,
+    /// Where that printer's jobs go: the print service's `https://host:port`. Empty:
+    /// `https://` + `print.listen` (localhost for an unspecified address).
+    pub print_url: String,
+    /// PEM CA certificates the print service's certificate must chain to. Empty: the
+    /// system's CA bundle.
+    pub print_ca: PathBuf,
+    /// Largest print job from a browser session, in bytes; larger jobs are refused.
+    pub max_print_job_bytes: u64,
 }
 
 impl Default for GatewaySection {
@@ -208,6 +218,10 @@ impl Default for GatewaySection {
             demo_idp_cert: "certs/saml-demo-idp.crt".into(),
             rdp_signing_cert: PathBuf::new(),
             rdp_signing_key: PathBuf::new(),
+            printer_name: "Hamn PDF".into(),
+            print_url: String::new(),
+            print_ca: "certs/ca.crt".into(),
+            max_print_job_bytes: 128 * 1024 * 1024,
         }
     }
 }
@@ -335,8 +349,21 @@ pub struct Settings {
     pub broker_health_interval: std::time::Duration,
     pub broker_service_window_warnings: Vec<u32>,
     pub print_listen: SocketAddr,
+    /// Where browser sessions' print jobs go (`gateway.print_url`, `print_ca`,
+    /// `printer_name`, `max_print_job_bytes`).
+    pub gateway_print: GatewayPrint,
     pub demo_host: Option<DemoHost>,
     pub demo_seed: bool,
+}
+
+/// The print service as the gateway's printer reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayPrint {
+    pub url: String,
+    /// `None`: the system's CA bundle.
+    pub ca: Option<PathBuf>,
+    pub printer_name: String,
+    pub max_job_bytes: u64,
 }
 
 /// The SITHS card login listener.
@@ -597,6 +624,28 @@ impl RawConfig {
             problem(
                 "gateway.reconnect_grace",
                 "must be at most 86400 seconds (0: no resume)".into(),
+            );
+        }
+        if !self.gateway.print_url.is_empty()
+            && (!self.gateway.print_url.starts_with("https://")
+                || self.gateway.print_url.trim_end_matches('/') != self.gateway.print_url)
+        {
+            problem(
+                "gateway.print_url",
+                "must be an https:// URL without a trailing slash".into(),
+            );
+        }
+        let name = &self.gateway.printer_name;
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            problem(
+                "gateway.printer_name",
+                "must be 1-64 characters without control characters".into(),
+            );
+        }
+        if !(1024..=(1u64 << 32)).contains(&self.gateway.max_print_job_bytes) {
+            problem(
+                "gateway.max_print_job_bytes",
+                "must be 1 KiB to 4 GiB".into(),
             );
         }
         if !(1..=300).contains(&self.gateway.native_connect_timeout) {
@@ -868,6 +917,17 @@ impl RawConfig {
             },
             broker_health_interval: std::time::Duration::from_secs(self.broker.health_interval),
             broker_service_window_warnings: self.broker.service_window_warnings,
+            gateway_print: GatewayPrint {
+                url: if self.gateway.print_url.is_empty() {
+                    default_print_url(print_listen)
+                } else {
+                    self.gateway.print_url.clone()
+                },
+                ca: (!self.gateway.print_ca.as_os_str().is_empty())
+                    .then(|| resolve(&self.gateway.print_ca)),
+                printer_name: self.gateway.printer_name.clone(),
+                max_job_bytes: self.gateway.max_print_job_bytes,
+            },
             print_listen,
             demo_seed: self.demo_host.seed,
             demo_host: self.demo_host.enabled.then(|| DemoHost {
@@ -881,9 +941,35 @@ impl RawConfig {
     }
 }
 
+/// `https://` + the print service's listener; an unspecified address means this machine,
+/// by the name its certificate carries.
+fn default_print_url(listen: SocketAddr) -> String {
+    if listen.ip().is_unspecified() {
+        format!("https://localhost:{}", listen.port())
+    } else {
+        format!("https://{listen}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_print_url_defaults_to_the_print_listener() {
+        assert_eq!(
+            default_print_url("127.0.0.1:8631".parse().unwrap()),
+            "https://127.0.0.1:8631"
+        );
+        assert_eq!(
+            default_print_url("0.0.0.0:8631".parse().unwrap()),
+            "https://localhost:8631"
+        );
+        assert_eq!(
+            default_print_url("[::1]:8631".parse().unwrap()),
+            "https://[::1]:8631"
+        );
+    }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

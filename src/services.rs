@@ -86,6 +86,7 @@ fn gateway_config(
             reconnect_grace: settings.gateway_reconnect_grace,
             native_connect_timeout: settings.gateway_native_connect_timeout,
             max_fps: settings.gateway_max_fps,
+            printing: print_client(settings),
             ..hamn_gateway::session::SessionConfig::default()
         },
         ticket_issuer,
@@ -154,6 +155,32 @@ fn portal_issuer(
     Ok(Some(hamn_broker::TicketIssuer::new(std::sync::Arc::new(
         keys,
     ))))
+}
+
+/// The print service as browser sessions' printer reaches it; `None` (logged) when its CA
+/// file cannot be read, so sessions go on without a printer.
+fn print_client(
+    settings: &Settings,
+) -> Option<std::sync::Arc<hamn_gateway::print::PrintClientConfig>> {
+    let print = &settings.gateway_print;
+    let ca_pem = match &print.ca {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(pem) => Some(pem),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "gateway.print_ca unreadable; browser sessions get no printer");
+                return None;
+            }
+        },
+    };
+    Some(std::sync::Arc::new(
+        hamn_gateway::print::PrintClientConfig {
+            url: print.url.clone(),
+            ca_pem,
+            printer_name: print.printer_name.clone(),
+            max_job_bytes: print.max_job_bytes,
+        },
+    ))
 }
 
 fn print_config(settings: &Settings) -> hamn_print::PrintConfig {

@@ -48,17 +48,22 @@ pub struct Gateway {
     app: Uuid,
     tls: Arc<rustls::ClientConfig>,
     shutdown: CancellationToken,
+    /// The dev CA (PEM) and the server certificate files it issued (`print_notify` runs the
+    /// print service on them).
+    ca_pem: String,
+    server_certs: hamn_certs::ServerCertFiles,
+    database_config: DatabaseConfig,
     _dir: tempfile::TempDir,
 }
 
 impl Gateway {
     pub async fn start(host: &HostSeed) -> anyhow::Result<Gateway> {
         let dir = tempfile::tempdir()?;
-        let database = Database::connect(&DatabaseConfig {
+        let database_config = DatabaseConfig {
             url: format!("sqlite://{}?mode=rwc", dir.path().join("hamn.db").display()),
             max_connections: 5,
-        })
-        .await?;
+        };
+        let database = Database::connect(&database_config).await?;
         database.migrate().await?;
         let secrets = SecretsKey::generate()?;
         let ids = hamn_broker::seed::demo(
@@ -116,6 +121,9 @@ impl Gateway {
             app: ids.app_prod,
             tls: Arc::new(client_tls(&ca_pem)?),
             shutdown,
+            ca_pem: String::from_utf8_lossy(&ca_pem).into_owned(),
+            server_certs: pki.server_cert_files(),
+            database_config,
             _dir: dir,
         })
     }
@@ -211,6 +219,46 @@ impl Gateway {
     }
 }
 
+/// What `print_notify` (which shares this file) needs besides sessions.
+#[allow(dead_code)]
+impl Gateway {
+    pub fn database(&self) -> Database {
+        self.database.clone()
+    }
+
+    pub fn database_config(&self) -> DatabaseConfig {
+        self.database_config.clone()
+    }
+
+    pub fn ca_pem(&self) -> String {
+        self.ca_pem.clone()
+    }
+
+    pub fn server_cert_files(&self) -> hamn_certs::ServerCertFiles {
+        self.server_certs.clone()
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.child_token()
+    }
+
+    /// The newest session of the seeded user (the one [`Self::open`] just made).
+    pub async fn last_session(&self) -> anyhow::Result<Uuid> {
+        let mut conn = self.database.acquire().await?;
+        let id: String = sqlx::query_scalar(
+            "SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(self.user.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(Uuid::parse_str(&id)?)
+    }
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         self.shutdown.cancel();
@@ -245,6 +293,8 @@ pub struct ClientCounters {
     pub jpeg_bytes: AtomicU64,
     /// Why the session ended, once it has.
     ended: std::sync::Mutex<Option<String>>,
+    /// Where administrators' messages and print notices go, with their arrival time.
+    notices: std::sync::Mutex<Option<mpsc::UnboundedSender<(Instant, ServerMessage)>>>,
 }
 
 /// [`ClientCounters`] at one instant.
@@ -299,6 +349,16 @@ pub struct Client {
 }
 
 impl Client {
+    /// Reports every AdminMessage and PrintNotice from now on to `to` (`print_notify`).
+    #[allow(dead_code)]
+    pub fn notices(&self, to: mpsc::UnboundedSender<(Instant, ServerMessage)>) {
+        *self
+            .counters
+            .notices
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(to);
+    }
+
     pub fn send(&self, message: ClientMessage) -> anyhow::Result<()> {
         self.commands
             .send(Command::Send(message))
@@ -372,6 +432,17 @@ async fn drive(
                     }
                     ServerMessage::Close { code, reason } => {
                         bail!("the gateway closed the session: {code:?} {reason}")
+                    }
+                    message @ (ServerMessage::AdminMessage { .. } | ServerMessage::PrintNotice { .. }) => {
+                        let at = Instant::now();
+                        if let Some(to) = counters
+                            .notices
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .as_ref()
+                        {
+                            let _ = to.send((at, message));
+                        }
                     }
                     _ => {}
                 }
