@@ -44,6 +44,14 @@ export async function api(method, path, lang, body) {
   return { ok: response.ok, status: response.status, message, body: parsed };
 }
 
+/** GET /portal/api/prints: the user's print jobs, newest first; `null` when the list could
+ * not be fetched (network, 5xx), with the answer for its status. */
+export async function prints(lang) {
+  const answer = await api("GET", "/portal/api/prints", lang);
+  const jobs = answer.ok && Array.isArray(answer.body?.jobs) ? answer.body.jobs : null;
+  return { ...answer, jobs };
+}
+
 // A state change whose answer is a file (an .rdp file for the native client): the same
 // headers as api(), the body as a Blob when it worked, the refusal's message when not.
 export async function download(path, lang, body) {

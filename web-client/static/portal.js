@@ -4,8 +4,11 @@
 // its IdP over SAML, the demo form, the "Logga in med SITHS-kort" link to the SITHS
 // listener), the user's apps grouped by
 // environment (PROD and UTB told apart by label, colour and pattern) and launching one in
-// the session viewer, or in the user's own remote desktop client by an .rdp file.
-import { api, download } from "./portal-api.js";
+// the session viewer, or in the user's own remote desktop client by an .rdp file; "Mina
+// sessioner" and "Mina utskrifter" (the user's print jobs as PDFs: open, download, or why
+// a job was refused).
+import { api, download, prints as fetchPrints } from "./portal-api.js";
+import { pdfUrl, refusalText } from "./prints.js";
 
 const TEXTS = {
   en: {
@@ -36,6 +39,16 @@ const TEXTS = {
     "no-apps": "You have no applications.",
     "sessions-heading": "My sessions",
     "no-sessions": "You have no open sessions.",
+    "prints-heading": "My print jobs",
+    "prints-note": "What you print in the applications becomes PDF files here. They are kept for a day.",
+    "no-prints": "You have no print jobs.",
+    "prints-error": "Your print jobs could not be fetched. Try again in a while.",
+    "print-open": "Open",
+    "print-download": "Download",
+    "print-pages": (n) => (n === 1 ? "1 page" : `${n} pages`),
+    "print-refused": "Refused",
+    "print-cancelled": "Cancelled",
+    "print-expires": (t) => `kept until ${t}`,
     "state-active": "In use",
     "state-disconnected": "Disconnected – your work is kept",
     "state-launching": "Starting",
@@ -67,6 +80,14 @@ const TEXTS = {
       "ditt fjärrskrivbordsprogram. Filen fungerar en gång och bara några minuter.",
     "no-apps": "Du har inga applikationer.",
     "no-sessions": "Du har inga öppna sessioner.",
+    "no-prints": "Du har inga utskrifter.",
+    "prints-error": "Dina utskrifter kunde inte hämtas. Försök igen om en stund.",
+    "print-open": "Öppna",
+    "print-download": "Ladda ner",
+    "print-pages": (n) => (n === 1 ? "1 sida" : `${n} sidor`),
+    "print-refused": "Avvisad",
+    "print-cancelled": "Avbruten",
+    "print-expires": (t) => `sparas till ${t}`,
     "state-active": "Används",
     "state-disconnected": "Frånkopplad – ditt arbete finns kvar",
     "state-launching": "Startar",
@@ -108,6 +129,8 @@ let me = null;
 let environments = [];
 // GET /portal/api/sessions: the user's sessions that have not ended.
 let sessions = [];
+// GET /portal/api/prints: the user's print jobs, newest first; null: not fetched.
+let printJobs = [];
 // GET /portal/api/login-methods: which ways in the login view offers.
 // organisations: [{slug, name, login_url}] whose IdP (SAML) login is on.
 let methods = { demo: false, siths_url: null, organisations: [] };
@@ -157,7 +180,81 @@ function render() {
   if (view === "apps") {
     renderApps();
     renderSessions();
+    renderPrints();
   }
+}
+
+function when(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return date.toLocaleString(lang === "en" ? "en-GB" : "sv-SE",
+    { dateStyle: "short", timeStyle: "short" });
+}
+
+// "Mina utskrifter": each job with its title and time; a ready one opens in a new tab or
+// downloads, a refused one says why.
+function renderPrints() {
+  const list = $("prints-list");
+  list.replaceChildren();
+  const line = (key) => {
+    const item = document.createElement("li");
+    item.textContent = text(key);
+    list.append(item);
+  };
+  if (printJobs === null) {
+    line("prints-error");
+    list.dataset.state = "error";
+    return;
+  }
+  if (printJobs.length === 0) {
+    line("no-prints");
+    list.dataset.state = "empty";
+    return;
+  }
+  list.dataset.state = "jobs";
+  for (const job of printJobs) {
+    const item = document.createElement("li");
+    item.className = `print print-${job.state}`;
+    item.dataset.jobId = job.id;
+    const name = document.createElement("span");
+    name.className = "print-title";
+    name.id = `print-${job.id}`;
+    name.textContent = job.title || text("prints-heading");
+    const detail = document.createElement("span");
+    detail.className = "print-detail";
+    const created = when(job.created_at);
+    if (job.state === "ready") {
+      const expires = job.expires_at ? `, ${text("print-expires", when(job.expires_at))}` : "";
+      detail.textContent = `${created} · ${text("print-pages", job.pages)}${expires}`;
+      const open = document.createElement("a");
+      open.className = "button-link";
+      open.href = pdfUrl(job.id);
+      open.target = "_blank";
+      open.rel = "noopener";
+      open.textContent = text("print-open");
+      open.setAttribute("aria-describedby", name.id);
+      const save = document.createElement("a");
+      save.className = "button-link secondary";
+      save.href = pdfUrl(job.id, true);
+      save.download = "";
+      save.textContent = text("print-download");
+      save.setAttribute("aria-describedby", name.id);
+      item.append(name, " ", detail, " ", open, " ", save);
+    } else {
+      const state = job.state === "cancelled" ? "print-cancelled" : "print-refused";
+      const why = job.reason ? `: ${refusalText(job.reason, lang)}` : "";
+      detail.textContent = `${created} · ${text(state)}${why}`;
+      item.append(name, " ", detail);
+    }
+    list.append(item);
+  }
+}
+
+async function loadPrints() {
+  const answer = await fetchPrints(lang);
+  if (answer.status === 401) return;
+  // 404: a gateway without printing; an empty list says the same to the user.
+  printJobs = answer.status === 404 ? [] : answer.jobs;
 }
 
 // "Mina sessioner": reconnect (a launch of the same app roams to the session) or log off.
@@ -290,7 +387,7 @@ async function showUser(who) {
   if (apps.status === 401) return showLogin();
   if (!apps.ok) return say(apps.message ?? text("network-error"));
   environments = apps.body.environments ?? [];
-  await loadSessions();
+  await Promise.all([loadSessions(), loadPrints()]);
   view = "apps";
   render();
 }
@@ -299,6 +396,7 @@ function showLogin() {
   me = null;
   environments = [];
   sessions = [];
+  printJobs = [];
   view = "login";
   render();
 }

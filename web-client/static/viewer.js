@@ -8,7 +8,10 @@
 // `body[data-state]` (connecting|connected|reconnecting|closed), `body[data-frames]` and
 // `body[data-resumes]`. Administrators' messages (AdminMessage) stay on screen until
 // closed (`body[data-admin-messages]` counts them); idle, service-window and maximum-length
-// warnings count down to their deadline, which is also shown as a clock time.
+// warnings count down to their deadline, which is also shown as a clock time. A print
+// job's PrintNotice shows "Utskrift klar — Öppna PDF" (a new tab, or a download) or why it
+// was refused, until closed (`body[data-prints]` counts them, `#print[data-job-id]`).
+import { pdfUrl, refusalText } from "./prints.js";
 import {
   CAPABILITIES, DEFAULT_LIMITS, MAX_SCALE_PERCENT, MIN_SCALE_PERCENT, ServerStream, WireError,
   closeReason, codeToScancode, encodeClient, statusText,
@@ -29,6 +32,12 @@ const TEXTS = {
     messageFrom: "Meddelande från {sender}",
     close: "Stäng",
     deadline: "(kl. {t})",
+    printReady: "Utskrift klar",
+    printOpen: "Öppna PDF",
+    printDownload: "Ladda ner",
+    printPages: "{title}, {n} sidor",
+    printPage: "{title}, 1 sida",
+    printRefused: "Utskriften kunde inte skapas",
   },
   en: {
     noTicket: "The link has no ticket. Start the application from the portal.",
@@ -43,6 +52,12 @@ const TEXTS = {
     messageFrom: "Message from {sender}",
     close: "Close",
     deadline: "(at {t})",
+    printReady: "Print ready",
+    printOpen: "Open PDF",
+    printDownload: "Download",
+    printPages: "{title}, {n} pages",
+    printPage: "{title}, 1 page",
+    printRefused: "The print job could not be made",
   },
 };
 const t = (key) => TEXTS[lang][key];
@@ -62,12 +77,21 @@ const messageBox = document.getElementById("message");
 const messageFrom = document.getElementById("message-from");
 const messageText = document.getElementById("message-text");
 const messageClose = document.getElementById("message-close");
+const printBox = document.getElementById("print");
+const printHeading = document.getElementById("print-heading");
+const printText = document.getElementById("print-text");
+const printOpen = document.getElementById("print-open");
+const printDownload = document.getElementById("print-download");
+const printClose = document.getElementById("print-close");
 
 document.documentElement.lang = lang;
 fullscreen.textContent = t("fullscreen");
 latency.title = t("latency");
 canvas.setAttribute("aria-label", t("screen"));
 messageClose.textContent = t("close");
+printClose.textContent = t("close");
+printOpen.textContent = t("printOpen");
+printDownload.textContent = t("printDownload");
 
 let socket = null;
 // Whether the websocket ever opened: a refused ticket fails the upgrade (401/403), which a
@@ -144,6 +168,41 @@ messageBox.addEventListener("keydown", (event) => {
     messageBox.hidden = true;
     keys.focus({ preventScroll: true });
   }
+});
+
+// A print job's outcome stays until closed; the next one replaces it (the portal's
+// "Mina utskrifter" keeps every job).
+let prints = 0;
+function showPrint(m) {
+  const ready = m.outcome === "ready";
+  printBox.dataset.jobId = m.jobId;
+  printBox.dataset.outcome = m.outcome;
+  printHeading.textContent = ready
+    ? `${t("printReady")} — ${t("printOpen")}`
+    : t("printRefused");
+  const title = m.title || "";
+  printText.textContent = ready
+    ? (m.pages === 1 ? t("printPage") : t("printPages")).replace("{title}", title)
+      .replace("{n}", String(m.pages))
+    : `${title ? `${title}: ` : ""}${refusalText(m.reason, lang)}`;
+  printOpen.hidden = !ready;
+  printDownload.hidden = !ready;
+  if (ready) {
+    printOpen.href = pdfUrl(m.jobId);
+    printDownload.href = pdfUrl(m.jobId, true);
+  }
+  printBox.hidden = false;
+  prints += 1;
+  document.body.dataset.prints = String(prints);
+}
+
+function hidePrint() {
+  printBox.hidden = true;
+  keys.focus({ preventScroll: true });
+}
+printClose.addEventListener("click", hidePrint);
+printBox.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") hidePrint();
 });
 
 function send(message) {
@@ -400,6 +459,9 @@ function receive(data) {
       break;
     case "AdminMessage":
       showMessage(m.sender, m.text);
+      break;
+    case "PrintNotice":
+      showPrint(m);
       break;
     case "Pong": {
       const rtt = ((nowMillis() - m.timestamp) >>> 0);
