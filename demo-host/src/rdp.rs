@@ -5,11 +5,13 @@
 //! the damage it reports is redrawn ([`Renderer::draw_damage`]) and sent as bitmap updates of
 //! just those rectangles. The first update of every (re)activation is the full frame.
 //! Bitmaps are sent without lossy codecs so colours arrive exactly. Ctrl+C and Ctrl+V go to
-//! the session's clipboard ([`crate::clipboard`]) instead of the app.
+//! the session's clipboard ([`crate::clipboard`]) instead of the app; the app's print effect
+//! goes to the session's redirected printer ([`crate::printing`]).
 
 use core::num::{NonZeroU16, NonZeroUsize};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -21,10 +23,11 @@ use ironrdp_server::{
 };
 use tokio::sync::mpsc;
 
-use crate::app::{App, Damage, Event, Key, STATUS_COPIED};
+use crate::app::{App, Damage, Effect, Event, Key, PrintOutcome, STATUS_COPIED};
 use crate::clipboard::{ClipboardFactory, ClipboardLink};
 use crate::keyboard::{KeyInput, KeyboardState};
 use crate::layout::Rect;
+use crate::printing::{PrinterFactory, PrinterLink};
 use crate::render::{Canvas, Renderer};
 
 /// How the RDP security layer is negotiated.
@@ -95,6 +98,7 @@ pub struct Session {
     renderer: Arc<Renderer>,
     updates: Option<mpsc::UnboundedSender<DisplayUpdate>>,
     pub(crate) clipboard: ClipboardLink,
+    pub(crate) printer: PrinterLink,
 }
 
 pub type SharedSession = Arc<Mutex<Session>>;
@@ -116,6 +120,7 @@ impl Session {
             renderer,
             updates: None,
             clipboard: ClipboardLink::default(),
+            printer: PrinterLink::default(),
         }
     }
 
@@ -125,6 +130,21 @@ impl Session {
             Event::Key(Key::Paste) => self.paste(),
             other => self.app.handle(other),
         };
+        self.redraw(&damage);
+        for effect in self.app.take_effects() {
+            match effect {
+                Effect::Print(client) => {
+                    if let Err(outcome) = self.printer.print(&client, SystemTime::now()) {
+                        self.print_finished(outcome);
+                    }
+                }
+            }
+        }
+    }
+
+    /// How a print job ended (or why it never started).
+    pub(crate) fn print_finished(&mut self, outcome: PrintOutcome) {
+        let damage = self.app.print_finished(outcome);
         self.redraw(&damage);
     }
 
@@ -305,8 +325,9 @@ fn server_for_connection(config: &HostConfig, local: SocketAddr) -> RdpServer {
         // No RemoteFX/QOI: lossless bitmaps only, so colours arrive exactly.
         .with_bitmap_codecs(BitmapCodecs(Vec::new()))
         .with_credential_validator(Some(Arc::new(AccountValidator(config.account.clone()))))
-        .with_cliprdr_factory(Some(Box::new(ClipboardFactory::new(session))))
+        .with_cliprdr_factory(Some(Box::new(ClipboardFactory::new(Arc::clone(&session)))))
         .build();
+    server.set_static_channel_factory(Some(Box::new(PrinterFactory::new(Arc::clone(&session)))));
     if config.security == Security::Nla {
         // CredSSP/NTLM needs the password itself to verify the client's proof.
         server.set_credentials(Some(Credentials {
