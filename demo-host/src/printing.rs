@@ -127,7 +127,10 @@ impl SvcProcessor for RdpdrChannel {
                     "printer redirected"
                 ),
                 Event::PrinterRemoved { device_id } => tracing::info!(device_id, "printer removed"),
-                Event::JobSent { printer } => session.print_finished(PrintOutcome::Sent { printer }),
+                Event::JobSent { printer } => {
+                    tracing::info!(%printer, "print job sent");
+                    session.print_finished(PrintOutcome::Sent { printer });
+                }
                 Event::JobFailed { printer, status } => {
                     tracing::warn!(%printer, status = format_args!("{status:#010x}"), "print job failed");
                     session.print_finished(PrintOutcome::Failed);
