@@ -6,6 +6,6 @@ pub mod pdu;
 pub mod server;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use server::{Event, PrintError, RdpdrServer};

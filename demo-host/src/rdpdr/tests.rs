@@ -10,13 +10,13 @@ use super::server::{Event, MAX_WRITE_BYTES, Output, PrintError, Printer, Protoco
 
 const CLIENT_ID: u32 = 7;
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/rdpdr/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// A Device I/O Response ([MS-RDPEFS] 2.2.1.5).
-fn completion(device_id: u32, completion_id: u32, status: u32, body: &[u8]) -> Vec<u8> {
+pub(crate) fn completion(device_id: u32, completion_id: u32, status: u32, body: &[u8]) -> Vec<u8> {
     let mut pdu = vec![0x72, 0x44, 0x43, 0x49];
     for v in [device_id, completion_id, status] {
         pdu.extend_from_slice(&v.to_le_bytes());
@@ -27,15 +27,15 @@ fn completion(device_id: u32, completion_id: u32, status: u32, body: &[u8]) -> V
 
 /// A server Device I/O Request split into its header fields and body.
 #[derive(Debug, PartialEq, Eq)]
-struct IoRequest {
-    device_id: u32,
-    file_id: u32,
-    completion_id: u32,
-    major: u32,
-    body: Vec<u8>,
+pub(crate) struct IoRequest {
+    pub(crate) device_id: u32,
+    pub(crate) file_id: u32,
+    pub(crate) completion_id: u32,
+    pub(crate) major: u32,
+    pub(crate) body: Vec<u8>,
 }
 
-fn io_request(pdu: &[u8]) -> IoRequest {
+pub(crate) fn io_request(pdu: &[u8]) -> IoRequest {
     assert_eq!(pdu[..4], [0x72, 0x44, 0x52, 0x49], "a Device I/O Request");
     let field = |i: usize| u32::from_le_bytes(pdu[4 + 4 * i..8 + 4 * i].try_into().unwrap());
     assert_eq!(field(4), 0, "MinorFunction");
@@ -49,7 +49,7 @@ fn io_request(pdu: &[u8]) -> IoRequest {
 }
 
 /// (offset, data) of a DR_WRITE_REQ body.
-fn write_body(body: &[u8]) -> (u64, &[u8]) {
+pub(crate) fn write_body(body: &[u8]) -> (u64, &[u8]) {
     let len = u32::from_le_bytes(body[..4].try_into().unwrap()) as usize;
     let offset = u64::from_le_bytes(body[4..12].try_into().unwrap());
     assert_eq!(body[12..32], [0; 20], "Padding");
