@@ -4,6 +4,7 @@
 //! clients (xfreerdp 2.11, IronRDP's rdpdr client).
 
 use expect_test::expect;
+use proptest::prelude::*;
 
 use super::pdu::{self, ClientPdu, DecodeError, MAX_PDU_BYTES, PrinterData, decode_client_pdu};
 use super::server::{Event, MAX_WRITE_BYTES, Output, PrintError, Printer, ProtocolError, RdpdrServer};
@@ -627,4 +628,47 @@ fn a_recorded_ironrdp_client_session_prints() {
         panic!("{events:?}")
     };
     assert_eq!((printer.name(), printer.is_default()), ("Hamn PDF", true));
+}
+
+proptest! {
+    /// Whatever the document's size and however little of each write the client takes, the
+    /// client ends up with exactly the document, in order, and the job ends sent.
+    #[test]
+    fn any_document_arrives_whole_through_partial_writes(
+        len in 0usize..300_000,
+        takes in proptest::collection::vec(1u32..=65_536, 1..64),
+    ) {
+        let mut server = with_printer("device_list_pdf_printer.bin");
+        let document: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+        let create = io_request(&server.print(document.clone()).unwrap()[0]);
+        let mut next = only_message(server.process(&completion(1, create.completion_id, 0, &[8, 0, 0, 0])).unwrap());
+        let mut received = Vec::new();
+        let mut take = takes.iter().cycle();
+        loop {
+            let request = io_request(&next);
+            if request.major == pdu::IRP_MJ_CLOSE {
+                let out = server.process(&completion(1, request.completion_id, 0, &[])).unwrap();
+                prop_assert_eq!(out.events, vec![Event::JobSent { printer: "Hamn PDF".into() }]);
+                break;
+            }
+            let (offset, data) = write_body(&request.body);
+            prop_assert_eq!(offset, received.len() as u64);
+            prop_assert!(!data.is_empty() && data.len() <= MAX_WRITE_BYTES);
+            let taken = (*take.next().unwrap() as usize).min(data.len());
+            received.extend_from_slice(&data[..taken]);
+            let ack = (taken as u32).to_le_bytes();
+            next = only_message(server.process(&completion(1, request.completion_id, 0, &ack)).unwrap());
+        }
+        prop_assert_eq!(received, document);
+    }
+
+    /// Arbitrary bytes after a valid header never panic the decoder or the server.
+    #[test]
+    fn arbitrary_pdus_never_panic(packet in any::<u16>(), body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let mut server = with_printer("device_list_pdf_printer.bin");
+        let _ = server.print(vec![1; 100]);
+        let pdu = [&[0x72, 0x44][..], &packet.to_le_bytes(), &body].concat();
+        let _ = server.process(&pdu);
+        prop_assert!(server.printers().len() <= super::server::MAX_PRINTERS);
+    }
 }
