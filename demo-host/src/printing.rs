@@ -8,7 +8,7 @@
 //! client PDUs directly; a job's first PDU goes out as a server event.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use ironrdp_pdu::PduResult;
 use ironrdp_pdu::gcc::ChannelName;
@@ -23,6 +23,10 @@ use crate::rdpdr::{Event, PrintError, RdpdrServer};
 
 const CHANNEL_NAME: ChannelName = ChannelName::from_static(b"rdpdr\0\0\0");
 
+/// How long a job may go without an answer from the client before "Skriv ut" gives it up
+/// and starts anew (Windows waits about as long for an IRP).
+pub const STALLED_JOB: Duration = Duration::from_secs(60);
+
 /// Client IDs announced to successive connections (any value unique per server will do).
 static NEXT_CLIENT_ID: AtomicU32 = AtomicU32::new(1);
 
@@ -30,6 +34,8 @@ static NEXT_CLIENT_ID: AtomicU32 = AtomicU32::new(1);
 pub struct PrinterLink {
     server: RdpdrServer,
     sender: Option<UnboundedSender<ServerEvent>>,
+    /// When the job under way last heard from the client (or started).
+    job_progress: Option<Instant>,
 }
 
 impl Default for PrinterLink {
@@ -37,18 +43,27 @@ impl Default for PrinterLink {
         Self {
             server: RdpdrServer::new(0),
             sender: None,
+            job_progress: None,
         }
     }
 }
 
 impl PrinterLink {
-    /// Starts printing `client` on the first redirected printer. `Err` with the outcome when
-    /// no job could start.
-    pub fn print(&mut self, client: &Client, now: SystemTime) -> Result<(), PrintOutcome> {
-        let printer = self.server.printers().first().ok_or(PrintOutcome::NoPrinter)?;
+    /// Starts printing `client` on the first redirected printer (`wall` for the printed-at
+    /// line, `now` to tell a stalled job). `Err` with the outcome when no job could start.
+    pub fn print(&mut self, client: &Client, wall: SystemTime, now: Instant) -> Result<(), PrintOutcome> {
         if self.server.busy() {
-            return Err(PrintOutcome::Busy);
+            let stalled = self
+                .job_progress
+                .is_none_or(|since| now.saturating_duration_since(since) >= STALLED_JOB);
+            if !stalled {
+                return Err(PrintOutcome::Busy);
+            }
+            if let Some(Event::JobFailed { printer, .. }) = self.server.abandon_job() {
+                tracing::warn!(%printer, "print job abandoned: the client stopped answering");
+            }
         }
+        let printer = self.server.printers().first().ok_or(PrintOutcome::NoPrinter)?;
         let format = Format::for_driver(printer.driver());
         tracing::info!(
             printer = printer.name(),
@@ -56,7 +71,7 @@ impl PrinterLink {
             ?format,
             "printing a client record"
         );
-        let document = document::client_record(client, &document::printed_at(now)).render(format);
+        let document = document::client_record(client, &document::printed_at(wall)).render(format);
         let messages = self.server.print(document).map_err(|error| match error {
             PrintError::NoPrinter => PrintOutcome::NoPrinter,
             PrintError::Busy => PrintOutcome::Busy,
@@ -69,7 +84,12 @@ impl PrinterLink {
                 ))
                 .is_ok()
         });
-        if sent { Ok(()) } else { Err(PrintOutcome::Failed) }
+        if !sent {
+            self.server.abandon_job();
+            return Err(PrintOutcome::Failed);
+        }
+        self.job_progress = Some(now);
+        Ok(())
     }
 }
 
@@ -104,6 +124,7 @@ impl SvcProcessor for RdpdrChannel {
 
     fn process(&mut self, payload: &[u8]) -> PduResult<Vec<SvcMessage>> {
         let mut session = lock(&self.session);
+        let was_busy = session.printer.server.busy();
         let output = match session.printer.server.process(payload) {
             Ok(output) => output,
             Err(error) => {
@@ -112,6 +133,9 @@ impl SvcProcessor for RdpdrChannel {
                 return Ok(Vec::new());
             }
         };
+        if was_busy {
+            session.printer.job_progress = Some(Instant::now());
+        }
         for event in output.events {
             match event {
                 Event::PrinterAdded(printer) => tracing::info!(

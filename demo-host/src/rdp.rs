@@ -11,7 +11,7 @@
 use core::num::{NonZeroU16, NonZeroUsize};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -134,7 +134,7 @@ impl Session {
         for effect in self.app.take_effects() {
             match effect {
                 Effect::Print(client) => {
-                    if let Err(outcome) = self.printer.print(&client, SystemTime::now()) {
+                    if let Err(outcome) = self.printer.print(&client, SystemTime::now(), Instant::now()) {
                         self.print_finished(outcome);
                     }
                 }
@@ -548,6 +548,35 @@ mod tests {
             .unwrap();
         assert!(reply.is_empty());
         assert_eq!(lock(&shared).app.status(), crate::app::STATUS_PRINT_FAILED);
+    }
+
+    #[test]
+    fn a_stalled_job_is_given_up_when_skriv_ut_is_pressed_again() {
+        let (shared, mut channel, mut rx) = session_with_rdpdr();
+        channel.process(&fixture("device_list_pdf_printer.bin")).unwrap();
+        let client = crate::app::demo_clients()[0].clone();
+        let start = Instant::now();
+        let mut s = lock(&shared);
+        assert_eq!(s.printer.print(&client, SystemTime::now(), start), Ok(()));
+        let later = start + crate::printing::STALLED_JOB / 2;
+        assert_eq!(
+            s.printer.print(&client, SystemTime::now(), later),
+            Err(PrintOutcome::Busy)
+        );
+        let stalled = start + crate::printing::STALLED_JOB;
+        assert_eq!(s.printer.print(&client, SystemTime::now(), stalled), Ok(()));
+        drop(s);
+        let mut creates = Vec::new();
+        while let Ok(ironrdp_server::ServerEvent::StaticChannel(messages)) = rx.try_recv() {
+            creates.push(io_request(&bytes(&messages[0])));
+        }
+        assert_eq!(creates.len(), 2);
+        assert_ne!(creates[0].completion_id, creates[1].completion_id);
+        // The abandoned job's late answer is ignored; the new one goes on.
+        let late = completion(1, creates[0].completion_id, 0, &[1, 0, 0, 0]);
+        assert!(channel.process(&late).unwrap().is_empty());
+        let answer = completion(1, creates[1].completion_id, 0, &[2, 0, 0, 0]);
+        assert_eq!(channel.process(&answer).unwrap().len(), 1, "the first Write");
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub enum Event {
     /// The job was written and closed; the client has it.
     JobSent { printer: String },
     /// The client failed an I/O request of the job (`status` is its NTSTATUS), or removed the
-    /// printer while the job was under way (`status` 0).
+    /// printer while the job was under way or the job was abandoned (`status` 0).
     JobFailed { printer: String, status: u32 },
 }
 
@@ -157,6 +157,15 @@ impl RdpdrServer {
     /// Whether a job is under way.
     pub fn busy(&self) -> bool {
         self.job.is_some()
+    }
+
+    /// Gives up the job under way (the client stopped answering); its late completions are
+    /// then refused as unexpected.
+    pub fn abandon_job(&mut self) -> Option<Event> {
+        self.job.take().map(|job| Event::JobFailed {
+            printer: job.printer,
+            status: 0,
+        })
     }
 
     /// Handles one reassembled client PDU.

@@ -385,6 +385,27 @@ fn a_failed_close_fails_the_job() {
 }
 
 #[test]
+fn an_abandoned_job_frees_the_printer_and_its_late_answers_are_refused() {
+    let mut server = with_printer("device_list_pdf_printer.bin");
+    assert_eq!(server.abandon_job(), None);
+    server.print(vec![1; 10]).unwrap();
+    assert_eq!(
+        server.abandon_job(),
+        Some(Event::JobFailed {
+            printer: "Hamn PDF".into(),
+            status: 0
+        })
+    );
+    assert!(!server.busy());
+    assert!(matches!(
+        server.process(&completion(1, 1, 0, &[1, 0, 0, 0])),
+        Err(ProtocolError::UnexpectedCompletion { .. })
+    ));
+    let create = io_request(&server.print(vec![1; 10]).unwrap()[0]);
+    assert_ne!(create.completion_id, 1, "a new completion ID");
+}
+
+#[test]
 fn removing_the_printer_fails_its_job() {
     let mut server = with_printer("device_list_pdf_printer.bin");
     server.print(vec![1; 10]).unwrap();
