@@ -3,7 +3,9 @@
 //!
 //! [`App::handle`] takes one [`Event`] (already translated from RDP input by
 //! [`crate::keyboard`] and the RDP glue) and returns the [`Damage`] — which parts of the screen
-//! must be redrawn. No I/O and no pixels here; [`crate::render`] draws the state.
+//! must be redrawn. What the app wants done outside itself (printing) it queues as an
+//! [`Effect`] for the RDP glue ([`App::take_effects`]), which reports back
+//! ([`App::print_finished`]). No I/O and no pixels here; [`crate::render`] draws the state.
 
 use crate::layout::{BUTTON_COUNT, FIELD_COUNT, Layout};
 
@@ -16,8 +18,14 @@ pub const FIELD_MAX_CHARS: usize = 40;
 /// Most clients the register holds (more than fit on screen are not shown).
 pub const MAX_CLIENTS: usize = 200;
 
-/// Status text after "Skriv ut".
-pub const STATUS_PRINTED: &str = "Utskrift skickad";
+/// Status texts of "Skriv ut": while the job goes out, when the client has it (followed by
+/// the printer's name), and when it could not be printed.
+pub const STATUS_PRINTING: &str = "Skriver ut …";
+pub const STATUS_PRINTED: &str = "Utskrift skickad till";
+pub const STATUS_NO_PRINTER: &str = "Ingen skrivare ansluten";
+pub const STATUS_PRINT_FAILED: &str = "Utskriften misslyckades";
+pub const STATUS_PRINT_BUSY: &str = "En utskrift pågår redan";
+pub const STATUS_NOTHING_TO_PRINT: &str = "Välj en klient i listan att skriva ut";
 /// Status texts of the clipboard (Ctrl+C, Ctrl+V).
 pub const STATUS_COPIED: &str = "Kopierat till urklipp";
 pub const STATUS_PASTED: &str = "Inklistrat från urklipp";
@@ -110,6 +118,27 @@ pub enum Event {
     Key(Key),
 }
 
+/// Work the app hands to the RDP glue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Print this client record on the client's first redirected printer.
+    Print(Client),
+}
+
+/// How a print job ended, as the RDP glue reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrintOutcome {
+    /// Written and closed on the printer of this name.
+    Sent {
+        printer: String,
+    },
+    NoPrinter,
+    /// The client failed the job.
+    Failed,
+    /// Another job is still under way.
+    Busy,
+}
+
 /// Which parts of the screen changed. Each flag maps to a rectangle in [`Layout`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Damage {
@@ -150,6 +179,7 @@ pub struct App {
     focus: Option<usize>,
     status: String,
     pointer: (u32, u32),
+    effects: Vec<Effect>,
 }
 
 impl App {
@@ -165,6 +195,7 @@ impl App {
             focus: None,
             status: "Välkommen till Procapita – välj en klient i listan".to_owned(),
             pointer: (0, 0),
+            effects: Vec::new(),
         }
     }
 
@@ -208,6 +239,22 @@ impl App {
             self.set_status(STATUS_PASTED, &mut damage);
         }
         damage
+    }
+
+    /// The effects queued since the last call, oldest first.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// The RDP glue's report on a print job.
+    pub fn print_finished(&mut self, outcome: PrintOutcome) -> Damage {
+        let text = match outcome {
+            PrintOutcome::Sent { printer } => format!("{STATUS_PRINTED} {printer}"),
+            PrintOutcome::NoPrinter => STATUS_NO_PRINTER.to_owned(),
+            PrintOutcome::Failed => STATUS_PRINT_FAILED.to_owned(),
+            PrintOutcome::Busy => STATUS_PRINT_BUSY.to_owned(),
+        };
+        self.show_status(&text)
     }
 
     /// Shows `text` in the status bar.
@@ -368,9 +415,14 @@ impl App {
         self.set_focus(Some(0), damage);
     }
 
+    /// Prints the selected client as saved (not unsaved edits in the form).
     fn print(&mut self, damage: &mut Damage) {
-        self.status = STATUS_PRINTED.to_owned();
-        damage.status = true;
+        let Some(client) = self.selected.and_then(|i| self.clients.get(i)) else {
+            self.set_status(STATUS_NOTHING_TO_PRINT, damage);
+            return;
+        };
+        self.effects.push(Effect::Print(client.clone()));
+        self.set_status(STATUS_PRINTING, damage);
     }
 }
 
@@ -548,12 +600,40 @@ mod tests {
     }
 
     #[test]
-    fn print_shows_status() {
+    fn print_asks_the_glue_to_print_the_selected_client() {
         let mut app = App::new(1280, 800);
+        assert!(app.take_effects().is_empty());
+        let row = app.layout().list_row(2);
+        click(&mut app, row.x + 20, row.y + 10);
         let b = app.layout().buttons[2];
         let d = click(&mut app, b.x + 5, b.y + 5);
-        assert_eq!(app.status(), STATUS_PRINTED);
+        assert_eq!(app.status(), STATUS_PRINTING);
         assert!(d.status && !d.list);
+        assert_eq!(app.take_effects(), vec![Effect::Print(demo_clients()[2].clone())]);
+        assert!(app.take_effects().is_empty(), "taken once");
+
+        let d = app.print_finished(PrintOutcome::Sent {
+            printer: "Hamn PDF".into(),
+        });
+        assert!(d.status);
+        assert_eq!(app.status(), "Utskrift skickad till Hamn PDF");
+        app.print_finished(PrintOutcome::NoPrinter);
+        assert_eq!(app.status(), STATUS_NO_PRINTER);
+        app.print_finished(PrintOutcome::Failed);
+        assert_eq!(app.status(), STATUS_PRINT_FAILED);
+        app.print_finished(PrintOutcome::Busy);
+        assert_eq!(app.status(), STATUS_PRINT_BUSY);
+    }
+
+    #[test]
+    fn print_without_a_selected_client_says_so() {
+        let mut app = App::new(1280, 800);
+        let ny = app.layout().buttons[1];
+        click(&mut app, ny.x + 5, ny.y + 5);
+        let b = app.layout().buttons[2];
+        click(&mut app, b.x + 5, b.y + 5);
+        assert_eq!(app.status(), STATUS_NOTHING_TO_PRINT);
+        assert!(app.take_effects().is_empty());
     }
 
     #[test]

@@ -14,9 +14,12 @@
 
 mod app;
 mod clipboard;
+mod document;
 mod keyboard;
 mod layout;
+mod printing;
 mod rdp;
+mod rdpdr;
 mod render;
 mod tls;
 

@@ -5,11 +5,13 @@
 //! the damage it reports is redrawn ([`Renderer::draw_damage`]) and sent as bitmap updates of
 //! just those rectangles. The first update of every (re)activation is the full frame.
 //! Bitmaps are sent without lossy codecs so colours arrive exactly. Ctrl+C and Ctrl+V go to
-//! the session's clipboard ([`crate::clipboard`]) instead of the app.
+//! the session's clipboard ([`crate::clipboard`]) instead of the app; the app's print effect
+//! goes to the session's redirected printer ([`crate::printing`]).
 
 use core::num::{NonZeroU16, NonZeroUsize};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime};
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -21,10 +23,11 @@ use ironrdp_server::{
 };
 use tokio::sync::mpsc;
 
-use crate::app::{App, Damage, Event, Key, STATUS_COPIED};
+use crate::app::{App, Damage, Effect, Event, Key, PrintOutcome, STATUS_COPIED};
 use crate::clipboard::{ClipboardFactory, ClipboardLink};
 use crate::keyboard::{KeyInput, KeyboardState};
 use crate::layout::Rect;
+use crate::printing::{PrinterFactory, PrinterLink};
 use crate::render::{Canvas, Renderer};
 
 /// How the RDP security layer is negotiated.
@@ -95,6 +98,7 @@ pub struct Session {
     renderer: Arc<Renderer>,
     updates: Option<mpsc::UnboundedSender<DisplayUpdate>>,
     pub(crate) clipboard: ClipboardLink,
+    pub(crate) printer: PrinterLink,
 }
 
 pub type SharedSession = Arc<Mutex<Session>>;
@@ -116,6 +120,7 @@ impl Session {
             renderer,
             updates: None,
             clipboard: ClipboardLink::default(),
+            printer: PrinterLink::default(),
         }
     }
 
@@ -125,6 +130,21 @@ impl Session {
             Event::Key(Key::Paste) => self.paste(),
             other => self.app.handle(other),
         };
+        self.redraw(&damage);
+        for effect in self.app.take_effects() {
+            match effect {
+                Effect::Print(client) => {
+                    if let Err(outcome) = self.printer.print(&client, SystemTime::now(), Instant::now()) {
+                        self.print_finished(outcome);
+                    }
+                }
+            }
+        }
+    }
+
+    /// How a print job ended (or why it never started).
+    pub(crate) fn print_finished(&mut self, outcome: PrintOutcome) {
+        let damage = self.app.print_finished(outcome);
         self.redraw(&damage);
     }
 
@@ -305,8 +325,9 @@ fn server_for_connection(config: &HostConfig, local: SocketAddr) -> RdpServer {
         // No RemoteFX/QOI: lossless bitmaps only, so colours arrive exactly.
         .with_bitmap_codecs(BitmapCodecs(Vec::new()))
         .with_credential_validator(Some(Arc::new(AccountValidator(config.account.clone()))))
-        .with_cliprdr_factory(Some(Box::new(ClipboardFactory::new(session))))
+        .with_cliprdr_factory(Some(Box::new(ClipboardFactory::new(Arc::clone(&session)))))
         .build();
+    server.set_static_channel_factory(Some(Box::new(PrinterFactory::new(Arc::clone(&session)))));
     if config.security == Security::Nla {
         // CredSSP/NTLM needs the password itself to verify the client's proof.
         server.set_credentials(Some(Credentials {
@@ -335,6 +356,7 @@ pub async fn serve_connection(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rdpdr::tests::{completion, fixture, io_request, write_body};
 
     fn session() -> Session {
         Session::new(1280, 800, Arc::new(Renderer::new().unwrap()))
@@ -409,6 +431,161 @@ mod tests {
         assert_eq!(
             v.validate(&creds("other", "hemligt", None)).await.unwrap(),
             CredentialDecision::Reject
+        );
+    }
+
+    /// A session whose client joined rdpdr: the channel IronRDP would run, and the receiver of
+    /// the server events the session sends.
+    fn session_with_rdpdr() -> (
+        SharedSession,
+        Box<dyn ironrdp_svc::SvcProcessor>,
+        mpsc::UnboundedReceiver<ironrdp_server::ServerEvent>,
+    ) {
+        use ironrdp_server::{ServerEventSender as _, StaticChannelServerFactory as _};
+        let shared = Arc::new(Mutex::new(session()));
+        let mut factory = PrinterFactory::new(Arc::clone(&shared));
+        let (tx, rx) = mpsc::unbounded_channel();
+        factory.set_sender(tx);
+        let mut channel = factory.build_static_channel();
+        assert_eq!(channel.start().unwrap().len(), 1, "Server Announce");
+        for pdu in [
+            "client_announce_reply.bin",
+            "client_name.bin",
+            "client_capabilities.bin",
+        ] {
+            channel.process(&fixture(pdu)).unwrap();
+        }
+        (shared, channel, rx)
+    }
+
+    fn press_skriv_ut(shared: &SharedSession) {
+        let button = lock(shared).app.layout().buttons[2];
+        let (x, y) = (
+            u16::try_from(button.x + 5).unwrap(),
+            u16::try_from(button.y + 5).unwrap(),
+        );
+        lock(shared).apply(Event::PointerMoved { x, y });
+        lock(shared).apply(Event::PrimaryDown);
+    }
+
+    fn bytes(message: &ironrdp_svc::SvcMessage) -> Vec<u8> {
+        message.encode_unframed_pdu().unwrap()
+    }
+
+    #[test]
+    fn skriv_ut_writes_the_record_to_the_first_printer_and_says_where() {
+        let (shared, mut channel, mut rx) = session_with_rdpdr();
+        for devices in ["device_list_pdf_printer.bin", "device_list_ps_printer.bin"] {
+            channel.process(&fixture(devices)).unwrap();
+        }
+        press_skriv_ut(&shared);
+        assert_eq!(lock(&shared).app.status(), crate::app::STATUS_PRINTING);
+        let Ok(ironrdp_server::ServerEvent::StaticChannel(create)) = rx.try_recv() else {
+            panic!("no Create request")
+        };
+        let mut next = bytes(&create[0]);
+        let mut document = Vec::new();
+        loop {
+            let request = io_request(&next);
+            assert_eq!(request.device_id, 1, "the first printer");
+            let body = match request.major {
+                crate::rdpdr::pdu::IRP_MJ_CREATE => vec![5, 0, 0, 0],
+                crate::rdpdr::pdu::IRP_MJ_WRITE => {
+                    let data = write_body(&request.body).1;
+                    document.extend_from_slice(data);
+                    u32::try_from(data.len()).unwrap().to_le_bytes().to_vec()
+                }
+                _ => Vec::new(),
+            };
+            let answer = completion(1, request.completion_id, 0, &body);
+            let mut reply = channel.process(&answer).unwrap();
+            if request.major == crate::rdpdr::pdu::IRP_MJ_CLOSE {
+                assert!(reply.is_empty());
+                break;
+            }
+            next = bytes(&reply.remove(0));
+        }
+        assert!(document.starts_with(b"%PDF-1.4\n"), "Microsoft Print to PDF gets PDF");
+        assert!(document.ends_with(b"%%EOF\n"));
+        assert_eq!(lock(&shared).app.status(), "Utskrift skickad till Hamn PDF");
+    }
+
+    #[test]
+    fn skriv_ut_without_a_printer_or_rdpdr_says_no_printer_is_connected() {
+        let (shared, _channel, mut rx) = session_with_rdpdr();
+        press_skriv_ut(&shared);
+        assert_eq!(lock(&shared).app.status(), crate::app::STATUS_NO_PRINTER);
+        assert!(rx.try_recv().is_err(), "nothing sent");
+
+        let mut plain = session();
+        let button = plain.app.layout().buttons[2];
+        plain.apply(Event::PointerMoved {
+            x: u16::try_from(button.x + 5).unwrap(),
+            y: u16::try_from(button.y + 5).unwrap(),
+        });
+        plain.apply(Event::PrimaryDown);
+        assert_eq!(
+            plain.app.status(),
+            crate::app::STATUS_NO_PRINTER,
+            "client without rdpdr"
+        );
+    }
+
+    #[test]
+    fn a_job_the_client_fails_says_printing_failed() {
+        let (shared, mut channel, mut rx) = session_with_rdpdr();
+        channel.process(&fixture("device_list_ps_printer.bin")).unwrap();
+        press_skriv_ut(&shared);
+        let Ok(ironrdp_server::ServerEvent::StaticChannel(create)) = rx.try_recv() else {
+            panic!("no Create request")
+        };
+        let create = io_request(&bytes(&create[0]));
+        press_skriv_ut(&shared);
+        assert_eq!(lock(&shared).app.status(), crate::app::STATUS_PRINT_BUSY);
+        const STATUS_ACCESS_DENIED: u32 = 0xC000_0022;
+        let reply = channel
+            .process(&completion(3, create.completion_id, STATUS_ACCESS_DENIED, &[]))
+            .unwrap();
+        assert!(reply.is_empty());
+        assert_eq!(lock(&shared).app.status(), crate::app::STATUS_PRINT_FAILED);
+    }
+
+    #[test]
+    fn a_stalled_job_is_given_up_when_skriv_ut_is_pressed_again() {
+        let (shared, mut channel, mut rx) = session_with_rdpdr();
+        channel.process(&fixture("device_list_pdf_printer.bin")).unwrap();
+        let client = crate::app::demo_clients()[0].clone();
+        let start = Instant::now();
+        let mut s = lock(&shared);
+        assert_eq!(s.printer.print(&client, SystemTime::now(), start), Ok(()));
+        let later = start + crate::printing::STALLED_JOB / 2;
+        assert_eq!(
+            s.printer.print(&client, SystemTime::now(), later),
+            Err(PrintOutcome::Busy)
+        );
+        let stalled = start + crate::printing::STALLED_JOB;
+        assert_eq!(s.printer.print(&client, SystemTime::now(), stalled), Ok(()));
+        drop(s);
+        let mut creates = Vec::new();
+        while let Ok(ironrdp_server::ServerEvent::StaticChannel(messages)) = rx.try_recv() {
+            creates.push(io_request(&bytes(&messages[0])));
+        }
+        assert_eq!(creates.len(), 2);
+        assert_ne!(creates[0].completion_id, creates[1].completion_id);
+        // The abandoned job's late answer is ignored; the new one goes on.
+        let late = completion(1, creates[0].completion_id, 0, &[1, 0, 0, 0]);
+        assert!(channel.process(&late).unwrap().is_empty());
+        let answer = completion(1, creates[1].completion_id, 0, &[2, 0, 0, 0]);
+        assert_eq!(channel.process(&answer).unwrap().len(), 1, "the first Write");
+    }
+
+    #[test]
+    fn a_malformed_rdpdr_pdu_is_ignored_not_fatal() {
+        let (_shared, mut channel, _rx) = session_with_rdpdr();
+        assert!(channel.process(&fixture("bad_device_count.bin")).unwrap().is_empty());
+        assert_eq!(
+            channel.process(&fixture("device_list_pdf_printer.bin")).unwrap().len(),
+            1
         );
     }
 

@@ -2,7 +2,11 @@
 //! negotiation on the wire, refusal of bad configuration, and a clean exit on SIGTERM.
 //!
 //! A full graphical session is exercised by `tests/tools/rdp-screenshot.sh` at the repository
-//! root (xfreerdp under Xvfb); these tests need no X server.
+//! root (xfreerdp under Xvfb); these tests need no X server, except those of [`printing`]
+//! (xfreerdp under Xvfb printing to a private cupsd).
+
+#[path = "cli/printing.rs"]
+mod printing;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
