@@ -51,5 +51,6 @@ pub fn printer_for(
         },
         max_job_bytes: config.max_job_bytes,
         jobs: Arc::new(forwarder),
+        tap: None,
     })
 }

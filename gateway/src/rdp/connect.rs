@@ -206,7 +206,8 @@ async fn connect_sequence(
     });
     let (printer, print_completions) = match params.printer.clone() {
         Some(printer) => {
-            let (runner, completions) = PrinterRunner::new(printer);
+            let (mut runner, completions) = PrinterRunner::new(printer);
+            runner.set_channel(result.static_channels.get_channel_id_by_type::<Rdpdr>());
             (Some(runner), Some(completions))
         }
         None => (None, None),

@@ -184,6 +184,9 @@ impl Link {
         if bytes.is_empty() {
             return Ok(());
         }
+        if let Some(printer) = &self.printer {
+            printer.tap_gateway(bytes);
+        }
         self.framed
             .write_all(bytes)
             .await
@@ -212,6 +215,9 @@ impl Link {
         frame: &[u8],
         mut sink: Option<&mut dyn DisplaySink>,
     ) -> Result<Processed, RdpError> {
+        if let (Some(printer), Action::X224) = (&self.printer, action) {
+            printer.tap_host(frame);
+        }
         if let Some(actions) = self.guard_clipboard(action, frame) {
             self.run_clipboard(actions, sink).await?;
             return Ok(Processed::default());

@@ -12,6 +12,7 @@
 mod backend;
 mod runner;
 mod spool;
+pub mod tap;
 #[cfg(test)]
 mod tests;
 
@@ -69,6 +70,8 @@ pub struct PrinterParams {
     pub driver: PrinterDriver,
     pub max_job_bytes: u64,
     pub jobs: Arc<dyn PrintJobs>,
+    /// A copy of the channel's traffic, for recording fixtures; `None` in production.
+    pub tap: Option<tap::RdpdrTap>,
 }
 
 /// Starts the forwarder of one job (its own task; must not block).

@@ -24,6 +24,8 @@ pub(crate) struct PrinterRunner {
     params: PrinterParams,
     jobs: HashMap<u32, OpenJob>,
     completions: mpsc::Sender<(u32, Completion)>,
+    /// The rdpdr channel's id, for the tap.
+    channel_id: Option<u16>,
 }
 
 impl PrinterRunner {
@@ -34,8 +36,38 @@ impl PrinterRunner {
             params,
             jobs: HashMap::new(),
             completions,
+            channel_id: None,
         };
         (runner, rx)
+    }
+
+    /// The channel the host joined (for the tap).
+    pub fn set_channel(&mut self, channel_id: Option<u16>) {
+        self.channel_id = channel_id;
+    }
+
+    /// Copies the rdpdr chunk of a host frame to the tap, when there is one.
+    pub fn tap_host(&self, frame: &[u8]) {
+        if let (Some(tap), Some(channel)) = (&self.params.tap, self.channel_id)
+            && let Some(bytes) = super::tap::host_chunk(frame, channel)
+        {
+            let _ = tap.send(super::tap::RdpdrChunk {
+                from_host: true,
+                bytes,
+            });
+        }
+    }
+
+    /// Copies the rdpdr chunks among frames the gateway writes to the tap.
+    pub fn tap_gateway(&self, bytes: &[u8]) {
+        if let (Some(tap), Some(channel)) = (&self.params.tap, self.channel_id) {
+            for bytes in super::tap::gateway_chunks(bytes, channel) {
+                let _ = tap.send(super::tap::RdpdrChunk {
+                    from_host: false,
+                    bytes,
+                });
+            }
+        }
     }
 
     /// Acts on the channel's events; returns the PDUs to send to the host now.

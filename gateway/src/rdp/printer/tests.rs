@@ -15,17 +15,39 @@ use ironrdp_rdpdr::{Rdpdr, RdpdrPrinter};
 use ironrdp_svc::{SvcMessage, SvcProcessor as _};
 
 use super::*;
+use crate::rdp::printer::tap;
 
 /// A forwarder that records what it was given and leaves the completions to the test.
 #[derive(Debug, Default)]
 pub(crate) struct Recorder {
-    pub(crate) started: Mutex<Vec<JobStart>>,
+    pub(crate) started: Mutex<Vec<Started>>,
+}
+
+/// A job as the recorder got it.
+#[derive(Debug)]
+pub(crate) struct Started {
+    pub(crate) file_id: u32,
+    pub(crate) create: DeviceIoRequest,
+    /// The create not completed yet (replays complete it).
+    pub(crate) create_pending: Option<DeviceIoRequest>,
+    pub(crate) mime: &'static str,
+    pub(crate) input: tokio::sync::mpsc::Receiver<JobInput>,
+    pub(crate) abort: Arc<std::sync::OnceLock<AbortReason>>,
+    pub(crate) document: Vec<u8>,
 }
 
 impl PrintJobs for Recorder {
     fn start(&self, job: JobStart) {
         if let Ok(mut started) = self.started.lock() {
-            started.push(job);
+            started.push(Started {
+                file_id: job.file_id,
+                create_pending: Some(job.create.clone()),
+                create: job.create,
+                mime: job.mime,
+                input: job.input,
+                abort: job.abort,
+                document: Vec::new(),
+            });
         }
     }
 }
@@ -140,6 +162,7 @@ impl Harness {
             driver: PrinterDriver::Pdf,
             max_job_bytes,
             jobs: recorder.clone(),
+            tap: None,
         });
         Self {
             rdpdr: channel(PrinterDriver::Pdf),
@@ -420,5 +443,97 @@ proptest::proptest! {
                 .unwrap_or_default();
             let _ = h.runner.on_events(events);
         }
+    }
+}
+
+/// The recorded conversation with the demo host (`gateway/tests/fixtures/rdpdr/`, written by
+/// `gateway/tests/gateway/printing.rs` under `UPDATE_EXPECT=1`): `NNN-host.bin` and
+/// `NNN-gateway.bin` static-channel chunks in the order they crossed the wire.
+fn recorded() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rdpdr");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".bin"))
+        .collect();
+    names.sort();
+    let read = |side: &str| -> Vec<Vec<u8>> {
+        names
+            .iter()
+            .filter(|n| n.ends_with(&format!("-{side}.bin")))
+            .map(|n| std::fs::read(dir.join(n)).unwrap_or_else(|e| panic!("{n}: {e}")))
+            .collect()
+    };
+    let host = tap::reassemble(read("host").iter().map(Vec::as_slice));
+    let gateway = tap::reassemble(read("gateway").iter().map(Vec::as_slice));
+    (host, gateway)
+}
+
+/// Completes every IRP the recorder's jobs were handed, as a print service that takes
+/// everything would; returns the answers' bytes and the documents.
+fn complete_all(h: &mut Harness, documents: &mut Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut done = Vec::new();
+    if let Ok(mut started) = h.recorder.started.lock() {
+        for job in started.iter_mut() {
+            if let Some(create) = job.create_pending.take() {
+                done.push((
+                    job.file_id,
+                    Completion::Created {
+                        create,
+                        file_id: job.file_id,
+                        ok: true,
+                    },
+                ));
+            }
+            while let Ok(step) = job.input.try_recv() {
+                match step {
+                    JobInput::Data { write, data } => {
+                        job.document.extend_from_slice(&data);
+                        let length = u32::try_from(data.len()).unwrap_or(u32::MAX);
+                        done.push((
+                            job.file_id,
+                            Completion::Written {
+                                write,
+                                length,
+                                ok: true,
+                            },
+                        ));
+                    }
+                    JobInput::Finish { close } => {
+                        documents.push(std::mem::take(&mut job.document));
+                        done.push((job.file_id, Completion::Closed { close, ok: true }));
+                    }
+                }
+            }
+        }
+    }
+    for (file_id, completion) in done {
+        out.push(encode_vec(&h.runner.on_completion(file_id, completion)).unwrap_or_default());
+    }
+    out
+}
+
+#[test]
+fn the_recorded_demo_host_conversation_replays_byte_for_byte() {
+    let (host, gateway) = recorded();
+    assert!(
+        host.len() >= 6,
+        "a recorded handshake and job: {} host PDUs",
+        host.len()
+    );
+    let mut h = Harness::new(DEFAULT_MAX_JOB_BYTES);
+    let mut sent = Vec::new();
+    let mut documents = Vec::new();
+    for pdu in &host {
+        sent.extend(h.feed(pdu));
+        sent.extend(complete_all(&mut h, &mut documents));
+    }
+    assert_eq!(documents.len(), 1, "one job in the recording");
+    assert!(documents[0].starts_with(b"%PDF-"), "the job is a PDF");
+    assert_eq!(sent.len(), gateway.len(), "as many answers as recorded");
+    for (n, (ours, theirs)) in sent.iter().zip(&gateway).enumerate() {
+        assert_eq!(ours, theirs, "answer {n} differs from the recording");
     }
 }
