@@ -16,7 +16,12 @@
 //      "sent"): it shows in an aria-live alert naming the sender, closes with its button,
 //      and the session goes on;
 //   7. optionally the pool's idle warning ("idleWarning"): a countdown alert with the
-//      deadline as a clock time, lifted when the mouse moves over the canvas.
+//      deadline as a clock time, lifted when the mouse moves over the canvas;
+//   8. optionally print notices ("prints": a list of expected notices; for each the script
+//      prints "print-now N", the test queues the N-th through the broker's command channel
+//      and answers "sent"): a polite status region with the heading and text expected, for a
+//      ready job links to its PDF (a new tab) and download, reachable by keyboard, closed
+//      with Escape; the session goes on.
 // Usage: node peer.mjs URL CONFIG_JSON   — prints one "result {json}" line, exit 0 on success.
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
@@ -260,6 +265,54 @@ try {
     await poll(async () => (await warned()).hidden || "still warned",
       "moving the mouse did not lift the idle warning", 10000);
     result.idleWarning = w.text;
+  }
+
+  if (config.prints) {
+    result.prints = [];
+    const shown = () => page.evaluate(() => {
+      const box = document.getElementById("print");
+      return {
+        hidden: box.hidden,
+        role: box.getAttribute("role"),
+        live: box.getAttribute("aria-live"),
+        outcome: box.dataset.outcome ?? null,
+        jobId: box.dataset.jobId ?? null,
+        heading: document.getElementById("print-heading").textContent,
+        text: document.getElementById("print-text").textContent,
+        open: document.getElementById("print-open").hidden ? null : document.getElementById("print-open").getAttribute("href"),
+        target: document.getElementById("print-open").getAttribute("target"),
+        download: document.getElementById("print-download").hidden ? null : document.getElementById("print-download").getAttribute("href"),
+        count: Number(document.body.dataset.prints ?? 0),
+      };
+    });
+    for (const [n, want] of config.prints.entries()) {
+      console.log(`print-now ${n}`);
+      await nextLine();
+      await poll(async () => {
+        const p = await shown();
+        return (!p.hidden && p.count === n + 1) || JSON.stringify(p);
+      }, `print notice ${n} did not show`, 15000);
+      const p = await shown();
+      expect(p.role === "status" && p.live === "polite", `not announced: ${JSON.stringify(p)}`);
+      expect(p.heading === want.heading, `heading ${JSON.stringify(p.heading)}`);
+      expect(p.text === want.text, `text ${JSON.stringify(p.text)}`);
+      expect(p.open === (want.open ?? null), `open link ${p.open}`);
+      expect(p.download === (want.download ?? null), `download link ${p.download}`);
+      if (p.open) {
+        expect(p.target === "_blank", "the PDF does not open in a new tab");
+        // Reachable by keyboard: Tab from the canvas's key target lands on a control in it.
+        await page.focus("#print-open");
+        const focused = await page.evaluate(() => document.activeElement?.id);
+        expect(focused === "print-open", `the link takes no focus: ${focused}`);
+      }
+      if (config.printScreenshot && n === 0) await page.screenshot({ path: config.printScreenshot });
+      await page.focus("#print-close");
+      await page.keyboard.press("Escape");
+      await poll(async () => (await shown()).hidden || "still shown", "Escape did not close the notice", 5000);
+      result.prints.push(p);
+    }
+    const s = await state();
+    expect(s.state === "connected", `a print notice ended the session: ${JSON.stringify(s)}`);
   }
 
   if (config.screenshot) await page.screenshot({ path: config.screenshot });

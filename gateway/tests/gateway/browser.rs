@@ -129,6 +129,29 @@ async fn run_viewer(
                     .await
                     .expect("message queued");
                 stdin.write_all(b"sent\n").await.expect("answer the script");
+            } else if let Some(n) = line.strip_prefix("print-now ") {
+                let (gateway, session) = message.expect("a session to notify");
+                let n: usize = n.parse().expect("notice number");
+                let sent = &config["printCommands"][n];
+                let job_id = uuid::Uuid::parse_str(sent["job_id"].as_str().unwrap_or_default())
+                    .expect("job id");
+                let title = sent["title"].as_str().unwrap_or_default().to_owned();
+                let command = match sent["reason"].as_str() {
+                    Some(reason) => hamn_broker::session_control::SessionCommand::PrintRefused {
+                        job_id,
+                        title,
+                        reason: reason.to_owned(),
+                    },
+                    None => hamn_broker::session_control::SessionCommand::PrintReady {
+                        job_id,
+                        title,
+                        pages: u32::try_from(sent["pages"].as_u64().unwrap_or(1)).unwrap_or(1),
+                    },
+                };
+                hamn_broker::session_control::send(&gateway.database, session, command)
+                    .await
+                    .expect("print notice queued");
+                stdin.write_all(b"sent\n").await.expect("answer the script");
             } else if let Some(json) = line.strip_prefix("result ") {
                 result = Some(serde_json::from_str(json).expect("result JSON"));
             }
@@ -296,4 +319,70 @@ async fn the_viewer_shows_an_administrators_message_in_english_when_chosen() {
     .await;
     assert_eq!(result["adminMessage"]["from"], "Message from Service desk");
     assert_eq!(result["adminMessage"]["button"], "Close");
+}
+
+/// The broker's print commands reach the viewer: a ready job as "Utskrift klar — Öppna PDF"
+/// with links to the PDF (new tab) and its download, a refused one with its reason in words
+/// — Swedish by default, English when chosen; each a polite status region, keyboard
+/// operable, closed with Escape without touching the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_viewer_shows_print_notices() {
+    let gateway = Gateway::start().await;
+    let proxy = CutProxy::start(gateway.port).await;
+    let ready = "0190f3a0-7c1e-7b2a-9c4d-1a2b3c4d5e6f";
+    let refused = "0190f3a0-7c1e-7b2a-9c4d-000000000002";
+    for (lang, expected) in [
+        (
+            "sv",
+            serde_json::json!([
+                {
+                    "heading": "Utskrift klar — Öppna PDF",
+                    "text": "Procapita – Åsa Öberg, 3 sidor",
+                    "open": format!("/portal/api/prints/{ready}/pdf"),
+                    "download": format!("/portal/api/prints/{ready}/pdf?download=1"),
+                },
+                {
+                    "heading": "Utskriften kunde inte skapas",
+                    "text": "Journal: Utskriften är för stor (högst 128 MiB).",
+                },
+            ]),
+        ),
+        (
+            "en",
+            serde_json::json!([
+                {
+                    "heading": "Print ready — Open PDF",
+                    "text": "Procapita – Åsa Öberg, 3 pages",
+                    "open": format!("/portal/api/prints/{ready}/pdf"),
+                    "download": format!("/portal/api/prints/{ready}/pdf?download=1"),
+                },
+                {
+                    "heading": "The print job could not be made",
+                    "text": "Journal: The print job is too large (at most 128 MiB).",
+                },
+            ]),
+        ),
+    ] {
+        let (ticket, session_id) = gateway.ticket().await;
+        let config = serde_json::json!({
+            "lang": lang,
+            "pixels": [[700, 24, [31, 78, 121]]],
+            "prints": expected,
+            "printCommands": [
+                { "job_id": ready, "title": "Procapita – Åsa Öberg", "pages": 3 },
+                { "job_id": refused, "title": "Journal", "reason": "job_too_large" },
+            ],
+            "printScreenshot": std::env::var_os("HAMN_PRINT_SCREENSHOT")
+                .map(|p| p.to_string_lossy().into_owned()),
+        });
+        let result = run_viewer(
+            &viewer_url(proxy.port, &ticket),
+            config,
+            &proxy,
+            Some((&gateway, session_id)),
+        )
+        .await;
+        assert_eq!(result["prints"][0]["jobId"], ready, "{result}");
+        assert_eq!(result["prints"][1]["outcome"], "refused", "{result}");
+    }
 }
