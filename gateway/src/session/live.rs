@@ -475,6 +475,11 @@ impl Live {
                 commands::finish(database, command, Outcome::Done(outcome)).await;
                 None
             }
+            SessionCommand::PrintReady { .. } | SessionCommand::PrintRefused { .. } => {
+                let outcome = "acknowledged; the viewer has no print notification yet".to_owned();
+                commands::finish(database, command, Outcome::Done(outcome)).await;
+                None
+            }
             SessionCommand::Disconnect { reason, cause }
             | SessionCommand::Logoff { reason, cause } => {
                 let (state, finish) = ending(&command.command, *cause, reason);
@@ -510,6 +515,11 @@ impl Live {
                     seconds: u16::try_from(left.max(0)).unwrap_or(u16::MAX),
                     detail: truncate(text, wire::MAX_DETAIL),
                 }
+            }
+            SessionCommand::PrintReady { .. } | SessionCommand::PrintRefused { .. } => {
+                let outcome = "acknowledged; the viewer has no print notification yet".to_owned();
+                commands::finish(database, command, Outcome::Done(outcome)).await;
+                return Ok(());
             }
             SessionCommand::Message { .. } => {
                 let outcome = format!(

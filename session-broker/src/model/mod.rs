@@ -48,7 +48,7 @@ pub use pool::{
     DEFAULT_CLIPBOARD_MAX_BYTES, HostCertCheck, HostCertPolicy, HostPool, HostPoolPatch,
     MAX_CLIPBOARD_MAX_BYTES, NativeRedirection, NewHostPool, PoolStrategy, PoolTimeouts,
 };
-pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
+pub use print_job::{NewPrintJob, PrintJob, PrintJobState, PrintSource};
 pub use rollout::{NewRollout, Rollout, RolloutState, RolloutStep, RolloutStepState};
 pub use saml::{SamlAttributeMap, SetTenantSaml, TenantSaml};
 pub use service_window::{
