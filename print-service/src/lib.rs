@@ -2,6 +2,8 @@
 //! Everywhere from hosts), PDFs out. Today it runs its HTTPS listener with the health
 //! endpoints that load balancers and `hamn up` rely on; the job pipeline grows here.
 
+pub mod render;
+
 use std::net::SocketAddr;
 
 use axum::Router;

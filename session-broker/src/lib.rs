@@ -23,6 +23,7 @@ pub mod launch;
 pub mod lifecycle;
 pub mod model;
 pub mod placement;
+pub mod print;
 pub mod repo;
 pub mod roles;
 pub mod rollouts;

@@ -66,7 +66,9 @@ pub enum ControlError {
 /// (but never sooner than a minute from now, so a late warning still gets a chance).
 pub fn expiry(command: &SessionCommand, now: OffsetDateTime) -> OffsetDateTime {
     match command {
-        SessionCommand::Message { .. } => now + MESSAGE_LIFETIME,
+        SessionCommand::Message { .. }
+        | SessionCommand::PrintReady { .. }
+        | SessionCommand::PrintRefused { .. } => now + MESSAGE_LIFETIME,
         SessionCommand::Warning { at, .. } => (*at).max(now + Duration::from_secs(60)),
         SessionCommand::Disconnect { .. } | SessionCommand::Logoff { .. } => now + ENDING_LIFETIME,
     }

@@ -329,6 +329,13 @@ async fn act<F: Framing>(
     let text = match &command.command {
         SessionCommand::Message { text, sender } => format!("{sender}: {text}"),
         SessionCommand::Warning { text, .. } => text.clone(),
+        SessionCommand::PrintReady { .. } | SessionCommand::PrintRefused { .. } => {
+            // The user's PDF is in the portal's "Mina utskrifter"; a native client has no
+            // place to show a link.
+            let outcome = "acknowledged; native clients get no print notification".to_owned();
+            commands::finish(database, command, Outcome::Done(outcome)).await;
+            return None;
+        }
         SessionCommand::Disconnect { reason, cause } | SessionCommand::Logoff { reason, cause } => {
             let ending = match command.command {
                 SessionCommand::Logoff { .. } => Ending::Logoff,

@@ -49,7 +49,7 @@ pub use pool::{
     MAX_CLIPBOARD_MAX_BYTES, NativeRedirection, NewHostPool, PoolStrategy, PoolTimeouts,
     PrintDriver,
 };
-pub use print_job::{NewPrintJob, PrintJob, PrintJobState};
+pub use print_job::{NewPrintJob, PrintJob, PrintJobState, PrintSource};
 pub use rollout::{NewRollout, Rollout, RolloutState, RolloutStep, RolloutStepState};
 pub use saml::{SamlAttributeMap, SetTenantSaml, TenantSaml};
 pub use service_window::{

@@ -14,6 +14,8 @@ pub const MAX_MESSAGE_CHARS: usize = 1000;
 pub const MAX_SENDER_CHARS: usize = 100;
 /// Longest reason or warning text, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
+/// Longest print job title in a print notification, in characters.
+pub const MAX_PRINT_TITLE_CHARS: usize = 255;
 
 text_enum! {
     /// What a warning is about; each has its own status text in the viewer.
@@ -74,6 +76,20 @@ pub enum SessionCommand {
         #[serde(default)]
         cause: EndCause,
     },
+    /// A print job of this session is a PDF now: the viewer offers "Utskrift klar — Öppna
+    /// PDF" (`/portal/api/prints/{job_id}/pdf`).
+    PrintReady {
+        job_id: Uuid,
+        title: String,
+        pages: u32,
+    },
+    /// A print job of this session was refused; `reason` is its refusal code
+    /// (`job_too_large`, `malformed_pdf`, …), which the viewer puts in words.
+    PrintRefused {
+        job_id: Uuid,
+        title: String,
+        reason: String,
+    },
 }
 
 impl SessionCommand {
@@ -88,6 +104,8 @@ impl SessionCommand {
             },
             SessionCommand::Disconnect { .. } => "disconnect",
             SessionCommand::Logoff { .. } => "logoff",
+            SessionCommand::PrintReady { .. } => "print_ready",
+            SessionCommand::PrintRefused { .. } => "print_refused",
         }
     }
 
@@ -103,8 +121,29 @@ impl SessionCommand {
             SessionCommand::Disconnect { reason, .. } | SessionCommand::Logoff { reason, .. } => {
                 v.text("reason", reason, MAX_REASON_CHARS);
             }
+            SessionCommand::PrintReady { title, .. } => {
+                v.long_text("title", title, MAX_PRINT_TITLE_CHARS);
+            }
+            SessionCommand::PrintRefused { title, reason, .. } => {
+                v.long_text("title", title, MAX_PRINT_TITLE_CHARS);
+                refusal_code(&mut v, "reason", reason);
+            }
         }
         v.finish()
+    }
+}
+
+/// A refusal code: what the viewer maps to a sentence, never free text.
+fn refusal_code(v: &mut ValidationErrors, field: &str, code: &str) {
+    let ok = (1..=63).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !ok {
+        v.push(
+            field,
+            "must be a refusal code: 1-63 characters of a-z, 0-9 and '_'",
+        );
     }
 }
 
@@ -258,5 +297,25 @@ mod tests {
             cause: EndCause::ServiceWindow,
         };
         assert_eq!(logoff.kind(), "logoff");
+        let job_id = Uuid::nil();
+        let ready = SessionCommand::PrintReady {
+            job_id,
+            title: "Journal".into(),
+            pages: 3,
+        };
+        assert_eq!(ready.kind(), "print_ready");
+        let refused = SessionCommand::PrintRefused {
+            job_id,
+            title: String::new(),
+            reason: "job_too_large".into(),
+        };
+        assert_eq!(refused.kind(), "print_refused");
+        assert!(ready.validate().is_ok() && refused.validate().is_ok());
+        let bad = SessionCommand::PrintRefused {
+            job_id,
+            title: String::new(),
+            reason: "not a code".into(),
+        };
+        assert_eq!(bad.validate().unwrap_err().0[0].field, "reason");
     }
 }

@@ -15,6 +15,7 @@ pub mod load;
 pub mod login_throttle;
 pub mod pools;
 pub mod print_jobs;
+pub mod print_tokens;
 pub mod rollouts;
 pub mod saml;
 pub mod security_events;

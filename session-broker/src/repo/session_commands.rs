@@ -33,6 +33,12 @@ struct Payload {
     reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cause: Option<EndCause>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    job_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pages: Option<u32>,
 }
 
 fn payload(command: &SessionCommand) -> String {
@@ -54,6 +60,26 @@ fn payload(command: &SessionCommand) -> String {
                 ..Payload::default()
             }
         }
+        SessionCommand::PrintReady {
+            job_id,
+            title,
+            pages,
+        } => Payload {
+            job_id: Some(*job_id),
+            title: Some(title.clone()),
+            pages: Some(*pages),
+            ..Payload::default()
+        },
+        SessionCommand::PrintRefused {
+            job_id,
+            title,
+            reason,
+        } => Payload {
+            job_id: Some(*job_id),
+            title: Some(title.clone()),
+            reason: Some(reason.clone()),
+            ..Payload::default()
+        },
     };
     serde_json::to_string(&p).unwrap_or_else(|_| "{}".to_owned())
 }
@@ -63,6 +89,8 @@ fn command(kind: &str, json: &str) -> Result<SessionCommand, DbError> {
     let p: Payload = serde_json::from_str(json).map_err(|e| corrupt(&e.to_string()))?;
     let text = || p.text.clone().ok_or_else(|| corrupt("text missing"));
     let reason = || p.reason.clone().ok_or_else(|| corrupt("reason missing"));
+    let job_id = || p.job_id.ok_or_else(|| corrupt("job_id missing"));
+    let title = || p.title.clone().ok_or_else(|| corrupt("title missing"));
     let warning = |kind| -> Result<SessionCommand, DbError> {
         let at = p.at.ok_or_else(|| corrupt("at missing"))?;
         Ok(SessionCommand::Warning {
@@ -86,6 +114,16 @@ fn command(kind: &str, json: &str) -> Result<SessionCommand, DbError> {
         "logoff" => Ok(SessionCommand::Logoff {
             reason: reason()?,
             cause: p.cause.unwrap_or_default(),
+        }),
+        "print_ready" => Ok(SessionCommand::PrintReady {
+            job_id: job_id()?,
+            title: title()?,
+            pages: p.pages.ok_or_else(|| corrupt("pages missing"))?,
+        }),
+        "print_refused" => Ok(SessionCommand::PrintRefused {
+            job_id: job_id()?,
+            title: title()?,
+            reason: reason()?,
         }),
         other => Err(corrupt(&format!("unknown kind {other}"))),
     }

@@ -25,6 +25,7 @@ mod placement;
 mod pool_cert_policy;
 mod pool_clipboard;
 mod pool_native_redirection;
+mod print_tokens;
 mod saml_config;
 mod scope;
 mod service_windows;
