@@ -181,10 +181,16 @@ impl Forwarding {
                 Some(JobInput::Data { write, data }) => {
                     let length = u32::try_from(data.len()).unwrap_or(u32::MAX);
                     bytes += data.len() as u64;
-                    let sent =
-                        tokio::time::timeout(WRITE_TIMEOUT, open.body.send(Ok(Bytes::from(data))))
-                            .await;
-                    let ok = matches!(sent, Ok(Ok(())));
+                    // An answer before the end of the document is a refusal: stop feeding.
+                    let ok = !open.answer.is_finished()
+                        && matches!(
+                            tokio::time::timeout(
+                                WRITE_TIMEOUT,
+                                open.body.send(Ok(Bytes::from(data)))
+                            )
+                            .await,
+                            Ok(Ok(()))
+                        );
                     let _ = completions
                         .send((file_id, Completion::Written { write, length, ok }))
                         .await;

@@ -1179,3 +1179,54 @@ async fn an_idle_session_is_warned_then_closed_with_4301_unless_input_arrives() 
         .wait_state(session_id, SessionState::Disconnected)
         .await;
 }
+
+/// The print service is down: the demo app's "Skriv ut" goes to the session's redirected
+/// printer, the gateway cannot reach the print service, the job fails on the host (an IRP
+/// error) and the browser is told why (`PrintNotice` refused, `print_unavailable`), while
+/// the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_print_service_outage_fails_the_job_and_tells_the_browser() {
+    // A port nothing listens on any more.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let gateway = Gateway::start_with(SessionConfig {
+        printing: Some(Arc::new(hamn_gateway::print::PrintClientConfig {
+            url: format!("https://127.0.0.1:{dead}"),
+            ca_pem: None,
+            printer_name: "Hamn PDF".to_owned(),
+            max_job_bytes: 128 * 1024 * 1024,
+        })),
+        ..SessionConfig::default()
+    })
+    .await;
+    let (mut ws, _) = gateway.connected().await;
+    // The printer is announced after logon; then "Skriv ut" (x 758–858, y 320–356).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (x, y) = (808, 338);
+    send(&mut ws, &ClientMessage::MouseMove { x, y }).await;
+    for down in [true, false] {
+        let button = ClientMessage::MouseButton {
+            button: hamn_gateway::wire::MouseButton::Left,
+            down,
+            x,
+            y,
+        };
+        send(&mut ws, &button).await;
+    }
+    let reason = until(&mut ws, "the print refusal", |m| match m {
+        ServerMessage::PrintNotice {
+            outcome: hamn_gateway::wire::PrintOutcome::Refused { reason },
+            ..
+        } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reason, "print_unavailable");
+    send(&mut ws, &ClientMessage::Ping { timestamp: 9 }).await;
+    until(&mut ws, "the pong after the failed job", |m| {
+        matches!(m, ServerMessage::Pong { timestamp: 9 }).then_some(())
+    })
+    .await;
+}
