@@ -6,6 +6,7 @@ mod display;
 mod host_health;
 mod native;
 mod portal;
+mod prints;
 mod rdp;
 mod rdp_file;
 mod saml;
