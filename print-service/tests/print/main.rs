@@ -1,0 +1,3 @@
+//! The print service's integration tests: one binary, one module per area.
+
+mod render;
