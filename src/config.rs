@@ -261,14 +261,49 @@ impl Default for BrokerSection {
 #[serde(default)]
 pub struct PrintSection {
     pub listen: String,
+    /// Spool and finished PDFs, per tenant. Empty: `prints` in the data directory. The
+    /// gateway reads PDFs from here too (shared storage when they run apart).
+    pub data_dir: PathBuf,
+    /// The largest document a job may have, in bytes.
+    pub max_job_bytes: u64,
+    /// How long a finished PDF is kept.
+    pub retention_hours: u64,
+    /// `https://host:port` printer URIs are made from. Empty: gateway.public_url's host
+    /// with print.listen's port.
+    pub public_url: String,
+    /// Ghostscript for PostScript jobs. Empty: /usr/bin/gs when present; "off": none
+    /// (PostScript refused).
+    pub ghostscript: String,
+    /// Seconds one Ghostscript conversion may take.
+    pub ghostscript_timeout: u64,
+    /// Memory one Ghostscript conversion may use, in MiB.
+    pub ghostscript_memory_mb: u64,
 }
 
 impl Default for PrintSection {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8631".into(),
+            data_dir: PathBuf::new(),
+            max_job_bytes: 128 * 1024 * 1024,
+            retention_hours: 24,
+            public_url: String::new(),
+            ghostscript: String::new(),
+            ghostscript_timeout: 60,
+            ghostscript_memory_mb: 512,
         }
     }
+}
+
+/// Where Ghostscript is looked for when `print.ghostscript` is empty.
+pub const DEFAULT_GHOSTSCRIPT: &str = "/usr/bin/gs";
+
+/// Ghostscript for PostScript jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GhostscriptSettings {
+    pub program: PathBuf,
+    pub timeout: std::time::Duration,
+    pub memory_limit_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -352,6 +387,14 @@ pub struct Settings {
     /// Where browser sessions' print jobs go (`gateway.print_url`, `print_ca`,
     /// `printer_name`, `max_print_job_bytes`).
     pub gateway_print: GatewayPrint,
+    /// `print.data_dir`, resolved.
+    pub print_data_dir: PathBuf,
+    pub print_max_job_bytes: u64,
+    pub print_retention: std::time::Duration,
+    /// `print.public_url`, or the default made from gateway.public_url.
+    pub print_public_url: String,
+    /// `None`: PostScript jobs are refused.
+    pub print_ghostscript: Option<GhostscriptSettings>,
     pub demo_host: Option<DemoHost>,
     pub demo_seed: bool,
 }
@@ -654,6 +697,55 @@ impl RawConfig {
                 "must be 1-300 seconds".into(),
             );
         }
+        if !(1024..=4 * 1024 * 1024 * 1024).contains(&self.print.max_job_bytes) {
+            problem(
+                "print.max_job_bytes",
+                "must be between 1024 bytes and 4 GiB".into(),
+            );
+        }
+        if !(1..=24 * 366).contains(&self.print.retention_hours) {
+            problem(
+                "print.retention_hours",
+                "must be 1-8784 hours (a year)".into(),
+            );
+        }
+        let print_public_url = if self.print.public_url.is_empty() {
+            print_listen
+                .and_then(|addr| with_port(&self.gateway.public_url, addr.port()))
+                .unwrap_or_default()
+        } else {
+            if !self.print.public_url.starts_with("https://") {
+                problem(
+                    "print.public_url",
+                    format!("{:?} must be an https:// URL", self.print.public_url),
+                );
+            }
+            self.print.public_url.trim_end_matches('/').to_owned()
+        };
+        if !(1..=3600).contains(&self.print.ghostscript_timeout) {
+            problem("print.ghostscript_timeout", "must be 1-3600 seconds".into());
+        }
+        if !(16..=65536).contains(&self.print.ghostscript_memory_mb) {
+            problem("print.ghostscript_memory_mb", "must be 16-65536 MiB".into());
+        }
+        let ghostscript_program = match self.print.ghostscript.as_str() {
+            "off" => None,
+            "" => Some(PathBuf::from(DEFAULT_GHOSTSCRIPT)).filter(|p| p.is_file()),
+            path => {
+                if !Path::new(path).is_file() {
+                    problem(
+                        "print.ghostscript",
+                        format!("{path:?} is not a file (use \"off\" to refuse PostScript)"),
+                    );
+                }
+                Some(PathBuf::from(path))
+            }
+        };
+        let print_ghostscript = ghostscript_program.map(|program| GhostscriptSettings {
+            program,
+            timeout: std::time::Duration::from_secs(self.print.ghostscript_timeout),
+            memory_limit_bytes: self.print.ghostscript_memory_mb * 1024 * 1024,
+        });
         let siths_public_url = match siths_listen.flatten() {
             Some(_) if !self.gateway.siths_public_url.is_empty() => {
                 if !self.gateway.siths_public_url.starts_with("https://") {
@@ -929,6 +1021,15 @@ impl RawConfig {
                 max_job_bytes: self.gateway.max_print_job_bytes,
             },
             print_listen,
+            print_data_dir: if self.print.data_dir.as_os_str().is_empty() {
+                data_dir.join("prints")
+            } else {
+                resolve(&self.print.data_dir)
+            },
+            print_max_job_bytes: self.print.max_job_bytes,
+            print_retention: std::time::Duration::from_secs(self.print.retention_hours * 3600),
+            print_public_url,
+            print_ghostscript,
             demo_seed: self.demo_host.seed,
             demo_host: self.demo_host.enabled.then(|| DemoHost {
                 listen: demo_listen,

@@ -60,6 +60,7 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
             warnings: settings.broker_service_window_warnings.clone(),
             ..hamn_broker::service_windows::SchedulerConfig::default()
         },
+        print_public_url: Some(settings.print_public_url.clone()).filter(|u| !u.is_empty()),
         health: (!settings.broker_health_interval.is_zero()).then(|| {
             hamn_broker::health::HealthConfig {
                 interval: settings.broker_health_interval,
@@ -123,6 +124,7 @@ fn gateway_config(
                 key: key.clone(),
             }
         }),
+        print_data_dir: settings.print_data_dir.clone(),
     }
 }
 
@@ -184,9 +186,27 @@ fn print_client(
 }
 
 fn print_config(settings: &Settings) -> hamn_print::PrintConfig {
+    let render = hamn_print::render::RenderOptions {
+        ghostscript: settings.print_ghostscript.as_ref().map(|gs| {
+            hamn_print::render::GhostscriptOptions {
+                program: gs.program.clone(),
+                timeout: gs.timeout,
+                memory_limit_bytes: gs.memory_limit_bytes,
+            }
+        }),
+        ..hamn_print::render::RenderOptions::default()
+    };
     hamn_print::PrintConfig {
         listen: settings.print_listen,
         tls: settings.tls.clone(),
+        database: database_config(settings),
+        data_dir: settings.print_data_dir.clone(),
+        retention: settings.print_retention,
+        limits: hamn_print::JobLimits {
+            max_job_bytes: settings.print_max_job_bytes,
+            render,
+        },
+        public_url: settings.print_public_url.clone(),
     }
 }
 

@@ -86,6 +86,7 @@ async fn measure(scratch: &Path) -> anyhow::Result<Vec<(&'static str, Summary)>>
         access: hamn_gateway::PortalAccess::default(),
         saml: false,
         rdp_signer: None,
+        print_data_dir: std::path::PathBuf::from("/nonexistent/prints"),
     });
     let revocation = Arc::new(Revocation::new(
         RevocationPolicy::Require,

@@ -77,6 +77,8 @@ pub struct GatewayConfig {
     /// The certificate that signs `.rdp` files (`gateway.rdp_signing_cert` and
     /// `gateway.rdp_signing_key`); `None`: files go out unsigned.
     pub rdp_signing: Option<RdpSigningConfig>,
+    /// `print.data_dir`: the print service's PDFs, served to their owners by the portal.
+    pub print_data_dir: PathBuf,
 }
 
 /// The `.rdp` signing certificate (PEM, leaf first, then its chain) and its key (PEM).
@@ -210,6 +212,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
                 },
                 saml: config.saml.is_some(),
                 rdp_signer: rdp_signer.clone(),
+                print_data_dir: config.print_data_dir.clone(),
             })
         });
     let siths = match (&config.siths, &api) {

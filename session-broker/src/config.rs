@@ -37,6 +37,10 @@ pub struct BrokerConfig {
     /// credentials API answers 503.
     #[serde(skip)]
     pub secrets_key: Option<crate::secrets::SecretsKey>,
+    /// The print service's public `https://host:port`: `POST /sessions/{id}/printer`
+    /// makes printer URIs under it; `None`: that operation answers 503.
+    #[serde(skip)]
+    pub print_public_url: Option<String>,
 }
 
 pub fn default_listen() -> SocketAddr {

@@ -89,7 +89,8 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         verifier,
         config.operator_cns.clone(),
         config.secrets_key.clone(),
-    );
+    )
+    .with_print_public_url(config.print_public_url.clone());
     let janitor = tokio::spawn(crate::janitor::run_janitor(
         db.clone(),
         JANITOR_INTERVAL,

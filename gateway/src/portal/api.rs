@@ -52,6 +52,9 @@ pub struct PortalApi {
     /// Signs the `.rdp` files of native launches (`gateway.rdp_signing_cert`); `None`:
     /// they go out unsigned.
     pub rdp_signer: Option<Arc<super::rdp_sign::RdpSigner>>,
+    /// `print.data_dir`: where the print service keeps the finished PDFs this portal
+    /// hands to their owners.
+    pub print_data_dir: std::path::PathBuf,
 }
 
 /// What access control needs beyond the login methods; `Default` is production's.
@@ -94,7 +97,9 @@ pub fn router(api: Arc<PortalApi>) -> Router {
         .route(
             "/portal/api/sessions/{id}/logoff",
             post(super::sessions::logoff),
-        );
+        )
+        .route("/portal/api/prints", get(super::prints::list))
+        .route("/portal/api/prints/{id}/pdf", get(super::prints::pdf));
     if api.demo_login {
         routes = routes.route("/portal/api/demo-login", post(super::login::demo_login));
     }

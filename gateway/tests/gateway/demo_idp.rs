@@ -32,6 +32,7 @@ fn config(demo_login: bool) -> GatewayConfig {
             cert: dir.join("idp.crt"),
         }),
         rdp_signing: None,
+        print_data_dir: std::path::PathBuf::from("/nonexistent/prints"),
     }
 }
 

@@ -7,6 +7,7 @@ mod host_health;
 mod native;
 mod portal;
 mod printing;
+mod prints;
 mod rdp;
 mod rdp_file;
 mod saml;

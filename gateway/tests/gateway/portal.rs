@@ -114,6 +114,8 @@ pub(crate) struct Portal {
     shutdown: CancellationToken,
     /// The PostgreSQL schema to drop at the end.
     schema: Option<(Database, String)>,
+    /// `print.data_dir`: where the portal reads the print service's PDFs.
+    pub(crate) print_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -196,6 +198,7 @@ impl Portal {
                 },
                 saml: false,
                 rdp_signer: options.rdp_signer.clone(),
+                print_data_dir: dir.path().join("prints"),
             })
         });
         let router = hamn_gateway::router(PortalState {
@@ -230,6 +233,7 @@ impl Portal {
             ca_pem,
             shutdown,
             schema,
+            print_dir: dir.path().join("prints"),
             _dir: dir,
         }
     }

@@ -209,6 +209,7 @@ impl Saml {
             launch_min_loa: None,
             access: hamn_gateway::PortalAccess::default(),
             rdp_signer: None,
+            print_data_dir: std::path::PathBuf::from("/nonexistent/prints"),
         });
         let shutdown = CancellationToken::new();
         let app = hamn_gateway::router(PortalState {

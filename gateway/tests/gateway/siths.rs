@@ -152,6 +152,7 @@ impl Siths {
             access: hamn_gateway::PortalAccess::default(),
             saml: false,
             rdp_signer: None,
+            print_data_dir: std::path::PathBuf::from("/nonexistent/prints"),
         });
         let shutdown = CancellationToken::new();
         let portal = hamn_gateway::router(PortalState {

@@ -1,95 +1,25 @@
 //! Print jobs in their document formats (PDF, PWG raster, JPEG, plain text, PostScript)
-//! become checked PDFs. The format-specific work is sans-IO (bytes in, PDF bytes out) and
-//! runs on the blocking pool; only PostScript needs a child process (Ghostscript).
+//! become checked PDFs. The format-specific work is sans-IO (bytes in, PDF bytes out, in
+//! [`convert`]) and runs on the blocking pool; only PostScript needs a child process
+//! (Ghostscript, in [`postscript`]).
 
+pub mod convert;
 mod error;
+pub mod jpeg;
+pub mod pdf_check;
+pub mod pdf_syntax;
+pub mod pdf_writer;
+mod postscript;
+pub mod pwg;
+pub mod raster;
+pub mod text;
+mod types;
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::io::Write;
+use std::path::Path;
 
 pub use error::RenderError;
-
-/// The document formats a job may arrive in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DocumentFormat {
-    Pdf,
-    PwgRaster,
-    Jpeg,
-    Text,
-    PostScript,
-}
-
-impl DocumentFormat {
-    /// The format for a MIME type; parameters (`text/plain; charset=utf-8`) are allowed.
-    pub fn from_mime(mime: &str) -> Option<Self> {
-        let essence = mime.split(';').next().unwrap_or_default().trim();
-        let formats = [
-            Self::Pdf,
-            Self::PwgRaster,
-            Self::Jpeg,
-            Self::Text,
-            Self::PostScript,
-        ];
-        formats
-            .into_iter()
-            .find(|format| format.mime().eq_ignore_ascii_case(essence))
-    }
-
-    pub fn mime(self) -> &'static str {
-        match self {
-            Self::Pdf => "application/pdf",
-            Self::PwgRaster => "image/pwg-raster",
-            Self::Jpeg => "image/jpeg",
-            Self::Text => "text/plain",
-            Self::PostScript => "application/postscript",
-        }
-    }
-}
-
-/// The character sets a text job may be in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextCharset {
-    Utf8,
-    /// Windows-1252; ISO-8859-1 labels map here too, as browsers do.
-    Cp1252,
-}
-
-/// How to run Ghostscript for PostScript jobs.
-#[derive(Debug, Clone)]
-pub struct GhostscriptOptions {
-    pub program: PathBuf,
-    pub timeout: Duration,
-    pub memory_limit_bytes: u64,
-}
-
-/// Bounds and choices for one render.
-#[derive(Debug, Clone)]
-pub struct RenderOptions {
-    pub max_pages: u32,
-    pub max_output_bytes: u64,
-    /// `None`: UTF-8 when the job is valid UTF-8, else CP1252.
-    pub text_charset: Option<TextCharset>,
-    /// `None`: PostScript jobs are refused with `postscript_unavailable`.
-    pub ghostscript: Option<GhostscriptOptions>,
-}
-
-impl Default for RenderOptions {
-    fn default() -> Self {
-        Self {
-            max_pages: 2000,
-            max_output_bytes: 256 * 1024 * 1024,
-            text_charset: None,
-            ghostscript: None,
-        }
-    }
-}
-
-/// What a finished render produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RenderSummary {
-    pub pages: u32,
-    pub bytes: u64,
-}
+pub use types::{DocumentFormat, GhostscriptOptions, RenderOptions, RenderSummary, TextCharset};
 
 /// Reads the spooled job at `input`, writes the finished PDF to `output`; on error nothing
 /// is left at `output`. CPU work runs on spawn_blocking; PostScript via a Ghostscript child.
@@ -99,6 +29,38 @@ pub async fn render(
     output: &Path,
     options: &RenderOptions,
 ) -> Result<RenderSummary, RenderError> {
-    let _ = (input, output, options);
-    Err(RenderError::UnsupportedFormat(format.mime().to_owned()))
+    let result = match format {
+        DocumentFormat::PostScript => postscript::render(input, output, options).await,
+        _ => {
+            let (input, output_path, options) =
+                (input.to_owned(), output.to_owned(), options.clone());
+            tokio::task::spawn_blocking(move || render_file(format, &input, &output_path, &options))
+                .await
+                .unwrap_or_else(|join| {
+                    Err(RenderError::Io(std::io::Error::other(join.to_string())))
+                })
+        }
+    };
+    if result.is_err() {
+        // Nothing half-written may be offered; a missing file is fine.
+        let _ = tokio::fs::remove_file(output).await;
+    }
+    result
+}
+
+fn render_file(
+    format: DocumentFormat,
+    input: &Path,
+    output: &Path,
+    options: &RenderOptions,
+) -> Result<RenderSummary, RenderError> {
+    let data = std::fs::read(input)?;
+    let file = std::fs::File::create(output)?;
+    let mut out = std::io::BufWriter::new(file);
+    let summary = convert::convert(format, &data, options, &mut out)?;
+    out.flush()?;
+    out.into_inner()
+        .map_err(|e| RenderError::Io(e.into_error()))?
+        .sync_all()?;
+    Ok(summary)
 }

@@ -90,7 +90,12 @@ impl Caller {
             .strip_prefix("/host-commands/")
             .and_then(|rest| rest.strip_suffix("/report"))
             .is_some_and(|id| !id.contains('/'));
-        path == "/whoami" || own_host || command_report
+        // A printer for a session: the handler checks the session is on the agent's host.
+        let printer = path
+            .strip_prefix("/sessions/")
+            .and_then(|rest| rest.strip_suffix("/printer"))
+            .is_some_and(|id| !id.contains('/'));
+        path == "/whoami" || own_host || command_report || printer
     }
 
     /// 403 unless an operator or the agent of `host`.

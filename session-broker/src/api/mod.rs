@@ -40,6 +40,8 @@ struct Inner {
     verifier: Option<ClientCertVerifier>,
     operator_cns: Vec<String>,
     secrets_key: Option<SecretsKey>,
+    /// The print service's public `https://host:port`, for printer URIs.
+    print_public_url: Option<String>,
 }
 
 impl std::fmt::Debug for AdminState {
@@ -71,6 +73,7 @@ impl AdminState {
             verifier: Some(verifier),
             operator_cns,
             secrets_key,
+            print_public_url: None,
         }))
     }
 
@@ -82,7 +85,22 @@ impl AdminState {
             verifier: None,
             operator_cns: Vec::new(),
             secrets_key,
+            print_public_url: None,
         }))
+    }
+
+    /// Sets the print service's public URL (call right after construction, before the
+    /// state is shared; later calls on a shared state change nothing).
+    pub fn with_print_public_url(mut self, url: Option<String>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.print_public_url = url;
+        }
+        self
+    }
+
+    /// The print service's public `https://host:port`, when known.
+    pub fn print_public_url(&self) -> Option<&str> {
+        self.0.print_public_url.as_deref()
     }
 
     pub fn secrets_key(&self) -> Option<&SecretsKey> {

@@ -13,6 +13,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Required, ResponseBuilder}
 
 use super::caller::{Caller, Scope};
 use super::handlers::host_commands::HostCommandList;
+use super::handlers::printers::PrinterUri;
 use super::handlers::sessions::{
     SessionAction, SessionCommandList, SessionEndRequest, SessionMessageRequest,
 };
@@ -120,6 +121,7 @@ use crate::model::{
         Scope,
         Session,
         SessionAction,
+        PrinterUri,
         SessionCommand,
         SessionCommandList,
         SessionEndRequest,

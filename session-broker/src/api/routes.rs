@@ -8,8 +8,8 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use super::AdminState;
 use super::handlers::{
     access_review, api_clients, apps, audit, credentials, entitlements, environments, groups,
-    host_commands, hosts, load, pools, roles, rollouts, saml, security_events, service_windows,
-    sessions, tenants, users, web_session_settings, whoami,
+    host_commands, hosts, load, pools, printers, roles, rollouts, saml, security_events,
+    service_windows, sessions, tenants, users, web_session_settings, whoami,
 };
 
 /// What an operation answers with on success.
@@ -316,6 +316,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         post("/sessions/{id}/disconnect").doc("Disconnect a session: the browser is closed (4300), the Windows session stays on the host, disconnected", "sessions", Some("SessionEndRequest"), One("SessionAction")).to(sessions::disconnect),
         post("/sessions/{id}/logoff").doc("Log a session off: the browser is closed (4300), the session ends and the host agent logs the Windows user off", "sessions", Some("SessionEndRequest"), One("SessionAction")).to(sessions::logoff),
         post("/sessions/{id}/message").doc("Show a message in the session's viewer", "sessions", Some("SessionMessageRequest"), One("SessionAction")).to(sessions::message),
+        post("/sessions/{id}/printer").doc("Issue a printer URI for a live session: an IPP Everywhere printer (ipps://…/ipp/print/{token}) whose jobs become PDFs for the session's user; for a host agent bound to the session's host, the session's tenant and operators", "sessions", None, Created("PrinterUri")).to(printers::issue),
         get("/sessions/{id}/commands").doc("A session's commands and host commands, with their delivery state", "sessions", None, One("SessionCommandList")).to(sessions::commands),
         get("/audit").doc("Read the audit log, newest first", "audit", None, Page("AuditEvent")).query(AUDIT_QUERY).to(audit::list),
         get("/audit/{id}").doc("Get an audit event", "audit", None, One("AuditEvent")).to(audit::get),

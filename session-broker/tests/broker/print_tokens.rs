@@ -264,3 +264,124 @@ async fn print_commands_travel_the_command_channel(b: Backend) {
     h.finish().await;
 }
 both!(print_commands_travel_the_command_channel);
+
+/// `POST /sessions/{id}/printer`: the operator, the session's host agent and its tenant
+/// get a printer URI whose token resolves to the session's user; another host's agent and
+/// another tenant find no session; an ended session gets none; without the print
+/// service's URL the broker says 503. The audit event never holds the token.
+async fn printer_uris_come_from_the_admin_api(b: Backend) {
+    use axum::http::{Method, StatusCode};
+    use serde_json::json;
+
+    use crate::support::client_cert;
+
+    let unconfigured = Harness::new(b).await;
+    let (_, session, _) = two_sessions(&unconfigured).await;
+    let r = unconfigured
+        .op(
+            Method::POST,
+            &format!("/api/v1/sessions/{session}/printer"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{:#}", r.json);
+    unconfigured.finish().await;
+
+    let Harness { t, state, operator } = Harness::new(b).await;
+    let h = Harness {
+        t,
+        state: state.with_print_public_url(Some("https://print.example:8631".into())),
+        operator,
+    };
+    let (ids, first, second) = two_sessions(&h).await;
+    let path = format!("/api/v1/sessions/{first}/printer");
+    let r = h.op(Method::POST, &path, None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.json);
+    let uri = r.json["printer_uri"]
+        .as_str()
+        .expect("printer_uri")
+        .to_owned();
+    let token = uri
+        .strip_prefix("ipps://print.example:8631/ipp/print/")
+        .expect("an ipps URI under the print service");
+    let mut conn = h.db().acquire().await.expect("conn");
+    let owner = tokens::resolve(&mut conn, token)
+        .await
+        .expect("resolve")
+        .expect("works");
+    assert_eq!((owner.session_id, owner.user_id), (first, ids.user));
+    drop(conn);
+
+    // The host agent of the session's host may; an agent of another host may not.
+    let mut conn = h.db().acquire().await.expect("conn");
+    let host = repo::sessions::get(&mut conn, first)
+        .await
+        .expect("get")
+        .expect("session")
+        .host_id;
+    drop(conn);
+    let agent_cn = format!("agent-{}", Uuid::now_v7().simple());
+    h.create(
+        "/api/v1/api-clients",
+        json!({"name": "agent", "subject_cn": agent_cn, "scope": "host_agent", "host_id": host}),
+    )
+    .await;
+    let r = h
+        .as_(&client_cert(&agent_cn), Method::POST, &path, None)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.json);
+    let other_host = h
+        .create(
+            &format!("/api/v1/pools/{}/hosts", ids.pool),
+            json!({"name": "rdsh-other", "address": "10.0.0.99", "capacity": 10}),
+        )
+        .await;
+    let stranger_cn = format!("agent-{}", Uuid::now_v7().simple());
+    h.create(
+        "/api/v1/api-clients",
+        json!({"name": "stranger", "subject_cn": stranger_cn, "scope": "host_agent", "host_id": other_host}),
+    )
+    .await;
+    let r = h
+        .as_(&client_cert(&stranger_cn), Method::POST, &path, None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{:#}", r.json);
+
+    // Another tenant's client finds no such session.
+    let other = h.tenant_with_app("annan").await;
+    h.create(
+        "/api/v1/api-clients",
+        json!({"name": "annan", "subject_cn": "annan-client", "scope": "tenant", "tenant_id": other.tenant}),
+    )
+    .await;
+    let r = h
+        .as_(&client_cert("annan-client"), Method::POST, &path, None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{:#}", r.json);
+
+    // Ended: no printer.
+    let mut conn = h.db().acquire().await.expect("conn");
+    repo::sessions::set_state(
+        &mut conn,
+        second,
+        SessionState::Ended,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("end");
+    drop(conn);
+    let r = h
+        .op(
+            Method::POST,
+            &format!("/api/v1/sessions/{second}/printer"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:#}", r.json);
+
+    let events = h.audit("action=session.printer").await;
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert!(events.iter().all(|e| !e.to_string().contains(token)));
+    h.finish().await;
+}
+both!(printer_uris_come_from_the_admin_api);

@@ -207,6 +207,7 @@ async fn run_serves_until_cancelled() {
         health: None,
         secrets_key: None,
         service_windows: Default::default(),
+        print_public_url: None,
     };
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(hamn_broker::run(config, shutdown.clone()));

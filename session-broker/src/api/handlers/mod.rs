@@ -13,6 +13,7 @@ pub mod host_commands;
 pub mod hosts;
 pub mod load;
 pub mod pools;
+pub mod printers;
 pub mod roles;
 pub mod rollouts;
 pub mod saml;

@@ -1,0 +1,170 @@
+//! ipptool (CUPS' IPP conformance tool) against the endpoint over ipps on loopback: our
+//! own walk through every operation (`ipp/hamn.test`), CUPS' IPP/1.1, IPP/2.0 and IPP
+//! Everywhere suites as far as they apply (see docs/printing.md, "Conformance"), and the
+//! refusals around the token: an unknown token is a bare 404, and one whose session ended
+//! ten minutes ago is the same.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use hamn_broker::model::{PrintJobState, SessionState};
+use hamn_broker::repo;
+use time::OffsetDateTime;
+
+use crate::support::{Backend, Service, pdftotext, text_document};
+
+fn here() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/print/ipp")
+}
+
+/// Runs ipptool on `uri` with test files, a document, and `-V version`.
+async fn ipptool(uri: &str, document: &Path, version: &str, tests: &[PathBuf]) -> Output {
+    let mut cmd = tokio::process::Command::new("ipptool");
+    cmd.args(["-t", "-V", version, "-T", "30", "-f"])
+        .arg(document)
+        .arg(uri)
+        .args(tests)
+        .current_dir(here())
+        // ipptool keeps trust-on-first-use credentials under $HOME/.cups.
+        .env("HOME", document.parent().unwrap_or(Path::new("/tmp")));
+    cmd.output().await.expect("ipptool (cups-ipp-utils) runs")
+}
+
+fn report(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn journal(s: &Service) -> PathBuf {
+    let path = s.dir.path().join("journal.txt");
+    std::fs::write(&path, text_document(2)).expect("document");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_through_ipptool() {
+    let s = Service::start(Backend::Sqlite).await;
+    let document = journal(&s);
+    let out = ipptool(
+        &s.printer_uri(),
+        &document,
+        "2.0",
+        &[here().join("hamn.test")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", report(&out));
+
+    let jobs = s.jobs().await;
+    let states: Vec<_> = jobs.iter().map(|j| j.state).collect();
+    assert_eq!(
+        states,
+        [
+            PrintJobState::Refused,
+            PrintJobState::Cancelled,
+            PrintJobState::Ready,
+            PrintJobState::Ready
+        ]
+    );
+    assert!(jobs.iter().all(|j| j.user_id == s.ids.user));
+    assert_eq!(jobs[3].requesting_user.as_deref(), Some("mallory"));
+    let text = pdftotext(&s.pdf_path(&jobs[3]));
+    assert!(
+        text.contains("Åsa Öberg") && text.contains("å ä ö"),
+        "{text}"
+    );
+    s.finish().await;
+}
+
+/// CUPS' conformance suites, stock: ipp-everywhere.test includes ipp-2.0.test, which
+/// includes ipp-1.1.test. The only failures allowed are the checks that cannot apply to
+/// a PDF printer without hardware (docs/printing.md lists them, and why).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cups_conformance_suites() {
+    let s = Service::start(Backend::Sqlite).await;
+    let document = journal(&s);
+    let suite = PathBuf::from("/usr/share/cups/ipptool/ipp-everywhere.test");
+    let out = ipptool(&s.printer_uri(), &document, "2.0", &[suite]).await;
+    let text = report(&out);
+    let failed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_end().ends_with("[FAIL]"))
+        .collect();
+    let inapplicable = ["PWG 5100.14 section 5.1/5.2 - Required Operations and Attributes"];
+    let unexpected: Vec<&&str> = failed
+        .iter()
+        .filter(|l| !inapplicable.iter().any(|name| l.contains(name)))
+        .collect();
+    assert!(unexpected.is_empty(), "{text}");
+    // Inside the one allowed test, only the supply checks may fail.
+    let reasons: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("EXPECTED:"))
+        .collect();
+    assert!(
+        reasons.iter().all(|l| l.contains("printer-supply")),
+        "{text}"
+    );
+    assert!(text.contains("[PASS]"), "{text}");
+    s.finish().await;
+}
+
+/// A POST with a well-formed IPP body to `path`, by curl over TLS with the dev CA: the
+/// HTTP status.
+async fn post_status(s: &Service, path: &str) -> String {
+    let body = s.dir.path().join("request.ipp");
+    let mut b = vec![2, 0, 0, 0x0B, 0, 0, 0, 1, 1];
+    for (tag, name, value) in [
+        (0x47u8, "attributes-charset", "utf-8"),
+        (0x48, "attributes-natural-language", "en"),
+        (0x45, "printer-uri", "ipps://127.0.0.1/ipp/print/x"),
+    ] {
+        b.push(tag);
+        b.extend((name.len() as u16).to_be_bytes());
+        b.extend(name.as_bytes());
+        b.extend((value.len() as u16).to_be_bytes());
+        b.extend(value.as_bytes());
+    }
+    b.push(3);
+    std::fs::write(&body, b).expect("request");
+    let out = tokio::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+        .arg(&s.ca)
+        .args(["-H", "Content-Type: application/ipp", "--data-binary"])
+        .arg(format!("@{}", body.display()))
+        .arg(format!("https://127.0.0.1:{}{path}", s.addr.port()))
+        .output()
+        .await
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_and_expired_tokens_are_not_found() {
+    let s = Service::start(Backend::Sqlite).await;
+    assert_eq!(
+        post_status(&s, &format!("/ipp/print/{}", s.token)).await,
+        "200"
+    );
+    let unknown = "A".repeat(s.token.len());
+    assert_eq!(
+        post_status(&s, &format!("/ipp/print/{unknown}")).await,
+        "404"
+    );
+    assert_eq!(post_status(&s, "/ipp/print/short").await, "404");
+    // The session ended eleven minutes ago: the token no longer works.
+    let mut conn = s.db.acquire().await.expect("conn");
+    let ended = OffsetDateTime::now_utc() - Duration::from_secs(11 * 60);
+    repo::sessions::set_state(&mut conn, s.session_id, SessionState::Ended, ended)
+        .await
+        .expect("end");
+    drop(conn);
+    assert_eq!(
+        post_status(&s, &format!("/ipp/print/{}", s.token)).await,
+        "404"
+    );
+    s.finish().await;
+}
