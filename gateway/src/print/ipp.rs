@@ -63,6 +63,13 @@ pub fn print_job_head(req: &PrintJobRequest<'_>) -> Vec<u8> {
         "job-name",
         cut(req.job_name).as_bytes(),
     );
+    // The print service records the job's source as the RDP printer by this name.
+    attribute(
+        &mut out,
+        VALUE_NAME,
+        "job-originating-host-name",
+        b"hamn-gateway",
+    );
     attribute(
         &mut out,
         VALUE_MIME,
@@ -235,6 +242,7 @@ mod tests {
             "job-name",
             "Åsa",
             "application/pdf",
+            "job-originating-host-name",
         ] {
             assert!(text.contains(needle), "{needle}");
         }
