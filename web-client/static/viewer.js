@@ -587,8 +587,8 @@ function unicode(text) {
 
 function onKey(event) {
   if (document.body.dataset.state !== "connected" || event.isComposing) return;
-  // Keys on the viewer's own controls (the toolbar) stay in the browser.
-  if (event.target instanceof Element && event.target.closest("#toolbar, #message")) return;
+  // Keys on the viewer's own controls (toolbar, messages, print notices) stay in the browser.
+  if (event.target instanceof Element && event.target.closest("#toolbar, #message, #print")) return;
   const down = event.type === "keydown";
   const scancode = codeToScancode(event.code);
   if (scancode !== null && down && event.code === "KeyV" && (event.ctrlKey || event.metaKey)
