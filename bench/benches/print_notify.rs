@@ -196,10 +196,6 @@ async fn print_round(
         abort: Arc::new(OnceLock::new()),
         completions,
     });
-    let next = |done: &mut mpsc::Receiver<(u32, Completion)>| {
-        let recv = done.recv();
-        async move { tokio::time::timeout(WAIT, recv).await.ok().flatten() }
-    };
     match next(&mut done).await {
         Some((_, Completion::Created { ok: true, .. })) => {}
         other => bail!("create: {other:?}"),
@@ -245,6 +241,11 @@ async fn print_round(
             _ => {}
         }
     }
+}
+
+/// The next completion of the forwarder, if one comes in time.
+async fn next(done: &mut mpsc::Receiver<(u32, Completion)>) -> Option<(u32, Completion)> {
+    tokio::time::timeout(WAIT, done.recv()).await.ok().flatten()
 }
 
 /// A plain PDF of `pages` pages with one line of text each (xref offsets exact).
