@@ -10,7 +10,6 @@
 //! sessions bench) or `HAMN_DEMO_HOST_BIN`.
 
 #[path = "../../gateway/tests/support/rdp_peers.rs"]
-#[allow(dead_code)]
 mod rdp_peers;
 
 #[path = "sessions/gateway.rs"]
