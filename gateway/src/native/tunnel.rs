@@ -334,6 +334,7 @@ mod tests {
             "com_ports_enabled": false,
             "pnp_devices_enabled": true,
             "native_remote_apps": true,
+            "print_driver": "pdf",
             "idle_timeout_secs": idle_secs,
             "disconnect_timeout_secs": 0,
             "max_session_secs": 0,
