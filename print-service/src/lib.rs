@@ -107,9 +107,22 @@ pub async fn sweep(pipeline: &Pipeline, now: OffsetDateTime) {
     }
 }
 
+/// The listener's TLS configuration: the shared one, without TLS 1.3 session tickets.
+/// CUPS' GnuTLS client (ipptool, the ipps backend) takes the tickets a server sends after
+/// the handshake for the end of the connection and retries forever; printers do not
+/// resume sessions anyway.
+pub fn tls_config(
+    files: &ServerCertFiles,
+) -> Result<Arc<rustls::ServerConfig>, hamn_certs::ServerTlsError> {
+    let shared = hamn_certs::server::server_config(files)?;
+    let mut config = (*shared).clone();
+    config.send_tls13_tickets = 0;
+    Ok(Arc::new(config))
+}
+
 /// Runs the print service until `shutdown` is cancelled. The database must be migrated.
 pub async fn run(config: PrintConfig, shutdown: CancellationToken) -> Result<(), PrintError> {
-    let tls = hamn_certs::server::server_config(&config.tls)?;
+    let tls = tls_config(&config.tls)?;
     std::fs::create_dir_all(&config.data_dir).map_err(|source| PrintError::DataDir {
         path: config.data_dir.clone(),
         source,

@@ -88,7 +88,19 @@ fn header_of(buf: &[u8]) -> ((u8, u8), u32) {
     let id = buf
         .get(4..8)
         .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-    ((1, 1), id)
+    (
+        answer_version(buf.first().copied().unwrap_or(1)).unwrap_or((1, 1)),
+        id,
+    )
+}
+
+/// The version to answer a request of major version `major` in (RFC 8011 §4.1.8).
+fn answer_version(major: u8) -> Option<(u8, u8)> {
+    match major {
+        1 => Some((1, 1)),
+        2 => Some((2, 0)),
+        _ => None,
+    }
 }
 
 /// The route handler.
@@ -144,10 +156,9 @@ pub async fn handle(
         }
     };
     let head = Bytes::from(buf.split_off(data_offset));
-    let version = match ipp.version.0 {
-        1 => (1, 1),
-        2 => (2, 0),
-        _ => {
+    let version = match answer_version(ipp.version.0) {
+        Some(v) => v,
+        None => {
             let answer = Answer::error(
                 status::VERSION_NOT_SUPPORTED,
                 "IPP versions 1.1 and 2.0 are supported",
@@ -162,9 +173,10 @@ pub async fn handle(
         ipp: &ipp,
         peer: peer.as_deref(),
     };
+    let mut document = Some(Document { head, body });
     let answer = match call.check() {
         Some(refused) => refused,
-        None => call.run(Document { head, body }).await.unwrap_or_else(|e| {
+        None => call.run(&mut document).await.unwrap_or_else(|e| {
             tracing::error!("IPP {:#06x}: {e}", ipp.operation);
             Answer::error(
                 status::INTERNAL_ERROR,
@@ -172,7 +184,27 @@ pub async fn handle(
             )
         }),
     };
+    // A refused request's document is read to its end (within the job bound) before the
+    // answer: a client still sending it would otherwise see the connection close and
+    // never read why.
+    if let Some(unread) = document {
+        drain(unread, state.pipeline.limits().max_job_bytes).await;
+    }
     respond(version, ipp.request_id, answer)
+}
+
+/// Reads and drops what is left of a document, at most `limit` bytes.
+async fn drain(document: Document, limit: u64) {
+    let mut body = document.body;
+    let mut read = document.head.len() as u64;
+    while read <= limit {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                read += frame.data_ref().map_or(0, |d| d.len() as u64);
+            }
+            Some(Err(_)) | None => return,
+        }
+    }
 }
 
 async fn resolve(
@@ -235,7 +267,8 @@ impl Call<'_> {
         }
     }
 
-    async fn run(&self, document: Document) -> Result<Answer, JobError> {
+    /// Runs the operation; one that takes the document takes it out of `document`.
+    async fn run(&self, document: &mut Option<Document>) -> Result<Answer, JobError> {
         match self.ipp.operation {
             op::GET_PRINTER_ATTRIBUTES => self.get_printer_attributes().await,
             op::VALIDATE_JOB => Ok(self
@@ -334,7 +367,7 @@ impl Call<'_> {
         select_job(self.job_group(job), Some(wanted.as_slice()))
     }
 
-    async fn print_job(&self, document: Document) -> Result<Answer, JobError> {
+    async fn print_job(&self, document: &mut Option<Document>) -> Result<Answer, JobError> {
         let format = match self.format() {
             Ok(f) => f,
             Err(answer) => {
@@ -371,8 +404,13 @@ impl Call<'_> {
         &self,
         job: &PrintJob,
         format: Option<&str>,
-        document: Document,
+        document: &mut Option<Document>,
     ) -> Result<Answer, JobError> {
+        // Taken only here, when the job is ready for it: every refusal before leaves it
+        // to be drained.
+        let document = document
+            .take()
+            .unwrap_or_else(|| Document::from_bytes(Bytes::new()));
         let done = self
             .state
             .pipeline
@@ -434,7 +472,7 @@ impl Call<'_> {
         )
     }
 
-    async fn send_document(&self, document: Document) -> Result<Answer, JobError> {
+    async fn send_document(&self, document: &mut Option<Document>) -> Result<Answer, JobError> {
         let job = match self.named_job().await? {
             Ok(job) => job,
             Err(answer) => return Ok(answer),

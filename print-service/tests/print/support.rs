@@ -137,7 +137,7 @@ impl Service {
             public_url: format!("https://127.0.0.1:{}", addr.port()),
         };
         let state = hamn_print::state(db.clone(), &config);
-        let tls = hamn_certs::server::server_config(&config.tls).expect("tls");
+        let tls = hamn_print::tls_config(&config.tls).expect("tls");
         let shutdown = CancellationToken::new();
         let task = {
             let (router, shutdown) = (hamn_print::router(Arc::clone(&state)), shutdown.clone());
