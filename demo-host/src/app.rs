@@ -167,6 +167,21 @@ impl Damage {
     }
 }
 
+/// Longest printer name the status bar shows, in characters.
+const MAX_SHOWN_NAME_CHARS: usize = 60;
+
+/// A name from the client as the status bar shows it: control characters dropped, long
+/// names cut with an ellipsis.
+fn shown_name(name: &str) -> String {
+    let clean: Vec<char> = name.chars().filter(|c| !c.is_control()).collect();
+    if clean.len() <= MAX_SHOWN_NAME_CHARS {
+        return clean.into_iter().collect();
+    }
+    let mut cut: String = clean[..MAX_SHOWN_NAME_CHARS - 1].iter().collect();
+    cut.push('…');
+    cut
+}
+
 /// The state of one session of the application.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -249,7 +264,7 @@ impl App {
     /// The RDP glue's report on a print job.
     pub fn print_finished(&mut self, outcome: PrintOutcome) -> Damage {
         let text = match outcome {
-            PrintOutcome::Sent { printer } => format!("{STATUS_PRINTED} {printer}"),
+            PrintOutcome::Sent { printer } => format!("{STATUS_PRINTED} {}", shown_name(&printer)),
             PrintOutcome::NoPrinter => STATUS_NO_PRINTER.to_owned(),
             PrintOutcome::Failed => STATUS_PRINT_FAILED.to_owned(),
             PrintOutcome::Busy => STATUS_PRINT_BUSY.to_owned(),
@@ -623,6 +638,21 @@ mod tests {
         assert_eq!(app.status(), STATUS_PRINT_FAILED);
         app.print_finished(PrintOutcome::Busy);
         assert_eq!(app.status(), STATUS_PRINT_BUSY);
+    }
+
+    #[test]
+    fn printer_names_from_the_client_are_tamed_for_the_status_bar() {
+        let mut app = App::new(1280, 800);
+        app.print_finished(PrintOutcome::Sent {
+            printer: "Skrivare\r\n\u{1b}[31mplan 3".into(),
+        });
+        assert_eq!(app.status(), "Utskrift skickad till Skrivare[31mplan 3");
+        app.print_finished(PrintOutcome::Sent {
+            printer: "å".repeat(500),
+        });
+        let shown = app.status().strip_prefix("Utskrift skickad till ").unwrap();
+        assert_eq!(shown.chars().count(), MAX_SHOWN_NAME_CHARS);
+        assert!(shown.ends_with("å…"));
     }
 
     #[test]

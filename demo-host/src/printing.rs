@@ -24,7 +24,7 @@ use crate::rdpdr::{Event, PrintError, RdpdrServer};
 const CHANNEL_NAME: ChannelName = ChannelName::from_static(b"rdpdr\0\0\0");
 
 /// How long a job may go without an answer from the client before "Skriv ut" gives it up
-/// and starts anew (Windows waits about as long for an IRP).
+/// and starts anew: far longer than a live client takes for an I/O request.
 pub const STALLED_JOB: Duration = Duration::from_secs(60);
 
 /// Client IDs announced to successive connections (any value unique per server will do).
@@ -128,7 +128,7 @@ impl SvcProcessor for RdpdrChannel {
         let output = match session.printer.server.process(payload) {
             Ok(output) => output,
             Err(error) => {
-                // A bad PDU costs the client its printer, not its session.
+                // Dropped rather than returned: an error here would end the whole RDP connection.
                 tracing::warn!(%error, "RDPDR PDU ignored");
                 return Ok(Vec::new());
             }
