@@ -2,7 +2,8 @@
 // Debian's headless Chromium, opens Procapita, presses the demo app's "Skriv ut" (the first
 // client, "Åsa Öberg", is selected) and waits for the viewer's notification — a polite
 // status region "Utskrift klar — Öppna PDF" whose links open the PDF in a new tab and
-// download it. Then the portal's "Mina utskrifter" lists the job with Öppna and Ladda ner.
+// download it. The portal's "Mina utskrifter" is empty before (Swedish and English) and
+// lists the job with Öppna and Ladda ner after.
 // The downloaded PDF is saved to PDF_OUT for the test to read with pdftotext.
 // Usage: node print.mjs PORTAL_URL PDF_OUT [SCREENSHOT.png]
 //   prints one "result {json}" line; exit 0 on success, 1 with a reason otherwise.
@@ -40,6 +41,14 @@ try {
   await page.goto(portal);
   await page.fill("#username", "demo");
   await page.click("#login-button");
+  // "Mina utskrifter" before any job: the empty state, in Swedish and in English.
+  await page.locator('#prints-list[data-state="empty"]').waitFor({ timeout: 15000 });
+  const listText = async () => (await page.textContent("#prints-list")).trim();
+  expect(await listText() === "Du har inga utskrifter.", `empty list says ${await listText()}`);
+  await page.click("#lang-toggle");
+  expect(await page.textContent("#prints-heading") === "My print jobs", "no English heading");
+  expect(await listText() === "You have no print jobs.", `English empty list says ${await listText()}`);
+  await page.click("#lang-toggle");
   const tile = page.locator(".env-prod .tile", { has: page.locator("h4", { hasText: /^Procapita$/ }) });
   await tile.getByRole("button", { name: "Öppna", exact: true }).click();
   await page.waitForURL((u) => u.pathname === "/static/session.html", { waitUntil: "load" });
