@@ -5,11 +5,13 @@
 // download it. The portal's "Mina utskrifter" is empty before (Swedish and English) and
 // lists the job with Öppna and Ladda ner after.
 // The downloaded PDF is saved to PDF_OUT for the test to read with pdftotext.
-// Usage: node print.mjs PORTAL_URL PDF_OUT [SCREENSHOT.png]
+// With EXPECT=refused (a gateway whose job bound the document exceeds) the notice must be
+// the refusal, the demo app's session must go on, and no PDF is saved.
+// Usage: node print.mjs PORTAL_URL PDF_OUT [SCREENSHOT.png] [EXPECT]
 //   prints one "result {json}" line; exit 0 on success, 1 with a reason otherwise.
 import { chromium } from "playwright-core";
 
-const [portal, pdfOut, screenshot] = process.argv.slice(2);
+const [portal, pdfOut, screenshot, expectOutcome = "ready"] = process.argv.slice(2);
 // The demo app's "Skriv ut" button (x 758–858, y 320–356 on its 1280×800 screen).
 const PRINT_BUTTON = [808, 338];
 
@@ -77,6 +79,7 @@ try {
       role: el.getAttribute("role"),
       live: el.getAttribute("aria-live"),
       outcome: el.dataset.outcome ?? null,
+      reason: el.dataset.reason ?? null,
       jobId: el.dataset.jobId ?? null,
       heading: document.getElementById("print-heading").textContent,
       text: document.getElementById("print-text").textContent,
@@ -92,51 +95,67 @@ try {
   }, "no print notification", 90000);
   const n = await notice();
   result.notice = n;
-  expect(n.outcome === "ready", `the print job was refused: ${n.text}`);
-  expect(n.heading === "Utskrift klar — Öppna PDF", `heading ${JSON.stringify(n.heading)}`);
-  expect(n.role === "status" && n.live === "polite", `not announced: ${JSON.stringify(n)}`);
-  expect(n.open === `/portal/api/prints/${n.jobId}/pdf` && n.openTarget === "_blank", `open link ${n.open}`);
-  expect(n.download === `/portal/api/prints/${n.jobId}/pdf?download=1`, `download link ${n.download}`);
-  if (screenshot) await page.screenshot({ path: screenshot });
+  if (expectOutcome === "refused") {
+    expect(n.outcome === "refused", `expected a refusal, got ${JSON.stringify(n)}`);
+    expect(n.heading === "Utskriften kunde inte skapas", `heading ${JSON.stringify(n.heading)}`);
+    expect(n.role === "status" && n.live === "polite", `not announced: ${JSON.stringify(n)}`);
+    // The print service's word on the cut-off request comes first; the gateway's reason
+    // follows and stays. The session goes on.
+    await poll(async () => {
+      const last = await notice();
+      return last.reason === "job_too_large" || JSON.stringify(last);
+    }, "the gateway's reason did not follow", 15000);
+    result.last = await notice();
+    const state = await page.evaluate(() => document.body.dataset.state);
+    expect(state === "connected", `the refusal ended the session: ${state}`);
+  } else {
+    // The ready job: its links, the PDF in a new tab and as a download, "Mina utskrifter".
+    expect(n.outcome === "ready", `the print job was refused: ${n.text}`);
+    expect(n.heading === "Utskrift klar — Öppna PDF", `heading ${JSON.stringify(n.heading)}`);
+    expect(n.role === "status" && n.live === "polite", `not announced: ${JSON.stringify(n)}`);
+    expect(n.open === `/portal/api/prints/${n.jobId}/pdf` && n.openTarget === "_blank", `open link ${n.open}`);
+    expect(n.download === `/portal/api/prints/${n.jobId}/pdf?download=1`, `download link ${n.download}`);
+    if (screenshot) await page.screenshot({ path: screenshot });
 
-  // "Öppna PDF" by keyboard: the link is reachable and opens a new tab that loads the PDF
-  // (headless Chromium may hand a PDF to its download manager instead of a viewer; the
-  // tab's navigation answer is what counts).
-  const pdfAnswers = [];
-  context.on("response", (r) => {
-    if (new URL(r.url()).pathname === n.open) pdfAnswers.push(r);
-  });
-  await page.focus("#print-open");
-  const [tab] = await Promise.all([context.waitForEvent("page"), page.keyboard.press("Enter")]);
-  await poll(async () => pdfAnswers.length > 0 || "none yet", "the new tab did not load the PDF", 15000);
-  const shown = pdfAnswers[0];
-  result.openedStatus = shown.status();
-  result.openedType = shown.headers()["content-type"] ?? null;
-  result.openedDisposition = shown.headers()["content-disposition"] ?? "";
-  expect(shown.status() === 200, `the PDF answered ${shown.status()}`);
-  expect(result.openedType?.startsWith("application/pdf"), `the new tab got ${result.openedType}`);
-  expect(!result.openedDisposition.startsWith("attachment"), "Öppna PDF downloads instead of showing");
-  await tab.close().catch(() => {});
+    // "Öppna PDF" by keyboard: the link is reachable and opens a new tab that loads the PDF
+    // (headless Chromium may hand a PDF to its download manager instead of a viewer; the
+    // tab's navigation answer is what counts).
+    const pdfAnswers = [];
+    context.on("response", (r) => {
+      if (new URL(r.url()).pathname === n.open) pdfAnswers.push(r);
+    });
+    await page.focus("#print-open");
+    const [tab] = await Promise.all([context.waitForEvent("page"), page.keyboard.press("Enter")]);
+    await poll(async () => pdfAnswers.length > 0 || "none yet", "the new tab did not load the PDF", 15000);
+    const shown = pdfAnswers[0];
+    result.openedStatus = shown.status();
+    result.openedType = shown.headers()["content-type"] ?? null;
+    result.openedDisposition = shown.headers()["content-disposition"] ?? "";
+    expect(shown.status() === 200, `the PDF answered ${shown.status()}`);
+    expect(result.openedType?.startsWith("application/pdf"), `the new tab got ${result.openedType}`);
+    expect(!result.openedDisposition.startsWith("attachment"), "Öppna PDF downloads instead of showing");
+    await tab.close().catch(() => {});
 
-  // "Ladda ner": a download of the same PDF.
-  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#print-download")]);
-  await download.saveAs(pdfOut);
-  result.downloadName = download.suggestedFilename();
+    // "Ladda ner": a download of the same PDF.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#print-download")]);
+    await download.saveAs(pdfOut);
+    result.downloadName = download.suggestedFilename();
 
-  // Closing the notice leaves the session running.
-  await page.click("#print-close");
-  await poll(async () => (await notice()).hidden || "still shown", "the notice did not close", 5000);
-  const state = await page.evaluate(() => document.body.dataset.state);
-  expect(state === "connected", `the print ended the session: ${state}`);
+    // Closing the notice leaves the session running.
+    await page.click("#print-close");
+    await poll(async () => (await notice()).hidden || "still shown", "the notice did not close", 5000);
+    const state = await page.evaluate(() => document.body.dataset.state);
+    expect(state === "connected", `the print ended the session: ${state}`);
 
-  // "Mina utskrifter" in the portal lists the job.
-  const portalPage = await context.newPage();
-  await portalPage.goto(portal);
-  const row = portalPage.locator(`#prints-list li[data-job-id="${n.jobId}"]`);
-  await row.waitFor({ timeout: 15000 });
-  result.listed = await row.textContent();
-  expect(await row.getByRole("link", { name: "Öppna" }).count() === 1, "no Öppna in Mina utskrifter");
-  expect(await row.getByRole("link", { name: "Ladda ner" }).count() === 1, "no Ladda ner in Mina utskrifter");
+    // "Mina utskrifter" in the portal lists the job.
+    const portalPage = await context.newPage();
+    await portalPage.goto(portal);
+    const row = portalPage.locator(`#prints-list li[data-job-id="${n.jobId}"]`);
+    await row.waitFor({ timeout: 15000 });
+    result.listed = await row.textContent();
+    expect(await row.getByRole("link", { name: "Öppna" }).count() === 1, "no Öppna in Mina utskrifter");
+    expect(await row.getByRole("link", { name: "Ladda ner" }).count() === 1, "no Ladda ner in Mina utskrifter");
+  }
 } catch (error) {
   failed = error;
 } finally {

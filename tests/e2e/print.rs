@@ -51,3 +51,39 @@ fn a_print_from_the_demo_app_reaches_the_browser_as_a_pdf() {
         let _ = std::fs::copy(&shot, std::path::Path::new(&dir).join("print.png"));
     }
 }
+
+/// A gateway whose job bound the demo app's PDF (about 2 KB) exceeds: the write over the
+/// bound fails on the host, the request to the print service is abandoned, the viewer
+/// ends on the refusal "too large" (after the print service's "did not arrive whole" about
+/// the cut-off request), and the session goes on.
+#[test]
+fn a_job_over_the_gateways_bound_is_refused_and_the_session_goes_on() {
+    let up = HamnUp::start(&[("HAMN_GATEWAY__MAX_PRINT_JOB_BYTES", "1024".to_owned())]);
+    let scratch = TempDir::new("print-bound");
+    let pdf = scratch.0.join("never.pdf");
+    let url = format!("https://localhost:{}/", up.ports.gateway);
+    let output = Command::new("node")
+        .arg(repo().join("tests/browser/print.mjs"))
+        .arg(&url)
+        .arg(&pdf)
+        .arg("")
+        .arg("refused")
+        .current_dir(repo().join("tests"))
+        .output()
+        .expect("run node (./scripts/test installs it)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "a refused print in Chromium: {stdout}{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        up.logs()
+    );
+    eprintln!("{stdout}");
+    assert!(!pdf.exists(), "no PDF for a refused job");
+    let result: serde_json::Value = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("result "))
+        .and_then(|json| serde_json::from_str(json).ok())
+        .expect("a result line");
+    assert_eq!(result["last"]["reason"], "job_too_large", "{result}");
+}

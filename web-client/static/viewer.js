@@ -177,6 +177,7 @@ function showPrint(m) {
   const ready = m.outcome === "ready";
   printBox.dataset.jobId = m.jobId;
   printBox.dataset.outcome = m.outcome;
+  printBox.dataset.reason = ready ? "" : m.reason;
   printHeading.textContent = ready
     ? `${t("printReady")} — ${t("printOpen")}`
     : t("printRefused");

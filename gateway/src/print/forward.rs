@@ -33,6 +33,8 @@ const BODY_QUEUE: usize = 2;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the service may take to answer after the last byte (it renders first).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long an abandoned job's own reason waits for the print service's word on it.
+const SECOND_WORD: Duration = Duration::from_millis(1500);
 /// How long a body chunk may wait for the connection before the job is given up.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -230,6 +232,10 @@ impl Forwarding {
                     let reason = abort.get().copied().unwrap_or(AbortReason::Unavailable);
                     tracing::info!(session = %self.session_id, bytes, reason = reason.code(), "print job abandoned");
                     abandon(open).await;
+                    // The print service refuses the cut-off request itself (job_truncated)
+                    // and says so; our reason is the true one, so it goes last and is what
+                    // the viewer keeps showing.
+                    tokio::time::sleep(SECOND_WORD).await;
                     self.tell_user(reason).await;
                     return;
                 }
