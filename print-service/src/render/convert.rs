@@ -86,6 +86,17 @@ mod tests {
     }
 
     #[test]
+    fn a_text_job_that_cannot_fit_is_refused_before_layout() {
+        let options = RenderOptions {
+            max_pages: 1,
+            ..RenderOptions::default()
+        };
+        let job = "x".repeat(66 * 132 * 2 + 1);
+        let result = convert(DocumentFormat::Text, job.as_bytes(), &options, Vec::new());
+        assert_eq!(result.map_err(|e| e.code()), Err("too_many_pages"));
+    }
+
+    #[test]
     fn postscript_needs_ghostscript() {
         let result = convert(
             DocumentFormat::PostScript,

@@ -14,7 +14,10 @@ const MAX_SECTIONS: usize = 256;
 /// Decoded size of one cross-reference or object stream at most.
 const MAX_DECODED: u64 = 64 * 1024 * 1024;
 const MAX_TREE_DEPTH: usize = 64;
-const MAX_OBJECTS: u64 = 8_000_000;
+const MAX_OBJECTS: u64 = 2_000_000;
+/// Decoded size of all structural streams together: many small Flate bombs must not add
+/// up to gigabytes.
+const MAX_DECODED_TOTAL: u64 = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Location {
@@ -48,6 +51,7 @@ pub fn check(data: &[u8], max_pages: u32) -> Result<u32, RenderError> {
         data,
         xref: BTreeMap::new(),
         object_streams: HashMap::new(),
+        decoded_total: 0,
     };
     let trailer = document.read_xref_chain(first)?;
     if trailer.get(b"Encrypt").is_some() {
@@ -74,6 +78,7 @@ struct Document<'a> {
     data: &'a [u8],
     xref: BTreeMap<u32, Location>,
     object_streams: HashMap<u32, ObjectStream>,
+    decoded_total: u64,
 }
 
 /// A decoded object stream: its data, where the objects start (/First), and each
@@ -114,6 +119,29 @@ impl Document<'_> {
         newest.ok_or_else(|| malformed("no cross-reference section"))
     }
 
+    /// Decodes a structural stream within the document's total budget.
+    fn decode(
+        &mut self,
+        dict: &Dict,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<u8>, RenderError> {
+        let decoded = decode_stream(dict, &self.data[range])?;
+        self.decoded_total += decoded.len() as u64;
+        if self.decoded_total > MAX_DECODED_TOTAL {
+            return Err(malformed("structural streams decode too large"));
+        }
+        Ok(decoded)
+    }
+
+    /// Records where an object lives, unless a newer section already did; bounded.
+    fn locate(&mut self, number: u32, location: Location) -> Result<(), RenderError> {
+        if self.xref.len() as u64 >= MAX_OBJECTS && !self.xref.contains_key(&number) {
+            return Err(malformed("too many objects"));
+        }
+        self.xref.entry(number).or_insert(location);
+        Ok(())
+    }
+
     fn read_xref_section(&mut self, offset: usize) -> Result<Dict, RenderError> {
         if offset >= self.data.len() {
             return Err(malformed("cross-reference offset past the end"));
@@ -132,7 +160,7 @@ impl Document<'_> {
         if !dict.name_is(b"Type", b"XRef") {
             return Err(malformed("cross-reference stream without /Type /XRef"));
         }
-        let decoded = decode_stream(&dict, &self.data[range])?;
+        let decoded = self.decode(&dict, range)?;
         self.read_xref_stream(&dict, &decoded)?;
         Ok(dict)
     }
@@ -158,7 +186,7 @@ impl Document<'_> {
                     b"n" => {
                         let offset =
                             usize::try_from(offset).map_err(|_| malformed("bad offset"))?;
-                        self.xref.entry(number).or_insert(Location::Offset(offset));
+                        self.locate(number, Location::Offset(offset))?;
                     }
                     b"f" => {}
                     _ => return Err(malformed("bad cross-reference entry")),
@@ -226,7 +254,7 @@ impl Document<'_> {
                     // Unknown types are null references by the standard.
                     _ => continue,
                 };
-                self.xref.entry(number as u32).or_insert(location);
+                self.locate(number as u32, location)?;
             }
         }
         Ok(())
@@ -279,7 +307,7 @@ impl Document<'_> {
             let Obj::Stream(dict, range) = self.resolve(stream)? else {
                 return Err(malformed(format!("object stream {stream} is not a stream")));
             };
-            let decoded = decode_stream(&dict, &self.data[range])?;
+            let decoded = self.decode(&dict, range)?;
             let count = dict
                 .int(b"N")
                 .ok_or_else(|| malformed("object stream without /N"))?;
