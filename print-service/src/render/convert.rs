@@ -52,3 +52,58 @@ pub fn pass_through<W: Write>(
         bytes: data.len() as u64,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_bound_stops_a_long_text_job() {
+        let job = "rad\n".repeat(66 * 5);
+        let options = RenderOptions {
+            max_pages: 4,
+            ..RenderOptions::default()
+        };
+        let result = convert(DocumentFormat::Text, job.as_bytes(), &options, Vec::new());
+        assert_eq!(result.map_err(|e| e.code()), Err("too_many_pages"));
+        let options = RenderOptions {
+            max_pages: 5,
+            ..RenderOptions::default()
+        };
+        let summary = convert(DocumentFormat::Text, job.as_bytes(), &options, Vec::new());
+        assert_eq!(summary.map(|s| s.pages).ok(), Some(5));
+    }
+
+    #[test]
+    fn the_output_bound_stops_a_text_job() {
+        let job = "räksmörgås ".repeat(20_000);
+        let options = RenderOptions {
+            max_output_bytes: 20_000,
+            ..RenderOptions::default()
+        };
+        let result = convert(DocumentFormat::Text, job.as_bytes(), &options, Vec::new());
+        assert_eq!(result.map_err(|e| e.code()), Err("too_large"));
+    }
+
+    #[test]
+    fn a_text_job_that_cannot_fit_is_refused_before_layout() {
+        let options = RenderOptions {
+            max_pages: 1,
+            ..RenderOptions::default()
+        };
+        let job = "x".repeat(66 * 132 * 2 + 1);
+        let result = convert(DocumentFormat::Text, job.as_bytes(), &options, Vec::new());
+        assert_eq!(result.map_err(|e| e.code()), Err("too_many_pages"));
+    }
+
+    #[test]
+    fn postscript_needs_ghostscript() {
+        let result = convert(
+            DocumentFormat::PostScript,
+            b"%!PS\n",
+            &RenderOptions::default(),
+            Vec::new(),
+        );
+        assert_eq!(result.map_err(|e| e.code()), Err("unsupported_format"));
+    }
+}

@@ -172,3 +172,87 @@ pub fn render<W: Write>(data: &[u8], pdf: &mut PdfWriter<W>) -> Result<(), Rende
     let (page, placement) = layout(&info);
     image_page(pdf, image, page, placement)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn code(data: &[u8]) -> &'static str {
+        inspect(data).map_err(|e| e.code()).err().unwrap_or("ok")
+    }
+
+    /// The fixture with its frame header's fields changed.
+    fn with_frame(patch: impl Fn(&mut [u8])) -> Vec<u8> {
+        let mut data = fixture("photo-120dpi.jpg");
+        let sof = data
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("baseline frame");
+        patch(&mut data[sof + 4..]);
+        data
+    }
+
+    #[test]
+    fn imagemagick_jpegs_are_read() {
+        expect_test::expect![[r#"
+            Some(
+                JpegInfo {
+                    width: 240,
+                    height: 160,
+                    components: 3,
+                    density: Some(
+                        (
+                            120.0,
+                            120.0,
+                        ),
+                    ),
+                    adobe: false,
+                },
+            )
+        "#]]
+        .assert_debug_eq(&inspect(&fixture("photo-120dpi.jpg")).ok());
+        let info = inspect(&fixture("photo-no-density.jpg")).expect("valid");
+        assert_eq!(info.density, None);
+        let (page, _) = layout(&info);
+        assert_eq!(page, A4);
+    }
+
+    #[test]
+    fn truncated_and_foreign_data_is_refused() {
+        let data = fixture("photo-120dpi.jpg");
+        for cut in (0..data.len() - 1).step_by(5) {
+            assert_eq!(code(&data[..cut]), "malformed_jpeg", "cut at {cut}");
+        }
+        assert_eq!(code(b"\x89PNG\r\n\x1a\n"), "malformed_jpeg");
+        assert_eq!(code(&[0xFF, 0xD8, 0xFF, 0xD9]), "malformed_jpeg");
+    }
+
+    #[test]
+    fn bad_frames_are_refused() {
+        // Precision, height, width, components.
+        let twelve_bit = with_frame(|f| f[0] = 12);
+        let zero_height = with_frame(|f| f[1..3].copy_from_slice(&[0, 0]));
+        let huge = with_frame(|f| f[3..5].copy_from_slice(&60_000u16.to_be_bytes()));
+        let two_components = with_frame(|f| f[5] = 2);
+        for (why, data) in [
+            ("12-bit", twelve_bit),
+            ("zero height", zero_height),
+            ("huge", huge),
+            ("2 components", two_components),
+        ] {
+            assert_eq!(code(&data), "malformed_jpeg", "{why}");
+        }
+        let mut lossless = fixture("photo-120dpi.jpg");
+        let sof = lossless
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("frame");
+        lossless[sof + 1] = 0xC3;
+        assert_eq!(code(&lossless), "malformed_jpeg");
+    }
+}

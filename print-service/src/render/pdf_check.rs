@@ -14,7 +14,10 @@ const MAX_SECTIONS: usize = 256;
 /// Decoded size of one cross-reference or object stream at most.
 const MAX_DECODED: u64 = 64 * 1024 * 1024;
 const MAX_TREE_DEPTH: usize = 64;
-const MAX_OBJECTS: u64 = 8_000_000;
+const MAX_OBJECTS: u64 = 2_000_000;
+/// Decoded size of all structural streams together: many small Flate bombs must not add
+/// up to gigabytes.
+const MAX_DECODED_TOTAL: u64 = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Location {
@@ -48,6 +51,7 @@ pub fn check(data: &[u8], max_pages: u32) -> Result<u32, RenderError> {
         data,
         xref: BTreeMap::new(),
         object_streams: HashMap::new(),
+        decoded_total: 0,
     };
     let trailer = document.read_xref_chain(first)?;
     if trailer.get(b"Encrypt").is_some() {
@@ -74,6 +78,7 @@ struct Document<'a> {
     data: &'a [u8],
     xref: BTreeMap<u32, Location>,
     object_streams: HashMap<u32, ObjectStream>,
+    decoded_total: u64,
 }
 
 /// A decoded object stream: its data, where the objects start (/First), and each
@@ -114,6 +119,29 @@ impl Document<'_> {
         newest.ok_or_else(|| malformed("no cross-reference section"))
     }
 
+    /// Decodes a structural stream within the document's total budget.
+    fn decode(
+        &mut self,
+        dict: &Dict,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<u8>, RenderError> {
+        let decoded = decode_stream(dict, &self.data[range])?;
+        self.decoded_total += decoded.len() as u64;
+        if self.decoded_total > MAX_DECODED_TOTAL {
+            return Err(malformed("structural streams decode too large"));
+        }
+        Ok(decoded)
+    }
+
+    /// Records where an object lives, unless a newer section already did; bounded.
+    fn locate(&mut self, number: u32, location: Location) -> Result<(), RenderError> {
+        if self.xref.len() as u64 >= MAX_OBJECTS && !self.xref.contains_key(&number) {
+            return Err(malformed("too many objects"));
+        }
+        self.xref.entry(number).or_insert(location);
+        Ok(())
+    }
+
     fn read_xref_section(&mut self, offset: usize) -> Result<Dict, RenderError> {
         if offset >= self.data.len() {
             return Err(malformed("cross-reference offset past the end"));
@@ -132,7 +160,7 @@ impl Document<'_> {
         if !dict.name_is(b"Type", b"XRef") {
             return Err(malformed("cross-reference stream without /Type /XRef"));
         }
-        let decoded = decode_stream(&dict, &self.data[range])?;
+        let decoded = self.decode(&dict, range)?;
         self.read_xref_stream(&dict, &decoded)?;
         Ok(dict)
     }
@@ -158,7 +186,7 @@ impl Document<'_> {
                     b"n" => {
                         let offset =
                             usize::try_from(offset).map_err(|_| malformed("bad offset"))?;
-                        self.xref.entry(number).or_insert(Location::Offset(offset));
+                        self.locate(number, Location::Offset(offset))?;
                     }
                     b"f" => {}
                     _ => return Err(malformed("bad cross-reference entry")),
@@ -226,7 +254,7 @@ impl Document<'_> {
                     // Unknown types are null references by the standard.
                     _ => continue,
                 };
-                self.xref.entry(number as u32).or_insert(location);
+                self.locate(number as u32, location)?;
             }
         }
         Ok(())
@@ -279,7 +307,7 @@ impl Document<'_> {
             let Obj::Stream(dict, range) = self.resolve(stream)? else {
                 return Err(malformed(format!("object stream {stream} is not a stream")));
             };
-            let decoded = decode_stream(&dict, &self.data[range])?;
+            let decoded = self.decode(&dict, range)?;
             let count = dict
                 .int(b"N")
                 .ok_or_else(|| malformed("object stream without /N"))?;
@@ -466,5 +494,137 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
         b
     } else {
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn code(result: Result<u32, RenderError>) -> &'static str {
+        result.map_err(|e| e.code()).err().unwrap_or("ok")
+    }
+
+    /// A classic-xref PDF from object bodies (object n is `bodies[n - 1]`), root 1.
+    fn pdf(bodies: &[&str]) -> Vec<u8> {
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in bodies.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
+        );
+        for offset in offsets {
+            out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                bodies.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    const CATALOG: &str = "<< /Type /Catalog /Pages 2 0 R >>";
+
+    #[test]
+    fn real_files_pass_with_their_page_counts() {
+        assert_eq!(check(&fixture("two-pages.pdf"), 10).ok(), Some(2));
+        assert_eq!(check(&fixture("xref-stream.pdf"), 10).ok(), Some(3));
+        let built = pdf(&[
+            CATALOG,
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R >>",
+        ]);
+        assert_eq!(check(&built, 10).ok(), Some(1));
+    }
+
+    #[test]
+    fn encrypted_files_are_refused() {
+        assert_eq!(code(check(&fixture("encrypted.pdf"), 10)), "malformed_pdf");
+    }
+
+    #[test]
+    fn truncation_anywhere_is_refused() {
+        for name in ["two-pages.pdf", "xref-stream.pdf"] {
+            let data = fixture(name);
+            for cut in (0..data.len()).step_by(7) {
+                assert_eq!(
+                    code(check(&data[..cut], 10)),
+                    "malformed_pdf",
+                    "{name} cut at {cut}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_page_bound_counts_leaves() {
+        assert_eq!(
+            code(check(&fixture("xref-stream.pdf"), 2)),
+            "too_many_pages"
+        );
+        assert_eq!(code(check(&fixture("two-pages.pdf"), 1)), "too_many_pages");
+    }
+
+    #[test]
+    fn broken_structure_is_refused() {
+        let cases: [(&str, Vec<u8>); 7] = [
+            ("not a PDF", b"hello world".to_vec()),
+            (
+                "page tree loop",
+                pdf(&[CATALOG, "<< /Type /Pages /Kids [2 0 R] /Count 1 >>"]),
+            ),
+            (
+                "no pages",
+                pdf(&[CATALOG, "<< /Type /Pages /Kids [] /Count 0 >>"]),
+            ),
+            (
+                "kid not a reference",
+                pdf(&[CATALOG, "<< /Type /Pages /Kids [5] /Count 1 >>"]),
+            ),
+            (
+                "bad object",
+                pdf(&[
+                    CATALOG,
+                    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                    "<< /Type /Page",
+                ]),
+            ),
+            ("catalog without pages", pdf(&["<< /Type /Catalog >>"])),
+            ("deep nesting", pdf(&[CATALOG, &"[".repeat(200)])),
+        ];
+        for (why, data) in cases {
+            assert_eq!(code(check(&data, 10)), "malformed_pdf", "{why}");
+        }
+    }
+
+    #[test]
+    fn wrong_offsets_and_prev_loops_are_refused() {
+        let good = pdf(&[
+            CATALOG,
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page >>",
+        ]);
+        let text = String::from_utf8_lossy(&good).into_owned();
+        // Object 2's entry pointing at object 1 (at byte 9, after the header line).
+        let second = format!("{:010} 00000 n", text.find("2 0 obj").unwrap_or(0));
+        assert!(text.contains(&second));
+        let shifted = text.replacen(&second, "0000000009 00000 n", 1);
+        assert_eq!(code(check(shifted.as_bytes(), 10)), "malformed_pdf");
+        // A trailer whose /Prev is its own section.
+        let xref = text.rfind("xref\n").unwrap_or(0);
+        let looped = text.replacen("/Root 1 0 R >>", &format!("/Root 1 0 R /Prev {xref} >>"), 1);
+        assert_eq!(code(check(looped.as_bytes(), 10)), "malformed_pdf");
     }
 }

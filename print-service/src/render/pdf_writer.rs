@@ -192,6 +192,10 @@ impl<W: Write> PdfWriter<W> {
         Ok(())
     }
 
+    pub fn max_pages(&self) -> u32 {
+        self.max_pages
+    }
+
     pub fn page_count(&self) -> u32 {
         self.pages.len() as u32
     }

@@ -52,6 +52,10 @@ impl Geometry {
     }
 }
 
+/// Overprints per line at most; further carriage returns are ignored (the text goes on
+/// in the last run), so `a\r` repeated cannot pile millions of runs onto one line.
+pub const MAX_STRIKES: usize = 8;
+
 /// A logical line (between line feeds) split into overprinted strikes, tabs expanded.
 fn strikes(line: &str) -> Vec<Vec<char>> {
     let mut strikes = vec![Vec::new()];
@@ -59,7 +63,8 @@ fn strikes(line: &str) -> Vec<Vec<char>> {
     while let Some(c) = chars.next() {
         match c {
             '\r' if chars.peek().is_none() => {}
-            '\r' => strikes.push(Vec::new()),
+            '\r' if strikes.len() < MAX_STRIKES => strikes.push(Vec::new()),
+            '\r' => {}
             '\t' => {
                 let current = strikes.last().map_or(0, Vec::len);
                 let next = (current / TAB + 1) * TAB;
@@ -187,6 +192,14 @@ mod tests {
             texts(&pages[0]),
             [format!("0:{}", "y".repeat(132)), "0:yyyyyyyy".to_owned()]
         );
+    }
+
+    #[test]
+    fn overprints_are_bounded() {
+        // Seven single overprints, then the rest of the a's in the eighth run (wrapped).
+        let (_, pages) = layout(&"a\r".repeat(1000));
+        assert_eq!(pages[0][0].len(), MAX_STRIKES);
+        assert_eq!(pages[0][0][MAX_STRIKES - 1].text.len(), 132);
     }
 
     #[test]

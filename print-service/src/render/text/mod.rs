@@ -30,6 +30,15 @@ pub fn render<W: Write>(
     charset: Option<TextCharset>,
     pdf: &mut PdfWriter<W>,
 ) -> Result<(), RenderError> {
+    // Twice the bytes that fill every allowed page with full 132-column lines: more
+    // cannot fit (bar trailing spaces), and layout would hold it all in memory first.
+    let fits =
+        u64::from(pdf.max_pages()) * (layout::LINES_PER_PAGE * layout::WIDE_COLUMNS * 2) as u64;
+    if data.len() as u64 > fits {
+        return Err(RenderError::TooManyPages {
+            limit: pdf.max_pages(),
+        });
+    }
     let text = charset::decode(data, charset)?;
     let font = font::font().map_err(font_error)?;
     let (geometry, pages) = layout::layout(&text);

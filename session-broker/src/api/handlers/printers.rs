@@ -31,14 +31,6 @@ pub async fn issue(
     caller: Caller,
     ids: Ids,
 ) -> Result<(StatusCode, Json<PrinterUri>), ApiError> {
-    let Some(base) = s.print_public_url().map(str::to_owned) else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "print_unavailable",
-            "Printing is not configured",
-            "this broker does not know the print service's public URL (print.public_url)",
-        ));
-    };
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let found = sessions::get(m.conn(), ids.id()).await?;
     let session = if caller.scope == Scope::HostAgent {
@@ -51,6 +43,15 @@ pub async fn issue(
     if session.state == SessionState::Ended {
         return Err(ApiError::conflict(None, "the session has ended"));
     }
+    // After the session check, so an unknown session is 404 whatever the setup.
+    let Some(base) = s.print_public_url().map(str::to_owned) else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "print_unavailable",
+            "Printing is not configured",
+            "this broker does not know the print service's public URL (print.public_url)",
+        ));
+    };
     let token = tokens::issue(m.conn(), session.id)
         .await
         .map_err(|e| match e {
