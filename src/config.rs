@@ -1269,6 +1269,43 @@ mod tests {
     }
 
     #[test]
+    fn print_keys_default_under_the_data_dir_and_are_validated() {
+        let Ok(demo) = load(Sources::default()) else {
+            panic!("the demo config must validate");
+        };
+        assert_eq!(demo.print_data_dir, PathBuf::from("./data/prints"));
+        assert_eq!(demo.print_max_job_bytes, 128 * 1024 * 1024);
+        assert_eq!(
+            demo.print_retention,
+            std::time::Duration::from_secs(24 * 3600)
+        );
+        assert_eq!(demo.print_public_url, "https://localhost:8631");
+        assert_eq!(
+            problems(
+                "[print]\nmax_job_bytes = 10\nretention_hours = 0\npublic_url = \"http://p\"\n\
+                 ghostscript = \"/nonexistent/gs\"\nghostscript_timeout = 0\n\
+                 ghostscript_memory_mb = 1\n"
+            ),
+            [
+                "print.max_job_bytes: must be between 1024 bytes and 4 GiB",
+                "print.retention_hours: must be 1-8784 hours (a year)",
+                "print.public_url: \"http://p\" must be an https:// URL",
+                "print.ghostscript_timeout: must be 1-3600 seconds",
+                "print.ghostscript_memory_mb: must be 16-65536 MiB",
+                "print.ghostscript: \"/nonexistent/gs\" is not a file (use \"off\" to refuse PostScript)",
+            ]
+        );
+        let Ok(off) = load(Sources {
+            text: Some("[print]\nghostscript = \"off\"\ndata_dir = \"/srv/prints\"\n"),
+            ..Default::default()
+        }) else {
+            panic!("valid print keys");
+        };
+        assert_eq!(off.print_ghostscript, None);
+        assert_eq!(off.print_data_dir, PathBuf::from("/srv/prints"));
+    }
+
+    #[test]
     fn siths_is_off_by_default_on_in_the_demo_and_validated() {
         let Ok(defaults) = load(Sources {
             text: Some(""),
