@@ -186,8 +186,6 @@ pub struct GatewaySection {
     /// PEM CA certificates the print service's certificate must chain to. Empty: the
     /// system's CA bundle.
     pub print_ca: PathBuf,
-    /// Largest print job from a browser session, in bytes; larger jobs are refused.
-    pub max_print_job_bytes: u64,
 }
 
 impl Default for GatewaySection {
@@ -221,7 +219,6 @@ impl Default for GatewaySection {
             printer_name: "Hamn PDF".into(),
             print_url: String::new(),
             print_ca: "certs/ca.crt".into(),
-            max_print_job_bytes: 128 * 1024 * 1024,
         }
     }
 }
@@ -385,7 +382,7 @@ pub struct Settings {
     pub broker_service_window_warnings: Vec<u32>,
     pub print_listen: SocketAddr,
     /// Where browser sessions' print jobs go (`gateway.print_url`, `print_ca`,
-    /// `printer_name`, `max_print_job_bytes`).
+    /// `printer_name`); their size bound is the print service's `print.max_job_bytes`.
     pub gateway_print: GatewayPrint,
     /// `print.data_dir`, resolved.
     pub print_data_dir: PathBuf,
@@ -406,7 +403,6 @@ pub struct GatewayPrint {
     /// `None`: the system's CA bundle.
     pub ca: Option<PathBuf>,
     pub printer_name: String,
-    pub max_job_bytes: u64,
 }
 
 /// The SITHS card login listener.
@@ -683,12 +679,6 @@ impl RawConfig {
             problem(
                 "gateway.printer_name",
                 "must be 1-64 characters without control characters".into(),
-            );
-        }
-        if !(1024..=(1u64 << 32)).contains(&self.gateway.max_print_job_bytes) {
-            problem(
-                "gateway.max_print_job_bytes",
-                "must be 1 KiB to 4 GiB".into(),
             );
         }
         if !(1..=300).contains(&self.gateway.native_connect_timeout) {
@@ -1018,7 +1008,6 @@ impl RawConfig {
                 ca: (!self.gateway.print_ca.as_os_str().is_empty())
                     .then(|| resolve(&self.gateway.print_ca)),
                 printer_name: self.gateway.printer_name.clone(),
-                max_job_bytes: self.gateway.max_print_job_bytes,
             },
             print_listen,
             print_data_dir: if self.print.data_dir.as_os_str().is_empty() {

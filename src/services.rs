@@ -180,7 +180,6 @@ fn print_client(
             url: print.url.clone(),
             ca_pem,
             printer_name: print.printer_name.clone(),
-            max_job_bytes: print.max_job_bytes,
         },
     ))
 }

@@ -62,7 +62,6 @@ async fn run() -> anyhow::Result<()> {
             url: format!("https://localhost:{print_port}"),
             ca_pem: Some(gw.ca_pem()),
             printer_name: "Hamn PDF".to_owned(),
-            max_job_bytes: 128 * 1024 * 1024,
         }),
         "Bänkprov".to_owned(),
     )?;

@@ -33,8 +33,8 @@ const BODY_QUEUE: usize = 2;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the service may take to answer after the last byte (it renders first).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(300);
-/// How long an abandoned job's own reason waits for the print service's word on it.
-const SECOND_WORD: Duration = Duration::from_millis(1500);
+/// How long a job the service stopped reading waits for the service to say why.
+const REFUSAL_WAIT: Duration = Duration::from_secs(2);
 /// How long a body chunk may wait for the connection before the job is given up.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -47,8 +47,6 @@ pub struct PrintClientConfig {
     pub ca_pem: Option<String>,
     /// The printer's name in the session (`gateway.printer_name`).
     pub printer_name: String,
-    /// Largest job (`gateway.max_print_job_bytes`).
-    pub max_job_bytes: u64,
 }
 
 /// Why a job did not reach the service.
@@ -197,9 +195,17 @@ impl Forwarding {
                         .send((file_id, Completion::Written { write, length, ok }))
                         .await;
                     if !ok {
-                        tracing::warn!(session = %self.session_id, bytes, "print service stopped taking the job");
-                        abandon(open).await;
-                        self.tell_user(AbortReason::Unavailable).await;
+                        // The service stops reading a job it refuses (over its size bound,
+                        // say) and answers why; then it has told the user itself.
+                        match refusal(open).await {
+                            Some(status) => {
+                                tracing::info!(session = %self.session_id, bytes, status, "print job refused by the print service")
+                            }
+                            None => {
+                                tracing::warn!(session = %self.session_id, bytes, "print service stopped taking the job");
+                                self.tell_user(AbortReason::Unavailable).await;
+                            }
+                        }
                         return;
                     }
                 }
@@ -232,10 +238,6 @@ impl Forwarding {
                     let reason = abort.get().copied().unwrap_or(AbortReason::Unavailable);
                     tracing::info!(session = %self.session_id, bytes, reason = reason.code(), "print job abandoned");
                     abandon(open).await;
-                    // The print service refuses the cut-off request itself (job_truncated)
-                    // and says so; our reason is the true one, so it goes last and is what
-                    // the viewer keeps showing.
-                    tokio::time::sleep(SECOND_WORD).await;
                     self.tell_user(reason).await;
                     return;
                 }
@@ -383,12 +385,35 @@ async fn finish(open: Open) -> Result<ipp::IppResponse, ForwardError> {
     result
 }
 
-/// Abandons the request mid-body so the service never sees a complete document.
+/// Abandons the request mid-body so the service never sees a complete document: the
+/// connection goes before the body's sender, whose drop would otherwise end the body cleanly.
 async fn abandon(open: Open) {
     let _ = open.body.try_send(Err(JobAborted));
-    drop(open.body);
-    open.answer.abort();
     open.connection.abort();
+    open.answer.abort();
+    drop(open.body);
+}
+
+/// After the service stopped taking the body: its refusal status if it answered with one
+/// (it then told the user itself); otherwise the request is abandoned and `None`.
+async fn refusal(open: Open) -> Option<u16> {
+    let Open {
+        body,
+        mut answer,
+        connection,
+    } = open;
+    // The body's sender is held while waiting, so the document cannot end cleanly.
+    let status = match tokio::time::timeout(REFUSAL_WAIT, &mut answer).await {
+        Ok(Ok(Ok(response))) if !response.is_success() => Some(response.status),
+        _ => None,
+    };
+    abandon(Open {
+        body,
+        answer,
+        connection,
+    })
+    .await;
+    status
 }
 
 /// The request body: the IPP head, then the document as the host writes it.

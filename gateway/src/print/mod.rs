@@ -49,7 +49,6 @@ pub fn printer_for(
             PrintDriver::Pdf => PrinterDriver::Pdf,
             PrintDriver::PostScript => PrinterDriver::PostScript,
         },
-        max_job_bytes: config.max_job_bytes,
         jobs: Arc::new(forwarder),
         tap: None,
     })

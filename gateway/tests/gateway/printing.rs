@@ -110,7 +110,6 @@ async fn print_once(driver: PrinterDriver) -> (Vec<(String, Vec<u8>)>, Vec<Rdpdr
     params.printer = Some(PrinterParams {
         name: "Hamn PDF".to_owned(),
         driver,
-        max_job_bytes: 128 * 1024 * 1024,
         jobs: Arc::new(keep),
         tap: Some(tap),
     });

@@ -1196,7 +1196,6 @@ async fn a_print_service_outage_fails_the_job_and_tells_the_browser() {
             url: format!("https://127.0.0.1:{dead}"),
             ca_pem: None,
             printer_name: "Hamn PDF".to_owned(),
-            max_job_bytes: 128 * 1024 * 1024,
         })),
         ..SessionConfig::default()
     })

@@ -33,8 +33,6 @@ pub const JOB_QUEUE: usize = 8;
 pub const COMPLETION_QUEUE: usize = 64;
 /// Default printer name (`gateway.printer_name`).
 pub const DEFAULT_PRINTER_NAME: &str = "Hamn PDF";
-/// Default bound of one job (`gateway.max_print_job_bytes`).
-pub const DEFAULT_MAX_JOB_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Which Windows driver the host is asked to use, and so what it spools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +66,6 @@ impl PrinterDriver {
 pub struct PrinterParams {
     pub name: String,
     pub driver: PrinterDriver,
-    pub max_job_bytes: u64,
     pub jobs: Arc<dyn PrintJobs>,
     /// A copy of the channel's traffic, for recording fixtures; `None` in production.
     pub tap: Option<tap::RdpdrTap>,

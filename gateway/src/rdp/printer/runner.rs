@@ -32,7 +32,7 @@ impl PrinterRunner {
     pub fn new(params: PrinterParams) -> (Self, mpsc::Receiver<(u32, Completion)>) {
         let (completions, rx) = mpsc::channel(COMPLETION_QUEUE);
         let runner = Self {
-            spool: Spool::new(PRINTER_DEVICE_ID, params.max_job_bytes),
+            spool: Spool::new(PRINTER_DEVICE_ID),
             params,
             jobs: HashMap::new(),
             completions,

@@ -3,8 +3,9 @@
 //! IRPs it was handed — Create once the print service accepted the request, Write once the
 //! bytes are in the request body, Close once the service answered — so a slow print service
 //! slows the host's spooler, never the session. Everything the spool refuses it answers
-//! itself at once: unknown handles, a job over the size bound, more jobs than
-//! [`MAX_OPEN_JOBS`].
+//! itself at once: unknown handles, writes to a failed job, more jobs than
+//! [`MAX_OPEN_JOBS`]. A job's size is bounded by the print service (`print.max_job_bytes`),
+//! which refuses an oversized job with its reason and tells the user: one bound, one word.
 
 use std::collections::HashMap;
 
@@ -22,7 +23,8 @@ pub const MAX_OPEN_JOBS: usize = 4;
 /// Why a job ended without reaching the print service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AbortReason {
-    /// Over the size bound; the refusal code `job_too_large`.
+    /// One Write IRP over IronRDP's per-write ceiling (no spooler sends one); the refusal
+    /// code `job_too_large`.
     TooLarge,
     /// The forwarder failed (the print service is down or refused).
     Unavailable,
@@ -84,7 +86,6 @@ pub enum Completion {
 
 #[derive(Debug)]
 struct Job {
-    bytes: u64,
     /// Refused once; later writes fail at once and the close only cleans up.
     aborted: bool,
 }
@@ -93,17 +94,15 @@ struct Job {
 #[derive(Debug)]
 pub struct Spool {
     device_id: u32,
-    max_job_bytes: u64,
     accepted: bool,
     next_file_id: u32,
     jobs: HashMap<u32, Job>,
 }
 
 impl Spool {
-    pub fn new(device_id: u32, max_job_bytes: u64) -> Self {
+    pub fn new(device_id: u32) -> Self {
         Self {
             device_id,
-            max_job_bytes,
             accepted: false,
             next_file_id: 1,
             jobs: HashMap::new(),
@@ -158,13 +157,7 @@ impl Spool {
             ))];
         }
         let file_id = self.allocate_file_id();
-        self.jobs.insert(
-            file_id,
-            Job {
-                bytes: 0,
-                aborted: false,
-            },
-        );
+        self.jobs.insert(file_id, Job { aborted: false });
         vec![SpoolAction::Open { file_id, create }]
     }
 
@@ -180,7 +173,6 @@ impl Spool {
 
     fn write(&mut self, write: DeviceIoRequest, data: Vec<u8>) -> Vec<SpoolAction> {
         let file_id = write.file_id;
-        let max = self.max_job_bytes;
         let Some(job) = self.jobs.get_mut(&file_id) else {
             return vec![SpoolAction::Reply(write_response(
                 write,
@@ -195,11 +187,6 @@ impl Spool {
                 NtStatus::UNSUCCESSFUL,
             ))];
         }
-        let total = job.bytes.saturating_add(data.len() as u64);
-        if total > max {
-            return self.refuse_write(write);
-        }
-        job.bytes = total;
         vec![SpoolAction::Data {
             file_id,
             write,
@@ -207,7 +194,7 @@ impl Spool {
         }]
     }
 
-    /// A write that takes the job over the bound: the job is aborted, the write fails.
+    /// A write the channel refused before reading it: the job is aborted, the write fails.
     fn refuse_write(&mut self, write: DeviceIoRequest) -> Vec<SpoolAction> {
         let file_id = write.file_id;
         let mut actions = Vec::new();
@@ -215,10 +202,7 @@ impl Spool {
             && !job.aborted
         {
             job.aborted = true;
-            tracing::info!(
-                max = self.max_job_bytes,
-                "print job over the size bound aborted"
-            );
+            tracing::info!("print job with an oversized write aborted");
             actions.push(SpoolAction::Abort {
                 file_id,
                 reason: AbortReason::TooLarge,

@@ -155,12 +155,11 @@ pub(crate) struct Harness {
 }
 
 impl Harness {
-    pub(crate) fn new(max_job_bytes: u64) -> Self {
+    pub(crate) fn new() -> Self {
         let recorder = Arc::new(Recorder::default());
         let (runner, completions) = PrinterRunner::new(PrinterParams {
             name: "Hamn PDF".to_owned(),
             driver: PrinterDriver::Pdf,
-            max_job_bytes,
             jobs: recorder.clone(),
             tap: None,
         });
@@ -190,7 +189,7 @@ impl Harness {
     }
 
     pub(crate) fn ready() -> Self {
-        let mut h = Self::new(DEFAULT_MAX_JOB_BYTES);
+        let mut h = Self::new();
         for pdu in server_handshake() {
             h.feed(&pdu);
         }
@@ -292,25 +291,32 @@ fn a_job_is_created_written_and_closed_through_the_forwarder() {
 }
 
 #[test]
-fn a_job_over_the_bound_fails_its_write_and_is_abandoned() {
-    let mut h = Harness::new(10);
-    for pdu in server_handshake() {
-        h.feed(&pdu);
-    }
-    h.feed(&announce_response(NtStatus::SUCCESS));
+fn a_write_the_forwarder_fails_fails_the_job_and_later_writes_at_once() {
+    let mut h = Harness::ready();
     h.feed(&create(1));
     let (file_id, _) = h.job(0).expect("job");
     assert!(h.feed(&write(file_id, 2, b"12345678")).is_empty());
-    let replies = h.feed(&write(file_id, 3, b"12345"));
-    assert_eq!(replies.len(), 1);
-    assert_eq!(
-        completion_of(&replies[0]),
-        (PRINTER_DEVICE_ID, 3, 0xC000_0001)
+    // The print service stopped taking the job (it refused it, or it went away).
+    let step = {
+        let mut started = h.recorder.started.lock().expect("lock");
+        started[0]
+            .input
+            .try_recv()
+            .expect("the write went to the forwarder")
+    };
+    let JobInput::Data { write: request, .. } = step else {
+        panic!("expected the job's data, got {step:?}");
+    };
+    let reply = h.runner.on_completion(
+        file_id,
+        Completion::Written {
+            write: request,
+            length: 0,
+            ok: false,
+        },
     );
-    {
-        let started = h.recorder.started.lock().expect("lock");
-        assert_eq!(started[0].abort.get(), Some(&AbortReason::TooLarge));
-    }
+    let reply = encode_vec(&reply).unwrap_or_default();
+    assert_eq!(completion_of(&reply), (PRINTER_DEVICE_ID, 2, 0xC000_0001));
     // Later writes fail at once; the close only cleans up.
     let replies = h.feed(&write(file_id, 4, b"x"));
     assert_eq!(
@@ -372,7 +378,7 @@ fn a_full_job_queue_fails_the_write_instead_of_waiting() {
 
 #[test]
 fn irps_for_unknown_handles_or_before_acceptance_are_refused() {
-    let mut h = Harness::new(DEFAULT_MAX_JOB_BYTES);
+    let mut h = Harness::new();
     for pdu in server_handshake() {
         h.feed(&pdu);
     }
@@ -397,7 +403,7 @@ fn irps_for_unknown_handles_or_before_acceptance_are_refused() {
 
 #[test]
 fn a_refused_announcement_is_remembered() {
-    let mut spool = Spool::new(PRINTER_DEVICE_ID, 10);
+    let mut spool = Spool::new(PRINTER_DEVICE_ID);
     assert!(
         spool
             .on_event(PrinterEvent::Announced {
@@ -523,7 +529,7 @@ fn the_recorded_demo_host_conversation_replays_byte_for_byte() {
         "a recorded handshake and job: {} host PDUs",
         host.len()
     );
-    let mut h = Harness::new(DEFAULT_MAX_JOB_BYTES);
+    let mut h = Harness::new();
     let mut sent = Vec::new();
     let mut documents = Vec::new();
     for pdu in &host {
