@@ -84,6 +84,101 @@ async fn every_operation_through_ipptool() {
     s.finish().await;
 }
 
+/// `pdfimages -list` of a PDF: per image its page, width, height, colour, bits per
+/// component and encoding.
+fn pdf_images(path: &Path) -> Vec<(u32, u32, u32, String, u32, String)> {
+    let out = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(path)
+        .output()
+        .expect("pdfimages (poppler-utils) runs");
+    assert!(out.status.success(), "pdfimages: {}", report(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(2)
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let n = |i: usize| f[i].parse::<u32>().expect("number");
+            (n(0), n(3), n(4), f[5].to_owned(), n(7), f[8].to_owned())
+        })
+        .collect()
+}
+
+/// A host's IPP Everywhere driver sends raster and photos: a PWG raster page (Ghostscript's
+/// pwgraster output, 8-bit grey, two pages) becomes PDF pages holding the raster at its own size and
+/// depth, losslessly compressed; a JPEG keeps its bytes (DCT) and size; poppler draws both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raster_and_photo_jobs_through_ipptool_become_pdf_pages() {
+    let s = Service::start(Backend::Sqlite).await;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let raster = fixtures.join("gs-gray8.pwg");
+    let photo = fixtures.join("photo-120dpi.jpg");
+    let mut cmd = tokio::process::Command::new("ipptool");
+    cmd.args(["-t", "-V", "2.0", "-T", "30", "-d"])
+        .arg(format!("raster={}", raster.display()))
+        .arg("-d")
+        .arg(format!("photo={}", photo.display()))
+        .arg(s.printer_uri())
+        .arg(here().join("images.test"))
+        .current_dir(here())
+        .env("HOME", s.dir.path())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(300), cmd.output())
+        .await
+        .expect("ipptool finishes")
+        .expect("ipptool (cups-ipp-utils) runs");
+    assert!(out.status.success(), "{}", report(&out));
+
+    let jobs = s.jobs().await;
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert!(jobs.iter().all(|j| j.state == PrintJobState::Ready));
+    let by_name = |name: &str| {
+        jobs.iter()
+            .find(|j| j.title == name)
+            .unwrap_or_else(|| panic!("job {name} in {jobs:?}"))
+    };
+    let header = {
+        let data = std::fs::read(&raster).expect("fixture");
+        let mut reader = hamn_print::render::pwg::PwgReader::new(&data).expect("sync");
+        reader.next_header().expect("header").expect("a page")
+    };
+    let raster_pdf = s.pdf_path(by_name("Rasterutskrift"));
+    let images = pdf_images(&raster_pdf);
+    let pages = crate::support::pdf_pages(&raster_pdf);
+    assert!(pages >= 1 && images.len() == pages as usize, "{images:?}");
+    for (n, (page, width, height, colour, bpc, _)) in images.iter().enumerate() {
+        assert_eq!(
+            (*page as usize, *width, *height, colour.as_str(), *bpc),
+            (n + 1, header.width, header.height, "gray", 8),
+            "each raster page keeps its size and depth"
+        );
+    }
+    let photo_pdf = s.pdf_path(by_name("Foto"));
+    let images = pdf_images(&photo_pdf);
+    assert_eq!(images.len(), 1, "{images:?}");
+    let (_, width, height, _, _, encoding) = &images[0];
+    assert_eq!((*width, *height, encoding.as_str()), (240, 160, "jpeg"));
+    assert_eq!(crate::support::pdf_pages(&photo_pdf), 1);
+    for pdf in [&raster_pdf, &photo_pdf] {
+        let prefix = s.dir.path().join("drawn");
+        let out = std::process::Command::new("pdftoppm")
+            .args(["-r", "20", "-png", "-singlefile"])
+            .arg(pdf)
+            .arg(&prefix)
+            .output()
+            .expect("pdftoppm (poppler-utils) runs");
+        assert!(out.status.success(), "pdftoppm: {}", report(&out));
+        let png = prefix.with_extension("png");
+        assert!(
+            std::fs::metadata(&png)
+                .map(|m| m.len() > 100)
+                .unwrap_or(false)
+        );
+        std::fs::remove_file(&png).expect("remove");
+    }
+    s.finish().await;
+}
+
 /// CUPS' conformance suites, stock: ipp-everywhere.test includes ipp-2.0.test, which
 /// includes ipp-1.1.test. The only failures allowed are the checks that cannot apply to
 /// a PDF printer without hardware (docs/printing.md lists them, and why).
