@@ -125,6 +125,7 @@ fn gateway_config(
             }
         }),
         print_data_dir: settings.print_data_dir.clone(),
+        print_public_url: Some(settings.print_public_url.clone()).filter(|u| !u.is_empty()),
     }
 }
 

@@ -87,6 +87,7 @@ async fn measure(scratch: &Path) -> anyhow::Result<Vec<(&'static str, Summary)>>
         saml: false,
         rdp_signer: None,
         print_data_dir: std::path::PathBuf::from("/nonexistent/prints"),
+        print_public_url: None,
     });
     let revocation = Arc::new(Revocation::new(
         RevocationPolicy::Require,

@@ -79,6 +79,9 @@ pub struct GatewayConfig {
     pub rdp_signing: Option<RdpSigningConfig>,
     /// `print.data_dir`: the print service's PDFs, served to their owners by the portal.
     pub print_data_dir: PathBuf,
+    /// `print.public_url`: the base of the per-session printer URIs `/api/v1` hands out on
+    /// the portal origin; `None`: that route answers 503.
+    pub print_public_url: Option<String>,
 }
 
 /// The `.rdp` signing certificate (PEM, leaf first, then its chain) and its key (PEM).
@@ -213,6 +216,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
                 saml: config.saml.is_some(),
                 rdp_signer: rdp_signer.clone(),
                 print_data_dir: config.print_data_dir.clone(),
+                print_public_url: config.print_public_url.clone(),
             })
         });
     let siths = match (&config.siths, &api) {

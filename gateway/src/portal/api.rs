@@ -55,6 +55,8 @@ pub struct PortalApi {
     /// `print.data_dir`: where the print service keeps the finished PDFs this portal
     /// hands to their owners.
     pub print_data_dir: std::path::PathBuf,
+    /// `print.public_url`, for the printer URIs of `/api/v1` on this origin.
+    pub print_public_url: Option<String>,
 }
 
 /// What access control needs beyond the login methods; `Default` is production's.

@@ -199,6 +199,7 @@ impl Portal {
                 saml: false,
                 rdp_signer: options.rdp_signer.clone(),
                 print_data_dir: dir.path().join("prints"),
+                print_public_url: Some("https://print.test:8631".to_owned()),
             })
         });
         let router = hamn_gateway::router(PortalState {

@@ -236,3 +236,56 @@ async fn users_list_and_fetch_only_their_own_prints() {
     );
     portal.finish().await;
 }
+
+/// The per-session printer URI a host agent or an admin asks for works on the portal
+/// origin too: a tenant-admin gets `ipps://` + `print.public_url` + the session's token
+/// path; a plain user may not ask.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_admin_gets_a_sessions_printer_uri_on_the_portal_origin() {
+    let portal = Portal::start_native(PortalOptions::default()).await;
+    let token = portal.login("demo").await;
+    let launched = portal
+        .call(
+            Method::POST,
+            "/portal/api/launch",
+            Some(&token),
+            &[],
+            Some(json!({ "app_id": portal.ids.app_prod.to_string() })),
+        )
+        .await;
+    assert_eq!(launched.status, StatusCode::OK, "{:?}", launched.body);
+    let session = launched.body["session_id"].as_str().expect("session_id");
+    let path = format!("/api/v1/sessions/{session}/printer");
+    let plain = portal
+        .call(Method::POST, &path, Some(&token), &[], Some(json!({})))
+        .await;
+    assert_eq!(plain.status, StatusCode::FORBIDDEN, "{:?}", plain.body);
+    {
+        let mut conn = portal.database.acquire().await.expect("conn");
+        repo::access::set_direct_role(
+            &mut conn,
+            portal.ids.tenant,
+            portal.ids.user,
+            hamn_broker::model::Role::TenantAdmin,
+        )
+        .await
+        .expect("role");
+    }
+    let issued = portal
+        .call(Method::POST, &path, Some(&token), &[], Some(json!({})))
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{:?}", issued.body);
+    let uri = issued.body["printer_uri"].as_str().expect("printer_uri");
+    let token_part = uri
+        .strip_prefix("ipps://print.test:8631/ipp/print/")
+        .unwrap_or_else(|| panic!("printer URI {uri}"));
+    let mut conn = portal.database.acquire().await.expect("conn");
+    let who = tokens::resolve_at(&mut conn, token_part, OffsetDateTime::now_utc())
+        .await
+        .expect("resolve")
+        .expect("the URI's token is the session's");
+    assert_eq!(who.owner.session_id.to_string(), session);
+    drop(conn);
+    assert_eq!(portal.audit("session.printer").await.len(), 1);
+    portal.finish().await;
+}

@@ -210,6 +210,7 @@ impl Saml {
             access: hamn_gateway::PortalAccess::default(),
             rdp_signer: None,
             print_data_dir: std::path::PathBuf::from("/nonexistent/prints"),
+            print_public_url: None,
         });
         let shutdown = CancellationToken::new();
         let app = hamn_gateway::router(PortalState {

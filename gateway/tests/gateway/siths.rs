@@ -153,6 +153,7 @@ impl Siths {
             saml: false,
             rdp_signer: None,
             print_data_dir: std::path::PathBuf::from("/nonexistent/prints"),
+            print_public_url: None,
         });
         let shutdown = CancellationToken::new();
         let portal = hamn_gateway::router(PortalState {
