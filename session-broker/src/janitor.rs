@@ -53,6 +53,8 @@ pub struct Swept {
     pub lifecycle: crate::lifecycle::LifecycleSwept,
     pub throttle_keys: u64,
     pub security_events: u64,
+    /// Printer tokens of sessions ended longer than the grace period, unused by any job.
+    pub print_tokens: u64,
 }
 
 /// One clean-up pass at `now`.
@@ -61,13 +63,15 @@ pub async fn sweep(db: &Database, now: OffsetDateTime) -> Result<Swept, DbError>
     let lifecycle = crate::lifecycle::sweep(db, now).await?;
     let tickets = crate::ticket::prune_expired(db).await?;
     let policy = crate::throttle::ThrottlePolicy::default();
-    let (web_sessions, throttle_keys) = {
+    let (web_sessions, throttle_keys, print_tokens) = {
         let mut conn = db.acquire().await?;
         let forget = time::Duration::try_from(policy.forget_after + policy.max)
             .unwrap_or(time::Duration::HOUR);
         (
             repo::web_sessions::prune_expired(&mut conn, now).await?,
             repo::login_throttle::prune(&mut conn, now - forget).await?,
+            repo::print_tokens::prune_dead(&mut conn, now - crate::print::tokens::GRACE_AFTER_END)
+                .await?,
         )
     };
     let (commands_expired, commands_pruned) = {
@@ -91,6 +95,7 @@ pub async fn sweep(db: &Database, now: OffsetDateTime) -> Result<Swept, DbError>
         lifecycle,
         throttle_keys,
         security_events,
+        print_tokens,
     })
 }
 

@@ -70,3 +70,21 @@ pub async fn by_hash(
         session_ended_at: get_opt_time(&r, "ended_at")?,
     }))
 }
+
+/// Deletes the tokens that can never work again and that no job names: their session
+/// ended before `ended_before` (the caller passes now minus the grace period). A token
+/// some job arrived through stays with that job's row, for the audit trail.
+pub async fn prune_dead(
+    conn: &mut AnyConnection,
+    ended_before: OffsetDateTime,
+) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "DELETE FROM print_tokens WHERE session_id IN \
+         (SELECT id FROM sessions WHERE state = 'ended' AND ended_at < $1) \
+         AND NOT EXISTS (SELECT 1 FROM print_jobs j WHERE j.token_id = print_tokens.id)",
+    )
+    .bind(millis(ended_before))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -72,6 +72,31 @@ async fn tokens_resolve_while_the_session_lives(b: Backend) {
             .expect("resolve")
             .is_none()
     );
+    // The janitor deletes it once the grace is over and no job names it; others stay.
+    assert_eq!(
+        repo::print_tokens::prune_dead(&mut conn, ended)
+            .await
+            .expect("prune"),
+        0
+    );
+    assert_eq!(
+        repo::print_tokens::prune_dead(&mut conn, ended + Duration::from_millis(1))
+            .await
+            .expect("prune"),
+        1
+    );
+    assert!(
+        tokens::resolve_at(&mut conn, token.as_str(), inside)
+            .await
+            .expect("resolve")
+            .is_none()
+    );
+    assert!(
+        tokens::resolve(&mut conn, other.as_str())
+            .await
+            .expect("resolve")
+            .is_some()
+    );
     // An ended session gets no new token; an unknown one neither.
     assert!(matches!(
         tokens::issue(&mut conn, first).await,
@@ -227,6 +252,27 @@ async fn jobs_count_per_token_and_end_once(b: Backend) {
             .expect("list")
             .is_empty()
     );
+    // Tokens jobs arrived through stay with the jobs' rows, even after their sessions end.
+    let tokens_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM print_tokens")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("count");
+    for session in [first, second] {
+        repo::sessions::set_state(&mut conn, session, SessionState::Ended, now)
+            .await
+            .expect("end");
+    }
+    assert_eq!(
+        repo::print_tokens::prune_dead(&mut conn, later)
+            .await
+            .expect("prune"),
+        0
+    );
+    let tokens_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM print_tokens")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("count");
+    assert_eq!(tokens_after, tokens_before);
     drop(conn);
     h.finish().await;
 }
