@@ -335,16 +335,18 @@ impl Pipeline {
             })
     }
 
-    /// Refuses jobs whose document never came within `timeout` (`job_truncated`).
+    /// Refuses the jobs in `state` created longer than `timeout` ago (`job_truncated`): a
+    /// document that never came, or a job a stopped print service left `processing`.
     pub async fn abort_stale(
         &self,
         now: OffsetDateTime,
+        state: PrintJobState,
         timeout: std::time::Duration,
     ) -> Result<usize, JobError> {
         let before = now - time::Duration::try_from(timeout).unwrap_or(time::Duration::MINUTE);
         let stale = {
             let mut conn = self.db.acquire().await?;
-            repo::print_jobs::stale_pending(&mut conn, before, 500).await?
+            repo::print_jobs::stale(&mut conn, state, before, 500).await?
         };
         let mut n = 0;
         for job in stale {

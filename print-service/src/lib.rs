@@ -17,6 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use hamn_broker::db::{Database, DatabaseConfig};
+use hamn_broker::model::PrintJobState;
 use hamn_certs::ServerCertFiles;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +30,10 @@ pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 /// A job created without its document is given up after this (IPP's
 /// multiple-operation-time-out, with some slack).
 pub const PENDING_TIMEOUT: Duration = Duration::from_secs(120);
+/// A job still `processing` this long after it was created was left behind by a print
+/// service that stopped mid-job (a 128 MiB document at 40 KB/s still arrives within it);
+/// it is refused and its spool files go.
+pub const PROCESSING_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// What the print service needs to run.
 #[derive(Debug, Clone)]
@@ -102,8 +107,20 @@ pub async fn sweep(pipeline: &Pipeline, now: OffsetDateTime) {
         Ok(_) => {}
         Err(e) => tracing::warn!("print retention: {e}"),
     }
-    if let Err(e) = pipeline.abort_stale(now, PENDING_TIMEOUT).await {
-        tracing::warn!("abandoned print jobs: {e}");
+    for (state, timeout) in [
+        (PrintJobState::Pending, PENDING_TIMEOUT),
+        (PrintJobState::Processing, PROCESSING_TIMEOUT),
+    ] {
+        if let Err(e) = pipeline.abort_stale(now, state, timeout).await {
+            tracing::warn!("abandoned print jobs: {e}");
+        }
+    }
+    let removed = pipeline
+        .store()
+        .remove_stale_spool(now, PROCESSING_TIMEOUT)
+        .await;
+    if removed > 0 {
+        tracing::info!(files = removed, "stale spool files removed");
     }
 }
 

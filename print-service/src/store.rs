@@ -128,6 +128,38 @@ impl Store {
         Ok(target)
     }
 
+    /// Deletes spool files last written before `now - older_than`: what a print service
+    /// that crashed mid-job left behind (a live job's files are younger: it writes as the
+    /// document arrives and renders within the Ghostscript timeout). The count removed.
+    pub async fn remove_stale_spool(&self, now: OffsetDateTime, older_than: Duration) -> usize {
+        let cutoff = now - time::Duration::try_from(older_than).unwrap_or(time::Duration::HOUR);
+        let mut removed = 0;
+        let Ok(mut tenants) = tokio::fs::read_dir(&self.data_dir).await else {
+            return 0;
+        };
+        while let Ok(Some(tenant)) = tenants.next_entry().await {
+            let Ok(mut files) = tokio::fs::read_dir(tenant.path().join("spool")).await else {
+                continue;
+            };
+            while let Ok(Some(file)) = files.next_entry().await {
+                let written = match file.metadata().await.and_then(|m| m.modified()) {
+                    Ok(at) => OffsetDateTime::from(at),
+                    Err(_) => continue,
+                };
+                if written >= cutoff {
+                    continue;
+                }
+                match tokio::fs::remove_file(file.path()).await {
+                    Ok(()) => removed += 1,
+                    Err(e) => {
+                        tracing::warn!(path = %file.path().display(), "stale spool file: {e}")
+                    }
+                }
+            }
+        }
+        removed
+    }
+
     /// Deletes job `job_id`'s PDF; a missing file is fine.
     pub async fn delete(&self, tenant_id: Uuid, job_id: Uuid) -> Result<bool, PurgeError> {
         let path = pdf_path(&self.data_dir, tenant_id, job_id);

@@ -277,7 +277,7 @@ async fn abandoned_jobs_are_refused(b: Backend) {
     let now = OffsetDateTime::now_utc();
     assert_eq!(
         pipeline
-            .abort_stale(now, Duration::from_secs(120))
+            .abort_stale(now, PrintJobState::Pending, Duration::from_secs(120))
             .await
             .expect("sweep"),
         0
@@ -285,7 +285,7 @@ async fn abandoned_jobs_are_refused(b: Backend) {
     let later = now + Duration::from_secs(121);
     assert_eq!(
         pipeline
-            .abort_stale(later, Duration::from_secs(120))
+            .abort_stale(later, PrintJobState::Pending, Duration::from_secs(120))
             .await
             .expect("sweep"),
         1
@@ -296,3 +296,41 @@ async fn abandoned_jobs_are_refused(b: Backend) {
     s.finish().await;
 }
 both!(abandoned_jobs_are_refused);
+
+/// A print service that stopped mid-job leaves the job `processing` and its spool file
+/// behind; the next sweep past the processing timeout refuses the job and removes the file,
+/// and leaves a younger job's files alone.
+async fn a_job_a_crash_left_processing_is_refused_and_its_spool_removed(b: Backend) {
+    let s = Service::start(b).await;
+    let who = s.resolved().await;
+    let pipeline = &s.state.pipeline;
+    let job = pipeline
+        .create(&who, &request("mitt i", None))
+        .await
+        .expect("create");
+    let now = OffsetDateTime::now_utc();
+    {
+        let mut conn = s.db.acquire().await.expect("conn");
+        repo::print_jobs::start(&mut conn, job.id, "text/plain", now)
+            .await
+            .expect("processing");
+    }
+    let spool = s.data_dir().join(job.tenant_id.to_string()).join("spool");
+    std::fs::create_dir_all(&spool).expect("spool dir");
+    let left = spool.join(format!("{}.document", job.id));
+    std::fs::write(&left, b"half a document").expect("spool file");
+
+    hamn_print::sweep(pipeline, now).await;
+    assert!(left.exists(), "a young job's spool file stays");
+    assert_eq!(s.jobs().await[0].state, PrintJobState::Processing);
+
+    let later = now + hamn_print::PROCESSING_TIMEOUT + Duration::from_secs(1);
+    hamn_print::sweep(pipeline, later).await;
+    assert!(!left.exists(), "the stale spool file is removed");
+    let jobs = s.jobs().await;
+    assert_eq!(jobs[0].id, job.id);
+    assert_eq!(jobs[0].state, PrintJobState::Refused);
+    assert_eq!(jobs[0].reason.as_deref(), Some("job_truncated"));
+    s.finish().await;
+}
+both!(a_job_a_crash_left_processing_is_refused_and_its_spool_removed);

@@ -280,18 +280,21 @@ pub async fn mark_purged(
     Ok(r.rows_affected() > 0)
 }
 
-/// Jobs still `pending` (created, no document) since before `before`: the sender gave up
-/// (IPP's multiple-operation-time-out). At most `limit`.
-pub async fn stale_pending(
+/// Jobs still in `state` since they were created before `before`, at most `limit`:
+/// `pending` ones (created, no document) whose sender gave up (IPP's
+/// multiple-operation-time-out), `processing` ones a crashed print service left behind.
+pub async fn stale(
     conn: &mut AnyConnection,
+    state: PrintJobState,
     before: OffsetDateTime,
     limit: u32,
 ) -> Result<Vec<PrintJob>, DbError> {
     let rows = sqlx::query(AssertSqlSafe(format!(
-        "{SELECT} WHERE state = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2"
+        "{SELECT} WHERE state = $3 AND created_at < $1 ORDER BY created_at LIMIT $2"
     )))
     .bind(millis(before))
     .bind(i64::from(limit))
+    .bind(state.as_str())
     .fetch_all(conn)
     .await?;
     rows.iter().map(from_row).collect()
