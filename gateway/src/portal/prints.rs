@@ -4,7 +4,6 @@
 //! (inline, or as an attachment with `?download=1`), audited as `print.download`. Only
 //! the owner sees a job; for anyone else it does not exist (404), so ids leak nothing.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::Json;
@@ -211,7 +210,7 @@ pub async fn pdf(
             return Problem::unavailable(lang).into_response();
         }
     };
-    let path = pdf_path(&api.print_data_dir, &job);
+    let path = hamn_print::store::pdf_path(&api.print_data_dir, job.tenant_id, job.id);
     let file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) => {
@@ -264,14 +263,6 @@ pub async fn pdf(
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes));
     }
     no_store(response)
-}
-
-/// `<print.data_dir>/<tenant_id>/jobs/<job_id>.pdf`, as the print service stores it.
-fn pdf_path(data_dir: &Path, job: &PrintJob) -> std::path::PathBuf {
-    data_dir
-        .join(job.tenant_id.to_string())
-        .join("jobs")
-        .join(format!("{}.pdf", job.id))
 }
 
 #[cfg(test)]
