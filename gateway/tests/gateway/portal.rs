@@ -321,6 +321,57 @@ impl Portal {
         session_token(&answer.headers)
     }
 
+    /// Launches the PROD app in the browser as the user of `token`; the session's id.
+    pub(crate) async fn launch_prod(&self, token: &str) -> Uuid {
+        let launched = self
+            .call(
+                Method::POST,
+                "/portal/api/launch",
+                Some(token),
+                &[],
+                Some(json!({ "app_id": self.ids.app_prod.to_string() })),
+            )
+            .await;
+        assert_eq!(launched.status, StatusCode::OK, "{:?}", launched.body);
+        launched.body["session_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("session_id")
+    }
+
+    /// A colleague ("kollega", same tenant) with a session of the same app on the same
+    /// host as `beside`: someone else's session for isolation checks.
+    pub(crate) async fn colleague_session(&self, beside: Uuid) -> Uuid {
+        let mut conn = self.database.acquire().await.expect("conn");
+        let other = repo::users::insert(
+            &mut conn,
+            self.ids.tenant,
+            &NewUser {
+                name_id: "kollega".to_owned(),
+                hsa_id: None,
+                display_name: "Kollega".to_owned(),
+            },
+        )
+        .await
+        .expect("user");
+        let session = repo::sessions::get(&mut conn, beside)
+            .await
+            .expect("get")
+            .expect("session");
+        repo::sessions::insert(
+            &mut conn,
+            &hamn_broker::model::NewSession {
+                tenant_id: self.ids.tenant,
+                user_id: other.id,
+                app_id: session.app_id,
+                host_id: session.host_id,
+            },
+        )
+        .await
+        .expect("other session")
+        .id
+    }
+
     pub(crate) async fn audit(&self, action: &str) -> Vec<AuditEvent> {
         let mut conn = self.database.pool().acquire().await.expect("conn");
         repo::audit::list(
@@ -1666,37 +1717,11 @@ async fn a_user_lists_their_sessions_and_logs_one_off() {
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{:?}", forged.body);
 
     // Another user's session does not exist for this one.
-    let other_session = {
-        let mut conn = portal.database.acquire().await.expect("conn");
-        let other = repo::users::insert(
-            &mut conn,
-            portal.ids.tenant,
-            &NewUser {
-                name_id: "kollega".to_owned(),
-                hsa_id: None,
-                display_name: "Kollega".to_owned(),
-            },
-        )
-        .await
-        .expect("user");
-        let mine = repo::sessions::get(&mut conn, Uuid::parse_str(&id).expect("id"))
-            .await
-            .expect("get")
-            .expect("session");
-        repo::sessions::insert(
-            &mut conn,
-            &hamn_broker::model::NewSession {
-                tenant_id: portal.ids.tenant,
-                user_id: other.id,
-                app_id: mine.app_id,
-                host_id: mine.host_id,
-            },
-        )
-        .await
-        .expect("other session")
-    };
+    let other_session = portal
+        .colleague_session(Uuid::parse_str(&id).expect("id"))
+        .await;
     for path in [
-        format!("/portal/api/sessions/{}/logoff", other_session.id),
+        format!("/portal/api/sessions/{}/logoff", other_session),
         format!("/portal/api/sessions/{}/logoff", Uuid::now_v7()),
         "/portal/api/sessions/not-an-id/logoff".to_owned(),
     ] {
@@ -1742,7 +1767,7 @@ async fn a_user_lists_their_sessions_and_logs_one_off() {
     assert_eq!(after.body["sessions"], json!([]));
     // The colleague's session was not touched.
     let untouched: String = sqlx::query_scalar("SELECT state FROM sessions WHERE id = $1")
-        .bind(other_session.id.to_string())
+        .bind(other_session.to_string())
         .fetch_one(portal.database.pool())
         .await
         .expect("state");

@@ -4,7 +4,7 @@
 //! are all the same 404.
 
 use axum::http::{Method, StatusCode, header};
-use hamn_broker::model::{NewPrintJob, NewUser, PrintSource};
+use hamn_broker::model::{NewPrintJob, PrintSource};
 use hamn_broker::print::tokens;
 use hamn_broker::repo;
 use hamn_broker::repo::print_jobs::JobEnd;
@@ -72,50 +72,8 @@ async fn stored_job(
 async fn users_list_and_fetch_only_their_own_prints() {
     let portal = Portal::start_native(PortalOptions::default()).await;
     let token = portal.login("demo").await;
-    let launched = portal
-        .call(
-            Method::POST,
-            "/portal/api/launch",
-            Some(&token),
-            &[],
-            Some(json!({ "app_id": portal.ids.app_prod.to_string() })),
-        )
-        .await;
-    assert_eq!(launched.status, StatusCode::OK, "{:?}", launched.body);
-    let mine: Uuid = launched.body["session_id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("session_id");
-    let theirs = {
-        let mut conn = portal.database.acquire().await.expect("conn");
-        let other = repo::users::insert(
-            &mut conn,
-            portal.ids.tenant,
-            &NewUser {
-                name_id: "kollega".to_owned(),
-                hsa_id: None,
-                display_name: "Kollega".to_owned(),
-            },
-        )
-        .await
-        .expect("user");
-        let session = repo::sessions::get(&mut conn, mine)
-            .await
-            .expect("get")
-            .expect("session");
-        repo::sessions::insert(
-            &mut conn,
-            &hamn_broker::model::NewSession {
-                tenant_id: portal.ids.tenant,
-                user_id: other.id,
-                app_id: session.app_id,
-                host_id: session.host_id,
-            },
-        )
-        .await
-        .expect("other session")
-        .id
-    };
+    let mine = portal.launch_prod(&token).await;
+    let theirs = portal.colleague_session(mine).await;
     let ready = JobEnd::Ready {
         pages: 2,
         bytes: PDF.len() as u64,
@@ -244,17 +202,7 @@ async fn users_list_and_fetch_only_their_own_prints() {
 async fn a_tenant_admin_gets_a_sessions_printer_uri_on_the_portal_origin() {
     let portal = Portal::start_native(PortalOptions::default()).await;
     let token = portal.login("demo").await;
-    let launched = portal
-        .call(
-            Method::POST,
-            "/portal/api/launch",
-            Some(&token),
-            &[],
-            Some(json!({ "app_id": portal.ids.app_prod.to_string() })),
-        )
-        .await;
-    assert_eq!(launched.status, StatusCode::OK, "{:?}", launched.body);
-    let session = launched.body["session_id"].as_str().expect("session_id");
+    let session = portal.launch_prod(&token).await.to_string();
     let path = format!("/api/v1/sessions/{session}/printer");
     let plain = portal
         .call(Method::POST, &path, Some(&token), &[], Some(json!({})))
