@@ -13,10 +13,12 @@ use include_dir::{Dir, include_dir};
 
 static STATIC: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/static");
 
-/// Routes for the portal's static files: `/` is the landing page, `/static/*` the assets.
+/// Routes for the portal's static files: `/` is the landing page, `/admin` the admin
+/// console, `/static/*` the assets.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { asset("index.html") }))
+        .route("/admin", get(|| async { asset("admin.html") }))
         .route(
             "/static/{*path}",
             get(|Path(path): Path<String>| async move { asset(&path) }),

@@ -1,0 +1,3 @@
+// The set-up sections of the admin console, in navigation order.
+
+export default [];

@@ -1,0 +1,3 @@
+// Incidents an operator posts and updates for the status page.
+
+export default [];

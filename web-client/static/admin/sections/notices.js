@@ -1,0 +1,3 @@
+// Messages from admins shown as banners in the portal.
+
+export default [];

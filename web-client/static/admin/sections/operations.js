@@ -1,0 +1,3 @@
+// The day-to-day sections of the admin console, in navigation order.
+
+export default [];
