@@ -96,6 +96,22 @@ pub async fn get_by_name(
     row.as_ref().map(from_row).transpose()
 }
 
+/// Whether any app of `tenant_id` is published on `pool_id` (its hosts then run the
+/// tenant's sessions, so its admins may watch them).
+pub async fn tenant_uses_pool(
+    conn: &mut AnyConnection,
+    tenant_id: Uuid,
+    pool_id: Uuid,
+) -> Result<bool, DbError> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM apps WHERE tenant_id = $1 AND pool_id = $2 LIMIT 1")
+            .bind(tenant_id.to_string())
+            .bind(pool_id.to_string())
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
 pub async fn update(conn: &mut AnyConnection, a: &App) -> Result<App, DbError> {
     let mut a = a.clone();
     a.updated_at = now();

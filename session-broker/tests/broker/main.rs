@@ -4,7 +4,7 @@
 //! SQLite (a temp file) and on PostgreSQL (a schema of its own, dropped at the end).
 //! Launch tickets: the codec and keys without a database (`ticket_codec`), issuing and
 //! single-use consumption with one (`tickets`). The portal's web sessions
-//! (`web_sessions`).
+//! (`web_sessions`). Tenant-admins watching and draining hosts (`tenant_hosts`).
 
 mod support;
 
@@ -31,6 +31,7 @@ mod scope;
 mod service_windows;
 mod session_commands;
 mod session_lifecycle;
+mod tenant_hosts;
 mod ticket_codec;
 mod tickets;
 mod tls;

@@ -10,6 +10,7 @@
 use axum::Json;
 use axum::extract::State;
 
+use super::hosts::watched_host;
 use super::pools::visible_pool;
 use crate::api::AdminState;
 use crate::api::caller::Caller;
@@ -53,14 +54,19 @@ pub async fn put_host_load(
     ))
 }
 
-/// `GET /hosts/{id}/load`: the last report (404 before the first).
+/// `GET /hosts/{id}/load`: the last report (404 before the first). Operators, the host's
+/// own agent, and tenant-admins who may watch the host ([`watched_host`]).
 pub async fn get_host_load(
     State(s): State<AdminState>,
     caller: Caller,
     ids: Ids,
 ) -> Result<Json<HostLoad>, ApiError> {
-    report_scope(&caller, ids.id())?;
     let mut conn = s.conn().await?;
+    if caller.tenant().is_some() {
+        watched_host(&mut conn, &caller, ids.id()).await?;
+    } else {
+        report_scope(&caller, ids.id())?;
+    }
     let report = load::get_host_load(&mut conn, ids.id())
         .await?
         .ok_or_else(|| ApiError::not_found("load report"))?;
