@@ -42,6 +42,12 @@ async function stateOf(page, name) {
   return (await page.textContent(`${hostRow(name)} td:nth-of-type(1)`)).trim();
 }
 
+/** axe with every disclosure open, so the forms inside are checked too. */
+async function audit(page, name) {
+  await page.evaluate(() => { for (const d of document.querySelectorAll("details")) d.open = true; });
+  await checkA11y(page, name);
+}
+
 let failed = null;
 const browser = await launch();
 try {
@@ -61,7 +67,7 @@ try {
   expect(!(await page.textContent("main")).includes(otherTenant), `the tenant-admin sees ${otherTenant}`);
   await page.waitForSelector("h3:has-text('Inloggning med SAML (IdP)')");
   await page.waitForSelector("h3:has-text('Webbsessioner')");
-  await checkA11y(page, "A-tenants");
+  await audit(page, "A-tenants");
 
   await section(page, "environments", "table");
   const kinds = await page.$$eval(".env-tag", (all) => all.map((x) => ({
@@ -70,7 +76,7 @@ try {
   const utb = kinds.find((k) => k.text.includes("UTB"));
   expect(prod?.text.startsWith("■") && utb?.text.startsWith("▨"), `environment marks: ${JSON.stringify(kinds)}`);
   expect(prod.border === "solid" && utb.border === "dashed", `environment frames: ${JSON.stringify(kinds)}`);
-  await checkA11y(page, "A-environments");
+  await audit(page, "A-environments");
 
   // Pools and hosts: drain the own pool's host and set it active again.
   await section(page, "hosts", hostRow(ownHost));
@@ -83,7 +89,7 @@ try {
     .some((tr) => tr.querySelector("th")?.textContent.includes(name) && tr.textContent.includes("Dräneras")), ownHost, { timeout: 10000 });
   expect((await page.textContent("#message")).includes("Dräneras"), "the drain is not announced");
   expect(await page.evaluate(() => document.activeElement?.dataset.host !== undefined), "focus is lost after the drain");
-  await checkA11y(page, "A-hosts");
+  await audit(page, "A-hosts");
   // Cancelling changes nothing.
   await page.click(`button:has-text("Sätt ${ownHost} i drift")`);
   await page.waitForSelector("dialog.confirm[open]");
@@ -100,27 +106,28 @@ try {
   const refusal = await page.textContent("p.form-error[role=alert]:not([hidden])");
   expect(refusal.startsWith("Du kan inte ändra läget för en värd i en delad pool"), `refusal: ${refusal}`);
   expect((await stateOf(page, sharedHost)).includes("I drift"), "the shared host changed state");
-  await checkA11y(page, "A-hosts-refused");
+  await audit(page, "A-hosts-refused");
 
   // The same section in English.
   await page.click("#lang-toggle");
   await page.waitForSelector("h2:has-text('Pools')");
   expect((await page.getAttribute("html", "lang")) === "en", "the console did not switch to English");
   expect((await stateOf(page, ownHost)).includes("Active"), "host states are not in English");
-  await checkA11y(page, "A-hosts-en");
+  await audit(page, "A-hosts-en");
   await page.click("#lang-toggle");
   await page.waitForSelector("h2:has-text('Pooler')");
 
   await section(page, "apps", "h2:has-text('Applikationer i')");
   expect((await page.textContent("main")).includes("Procapita UTB"), "the UTB app is not listed");
-  await checkA11y(page, "A-apps");
+  await audit(page, "A-apps");
   await page.click("a:has-text('Versioner och inställningar för Procapita UTB')");
   await page.waitForSelector("h3:has-text('Utrullningar')");
-  await checkA11y(page, "A-apps-detail");
+  await audit(page, "A-apps-detail");
 
   // Groups: a new group with the keyboard alone, after checking focus is visible all the way.
   await section(page, "groups", "h2:has-text('Grupper')");
-  await checkA11y(page, "A-groups");
+  await audit(page, "A-groups");
+  await page.evaluate(() => { for (const d of document.querySelectorAll("details")) d.open = false; });
   const order = await tabOrder(page, 200);
   const invisible = order.filter((x) => !x.outline);
   expect(invisible.length === 0, `focus not visible on: ${JSON.stringify(invisible.slice(0, 5))}`);
@@ -139,11 +146,11 @@ try {
   await page.waitForSelector(`${hostRow("Kvällspersonal")}`, { timeout: 10000 });
   await page.click("a:has-text('Medlemmar i Kvällspersonal')");
   await page.waitForSelector("form legend:has-text('Lägg till medlem i Kvällspersonal')");
-  await checkA11y(page, "A-groups-members");
+  await audit(page, "A-groups-members");
   await page.goto(`${base}/admin#/groups`);
   await page.click("a:has-text('Roller för Anna Admin')");
   await page.waitForSelector("dd:has-text('Organisationsadministratör')");
-  await checkA11y(page, "A-groups-user");
+  await audit(page, "A-groups-user");
   await context.close();
 
   // The operator sees every organisation.
@@ -156,10 +163,10 @@ try {
   expect(await op.isVisible("#tenant-picker"), "the operator has no organisation picker");
   const offered = await op.$$eval("#tenant-select option", (all) => all.map((o) => o.textContent));
   expect(offered.includes("Demo kommun") && offered.includes(otherTenant), `picker: ${offered}`);
-  await checkA11y(op, "A-tenants-operator");
+  await audit(op, "A-tenants-operator");
   await section(op, "hosts", "legend:has-text('Ny pool')");
   expect(await op.isVisible(hostRow(ownHost)) && await op.isVisible(hostRow(sharedHost)), "the operator does not see every host");
-  await checkA11y(op, "A-hosts-operator");
+  await audit(op, "A-hosts-operator");
   await opContext.close();
 } catch (error) {
   failed ??= error.stack ?? String(error);
