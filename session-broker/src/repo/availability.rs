@@ -73,14 +73,14 @@ pub async fn environment_pools(conn: &mut AnyConnection) -> Result<Vec<(Uuid, Uu
 }
 
 /// Every environment: id, tenant id, tenant slug, tenant name, kind and name, by tenant
-/// name then kind.
+/// name then kind (PROD before UTB).
 pub async fn environments(
     conn: &mut AnyConnection,
 ) -> Result<Vec<(Uuid, Uuid, String, String, String, String)>, DbError> {
     let rows = sqlx::query(
         "SELECT e.id AS id, e.tenant_id AS tenant_id, t.slug AS slug, t.name AS tenant_name, \
          e.kind AS kind, e.name AS name FROM environments e JOIN tenants t ON t.id = e.tenant_id \
-         ORDER BY t.name, e.kind DESC",
+         ORDER BY t.name, e.kind",
     )
     .fetch_all(conn)
     .await?;
