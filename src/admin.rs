@@ -180,6 +180,21 @@ const RESOURCES: &[Resource] = &[
         item: "/api/v1/api-clients/{id}",
         columns: &["id", "name", "subject_cn", "scope", "tenant_id", "enabled"],
     },
+    Resource {
+        name: "incidents",
+        collection: "/api/v1/tenants/{parent}/incidents",
+        parent_field: Some("tenant"),
+        item: "/api/v1/incidents/{id}",
+        columns: &[
+            "id",
+            "title",
+            "environment_id",
+            "severity",
+            "state",
+            "started_at",
+            "resolved_at",
+        ],
+    },
 ];
 
 const HELP: &str = "\
@@ -197,11 +212,12 @@ commands:
   sessions message ID text=… [sender=…] | sessions disconnect ID [reason=…]
   sessions logoff ID [reason=…] | sessions commands ID
   hosts commands ID [state=all]          a host agent's pending logoffs
+  incidents add-update ID message=… [state=resolved] [severity=outage]
 
 resources (parent to name on list and create):
   tenants, environments (tenant=ID), pools, hosts (pool=ID), apps (tenant=ID),
   users (tenant=ID), groups (tenant=ID), entitlements (app=ID), sessions, audit,
-  security-events, api-clients";
+  security-events, api-clients, incidents (tenant=ID)";
 
 /// Runs `hamn admin …` and returns the process exit code.
 pub fn main(args: AdminArgs) -> ExitCode {
@@ -333,6 +349,14 @@ pub fn parse(words: &[String]) -> anyhow::Result<Call> {
                 "PUT",
                 format!("{}/state", item(id)),
                 Some(serde_json::json!({ "state": state })),
+            )
+        }
+        "add-update" if resource.name == "incidents" => {
+            let (id, fields) = id_and_fields(rest)?;
+            call(
+                "POST",
+                format!("{}/updates", item(&id)),
+                Some(Value::Object(fields)),
             )
         }
         "members" if resource.name == "groups" => call(
@@ -568,6 +592,32 @@ mod tests {
             panic!("parse")
         };
         assert_eq!(call.path, "/api/v1/audit?action=tenant.create&actor=a%26b");
+    }
+
+    #[test]
+    fn incident_updates_post_to_the_incident() {
+        let call = parse(&words(
+            "incidents add-update INC message=Löst state=resolved",
+        ))
+        .expect("parse");
+        assert_eq!(call.method, "POST");
+        assert_eq!(call.path, "/api/v1/incidents/INC/updates");
+        assert_eq!(
+            call.body,
+            Some(serde_json::json!({"message": "Löst", "state": "resolved"}))
+        );
+        let call = parse(&words(
+            "incidents create tenant=T title=Avbrott severity=outage message=x",
+        ))
+        .expect("parse");
+        assert_eq!(
+            (call.method, call.path.as_str()),
+            ("POST", "/api/v1/tenants/T/incidents")
+        );
+        assert!(
+            parse(&words("incidents create title=x")).is_err(),
+            "needs tenant="
+        );
     }
 
     #[test]

@@ -139,6 +139,9 @@ pub struct GatewaySection {
     pub native_connect_timeout: u64,
     /// Most display frames started per second and browser session.
     pub max_fps: u32,
+    /// Seconds between two availability samples of every environment (the status page's
+    /// 30/90-day figures); 0: this node does not sample.
+    pub availability_interval: u64,
     /// Log in by user name alone (demos only; refused unless `listen` is loopback).
     pub demo_login: bool,
     /// The SITHS card login listener. Empty: off.
@@ -197,6 +200,7 @@ impl Default for GatewaySection {
             reconnect_grace: 180,
             native_connect_timeout: 10,
             max_fps: 30,
+            availability_interval: 60,
             demo_login: false,
             siths_listen: String::new(),
             siths_public_url: String::new(),
@@ -361,6 +365,8 @@ pub struct Settings {
     pub gateway_reconnect_grace: std::time::Duration,
     pub gateway_native_connect_timeout: std::time::Duration,
     pub gateway_max_fps: u32,
+    /// Between two availability samples; zero: off.
+    pub gateway_availability_interval: std::time::Duration,
     pub gateway_demo_login: bool,
     /// The SITHS card login listener, when `gateway.siths_listen` is set.
     pub gateway_siths: Option<SithsSettings>,
@@ -657,6 +663,12 @@ impl RawConfig {
             problem(
                 "broker.service_window_warnings",
                 "each warning must be 1-1440 minutes before the window".into(),
+            );
+        }
+        if self.gateway.availability_interval > 3600 {
+            problem(
+                "gateway.availability_interval",
+                "must be at most 3600 seconds (0: off)".into(),
             );
         }
         if self.gateway.reconnect_grace > 24 * 3600 {
@@ -958,6 +970,9 @@ impl RawConfig {
                 self.gateway.native_connect_timeout,
             ),
             gateway_max_fps: self.gateway.max_fps,
+            gateway_availability_interval: std::time::Duration::from_secs(
+                self.gateway.availability_interval,
+            ),
             gateway_demo_login: self.gateway.demo_login,
             gateway_siths: siths_listen.map(|listen| SithsSettings {
                 listen,

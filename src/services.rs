@@ -126,6 +126,12 @@ fn gateway_config(
         }),
         print_data_dir: settings.print_data_dir.clone(),
         print_public_url: Some(settings.print_public_url.clone()).filter(|u| !u.is_empty()),
+        availability: (!settings.gateway_availability_interval.is_zero()).then(|| {
+            hamn_broker::status::SamplerConfig {
+                interval: settings.gateway_availability_interval,
+                ..hamn_broker::status::SamplerConfig::default()
+            }
+        }),
     }
 }
 

@@ -82,6 +82,9 @@ pub struct GatewayConfig {
     /// `print.public_url`: the base of the per-session printer URIs `/api/v1` hands out on
     /// the portal origin; `None`: that route answers 503.
     pub print_public_url: Option<String>,
+    /// Availability sampling for the status page (`gateway.availability_interval`); every
+    /// node samples, their rows agree. `None`: this node does not sample.
+    pub availability: Option<hamn_broker::status::SamplerConfig>,
 }
 
 /// The `.rdp` signing certificate (PEM, leaf first, then its chain) and its key (PEM).
@@ -161,6 +164,13 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
         return Err(GatewayError::DemoIdpOutsideDemo);
     }
     let database = Database::connect(&config.database).await?;
+    if let Some(sampler) = config.availability {
+        tokio::spawn(hamn_broker::status::run_sampler(
+            database.clone(),
+            sampler,
+            shutdown.child_token(),
+        ));
+    }
     let tls = hamn_certs::server::server_config(&config.tls)?;
     let listener = bind(config.listen).await?;
     tracing::info!(addr = %config.listen, url = %config.public_url, "gateway listening");

@@ -34,6 +34,7 @@ pub mod seed;
 pub mod service;
 pub mod service_windows;
 pub mod session_control;
+pub mod status;
 pub mod throttle;
 pub mod ticket;
 pub mod web_session;

@@ -7,5 +7,6 @@ mod demo_idp;
 mod print;
 mod scale_out;
 mod smoke;
+mod status_page;
 mod support;
 mod viewer;

@@ -36,6 +36,9 @@ pub use csrf::{CSRF_HEADER, is_exempt as csrf_exempt};
 pub use demo_idp::{DemoIdp, demo_idp_router};
 pub use saml::{ATTEMPT_COOKIE, SamlLogin, saml_router};
 pub use siths::{SithsLogin, SithsRefusal, hsa_id_of, is_hsa_id, siths_router};
+// The public status page speaks the portal's two languages the same way.
+pub(crate) use lang::Lang;
+pub(crate) use siths::PageLang;
 
 /// Shared state of the portal's handlers.
 #[derive(Clone)]

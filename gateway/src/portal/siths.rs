@@ -273,7 +273,7 @@ pub fn hsa_id_of(identity: &ClientIdentity) -> Result<&str, SithsRefusal> {
 }
 
 /// The language of the page: `?lang=en|sv` wins over `Accept-Language`.
-pub(super) struct PageLang(pub(super) Lang);
+pub(crate) struct PageLang(pub(crate) Lang);
 
 impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     type Rejection = std::convert::Infallible;

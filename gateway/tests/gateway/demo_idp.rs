@@ -34,6 +34,7 @@ fn config(demo_login: bool) -> GatewayConfig {
         rdp_signing: None,
         print_data_dir: std::path::PathBuf::from("/nonexistent/prints"),
         print_public_url: None,
+        availability: None,
     }
 }
 

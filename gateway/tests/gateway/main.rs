@@ -1,5 +1,6 @@
 //! The gateway's integration tests: one binary, one module per area.
 
+mod availability;
 mod browser;
 mod demo_idp;
 mod display;

@@ -36,6 +36,10 @@ use crate::model::{
     SessionCommand, SessionState, Tenant, TenantLimits, TenantLimitsPatch, TenantPatch,
     TenantUsage, User, UserPatch, WarningKind,
 };
+// Incidents of the public status page.
+use crate::model::{
+    Incident, IncidentSeverity, IncidentState, IncidentUpdate, NewIncident, NewIncidentUpdate,
+};
 // Service windows and release rings.
 use crate::model::{
     HostVersionReport, NewRollout, NewServiceWindow, Recurrence, Rollout, RolloutState,
@@ -99,6 +103,12 @@ use crate::model::{
         HostPoolPatch,
         HostState,
         HostStateChange,
+        Incident,
+        IncidentSeverity,
+        IncidentState,
+        IncidentUpdate,
+        NewIncident,
+        NewIncidentUpdate,
         NewApiClient,
         NewApp,
         NewEntitlement,

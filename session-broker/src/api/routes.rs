@@ -8,7 +8,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use super::AdminState;
 use super::handlers::{
     access_review, api_clients, apps, audit, credentials, entitlements, environments, groups,
-    host_commands, hosts, load, pools, printers, roles, rollouts, saml, security_events,
+    host_commands, hosts, incidents, load, pools, printers, roles, rollouts, saml, security_events,
     service_windows, sessions, tenants, users, web_session_settings, whoami,
 };
 
@@ -112,6 +112,15 @@ const SECURITY_QUERY: &[(&str, &str)] = &[
     ),
     ("from", "RFC 3339; at or after"),
     ("to", "RFC 3339; before"),
+    ("limit", "page size, 1-500 (default 100)"),
+    ("cursor", "next_cursor of the previous page"),
+];
+
+const INCIDENT_QUERY: &[(&str, &str)] = &[
+    (
+        "open",
+        "true: only incidents not resolved; false: only resolved ones",
+    ),
     ("limit", "page size, 1-500 (default 100)"),
     ("cursor", "next_cursor of the previous page"),
 ];
@@ -283,6 +292,11 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/service-windows/{id}").doc("Get a service window", "service-windows", None, One("ServiceWindow")).to(service_windows::get),
         patch("/service-windows/{id}").doc("Change a service window's title, description or logoff point", "service-windows", Some("ServiceWindowPatch"), One("ServiceWindow")).operator().to(service_windows::update),
         delete("/service-windows/{id}").doc("Cancel a service window that is not in progress", "service-windows", None, NoContent).operator().to(service_windows::delete),
+        // incidents (the public status page)
+        get("/tenants/{id}/incidents").doc("List a tenant's incidents with their updates, newest first", "incidents", None, Page("Incident")).query(INCIDENT_QUERY).to(incidents::list),
+        post("/tenants/{id}/incidents").doc("Post an incident (a disturbance or outage of one environment or all of the tenant's) with its first update; shown on the public status page", "incidents", Some("NewIncident"), Created("Incident")).operator().to(incidents::create),
+        get("/incidents/{id}").doc("Get an incident and its updates", "incidents", None, One("Incident")).to(incidents::get),
+        post("/incidents/{id}/updates").doc("Add an update to an open incident, optionally changing its state or severity; state resolved resolves it", "incidents", Some("NewIncidentUpdate"), Created("Incident")).operator().to(incidents::add_update),
         // rollouts
         get("/apps/{id}/rollouts").doc("List an app's rollouts", "rollouts", None, Page("Rollout")).query(PAGING).to(rollouts::list),
         post("/apps/{id}/rollouts").doc("Roll a new build of an app out, UTB first, PROD after a delay", "rollouts", Some("NewRollout"), Created("Rollout")).operator().to(rollouts::create),

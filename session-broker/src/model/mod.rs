@@ -11,6 +11,7 @@ pub mod entitlement;
 pub mod environment;
 pub mod group;
 pub mod host;
+pub mod incident;
 pub mod load;
 pub mod page;
 pub mod pool;
@@ -38,6 +39,9 @@ pub use environment::{Environment, EnvironmentKind, EnvironmentPatch, NewEnviron
 pub use group::{Group, GroupMember, GroupPatch, NewGroup};
 pub use host::{
     Host, HostHealth, HostPatch, HostState, HostStateChange, HostVersionReport, NewHost,
+};
+pub use incident::{
+    Incident, IncidentSeverity, IncidentState, IncidentUpdate, NewIncident, NewIncidentUpdate,
 };
 pub use load::{
     HostLoad, HostLoadReport, PoolCapacity, PoolPlacement, PoolPlacementPatch, TenantLimits,

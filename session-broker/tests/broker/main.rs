@@ -17,6 +17,7 @@ mod concurrency;
 mod credentials;
 mod database;
 mod host_health;
+mod incidents;
 mod janitor;
 mod load;
 mod openapi;

@@ -11,6 +11,7 @@ pub mod environments;
 pub mod groups;
 pub mod host_commands;
 pub mod hosts;
+pub mod incidents;
 pub mod load;
 pub mod pools;
 pub mod printers;
