@@ -13,7 +13,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use hamn_broker::db::Database;
 use hamn_broker::throttle::ThrottlePolicy;
 use hamn_broker::{Clock, SecretsKey, TicketIssuer, WebSessionPolicy};
@@ -90,6 +90,8 @@ impl std::fmt::Debug for PortalApi {
 pub fn router(api: Arc<PortalApi>) -> Router {
     let mut routes = Router::new()
         .route("/portal/api/me", get(super::login::me))
+        .route("/portal/api/me/language", put(super::notices::set_language))
+        .route("/portal/api/notices", get(super::notices::list))
         .route("/portal/api/login-methods", get(super::login::methods))
         .route("/portal/api/logout", post(super::login::logout))
         .route("/portal/api/apps", get(super::apps::list))
