@@ -3,6 +3,7 @@
 
 mod config_check;
 mod demo_idp;
+mod portal_flow;
 mod print;
 mod scale_out;
 mod smoke;
