@@ -102,6 +102,16 @@ try {
   expect(messageBanner && /Viktigt/.test(messageBanner.heading), `message banner: ${JSON.stringify(shown)}`);
   expect(await page.getAttribute("#notices", "aria-labelledby") === "notices-heading", "the banners are a labelled region");
   await checkA11y(page, "d-portal-apps");
+  // Keyboard: from the top, every control of the logged-in page takes focus visibly, the
+  // banners' "Dölj" and both buttons of each tile among them.
+  await page.evaluate(() => document.activeElement?.blur());
+  const loggedInTabs = await tabOrder(page, 40);
+  const hiddenFocus = loggedInTabs.filter((x) => !x.outline);
+  expect(hiddenFocus.length === 0, `focus not visible on ${JSON.stringify(hiddenFocus)}`);
+  const reached = loggedInTabs.map((x) => x.text);
+  for (const want of ["Dölj", "Öppna", "Öppna i fjärrskrivbordsklient", "Logga ut", "In English"]) {
+    expect(reached.includes(want), `Tab never reaches "${want}": ${JSON.stringify(reached)}`);
+  }
   // Hidden for now, by keyboard: gone from the list, one button brings it back; a reload in
   // the same browser session keeps it hidden.
   const hide = page.locator(`.notice-banner[data-key="${messageBanner.key}"] .notice-dismiss`);

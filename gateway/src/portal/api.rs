@@ -1,5 +1,7 @@
-//! The portal API's state and route table: the login methods on offer, demo login, who am I, the app list, launch and
-//! logout under `/portal/api/`, and `.rdp` files for native clients. Every state-changing route of the portal passes the CSRF
+//! The portal API's state and route table: the login methods on offer, demo login, who am I
+//! (and the user's language), the app list, launch and logout, "Mina sessioner", "Mina
+//! utskrifter" and the banners (`notices`) under `/portal/api/`, and `.rdp` files for native
+//! clients. Every state-changing route of the portal passes the CSRF
 //! layer ([`super::csrf`], applied in [`super::router`]); handlers live in
 //! [`super::login`] and [`super::apps`].
 
