@@ -178,6 +178,7 @@ try {
   expect(await page.getAttribute("html", "lang") === "en", "the page is English");
   expect((await page.textContent("#apps-heading")).trim() === "Your applications", "English headings");
   expect(/service window/i.test(await page.textContent("#notices")), "banners in English");
+  expect((await page.textContent("#message")) === "", "no Swedish message left after the switch");
   await checkA11y(page, "d-portal-apps-en");
   await context.close();
 

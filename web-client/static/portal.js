@@ -695,6 +695,8 @@ async function checkReady() {
 
 $("lang-toggle").addEventListener("click", (event) => {
   lang = event.currentTarget.dataset.lang === "en" ? "en" : "sv";
+  // The last message was in the other language; an outdated line helps no one.
+  say("");
   render();
   // Remembered here and, when logged in, for the user (their next browser starts in it).
   // One request after the other, so quick switches end with the last choice stored.
