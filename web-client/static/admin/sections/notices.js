@@ -43,6 +43,7 @@ const texts = {
     "notices-end-confirm": (title) => `Avsluta ”${title}” nu? Det slutar visas i portalen direkt.`,
     "notices-ended": (title) => `Meddelandet ”${title}” är avslutat.`,
     "notices-operator-only": "Bara driften kan avsluta meddelanden till alla organisationer.",
+    "notices-already-ended": (title) => `Meddelandet ”${title}” var redan avslutat.`,
   },
   en: {
     "notices-intro": "Messages are shown as banners in the portal to users between their " +
@@ -79,6 +80,7 @@ const texts = {
     "notices-end-confirm": (title) => `End “${title}” now? It stops showing in the portal at once.`,
     "notices-ended": (title) => `The message “${title}” has ended.`,
     "notices-operator-only": "Only operations can end messages to every organisation.",
+    "notices-already-ended": (title) => `The message “${title}” had already ended.`,
   },
 };
 
@@ -169,7 +171,9 @@ async function render(container, ctx) {
             if (!(await confirmAction(t("notices-end-confirm", a.title), t("notices-end")))) return;
             const answer = await ctx.api("POST", `/api/v1/announcements/${encodeURIComponent(a.id)}/end`);
             if (!answer.ok) {
-              ctx.say(problemText(answer));
+              // 409: someone ended it meanwhile; say that rather than the generic clash.
+              ctx.say(answer.status === 409 ? t("notices-already-ended", a.title) : problemText(answer));
+              if (answer.status === 409) await load();
               return;
             }
             ctx.say(t("notices-ended", a.title));
