@@ -123,6 +123,20 @@ const RESOURCES: &[Resource] = &[
         columns: &["id", "name", "external_id", "grants_role"],
     },
     Resource {
+        name: "announcements",
+        collection: "/api/v1/tenants/{parent}/announcements",
+        parent_field: Some("tenant"),
+        item: "/api/v1/announcements/{id}",
+        columns: &[
+            "id",
+            "tenant_id",
+            "severity",
+            "title",
+            "starts_at",
+            "ends_at",
+        ],
+    },
+    Resource {
         name: "entitlements",
         collection: "/api/v1/apps/{parent}/entitlements",
         parent_field: Some("app"),
@@ -213,11 +227,12 @@ commands:
   sessions logoff ID [reason=…] | sessions commands ID
   hosts commands ID [state=all]          a host agent's pending logoffs
   incidents add-update ID message=… [state=resolved] [severity=outage]
+  announcements end ID                   stop showing a portal banner now
 
 resources (parent to name on list and create):
   tenants, environments (tenant=ID), pools, hosts (pool=ID), apps (tenant=ID),
-  users (tenant=ID), groups (tenant=ID), entitlements (app=ID), sessions, audit,
-  security-events, api-clients, incidents (tenant=ID)";
+  users (tenant=ID), groups (tenant=ID), announcements (tenant=ID), entitlements (app=ID),
+  sessions, audit, security-events, api-clients, incidents (tenant=ID)";
 
 /// Runs `hamn admin …` and returns the process exit code.
 pub fn main(args: AdminArgs) -> ExitCode {
@@ -387,6 +402,11 @@ pub fn parse(words: &[String]) -> anyhow::Result<Call> {
                 Some(Value::Object(fields)),
             )
         }
+        "end" if resource.name == "announcements" => call(
+            "POST",
+            format!("{}/end", item(&id_and_fields(rest)?.0)),
+            None,
+        ),
         "commands" if resource.name == "sessions" || resource.name == "hosts" => {
             let (id, fields) = id_and_fields(rest)?;
             let query: Vec<String> = fields
@@ -641,6 +661,29 @@ mod tests {
         };
         assert_eq!(call.method, "GET");
         assert_eq!(call.path, "/api/v1/hosts/H1/commands?state=all");
+    }
+
+    #[test]
+    fn announcements_are_a_tenant_resource_that_ends() {
+        let Ok(call) = parse(&words(
+            "announcements create tenant=T1 title=Hej ends_at=2030-01-01T00:00:00Z",
+        )) else {
+            panic!("parse")
+        };
+        assert_eq!(call.method, "POST");
+        assert_eq!(call.path, "/api/v1/tenants/T1/announcements");
+        assert_eq!(
+            call.body,
+            Some(serde_json::json!({"title": "Hej", "ends_at": "2030-01-01T00:00:00Z"}))
+        );
+        let Ok(call) = parse(&words("announcements end A1")) else {
+            panic!("parse")
+        };
+        assert_eq!(
+            (call.method, call.path.as_str()),
+            ("POST", "/api/v1/announcements/A1/end")
+        );
+        assert_eq!(call.body, None);
     }
 
     #[test]

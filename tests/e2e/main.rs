@@ -4,6 +4,7 @@
 mod admin_console;
 mod config_check;
 mod demo_idp;
+mod portal_flow;
 mod print;
 mod scale_out;
 mod smoke;

@@ -6,9 +6,13 @@
 // environment (PROD and UTB told apart by label, colour and pattern) and launching one in
 // the session viewer, or in the user's own remote desktop client by an .rdp file; "Mina
 // sessioner" and "Mina utskrifter" (the user's print jobs as PDFs: open, download, or why
-// a job was refused).
+// a job was refused); banners for service windows of the user's environments and for
+// admins' messages (GET /portal/api/notices), each dismissible for this browser session;
+// a link to the admin console for tenant-admins and operators. The language is the user's
+// (language.js: remembered for them once logged in, so it follows them between browsers).
 import { api, download, prints as fetchPrints } from "./portal-api.js";
 import { pdfUrl, refusalText } from "./prints.js";
+import { langOf, rememberLang, storedLang } from "./language.js";
 
 const TEXTS = {
   en: {
@@ -66,6 +70,21 @@ const TEXTS = {
     "status-checking": "Checking the service …",
     "status-ok": "The service is in operation.",
     "status-down": "The service is not ready right now. Try again in a while.",
+    "status-link": "Service status of every environment and planned service windows",
+    admin: "Administration",
+    "notices-heading": "Notices",
+    "notice-window": "Service window",
+    "notice-window-now": "Service window in progress",
+    "notice-emergency": "Emergency service window",
+    "notice-warning": "Important",
+    "notice-info": "Information",
+    "notice-window-text": (n) => `${n.env}: ${n.from} – ${n.to}. The applications in ` +
+      `${n.env} cannot be used then; save your work before it starts.`,
+    "notice-window-now-text": (n) => `${n.env} is unavailable until ${n.to}.`,
+    "notice-dismiss": "Hide",
+    "notice-dismiss-label": (title) => `Hide the notice “${title}” for now`,
+    "notices-hidden": (n) => (n === 1 ? "Show 1 hidden notice" : `Show ${n} hidden notices`),
+    "notices-error": "Notices could not be fetched. Try again in a while.",
     footer: "Hamn – secure access to remote applications.",
     toggle: "På svenska",
   },
@@ -103,6 +122,20 @@ const TEXTS = {
     "network-error": "Tjänsten kunde inte nås. Kontrollera anslutningen och försök igen.",
     "status-ok": "Tjänsten är i drift.",
     "status-down": "Tjänsten är inte redo just nu. Försök igen om en stund.",
+    admin: "Administration",
+    "notices-heading": "Meddelanden",
+    "notice-window": "Servicefönster",
+    "notice-window-now": "Pågående servicefönster",
+    "notice-emergency": "Akut servicefönster",
+    "notice-warning": "Viktigt",
+    "notice-info": "Information",
+    "notice-window-text": (n) => `${n.env}: ${n.from} – ${n.to}. Programmen i ${n.env} ` +
+      "kan inte användas då; spara ditt arbete innan det börjar.",
+    "notice-window-now-text": (n) => `${n.env} går inte att använda förrän ${n.to}.`,
+    "notice-dismiss": "Dölj",
+    "notice-dismiss-label": (title) => `Dölj meddelandet ”${title}” för stunden`,
+    "notices-hidden": (n) => (n === 1 ? "Visa 1 dolt meddelande" : `Visa ${n} dolda meddelanden`),
+    "notices-error": "Meddelandena kunde inte hämtas. Försök igen om en stund.",
     toggle: "In English",
   },
 };
@@ -120,7 +153,7 @@ function text(key, arg) {
   return typeof value === "function" ? value(arg) : value;
 }
 
-let lang = localStorage.getItem("hamn.lang") === "en" ? "en" : "sv";
+let lang = storedLang();
 let statusKey = "status-checking";
 // What the page shows: null before the API answered, "none" without a login method,
 // "login", or the user (GET /portal/api/me) with their apps.
@@ -134,6 +167,26 @@ let printJobs = [];
 // GET /portal/api/login-methods: which ways in the login view offers.
 // organisations: [{slug, name, login_url}] whose IdP (SAML) login is on.
 let methods = { demo: false, siths_url: null, organisations: [] };
+// GET /portal/api/notices: { service_windows, announcements }; null: could not be fetched.
+let notices = { service_windows: [], announcements: [] };
+// Banners the user hid in this browser session (sessionStorage): hidden, never lost; the
+// "show hidden" button brings them back, and a new browser session shows them again.
+const HIDDEN_KEY = "hamn.hidden-notices";
+// Set before a single logout through the IdP, read when the portal opens again.
+const LOGGED_OUT_KEY = "hamn.logged-out";
+// The last language switch being stored for the user (PUT /portal/api/me/language).
+let remembering = Promise.resolve();
+function hiddenNotices() {
+  try {
+    const list = JSON.parse(sessionStorage.getItem(HIDDEN_KEY) ?? "[]");
+    return new Set(Array.isArray(list) ? list.filter((k) => typeof k === "string") : []);
+  } catch {
+    return new Set();
+  }
+}
+function setHiddenNotices(set) {
+  sessionStorage.setItem(HIDDEN_KEY, JSON.stringify([...set]));
+}
 
 function say(message) {
   // Replacing the text of the live region is what screen readers announce.
@@ -160,6 +213,8 @@ function render() {
   status.className = statusKey === "status-ok" ? "ok" : statusKey === "status-down" ? "warn" : "";
 
   $("login").hidden = view !== "login";
+  // "Inloggning … öppnas här": only while the gateway offers no login at all.
+  $("login-soon").hidden = view !== "none";
   $("demo").hidden = !methods.demo;
   $("siths").hidden = !methods.siths_url;
   $("saml").hidden = methods.organisations.length === 0;
@@ -177,7 +232,11 @@ function render() {
     $("siths-login").href = lang === "en" ? `${methods.siths_url}?lang=en` : methods.siths_url;
   }
   $("apps").hidden = view !== "apps";
+  $("notices").hidden = view !== "apps";
+  const admin = $("admin-link");
+  admin.hidden = !(view === "apps" && (me?.role === "tenant_admin" || me?.role === "operator"));
   if (view === "apps") {
+    renderNotices();
     renderApps();
     renderSessions();
     renderPrints();
@@ -187,8 +246,102 @@ function render() {
 function when(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
+  // Swedish time, as service windows are announced and the status page shows them.
   return date.toLocaleString(lang === "en" ? "en-GB" : "sv-SE",
-    { dateStyle: "short", timeStyle: "short" });
+    { dateStyle: "short", timeStyle: "short", timeZone: "Europe/Stockholm" });
+}
+
+// The banners: one article each with its kind in words (never colour alone), its title as
+// a heading and a "Dölj" button that hides it for this browser session.
+function noticeItems() {
+  if (notices === null) return [];
+  const windows = notices.service_windows.map((w) => ({
+    key: `window:${w.id}:${w.starts_at}`,
+    kind: w.in_progress ? "notice-window-now" : w.emergency ? "notice-emergency" : "notice-window",
+    level: w.in_progress || w.emergency ? "warning" : "window",
+    title: w.title,
+    text: text(w.in_progress ? "notice-window-now-text" : "notice-window-text",
+      { env: `${w.environment === "UTB" ? "UTB" : "PROD"} (${text(`env-${w.environment === "UTB" ? "UTB" : "PROD"}`)})`,
+        from: when(w.starts_at), to: when(w.ends_at) }),
+    detail: w.description,
+  }));
+  const messages = notices.announcements.map((a) => ({
+    key: `announcement:${a.id}`,
+    kind: a.severity === "warning" ? "notice-warning" : "notice-info",
+    level: a.severity === "warning" ? "warning" : "info",
+    title: a.title,
+    text: a.body,
+    detail: "",
+  }));
+  return [...messages.filter((m) => m.level === "warning"), ...windows,
+    ...messages.filter((m) => m.level !== "warning")];
+}
+
+function renderNotices() {
+  const list = $("notices-list");
+  const hidden = hiddenNotices();
+  const items = noticeItems();
+  const shown = items.filter((n) => !hidden.has(n.key));
+  const hiddenCount = items.length - shown.length;
+  $("notices").dataset.count = String(items.length);
+  // Nothing to say: the region goes away instead of an empty heading.
+  $("notices").hidden = notices !== null && items.length === 0;
+  list.replaceChildren();
+  if (notices === null) {
+    const line = document.createElement("li");
+    line.textContent = text("notices-error");
+    list.append(line);
+  }
+  for (const notice of shown) {
+    const item = document.createElement("li");
+    item.className = `notice-banner notice-${notice.level}`;
+    item.dataset.key = notice.key;
+    const article = document.createElement("article");
+    const headingId = `notice-${notice.key.replace(/[^a-zA-Z0-9-]/g, "-")}`;
+    article.setAttribute("aria-labelledby", headingId);
+    const heading = document.createElement("h3");
+    heading.id = headingId;
+    const kind = document.createElement("span");
+    kind.className = "notice-kind";
+    kind.textContent = `${text(notice.kind)}:`;
+    heading.append(kind, " ", notice.title);
+    article.append(heading);
+    for (const line of [notice.text, notice.detail]) {
+      if (!line) continue;
+      const p = document.createElement("p");
+      p.textContent = line;
+      article.append(p);
+    }
+    const hide = document.createElement("button");
+    hide.type = "button";
+    hide.className = "notice-dismiss secondary";
+    hide.textContent = text("notice-dismiss");
+    hide.setAttribute("aria-label", text("notice-dismiss-label", notice.title));
+    hide.addEventListener("click", () => {
+      const set = hiddenNotices();
+      set.add(notice.key);
+      setHiddenNotices(set);
+      render();
+      // Focus stays in the region: on the next banner's button, or the "show hidden" one.
+      const next = document.querySelector(".notice-dismiss") ?? $("notices-restore");
+      next.focus();
+    });
+    article.append(hide);
+    item.append(article);
+    list.append(item);
+  }
+  const restore = $("notices-restore");
+  restore.hidden = hiddenCount === 0;
+  restore.textContent = text("notices-hidden", hiddenCount);
+}
+
+async function loadNotices() {
+  const answer = await api("GET", "/portal/api/notices", lang);
+  if (answer.status === 401) return;
+  notices = answer.ok && Array.isArray(answer.body?.service_windows) &&
+    Array.isArray(answer.body?.announcements)
+    ? answer.body
+    : null;
 }
 
 // "Mina utskrifter": each job with its title and time; a ready one opens in a new tab or
@@ -383,11 +536,12 @@ function renderApps() {
 
 async function showUser(who) {
   me = who;
+  lang = langOf(who);
   const apps = await api("GET", "/portal/api/apps", lang);
   if (apps.status === 401) return showLogin();
   if (!apps.ok) return say(apps.message ?? text("network-error"));
   environments = apps.body.environments ?? [];
-  await Promise.all([loadSessions(), loadPrints()]);
+  await Promise.all([loadSessions(), loadPrints(), loadNotices()]);
   view = "apps";
   render();
 }
@@ -397,6 +551,7 @@ function showLogin() {
   environments = [];
   sessions = [];
   printJobs = [];
+  notices = { service_windows: [], announcements: [] };
   view = "login";
   render();
 }
@@ -492,6 +647,9 @@ async function logout() {
     // Single logout: the gateway ends the session and names the IdP's logout, if any.
     const answer = await api("POST", `/saml/${encodeURIComponent(me.tenant.slug)}/logout`, lang, {});
     if (answer.ok && typeof answer.body?.redirect === "string" && answer.body.redirect.startsWith("http")) {
+      // The IdP sends the browser back to the portal's front page; this tab then says the
+      // logout happened, as it does without the IdP.
+      sessionStorage.setItem(LOGGED_OUT_KEY, "1");
       location.assign(answer.body.redirect);
       return;
     }
@@ -515,11 +673,14 @@ async function start() {
     };
   }
   const answer = await api("GET", "/portal/api/me", lang);
+  const loggedOut = sessionStorage.getItem(LOGGED_OUT_KEY) === "1";
+  sessionStorage.removeItem(LOGGED_OUT_KEY);
   if (answer.status === 404) view = "none";
   else if (answer.ok) return showUser(answer.body);
   else if (answer.status === 401) view = "login";
   else say(answer.message ?? text("network-error"));
   render();
+  if (view === "login" && loggedOut) say(text("logged-out"));
 }
 
 async function checkReady() {
@@ -534,8 +695,19 @@ async function checkReady() {
 
 $("lang-toggle").addEventListener("click", (event) => {
   lang = event.currentTarget.dataset.lang === "en" ? "en" : "sv";
-  localStorage.setItem("hamn.lang", lang);
+  // The last message was in the other language; an outdated line helps no one.
+  say("");
   render();
+  // Remembered here and, when logged in, for the user (their next browser starts in it).
+  // One request after the other, so quick switches end with the last choice stored.
+  const chosen = lang;
+  const loggedIn = me !== null;
+  remembering = remembering.then(() => rememberLang(chosen, api, loggedIn));
+});
+$("notices-restore").addEventListener("click", () => {
+  setHiddenNotices(new Set());
+  render();
+  $("notices-heading").focus();
 });
 $("login-form").addEventListener("submit", login);
 $("saml").addEventListener("submit", samlLogin);

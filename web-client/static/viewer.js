@@ -12,12 +12,14 @@
 // job's PrintNotice shows "Utskrift klar — Öppna PDF" (a new tab, or a download) or why it
 // was refused, until closed (`body[data-prints]` counts them, `#print[data-job-id]`).
 import { pdfUrl, refusalText } from "./prints.js";
+import { storedLang } from "./language.js";
 import {
   CAPABILITIES, DEFAULT_LIMITS, MAX_SCALE_PERCENT, MIN_SCALE_PERCENT, ServerStream, WireError,
   closeReason, codeToScancode, encodeClient, statusText,
 } from "./wire.js";
 
-const lang = localStorage.getItem("hamn.lang") === "en" ? "en" : "sv";
+// The language the user chose in the portal (language.js keeps it per user and browser).
+const lang = storedLang();
 const TEXTS = {
   sv: {
     noTicket: "Länken saknar biljett. Starta programmet från portalen.",

@@ -1,5 +1,7 @@
-//! The portal API's state and route table: the login methods on offer, demo login, who am I, the app list, launch and
-//! logout under `/portal/api/`, and `.rdp` files for native clients. Every state-changing route of the portal passes the CSRF
+//! The portal API's state and route table: the login methods on offer, demo login, who am I
+//! (and the user's language), the app list, launch and logout, "Mina sessioner", "Mina
+//! utskrifter" and the banners (`notices`) under `/portal/api/`, and `.rdp` files for native
+//! clients. Every state-changing route of the portal passes the CSRF
 //! layer ([`super::csrf`], applied in [`super::router`]); handlers live in
 //! [`super::login`] and [`super::apps`].
 
@@ -13,7 +15,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use hamn_broker::db::Database;
 use hamn_broker::throttle::ThrottlePolicy;
 use hamn_broker::{Clock, SecretsKey, TicketIssuer, WebSessionPolicy};
@@ -90,6 +92,8 @@ impl std::fmt::Debug for PortalApi {
 pub fn router(api: Arc<PortalApi>) -> Router {
     let mut routes = Router::new()
         .route("/portal/api/me", get(super::login::me))
+        .route("/portal/api/me/language", put(super::notices::set_language))
+        .route("/portal/api/notices", get(super::notices::list))
         .route("/portal/api/login-methods", get(super::login::methods))
         .route("/portal/api/logout", post(super::login::logout))
         .route("/portal/api/apps", get(super::apps::list))

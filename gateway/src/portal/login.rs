@@ -54,6 +54,9 @@ pub struct Me {
     pub csrf_token: String,
     /// `user`, `tenant_admin` (the admin API for their tenant at `/api/v1`) or `operator`.
     pub role: Role,
+    /// The language the user chose (`sv` or `en`, `PUT /portal/api/me/language`); `null`:
+    /// never chosen, the browser's choice applies.
+    pub language: Option<Lang>,
 }
 
 #[derive(Debug, Serialize)]
@@ -161,6 +164,12 @@ async fn me_of(
         .await?
         .ok_or_else(|| DbError::Corrupt(format!("user {} has no tenant", user.id)))?;
     let role = roles::effective_role(&mut conn, &user).await?;
+    // A value the table's CHECK would not hold reads as "never chosen".
+    let language = match repo::users::language(&mut conn, user.id).await?.as_deref() {
+        Some("sv") => Some(Lang::Sv),
+        Some("en") => Some(Lang::En),
+        _ => None,
+    };
     Ok(Me {
         user: MeUser {
             id: user.id,
@@ -178,6 +187,7 @@ async fn me_of(
         expires_at: session.expires_at,
         csrf_token: web_session::csrf_token(token),
         role,
+        language,
     })
 }
 

@@ -14,6 +14,7 @@ mod csrf;
 mod demo_idp;
 mod lang;
 mod login;
+mod notices;
 mod prints;
 mod problem;
 pub mod rdp_file;

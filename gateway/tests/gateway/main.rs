@@ -6,6 +6,7 @@ mod demo_idp;
 mod display;
 mod host_health;
 mod native;
+mod notices;
 mod portal;
 mod printing;
 mod prints;

@@ -40,6 +40,8 @@ use crate::model::{
 use crate::model::{
     Incident, IncidentSeverity, IncidentState, IncidentUpdate, NewIncident, NewIncidentUpdate,
 };
+// Announcements: banners in the portal.
+use crate::model::{Announcement, AnnouncementSeverity, NewAnnouncement};
 // Service windows and release rings.
 use crate::model::{
     HostVersionReport, NewRollout, NewServiceWindow, Recurrence, Rollout, RolloutState,
@@ -54,6 +56,9 @@ use crate::model::{
         description = "Tenants, environments, pools, hosts, apps, groups, entitlements, sessions, roles, the access review, security events and the audit log. Callers authenticate with a TLS client certificate at the broker, or at `/api/v1` of the gateway's portal origin with the web session of a tenant-admin or operator (cookie `__Host-hamn_session`; state changes also need `Origin` and the `X-CSRF-Token` header)."
     ),
     components(schemas(
+        Announcement,
+        AnnouncementSeverity,
+        NewAnnouncement,
         AccessPath,
         AccessReview,
         AccessReviewUser,

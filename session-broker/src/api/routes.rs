@@ -7,9 +7,9 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::AdminState;
 use super::handlers::{
-    access_review, api_clients, apps, audit, credentials, entitlements, environments, groups,
-    host_commands, hosts, incidents, load, pools, printers, roles, rollouts, saml, security_events,
-    service_windows, sessions, tenants, users, web_session_settings, whoami,
+    access_review, announcements, api_clients, apps, audit, credentials, entitlements,
+    environments, groups, host_commands, hosts, incidents, load, pools, printers, roles, rollouts,
+    saml, security_events, service_windows, sessions, tenants, users, web_session_settings, whoami,
 };
 
 /// What an operation answers with on success.
@@ -297,6 +297,13 @@ pub fn api_routes() -> Vec<ApiRoute> {
         post("/tenants/{id}/incidents").doc("Post an incident (a disturbance or outage of one environment or all of the tenant's) with its first update; shown on the public status page", "incidents", Some("NewIncident"), Created("Incident")).operator().to(incidents::create),
         get("/incidents/{id}").doc("Get an incident and its updates", "incidents", None, One("Incident")).to(incidents::get),
         post("/incidents/{id}/updates").doc("Add an update to an open incident, optionally changing its state or severity; state resolved resolves it", "incidents", Some("NewIncidentUpdate"), Created("Incident")).operator().to(incidents::add_update),
+        // announcements: banners in the portal
+        get("/tenants/{id}/announcements").doc("List a tenant's announcements and those to every tenant, newest first", "announcements", None, Page("Announcement")).query(PAGING).to(announcements::list_for_tenant),
+        post("/tenants/{id}/announcements").doc("Announce a message to a tenant's users (a banner in the portal from starts_at until ends_at)", "announcements", Some("NewAnnouncement"), Created("Announcement")).to(announcements::create_for_tenant),
+        get("/announcements").doc("List every announcement, newest first", "announcements", None, Page("Announcement")).query(PAGING).operator().to(announcements::list),
+        post("/announcements").doc("Announce a message to every tenant's users", "announcements", Some("NewAnnouncement"), Created("Announcement")).operator().to(announcements::create),
+        get("/announcements/{id}").doc("Get an announcement", "announcements", None, One("Announcement")).to(announcements::get),
+        post("/announcements/{id}/end").doc("End an announcement now (the portal stops showing it; the record stays)", "announcements", None, One("Announcement")).to(announcements::end),
         // rollouts
         get("/apps/{id}/rollouts").doc("List an app's rollouts", "rollouts", None, Page("Rollout")).query(PAGING).to(rollouts::list),
         post("/apps/{id}/rollouts").doc("Roll a new build of an app out, UTB first, PROD after a delay", "rollouts", Some("NewRollout"), Created("Rollout")).operator().to(rollouts::create),

@@ -4,6 +4,7 @@
 #[macro_use]
 mod text_enum;
 pub mod access;
+pub mod announcement;
 pub mod api_client;
 pub mod app;
 pub mod audit;
@@ -31,6 +32,7 @@ pub use access::{
     RoleAssignment, RoleGrant, SecurityEvent, SecurityEventFilter, SecurityEventKind,
     SetWebSessionSettings, UserRoles, WebSessionSettings,
 };
+pub use announcement::{Announcement, AnnouncementSeverity, NewAnnouncement};
 pub use api_client::{ApiClient, ApiClientPatch, ApiClientScope, NewApiClient};
 pub use app::{App, AppKind, AppPatch, NewApp};
 pub use audit::{ActorKind, AuditEvent, AuditFilter, AuditOutcome, NewAuditEvent};

@@ -3,6 +3,7 @@
 //! event commit together or not at all).
 
 pub mod access;
+pub mod announcements;
 pub mod api_clients;
 pub mod apps;
 pub mod audit;

@@ -183,3 +183,29 @@ pub async fn list(
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, page.limit, |u| u.id))
 }
+
+/// The portal language the user chose (`sv` or `en`), if any.
+pub async fn language(conn: &mut AnyConnection, id: Uuid) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT language FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    match row {
+        Some(r) => get_opt_string(&r, "language"),
+        None => Ok(None),
+    }
+}
+
+/// Remembers the user's portal language (`sv` or `en`; the table refuses anything else).
+pub async fn set_language(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    language: &str,
+) -> Result<bool, DbError> {
+    let r = sqlx::query("UPDATE users SET language = $1 WHERE id = $2")
+        .bind(language)
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}

@@ -9,6 +9,7 @@
 mod support;
 
 mod access;
+mod announcements;
 mod api_crud;
 mod api_errors;
 mod audit_log;

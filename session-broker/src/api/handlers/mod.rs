@@ -2,6 +2,7 @@
 //! an audited [`super::mutation::Mutation`], answer JSON.
 
 pub mod access_review;
+pub mod announcements;
 pub mod api_clients;
 pub mod apps;
 pub mod audit;
