@@ -1,8 +1,10 @@
 //! The demo data `hamn up` starts with: tenant "Demo kommun" with PROD and UTB, the shared
 //! pool "Demopool" (host certificate policy `ignore`: the demo host's certificate is a
 //! lab one) with the bundled demo host and its Windows-style credentials, the apps "Procapita" and "Procapita UTB",
-//! the group "Alla användare" entitled to both, a demo user in it, and example service
-//! windows in the service description's release pattern. Idempotent: what
+//! the group "Alla användare" entitled to both, a demo user in it, two demo admins in it
+//! (`admin`, the tenant's tenant-admin, and `drift`, an operator; their roles assigned
+//! directly as `PUT /users/{id}/role` does), and example service windows in the service
+//! description's release pattern. Idempotent: what
 //! exists (looked up by its natural key) is left alone; what is created is audited as a
 //! system action, in one transaction.
 
@@ -19,16 +21,22 @@ use crate::model::pool::{
 use crate::model::{
     ActorKind, AppKind, AuditOutcome, DEFAULT_CLIPBOARD_MAX_BYTES, EnvironmentKind, HostCertPolicy,
     HostPool, HostState, NewApp, NewAuditEvent, NewEntitlement, NewEnvironment, NewGroup, NewHost,
-    NewHostPool, NewServiceWindow, NewTenant, NewUser, PoolStrategy, PrintDriver, ValidationErrors,
+    NewHostPool, NewServiceWindow, NewTenant, NewUser, PoolStrategy, PrintDriver, Role,
+    ValidationErrors,
 };
 use crate::repo::{
-    apps, audit, entitlements, environments, groups, hosts, pools, service_windows, tenants, users,
+    access, apps, audit, entitlements, environments, groups, hosts, pools, service_windows,
+    tenants, users,
 };
 use crate::secrets::{Secret, SecretsKey};
 
 pub const DEMO_TENANT_SLUG: &str = "demo";
 pub const DEMO_POOL_NAME: &str = "Demopool";
 pub const DEMO_GROUP_NAME: &str = "Alla användare";
+/// The demo tenant-admin's name (SAML NameID and demo-login name).
+pub const DEMO_ADMIN_NAME: &str = "admin";
+/// The demo operator's name.
+pub const DEMO_OPERATOR_NAME: &str = "drift";
 /// The build label the demo apps start on.
 pub const DEMO_APP_VERSION: &str = "2026.11";
 
@@ -99,6 +107,10 @@ pub struct DemoIds {
     pub app_utb: Uuid,
     pub group: Uuid,
     pub user: Uuid,
+    /// `admin`, tenant-admin of the demo tenant.
+    pub admin: Uuid,
+    /// `drift`, an operator.
+    pub operator: Uuid,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +195,38 @@ async fn seed_credentials(
     };
     audit::insert(c, &event).await?;
     Ok(())
+}
+
+/// The user named by `new` in the tenant, created when missing (with `role` assigned
+/// directly), and a member of the demo group (so the demo login, which wants an entitled
+/// user, takes them). The role of a user who exists is left alone: one an admin has
+/// changed since stays changed.
+async fn seed_member(
+    c: &mut AnyConnection,
+    tenant: Uuid,
+    group: Uuid,
+    new: &NewUser,
+    role: Option<Role>,
+) -> Result<Uuid, SeedError> {
+    let user = match users::get_by_name_id(c, tenant, &new.name_id).await? {
+        Some(u) => u,
+        None => {
+            new.validate()?;
+            let u = users::insert(c, tenant, new).await?;
+            audited(c, "user.create", Some(tenant), "user", u.id, &u).await?;
+            if let Some(role) = role {
+                access::set_direct_role(c, tenant, u.id, role).await?;
+                let after = crate::roles::user_roles(c, &u).await?;
+                audited(c, "user.role_set", Some(tenant), "user", u.id, &after).await?;
+            }
+            u
+        }
+    };
+    if groups::get_member(c, group, user.id).await?.is_none() {
+        let m = groups::add_member(c, tenant, group, user.id).await?;
+        audited(c, "group.member_add", Some(tenant), "group", group, &m).await?;
+    }
+    Ok(user.id)
 }
 
 /// The service description's release pattern (§4.5) as example windows, unless the tenant
@@ -414,32 +458,27 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
         }
     }
 
-    let user = match users::get_by_name_id(c, tenant.id, &seed.user_name_id).await? {
-        Some(u) => u,
-        None => {
-            let new = NewUser {
-                name_id: seed.user_name_id.clone(),
-                hsa_id: seed.user_hsa_id.clone(),
-                display_name: seed.user_display_name.clone(),
-            };
-            new.validate()?;
-            let u = users::insert(c, tenant.id, &new).await?;
-            audited(c, "user.create", Some(tenant.id), "user", u.id, &u).await?;
-            u
-        }
+    let demo_user = NewUser {
+        name_id: seed.user_name_id.clone(),
+        hsa_id: seed.user_hsa_id.clone(),
+        display_name: seed.user_display_name.clone(),
     };
-    if groups::get_member(c, group.id, user.id).await?.is_none() {
-        let m = groups::add_member(c, tenant.id, group.id, user.id).await?;
-        audited(
-            c,
-            "group.member_add",
-            Some(tenant.id),
-            "group",
-            group.id,
-            &m,
-        )
-        .await?;
-    }
+    let user = seed_member(c, tenant.id, group.id, &demo_user, None).await?;
+
+    // The demo's admins, to run the admin console with (`/admin`).
+    let admin_user = NewUser {
+        name_id: DEMO_ADMIN_NAME.into(),
+        hsa_id: None,
+        display_name: "Anna Admin".into(),
+    };
+    let admin = seed_member(c, tenant.id, group.id, &admin_user, Some(Role::TenantAdmin)).await?;
+    let operator_user = NewUser {
+        name_id: DEMO_OPERATOR_NAME.into(),
+        hsa_id: None,
+        display_name: "Dag Drift".into(),
+    };
+    let operator =
+        seed_member(c, tenant.id, group.id, &operator_user, Some(Role::Operator)).await?;
 
     seed_service_windows(c, tenant.id, prod, utb, crate::db::row::now()).await?;
 
@@ -453,7 +492,9 @@ pub async fn demo(db: &Database, seed: DemoSeed) -> Result<DemoIds, SeedError> {
         app_prod: app_ids[0],
         app_utb: app_ids[1],
         group: group.id,
-        user: user.id,
+        user,
+        admin,
+        operator,
     })
 }
 

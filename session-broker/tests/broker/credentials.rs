@@ -195,8 +195,8 @@ async fn demo_seed_stores_credentials_idempotently(b: Backend) {
     let ids = seed::demo(h.db(), with_key.clone()).await.unwrap();
     let events = h.audit("").await.len();
     assert_eq!(
-        events, 16,
-        "the 12 records, 3 example service windows and the credentials"
+        events, 22,
+        "the 16 records, 2 admin roles, 3 example service windows and the credentials"
     );
     let creds = credentials::resolve(h.db(), &key, ids.pool).await.unwrap();
     assert_eq!(

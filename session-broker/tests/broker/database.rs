@@ -99,8 +99,8 @@ async fn demo_seed_is_idempotent(b: Backend) {
     let first = seed::demo(h.db(), DemoSeed::default()).await.expect("seed");
     let events = h.audit("").await.len();
     assert_eq!(
-        events, 15,
-        "each created record (three example service windows too) audited once"
+        events, 21,
+        "each created record (three example service windows, the admins' roles too) audited once"
     );
     let again = seed::demo(h.db(), DemoSeed::default())
         .await
@@ -146,6 +146,28 @@ async fn demo_seed_is_idempotent(b: Backend) {
         );
     }
     drop(conn);
+    // The demo admins: entitled like the demo user (the demo login wants that), each with
+    // their role.
+    for (user, role) in [(first.admin, "tenant_admin"), (first.operator, "operator")] {
+        let roles = h
+            .op(Method::GET, &format!("/api/v1/users/{user}/role"), None)
+            .await;
+        assert_eq!(
+            (
+                roles.json["direct"].as_str(),
+                roles.json["effective"].as_str()
+            ),
+            (Some(role), Some(role)),
+            "{}",
+            roles.json
+        );
+        let mut conn = h.db().pool().acquire().await.unwrap();
+        assert!(
+            repo::entitlements::is_entitled(&mut conn, first.app_prod, user)
+                .await
+                .unwrap()
+        );
+    }
     let sys = h.audit("action=tenant.create").await;
     assert_eq!(
         (sys[0]["actor_kind"].as_str(), sys[0]["actor_name"].as_str()),
