@@ -1,6 +1,7 @@
 //! End-to-end tests of the `hamn` binary against real peers: curl, headless Chromium,
 //! xfreerdp under Xvfb. One test binary for the root crate (linking is slow on two cores).
 
+mod admin_operations;
 mod config_check;
 mod demo_idp;
 mod print;
