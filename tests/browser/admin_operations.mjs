@@ -5,10 +5,11 @@
 // browser's clock behind, by the broker (both in Swedish, naming the rule), an access
 // revoked from the access review and the review downloaded as CSV, the audit log filtered
 // and exported as CSV and JSON lines, quotas and security events; another tenant's ids are
-// 404 through /api/v1 on this origin and nothing of it shows. axe-core on every section in
+// 404 through /api/v1 on this origin and nothing of it shows; the operator is offered
+// emergency windows and sets a limit. axe-core on every section in
 // Swedish and on one in English; screenshots B-<section>[-en].
 // Usage: node admin_operations.mjs URL CONFIG.json   (exit 0 on success, 1 with a reason)
-//   CONFIG: { login, victim: {name_id, display_name}, session_user, window_title,
+//   CONFIG: { login, operator, victim: {name_id, display_name}, session_user, window_title,
 //             other: {tenant, environment, window, user, words: [text that must not show]} }
 import { readFileSync } from "node:fs";
 import { checkA11y, expect, launch, newContext } from "./lib.mjs";
@@ -23,10 +24,10 @@ function stockholmDate(ms) {
   return new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Stockholm", year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
 }
 
-async function login(page) {
+async function login(page, name = config.login) {
   await page.goto(`${url}/`);
   await page.waitForSelector("#login:not([hidden])");
-  await page.fill("#username", config.login);
+  await page.fill("#username", name);
   await page.press("#username", "Enter");
   await page.waitForSelector("#apps:not([hidden])", { timeout: 15000 });
 }
@@ -294,6 +295,21 @@ try {
   expect(serverRefusal.includes("minst 7 dagar i förväg") && serverRefusal.includes("Startdatum"), `broker refusal: ${serverRefusal}`);
   expect(!/announced|ahead/.test(serverRefusal), `the refusal is not in Swedish: ${serverRefusal}`);
   await behind.close();
+
+  // The operator (drift): the emergency choice is offered, and the limits can be set.
+  const operatorContext = await newContext(browser);
+  const operator = await operatorContext.newPage();
+  await login(operator, config.operator);
+  await section(operator, "service-windows", "table.month");
+  expect(await operator.$("input[name=emergency]") !== null, "an operator is not offered emergency windows");
+  await section(operator, "quotas", "form.admin-form");
+  await operator.fill("input[name=max_sessions]", "40");
+  await operator.click("form.admin-form button[type=submit]");
+  await message(operator, "Gränserna är sparade");
+  const limitRow = await operator.textContent("tbody tr:has-text('Samtidiga sessioner i organisationen')");
+  expect(limitRow.includes("40") && limitRow.includes("gott om utrymme"), `limit row: ${limitRow}`);
+  await checkA11y(operator, "B-quotas-operator");
+  await operatorContext.close();
   await context.close();
 } catch (error) {
   failed = error;

@@ -129,6 +129,7 @@ fn a_tenant_admin_runs_the_day_to_day_from_the_console() {
         &config,
         json!({
             "login": "admin",
+            "operator": "drift",
             "victim": {"name_id": "bertil", "display_name": "Bertil Berg"},
             "session_user": "Bertil Berg",
             "window_title": window_title,

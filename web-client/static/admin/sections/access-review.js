@@ -71,6 +71,7 @@ const texts = {
 };
 
 async function render(container, ctx) {
+  container.classList.add("ops");
   const lang = getLang();
   const unusedField = field({
     name: "unused_days", label: t(`${P}-unused-days`), type: "number", min: 1, max: 3650,

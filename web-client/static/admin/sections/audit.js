@@ -98,6 +98,7 @@ function details(e) {
 }
 
 async function render(container, ctx) {
+  container.classList.add("ops");
   const lang = getLang();
   const p = (k) => ctx.params.get(k) ?? "";
   const fields = {

@@ -70,6 +70,7 @@ function level(used, max) {
 }
 
 async function render(container, ctx) {
+  container.classList.add("ops");
   const lang = getLang();
   const view = h("div");
   const draw = async () => {

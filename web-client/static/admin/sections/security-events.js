@@ -57,6 +57,7 @@ const texts = {
 };
 
 async function render(container, ctx) {
+  container.classList.add("ops");
   const lang = getLang();
   const kind = field({
     name: "kind", label: t(`${P}-kind`), type: "select", value: ctx.params.get("kind") ?? "",

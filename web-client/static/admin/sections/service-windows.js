@@ -257,6 +257,7 @@ function noticeRefusal(startField, lang) {
 }
 
 async function render(container, ctx) {
+  container.classList.add("ops");
   const lang = getLang();
   const operator = ctx.role === "operator";
   let month = /^\d{4}-\d{2}$/.test(ctx.params.get("month") ?? "") ? ctx.params.get("month") : stockholm(Date.now()).date.slice(0, 7);

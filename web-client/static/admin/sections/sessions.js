@@ -75,6 +75,7 @@ const texts = {
 const STATE_BADGE = { active: "ok", disconnected: "warn", launching: "info", ended: "bad" };
 
 async function render(container, ctx) {
+  container.classList.add("ops");
   const lang = getLang();
   const [users, apps] = await Promise.all([
     everything(ctx, `/api/v1/tenants/${ctx.tenantId}/users`),
