@@ -22,22 +22,23 @@ export function stockholm(value) {
   };
 }
 
-/** The instant at Stockholm wall-clock `date` ("YYYY-MM-DD") `time` ("HH:MM"); in the
- * hour skipped in spring, the instant one hour later, as the broker does. */
+/** The instant at Stockholm wall-clock `date` ("YYYY-MM-DD") `time` ("HH:MM"), read as
+ * the broker reads one (`service_windows::tz::from_local`, RFC 5545): in the autumn hour
+ * that occurs twice, the first (summer-time) one; in the spring hour that does not exist,
+ * with the offset before the gap (02:30 is 03:30 summer time). */
 export function fromStockholm(date, time) {
   const [y, m, d] = date.split("-").map(Number);
   const [hh, mm] = (time || "00:00").split(":").map(Number);
   const wall = Date.UTC(y, m - 1, d, hh, mm);
-  const offsetAt = (instant) => {
-    const p = stockholm(instant);
-    const [py, pm, pd] = p.date.split("-").map(Number);
-    const [ph, pmin] = p.time.split(":").map(Number);
-    return Date.UTC(py, pm - 1, pd, ph, pmin) - Math.floor(instant / 60000) * 60000;
-  };
-  let instant = wall - offsetAt(wall);
-  const second = wall - offsetAt(instant);
-  if (second !== instant) instant = Math.max(instant, second);
-  return new Date(instant);
+  const HOUR = 3600000;
+  for (const offset of [2 * HOUR, HOUR]) {
+    const candidate = wall - offset;
+    const back = stockholm(candidate);
+    const [by, bm, bd] = back.date.split("-").map(Number);
+    const [bh, bmin] = back.time.split(":").map(Number);
+    if (Date.UTC(by, bm - 1, bd, bh, bmin) === wall) return new Date(candidate);
+  }
+  return new Date(wall - HOUR);
 }
 
 /** A `datetime-local` value ("YYYY-MM-DDTHH:MM") read as Stockholm time, as RFC 3339. */
