@@ -173,6 +173,39 @@ try {
   expect(await page.evaluate(() => document.activeElement?.dataset?.window !== undefined), "the calendar entry does not lead to the list");
   await checkA11y(page, "B-service-windows");
 
+  // A weekly window (Mondays and Thursdays 19:00, an hour) is listed by its rule, shows on
+  // its days, and is cancelled after a confirmation.
+  await page.selectOption("select[name=kind]", "weekly");
+  await page.waitForSelector("fieldset.days");
+  await page.selectOption("select[name=environment_id]", prod);
+  await page.fill("input[name=title]", "Veckovis omstart");
+  await page.check("fieldset.days input[value=MO]");
+  await page.check("fieldset.days input[value=TH]");
+  await page.fill("input[name=start_time]", "19:00");
+  await page.fill("input[name=duration_minutes]", "60");
+  await page.fill("input[name=first_date]", start);
+  await page.click("form.admin-form button[type=submit]");
+  await message(page, "Servicefönstret ”Veckovis omstart” är inlagt");
+  const weekly = await page.textContent(".window-list tbody tr:has-text('Veckovis omstart')");
+  // The broker keeps a weekly rule from its first occurrence: the first Monday or Thursday.
+  const firstOccurrence = [0, 1, 2, 3, 4, 5, 6]
+    .map((i) => new Date(Date.parse(`${start}T12:00:00Z`) + i * DAY).toISOString().slice(0, 10))
+    .find((d) => [1, 4].includes(new Date(`${d}T12:00:00Z`).getUTCDay()));
+  expect(weekly.includes(`Varje måndag och torsdag 19:00–20:00 (60 min), från ${firstOccurrence}`), `weekly row: ${weekly}`);
+  const weeklyDays = await page.$$eval("table.month td", (cells) => cells
+    .filter((c) => c.textContent.includes("19:00–20:00 PROD: Veckovis omstart")).map((c) => c.dataset.day));
+  const starting = (await page.$$eval("table.month td", (cells) => cells.map((c) => c.dataset.day))).filter((d) => d >= start);
+  const expected = starting.filter((d) => [1, 4].includes(new Date(`${d}T12:00:00Z`).getUTCDay()));
+  expect(weeklyDays.length > 0 && weeklyDays.join() === expected.join(), `weekly days ${weeklyDays} (expected ${expected})`);
+  await page.click("button[aria-label='Ställ in: Veckovis omstart']");
+  await page.waitForSelector("dialog.confirm[open]");
+  await page.click("dialog.confirm button.danger");
+  await message(page, "Servicefönstret ”Veckovis omstart” är inställt");
+  expect(await page.$(".window-list tbody tr:has-text('Veckovis omstart')") === null, "the cancelled window is still listed");
+  expect(!(await page.textContent("table.month")).includes("Veckovis omstart"), "the cancelled window is still in the calendar");
+  await page.selectOption("select[name=kind]", "once");
+  await page.waitForSelector("input[name=start_date]");
+
   // Under 7 days: the form refuses it itself, naming the rule, and sends nothing.
   const before = posts.length;
   await page.selectOption("select[name=environment_id]", prod);
