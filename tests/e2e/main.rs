@@ -2,6 +2,7 @@
 //! xfreerdp under Xvfb. One test binary for the root crate (linking is slow on two cores).
 
 mod admin_console;
+mod admin_operations;
 mod config_check;
 mod demo_idp;
 mod portal_flow;

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod caller;
+pub mod export;
 pub mod extract;
 pub mod handlers;
 pub mod mutation;

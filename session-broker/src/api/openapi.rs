@@ -312,6 +312,25 @@ fn build() -> Doc {
                             .build(),
                     ),
             ),
+            Response::Export(s) => op.response(
+                "200",
+                ResponseBuilder::new()
+                    .description(format!(
+                        "A file: CSV with a header line, or JSON lines, one {s} per line"
+                    ))
+                    .content(
+                        "text/csv",
+                        ContentBuilder::new()
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    )
+                    .content(
+                        crate::api::export::JSON_LINES,
+                        ContentBuilder::new()
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    ),
+            ),
         };
         op = op
             .response(

@@ -25,6 +25,8 @@ pub enum Response {
     NoContent,
     /// 200 with the named schema as JSON, or the same report as `text/csv`.
     Report(&'static str),
+    /// 200 with a file: CSV, or JSON lines of the named schema.
+    Export(&'static str),
 }
 
 /// One operation of `/api/v1`.
@@ -91,6 +93,20 @@ const AUDIT_QUERY: &[(&str, &str)] = &[
     ("to", "RFC 3339; before"),
     ("limit", "page size, 1-500 (default 100)"),
     ("cursor", "next_cursor of the previous page"),
+];
+
+const AUDIT_EXPORT_QUERY: &[(&str, &str)] = &[
+    ("format", "csv or jsonl (required)"),
+    ("tenant_id", "only this tenant's events"),
+    ("action", "exact action, e.g. tenant.create"),
+    (
+        "actor_id",
+        "API client id, or cn:NAME for configured operators",
+    ),
+    ("outcome", "success, refused or failed"),
+    ("target_id", "id of the changed resource"),
+    ("from", "RFC 3339; at or after"),
+    ("to", "RFC 3339; before"),
 ];
 
 const REVIEW_QUERY: &[(&str, &str)] = &[
@@ -223,7 +239,7 @@ fn delete(path: &'static str) -> R {
     }
 }
 
-use Response::{Created, NoContent, One, Page, Report};
+use Response::{Created, Export, NoContent, One, Page, Report};
 
 /// Every operation of `/api/v1`.
 // One line per operation reads as a table.
@@ -288,10 +304,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
         // service windows
         get("/tenants/{id}/service-windows").doc("List a tenant's service windows", "service-windows", None, Page("ServiceWindow")).query(PAGING).to(service_windows::list_for_tenant),
         get("/environments/{id}/service-windows").doc("List an environment's service windows", "service-windows", None, Page("ServiceWindow")).query(PAGING).to(service_windows::list_for_environment),
-        post("/environments/{id}/service-windows").doc("Announce a service window (one-off or weekly, Europe/Stockholm; 7 days ahead unless emergency)", "service-windows", Some("NewServiceWindow"), Created("ServiceWindow")).operator().to(service_windows::create),
+        post("/environments/{id}/service-windows").doc("Announce a service window (one-off or weekly, Europe/Stockholm; 7 days ahead unless emergency, which operators alone may set); tenant admins for their own environments", "service-windows", Some("NewServiceWindow"), Created("ServiceWindow")).to(service_windows::create),
         get("/service-windows/{id}").doc("Get a service window", "service-windows", None, One("ServiceWindow")).to(service_windows::get),
-        patch("/service-windows/{id}").doc("Change a service window's title, description or logoff point", "service-windows", Some("ServiceWindowPatch"), One("ServiceWindow")).operator().to(service_windows::update),
-        delete("/service-windows/{id}").doc("Cancel a service window that is not in progress", "service-windows", None, NoContent).operator().to(service_windows::delete),
+        patch("/service-windows/{id}").doc("Change a service window's title, description or logoff point (an emergency window: operators only)", "service-windows", Some("ServiceWindowPatch"), One("ServiceWindow")).to(service_windows::update),
+        delete("/service-windows/{id}").doc("Cancel a service window that is not in progress (an emergency window: operators only)", "service-windows", None, NoContent).to(service_windows::delete),
         // incidents (the public status page)
         get("/tenants/{id}/incidents").doc("List a tenant's incidents with their updates, newest first", "incidents", None, Page("Incident")).query(INCIDENT_QUERY).to(incidents::list),
         post("/tenants/{id}/incidents").doc("Post an incident (a disturbance or outage of one environment or all of the tenant's) with its first update; shown on the public status page", "incidents", Some("NewIncident"), Created("Incident")).operator().to(incidents::create),
@@ -340,6 +356,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         post("/sessions/{id}/printer").doc("Issue a printer URI for a live session: an IPP Everywhere printer (ipps://…/ipp/print/{token}) whose jobs become PDFs for the session's user; for a host agent bound to the session's host, the session's tenant and operators", "sessions", None, Created("PrinterUri")).to(printers::issue),
         get("/sessions/{id}/commands").doc("A session's commands and host commands, with their delivery state", "sessions", None, One("SessionCommandList")).to(sessions::commands),
         get("/audit").doc("Read the audit log, newest first", "audit", None, Page("AuditEvent")).query(AUDIT_QUERY).to(audit::list),
+        get("/audit/export").doc("Export the audit log with the filters of GET /audit, newest first, as CSV (formula-safe cells) or JSON lines; at most 50,000 events (more: 422, narrow the filters); audited as audit.export", "audit", None, Export("AuditEvent")).query(AUDIT_EXPORT_QUERY).to(audit::export),
         get("/audit/{id}").doc("Get an audit event", "audit", None, One("AuditEvent")).to(audit::get),
         get("/security-events").doc("Attack patterns raised from refused logins and launches, newest first", "security", None, Page("SecurityEvent")).query(SECURITY_QUERY).to(security_events::list),
         get("/security-events/{id}").doc("Get a security event", "security", None, One("SecurityEvent")).to(security_events::get),

@@ -7,8 +7,8 @@ use uuid::Uuid;
 use super::sql::Sql;
 use crate::db::DbError;
 use crate::db::row::{
-    get_enum, get_opt_json, get_opt_string, get_opt_uuid, get_string, get_time, get_uuid, millis,
-    now,
+    get_enum, get_i64, get_opt_json, get_opt_string, get_opt_uuid, get_string, get_time, get_uuid,
+    millis, now,
 };
 use crate::model::{AuditEvent, AuditFilter, AuditOutcome, NewAuditEvent, Page, PageRequest};
 
@@ -84,6 +84,17 @@ pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<AuditEvent
     row.as_ref().map(from_row).transpose()
 }
 
+/// `filter` as conditions on `sql`.
+fn filtered(sql: &mut Sql, filter: &AuditFilter) {
+    sql.and_uuid("tenant_id", filter.tenant_id)
+        .and_text("action", filter.action.as_deref())
+        .and_text("actor_id", filter.actor_id.as_deref())
+        .and_text("outcome", filter.outcome.map(AuditOutcome::as_str))
+        .and_text("target_id", filter.target_id.as_deref())
+        .and_time("at", ">=", filter.from)
+        .and_time("at", "<", filter.to);
+}
+
 /// Newest first.
 pub async fn list(
     conn: &mut AnyConnection,
@@ -91,15 +102,21 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<AuditEvent>, DbError> {
     let mut sql = Sql::new(SELECT);
-    sql.and_uuid("tenant_id", filter.tenant_id)
-        .and_text("action", filter.action.as_deref())
-        .and_text("actor_id", filter.actor_id.as_deref())
-        .and_text("outcome", filter.outcome.map(AuditOutcome::as_str))
-        .and_text("target_id", filter.target_id.as_deref())
-        .and_time("at", ">=", filter.from)
-        .and_time("at", "<", filter.to)
-        .page(page, true);
+    filtered(&mut sql, filter);
+    sql.page(page, true);
     let rows = sql.fetch_all(conn).await?;
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(items, page.limit, |e| e.id))
+}
+
+/// How many events match `filter`.
+pub async fn count(conn: &mut AnyConnection, filter: &AuditFilter) -> Result<u64, DbError> {
+    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM audit_events");
+    filtered(&mut sql, filter);
+    let rows = sql.fetch_all(conn).await?;
+    let n = match rows.first() {
+        Some(r) => get_i64(r, "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
 }

@@ -198,3 +198,211 @@ async fn audit_filters_by_time_and_outcome(b: Backend) {
     h.finish().await;
 }
 both!(audit_filters_by_time_and_outcome);
+
+/// The body of an answer as text (a one-line JSON-lines file parses as JSON).
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => format!("{other}\n"),
+    }
+}
+
+/// `GET /audit/export`: the filters of `GET /audit`, the caller's scope, CSV whose cells
+/// cannot become formulas, JSON lines that parse back to the events, the bound, and an
+/// `audit.export` event for every export.
+async fn audit_export_is_filtered_scoped_formula_safe_and_audited(b: Backend) {
+    let h = Harness::new(b).await;
+    let a = h.tenant_with_app("ale").await;
+    let other = h.tenant_with_app("bjuv").await;
+    h.create("/api/v1/api-clients", json!({"name": "=HYPERLINK(\"http://evil\")", "subject_cn": "ale-auditor", "scope": "tenant", "tenant_id": a.tenant})).await;
+    let me = crate::support::client_cert("ale-auditor");
+    let group = h
+        .as_(
+            &me,
+            Method::POST,
+            &format!("/api/v1/tenants/{}/groups", a.tenant),
+            Some(json!({"name": "-Vård"})),
+        )
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{:#}", group.json);
+    let group = id_of(&group.json);
+
+    // The tenant's own log, as the listing shows it, is what the CSV holds.
+    let listed = h
+        .as_(&me, Method::GET, "/api/v1/audit?limit=500", None)
+        .await;
+    let listed = listed.json["items"].as_array().cloned().unwrap_or_default();
+    assert!(listed.len() >= 4, "{listed:#?}");
+    let r = h
+        .as_(&me, Method::GET, "/api/v1/audit/export?format=csv", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    assert_eq!(r.content_type, "text/csv; charset=utf-8");
+    let csv = text(&r.json);
+    let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "id,at,tenant_id,actor_kind,actor_id,actor_name,action,target_type,target_id,outcome,source_address,detail,before,after"
+    );
+    let ids: Vec<&str> = lines[1..]
+        .iter()
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    let listed_ids: Vec<&str> = listed.iter().filter_map(|e| e["id"].as_str()).collect();
+    assert_eq!(ids, listed_ids, "newest first, exactly the tenant's events");
+    assert!(
+        !csv.contains(&other.tenant),
+        "another tenant's events leaked: {csv}"
+    );
+    // The client's formula of a name is defused; JSON cells are quoted whole.
+    let created = lines
+        .iter()
+        .find(|l| l.contains(&group) && l.contains("group.create"))
+        .unwrap_or_else(|| panic!("no group.create line: {csv}"));
+    assert!(
+        created.contains(",\"'=HYPERLINK(\"\"http://evil\"\")\","),
+        "{created}"
+    );
+    assert!(!created.contains(",=HYPERLINK"), "{created}");
+    assert!(
+        created.ends_with("\"}\"") && created.contains(",\"{\"\"created_at\"\":"),
+        "JSON cells are quoted: {created}"
+    );
+    assert!(created.contains("\"\"name\"\":\"\"-Vård\"\""), "{created}");
+
+    // Another tenant's log is empty for it: a header and nothing else.
+    let r = h
+        .as_(
+            &me,
+            Method::GET,
+            &format!("/api/v1/audit/export?format=csv&tenant_id={}", other.tenant),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    assert_eq!(
+        text(&r.json).split_terminator("\r\n").count(),
+        1,
+        "{:#}",
+        r.json
+    );
+
+    // JSON lines with filters, as the operator: each line an event that passes them.
+    let r = h
+        .op(
+            Method::GET,
+            "/api/v1/audit/export?format=jsonl&action=tenant.create",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    assert_eq!(r.content_type, "application/x-ndjson");
+    let events: Vec<serde_json::Value> = text(&r.json)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["action"] == "tenant.create" && e["outcome"] == "success")
+    );
+    assert_eq!(events[0]["target_id"], json!(other.tenant), "newest first");
+    let r = h
+        .op(Method::GET, &format!("/api/v1/audit/export?format=jsonl&tenant_id={}&actor_id=cn:{OPERATOR_CN}&target_id={}", a.tenant, a.app), None)
+        .await;
+    assert_eq!(text(&r.json).lines().count(), 1, "{:#}", r.json);
+
+    // Malformed requests name the parameter.
+    for (query, field) in [
+        ("", "format"),
+        ("format=xml", "format"),
+        ("format=csv&limit=5", "limit"),
+        ("format=csv&outcome=maybe", "outcome"),
+    ] {
+        let r = h
+            .op(Method::GET, &format!("/api/v1/audit/export?{query}"), None)
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {:#}", r.json);
+        assert_eq!(
+            crate::support::fields(&r.json),
+            [field],
+            "{query}: {:#}",
+            r.json
+        );
+    }
+
+    // Every export is audited with its format, rows and filters, in the exporter's tenant.
+    let exports = h.audit("action=audit.export").await;
+    assert_eq!(exports.len(), 4, "{exports:#?}");
+    let mine: Vec<&serde_json::Value> = exports
+        .iter()
+        .filter(|e| e["tenant_id"] == json!(a.tenant))
+        .collect();
+    assert_eq!(
+        mine.len(),
+        3,
+        "two tenant exports and the operator's for the tenant: {exports:#?}"
+    );
+    let first = exports.last().expect("the tenant's first export");
+    assert_eq!(first["actor_name"], json!("=HYPERLINK(\"http://evil\")"));
+    assert_eq!(first["after"]["format"], json!("csv"));
+    assert_eq!(first["after"]["rows"], json!(listed.len()));
+    assert_eq!(exports[1]["after"]["rows"], json!(2));
+    assert_eq!(
+        exports[1]["after"]["filter"]["action"],
+        json!("tenant.create")
+    );
+
+    // More than 50,000 matching events: refused, naming the bound, before anything is read.
+    let bulk = match b {
+        Backend::Sqlite => "printf('00000000-0000-7000-8000-%012d', i)",
+        Backend::Postgres => "'00000000-0000-7000-8000-' || lpad(i::text, 12, '0')",
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50001) \
+         INSERT INTO audit_events (id, at, actor_kind, actor_name, action, outcome) \
+         SELECT {bulk}, 0, 'system', 'test', 'bulk.test', 'success' FROM n"
+    )))
+    .execute(h.db().pool())
+    .await
+    .expect("bulk insert");
+    let r = h
+        .op(
+            Method::GET,
+            "/api/v1/audit/export?format=csv&action=bulk.test",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:#}", r.json);
+    assert_eq!(r.json["type"], json!("urn:hamn:problem:export-too-large"));
+    assert!(
+        r.json["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("50001 events match"),
+        "{:#}",
+        r.json
+    );
+    // Exactly at the bound it is one file.
+    sqlx::query("DELETE FROM audit_events WHERE id = '00000000-0000-7000-8000-000000000001'")
+        .execute(h.db().pool())
+        .await
+        .expect("delete one");
+    let r = h
+        .op(
+            Method::GET,
+            "/api/v1/audit/export?format=csv&action=bulk.test",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    assert_eq!(
+        text(&r.json).split_terminator("\r\n").count(),
+        50_001,
+        "header and 50,000 rows"
+    );
+    h.finish().await;
+}
+both!(audit_export_is_filtered_scoped_formula_safe_and_audited);

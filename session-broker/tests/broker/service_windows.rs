@@ -147,16 +147,11 @@ async fn windows_are_announced_seven_days_ahead_and_scoped(b: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
-    // Changes are the operator's (§4.5: a shared platform's windows are not moved at one
-    // customer's request), for its own windows as for others'.
+    // Another tenant's windows cannot be changed either: they do not exist for it. (What
+    // a tenant may change of its own: `tenant_admins_announce_change_and_cancel_their_own`.)
     let body =
         json!({"title": "y", "starts_at": rfc(later), "ends_at": rfc(later + Duration::hours(1))});
     for (method, p, body) in [
-        (
-            Method::POST,
-            format!("/api/v1/environments/{}/service-windows", a.prod),
-            Some(body.clone()),
-        ),
         (
             Method::POST,
             format!("/api/v1/environments/{}/service-windows", other.prod),
@@ -164,18 +159,8 @@ async fn windows_are_announced_seven_days_ahead_and_scoped(b: Backend) {
         ),
         (
             Method::PATCH,
-            format!("/api/v1/service-windows/{one_off}"),
-            Some(json!({"title": "y"})),
-        ),
-        (
-            Method::PATCH,
             format!("/api/v1/service-windows/{theirs}"),
             Some(json!({"title": "y"})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/service-windows/{one_off}"),
-            None,
         ),
         (
             Method::DELETE,
@@ -186,7 +171,7 @@ async fn windows_are_announced_seven_days_ahead_and_scoped(b: Backend) {
         let r = h.as_(&me, method.clone(), &p, body).await;
         assert_eq!(
             r.status,
-            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
             "{method} {p}: {:#}",
             r.json
         );
@@ -229,6 +214,146 @@ async fn windows_are_announced_seven_days_ahead_and_scoped(b: Backend) {
     h.finish().await;
 }
 both!(windows_are_announced_seven_days_ahead_and_scoped);
+
+/// A tenant's admin (here its API client; the portal's tenant-admins have the same scope)
+/// announces, changes and cancels its own environments' windows under the same 7-day rule,
+/// audited as its own actions; emergency windows stay the operators': creating one is 403,
+/// and so is changing or cancelling one an operator announced.
+async fn tenant_admins_announce_change_and_cancel_their_own(b: Backend) {
+    let h = Harness::new(b).await;
+    let a = h.tenant_with_app("ale").await;
+    h.create("/api/v1/api-clients", json!({"name": "Ale admin", "subject_cn": "ale-admin", "scope": "tenant", "tenant_id": a.tenant})).await;
+    let me = client_cert("ale-admin");
+    let path = format!("/api/v1/environments/{}/service-windows", a.prod);
+    let soon = ahead(3);
+    let later = ahead(9);
+
+    // The notice rule holds for tenants as for operators.
+    let r = h
+        .as_(&me, Method::POST, &path, Some(json!({"title": "Byte av server", "starts_at": rfc(soon), "ends_at": rfc(soon + Duration::hours(2))})))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:#}", r.json);
+    assert_eq!(fields(&r.json), ["starts_at"], "{:#}", r.json);
+    // An emergency is the operators' call, whatever the notice.
+    for start in [soon, later] {
+        let r = h
+            .as_(&me, Method::POST, &path, Some(json!({"title": "Akut", "emergency": true, "starts_at": rfc(start), "ends_at": rfc(start + Duration::hours(1))})))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{:#}", r.json);
+        assert_eq!(fields(&r.json), ["emergency"], "{:#}", r.json);
+    }
+    // A week and more ahead: its own window, one-off and weekly.
+    let r = h
+        .as_(&me, Method::POST, &path, Some(json!({"title": "Byte av server", "description": "Procapita flyttas.", "starts_at": rfc(later), "ends_at": rfc(later + Duration::hours(2)), "logoff_after_minutes": 10})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.json);
+    assert_eq!(r.json["emergency"], json!(false));
+    let mine = id_of(&r.json);
+    let first = (OffsetDateTime::now_utc() + Duration::days(10)).date();
+    let r = h
+        .as_(&me, Method::POST, &path, Some(json!({"title": "Veckounderhåll", "recurrence": {"days": ["WE"], "start_time": "19:00", "duration_minutes": 60, "first_date": first.to_string()}})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.json);
+    let weekly = id_of(&r.json);
+    let r = h
+        .as_(
+            &me,
+            Method::PATCH,
+            &format!("/api/v1/service-windows/{mine}"),
+            Some(json!({"title": "Byte av databasserver", "logoff_after_minutes": 0})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    assert_eq!(r.json["title"], json!("Byte av databasserver"));
+    let r = h
+        .as_(
+            &me,
+            Method::DELETE,
+            &format!("/api/v1/service-windows/{weekly}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:#}", r.json);
+    let r = h
+        .as_(
+            &me,
+            Method::GET,
+            &format!("/api/v1/service-windows/{weekly}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "cancelled: {:#}", r.json);
+    // Audited as the tenant's client, in the tenant's log.
+    let audit = h
+        .audit(&format!(
+            "tenant_id={}&action=service_window.create",
+            a.tenant
+        ))
+        .await;
+    assert_eq!(audit.len(), 2, "{audit:#?}");
+    assert!(
+        audit
+            .iter()
+            .all(|e| e["actor_kind"] == "api_client" && e["actor_name"] == "Ale admin"),
+        "{audit:#?}"
+    );
+    assert_eq!(
+        h.audit(&format!("target_id={mine}&action=service_window.update"))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        h.audit(&format!("target_id={weekly}&action=service_window.delete"))
+            .await
+            .len(),
+        1
+    );
+
+    // An operator's emergency window in the tenant's environment: the tenant reads it but
+    // neither changes nor cancels it.
+    let urgent = h
+        .create(&path, json!({"title": "Säkerhetsuppdatering", "emergency": true, "starts_at": rfc(soon), "ends_at": rfc(soon + Duration::hours(1))}))
+        .await;
+    let r = h
+        .as_(
+            &me,
+            Method::GET,
+            &format!("/api/v1/service-windows/{urgent}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.json);
+    for (method, body) in [
+        (Method::PATCH, Some(json!({"title": "Senare"}))),
+        (Method::DELETE, None),
+    ] {
+        let r = h
+            .as_(
+                &me,
+                method.clone(),
+                &format!("/api/v1/service-windows/{urgent}"),
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method}: {:#}", r.json);
+    }
+    let r = h
+        .op(
+            Method::DELETE,
+            &format!("/api/v1/service-windows/{urgent}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NO_CONTENT,
+        "the operator cancels it: {:#}",
+        r.json
+    );
+    h.finish().await;
+}
+both!(tenant_admins_announce_change_and_cancel_their_own);
 
 /// The demo tenant with its UTB app moved to a pool of its own: `utb-1` (active) and
 /// `utb-2` (maintenance). Returns the ids, the pool and the two hosts.

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::api::AdminState;
 use crate::api::caller::Caller;
+use crate::api::export::{CSV, attachment, push_csv_line};
 use crate::api::extract::{Body, Ids, Params};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -74,22 +75,6 @@ fn wants_csv(q: &ReviewQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
     }
 }
 
-/// One CSV cell: quoted when it holds a separator, quote or line break; a leading
-/// `=`, `+`, `-`, `@`, tab or carriage return is prefixed with `'` so a spreadsheet
-/// never runs it as a formula (CSV injection).
-pub fn csv_cell(text: &str) -> String {
-    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if guarded.contains([',', '"', '\n', '\r', ';']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
-}
-
 const CSV_HEADER: &[&str] = &[
     "user_id",
     "name_id",
@@ -111,8 +96,8 @@ const CSV_HEADER: &[&str] = &[
 /// The review as CSV: one line per user and path to an app, or one line for a user
 /// without any.
 pub fn to_csv(review: &AccessReview) -> String {
-    let mut out = CSV_HEADER.join(",");
-    out.push_str("\r\n");
+    let mut out = String::new();
+    push_csv_line(&mut out, CSV_HEADER);
     let rfc = |t: Option<time::OffsetDateTime>| {
         t.and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
@@ -131,15 +116,7 @@ pub fn to_csv(review: &AccessReview) -> String {
             u.unused.to_string(),
             u.groups.join("; "),
         ];
-        let none = [
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ];
+        let none: [String; 7] = Default::default();
         let paths: Vec<[String; 7]> = if u.access.is_empty() {
             vec![none]
         } else {
@@ -159,13 +136,7 @@ pub fn to_csv(review: &AccessReview) -> String {
                 .collect()
         };
         for p in paths {
-            let line: Vec<String> = user_cells
-                .iter()
-                .chain(p.iter())
-                .map(|c| csv_cell(c))
-                .collect();
-            out.push_str(&line.join(","));
-            out.push_str("\r\n");
+            push_csv_line(&mut out, user_cells.iter().chain(p.iter()));
         }
     }
     out
@@ -253,21 +224,8 @@ pub async fn review(
     if !csv {
         return Ok(Json(review).into_response());
     }
-    let mut response = to_csv(&review).into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    let date = at.date();
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"access-review-{}-{date}.csv\"",
-        t.slug
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    let filename = format!("access-review-{}-{}.csv", t.slug, at.date());
+    Ok(attachment(to_csv(&review), CSV, &filename))
 }
 
 pub async fn revoke(
@@ -323,22 +281,4 @@ pub async fn revoke(
     ))
     .await?;
     Ok(Json(done))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_cell;
-
-    #[test]
-    fn csv_cells_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_cell("Åsa Öberg"), "Åsa Öberg");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("+46 70"), "'+46 70");
-        assert_eq!(csv_cell("-1"), "'-1");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell("\tx"), "'\tx");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
-        assert_eq!(csv_cell(""), "");
-    }
 }

@@ -1,9 +1,12 @@
 //! `/environments/{id}/service-windows`, `/tenants/{id}/service-windows` and
 //! `/service-windows/{id}`: a tenant's announced maintenance windows. A window must start
 //! at least 7 days after it is created unless it is marked emergency (422 naming the
-//! field); one in progress cannot be deleted (409). Operators set windows (a multi-tenant
-//! platform's windows are not moved at one customer's request, §4.5); a tenant's clients
-//! read their own.
+//! field); one in progress cannot be deleted (409). A tenant's admins (and its API
+//! clients) announce, change and cancel the windows of their own tenant's environments
+//! (another tenant's are 404, as everywhere); emergency windows, which skip the notice
+//! everyone else is promised, are the operators' alone: creating one, and changing or
+//! cancelling one, is 403 for anyone else. A window only drains pools no other open
+//! environment uses (the scheduler), so a tenant's window never takes another's service.
 
 use axum::Json;
 use axum::extract::State;
@@ -57,7 +60,12 @@ pub async fn create(
     ids: Ids,
     Body(new): Body<NewServiceWindow>,
 ) -> Result<(StatusCode, Json<ServiceWindow>), ApiError> {
-    caller.require_operator()?;
+    if new.emergency && !caller.is_operator() {
+        return Err(ApiError::forbidden(
+            "emergency service windows (less than 7 days' notice) are announced by operators only",
+        )
+        .with_field("emergency", "operators only"));
+    }
     let timing = new.validate(OffsetDateTime::now_utc())?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let e = caller.visible(
@@ -91,19 +99,26 @@ pub async fn get(
     )?))
 }
 
+/// A window the caller may change or cancel: one of its tenant (else 404), and, if it is
+/// an emergency window, only for operators (403).
+fn changeable(caller: &Caller, found: Option<ServiceWindow>) -> Result<ServiceWindow, ApiError> {
+    let w = caller.visible(found, |w| w.tenant_id, "service window")?;
+    if w.emergency && !caller.is_operator() {
+        return Err(ApiError::forbidden(
+            "emergency service windows are changed and cancelled by operators only",
+        ));
+    }
+    Ok(w)
+}
+
 pub async fn update(
     State(s): State<AdminState>,
     caller: Caller,
     ids: Ids,
     Body(patch): Body<ServiceWindowPatch>,
 ) -> Result<Json<ServiceWindow>, ApiError> {
-    caller.require_operator()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
-    let before = caller.visible(
-        service_windows::get(m.conn(), ids.id()).await?,
-        |w| w.tenant_id,
-        "service window",
-    )?;
+    let before = changeable(&caller, service_windows::get(m.conn(), ids.id()).await?)?;
     let mut w = before.clone();
     patch.apply(&mut w)?;
     let after = service_windows::update(m.conn(), &w).await?;
@@ -124,13 +139,8 @@ pub async fn delete(
     caller: Caller,
     ids: Ids,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_operator()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
-    let before = caller.visible(
-        service_windows::get(m.conn(), ids.id()).await?,
-        |w| w.tenant_id,
-        "service window",
-    )?;
+    let before = changeable(&caller, service_windows::get(m.conn(), ids.id()).await?)?;
     // Its hosts are drained and the scheduler gives them back at its end; deleting it now
     // would leave users refused by a window nobody can see.
     if let Some(o) = before.active_at(OffsetDateTime::now_utc()) {
