@@ -123,7 +123,12 @@ async function boot() {
   await show(false);
 }
 
-window.addEventListener("hashchange", () => show(true));
+// A message belongs to the view it was said in: another section or language starts silent
+// (a section's own rerender keeps what its action just said).
+window.addEventListener("hashchange", () => {
+  say("");
+  show(true);
+});
 $("tenant-select").addEventListener("change", (event) => {
   tenantId = event.currentTarget.value;
   sessionStorage.setItem("hamn.admin.tenant", tenantId);
@@ -131,6 +136,7 @@ $("tenant-select").addEventListener("change", (event) => {
 });
 $("lang-toggle").addEventListener("click", async () => {
   setLang(getLang() === "sv" ? "en" : "sv");
+  say("");
   await show(false);
   await rememberLang(getLang(), api, Boolean(me));
 });
