@@ -5,61 +5,18 @@
 //! public calendar then show what the clicks did: the announced window in
 //! `/status/calendar.ics`, the colleague's access gone, every step audited as the admin.
 
-use std::process::Command;
+use serde_json::json;
 
-use serde_json::{Value, json};
-
-use crate::support::{HamnUp, TempDir, repo};
-
-/// The admin API as the operator (the dev PKI's mTLS client certificate).
-struct Operator<'a> {
-    up: &'a HamnUp,
-    base: String,
-}
-
-impl Operator<'_> {
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let certs = self.up.certs();
-        let cert = certs.join("api-operator.crt").display().to_string();
-        let key = certs.join("api-operator.key").display().to_string();
-        let body = body.map(|b| b.to_string());
-        let mut args = vec!["--cert", &cert, "--key", &key, "-X", method];
-        if let Some(body) = &body {
-            args.extend(["-H", "content-type: application/json", "-d", body]);
-        }
-        let (code, text) = self.up.curl(&args, &format!("{}{path}", self.base));
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (code, value)
-    }
-
-    fn create(&self, path: &str, body: Value) -> String {
-        let (code, answer) = self.call("POST", path, Some(body));
-        assert_eq!(code, 201, "POST {path}: {answer}");
-        id(&answer)
-    }
-
-    fn get(&self, path: &str) -> Value {
-        let (code, answer) = self.call("GET", path, None);
-        assert_eq!(code, 200, "GET {path}: {answer}");
-        answer
-    }
-}
-
-fn id(v: &Value) -> String {
-    v["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id in {v}"))
-        .to_owned()
-}
+use crate::support::{HamnUp, TempDir, browser_script, id};
 
 /// A user of `tenant` with a direct entitlement to `app` (so the demo login takes them).
-fn entitled_user(op: &Operator, tenant: &str, app: &str, name_id: &str, display: &str) -> String {
-    let user = op.create(
-        &format!("/api/v1/tenants/{tenant}/users"),
+fn entitled_user(up: &HamnUp, tenant: &str, app: &str, name_id: &str, display: &str) -> String {
+    let user = up.operator_create(
+        &format!("/tenants/{tenant}/users"),
         json!({"name_id": name_id, "display_name": display}),
     );
-    op.create(
-        &format!("/api/v1/apps/{app}/entitlements"),
+    up.operator_create(
+        &format!("/apps/{app}/entitlements"),
         json!({"user_id": user}),
     );
     user
@@ -69,11 +26,7 @@ fn entitled_user(op: &Operator, tenant: &str, app: &str, name_id: &str, display:
 fn a_tenant_admin_runs_the_day_to_day_from_the_console() {
     let up = HamnUp::start(&[]);
     let gateway = format!("https://localhost:{}", up.ports.gateway);
-    let op = Operator {
-        up: &up,
-        base: format!("https://127.0.0.1:{}", up.ports.broker),
-    };
-    let tenants = op.get("/api/v1/tenants");
+    let tenants = up.operator_ok("GET", "/tenants", None);
     let demo = tenants["items"]
         .as_array()
         .into_iter()
@@ -81,7 +34,7 @@ fn a_tenant_admin_runs_the_day_to_day_from_the_console() {
         .find(|t| t["slug"] == "demo")
         .map(id)
         .unwrap_or_else(|| panic!("no demo tenant in {tenants}"));
-    let apps = op.get(&format!("/api/v1/tenants/{demo}/apps"));
+    let apps = up.operator_ok("GET", &format!("/tenants/{demo}/apps"), None);
     let procapita = apps["items"]
         .as_array()
         .into_iter()
@@ -89,8 +42,8 @@ fn a_tenant_admin_runs_the_day_to_day_from_the_console() {
         .find(|a| a["display_name"] == "Procapita")
         .map(id)
         .unwrap_or_else(|| panic!("no Procapita in {apps}"));
-    let bertil = entitled_user(&op, &demo, &procapita, "bertil", "Bertil Berg");
-    let users = op.get(&format!("/api/v1/tenants/{demo}/users"));
+    let bertil = entitled_user(&up, &demo, &procapita, "bertil", "Bertil Berg");
+    let users = up.operator_ok("GET", &format!("/tenants/{demo}/users"), None);
     let admin = users["items"]
         .as_array()
         .into_iter()
@@ -100,12 +53,12 @@ fn a_tenant_admin_runs_the_day_to_day_from_the_console() {
         .unwrap_or_else(|| panic!("the demo seed has no admin: {users}"));
 
     // Another tenant, made by the operator: nothing of it may reach Demo kommun's admin.
-    let other = op.create(
-        "/api/v1/tenants",
+    let other = up.operator_create(
+        "/tenants",
         json!({"slug": "grannby", "name": "Grannby kommun"}),
     );
-    let other_env = op.create(
-        &format!("/api/v1/tenants/{other}/environments"),
+    let other_env = up.operator_create(
+        &format!("/tenants/{other}/environments"),
         json!({"kind": "PROD"}),
     );
     let in_nine_days = time::OffsetDateTime::now_utc() + time::Duration::days(9);
@@ -113,12 +66,12 @@ fn a_tenant_admin_runs_the_day_to_day_from_the_console() {
         t.format(&time::format_description::well_known::Rfc3339)
             .expect("format")
     };
-    let other_window = op.create(
-        &format!("/api/v1/environments/{other_env}/service-windows"),
+    let other_window = up.operator_create(
+        &format!("/environments/{other_env}/service-windows"),
         json!({"title": "Grannbys serverflytt", "starts_at": rfc(in_nine_days), "ends_at": rfc(in_nine_days + time::Duration::hours(3))}),
     );
-    let other_user = op.create(
-        &format!("/api/v1/tenants/{other}/users"),
+    let other_user = up.operator_create(
+        &format!("/tenants/{other}/users"),
         json!({"name_id": "gunnel", "display_name": "Gunnel Grann"}),
     );
 
@@ -141,18 +94,11 @@ fn a_tenant_admin_runs_the_day_to_day_from_the_console() {
         .to_string(),
     )
     .expect("write config");
-    let output = Command::new("node")
-        .arg(repo().join("tests/browser/admin_operations.mjs"))
-        .arg(&gateway)
-        .arg(&config)
-        .current_dir(repo().join("tests"))
-        .output()
-        .expect("run node (./scripts/test installs it)");
-    assert!(
-        output.status.success(),
-        "admin operations in Chromium: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    browser_script(
+        "admin operations",
+        "admin_operations.mjs",
+        &[std::ffi::OsStr::new(&gateway), config.as_os_str()],
+        None,
     );
 
     // The window the admin announced is public, in the calendar feed, once.
@@ -170,12 +116,12 @@ fn a_tenant_admin_runs_the_day_to_day_from_the_console() {
     );
 
     // Bertil's access is gone: no entitlement, no path in the review, no demo login.
-    let entitlements = op.get(&format!("/api/v1/apps/{procapita}/entitlements"));
+    let entitlements = up.operator_ok("GET", &format!("/apps/{procapita}/entitlements"), None);
     assert!(
         !entitlements.to_string().contains(&bertil),
         "{entitlements}"
     );
-    let review = op.get(&format!("/api/v1/tenants/{demo}/access-review"));
+    let review = up.operator_ok("GET", &format!("/tenants/{demo}/access-review"), None);
     let row = review["users"]
         .as_array()
         .into_iter()
@@ -206,7 +152,11 @@ fn a_tenant_admin_runs_the_day_to_day_from_the_console() {
         "access_review.export",
         "audit.export",
     ] {
-        let events = op.get(&format!("/api/v1/audit?tenant_id={demo}&action={action}"));
+        let events = up.operator_ok(
+            "GET",
+            &format!("/audit?tenant_id={demo}&action={action}"),
+            None,
+        );
         let by_admin = events["items"]
             .as_array()
             .into_iter()
@@ -215,6 +165,6 @@ fn a_tenant_admin_runs_the_day_to_day_from_the_console() {
             .count();
         assert!(by_admin >= 1, "{action} not audited as the admin: {events}");
     }
-    let theirs = op.get(&format!("/api/v1/service-windows/{other_window}"));
+    let theirs = up.operator_ok("GET", &format!("/service-windows/{other_window}"), None);
     assert_eq!(theirs["title"], "Grannbys serverflytt", "{theirs}");
 }

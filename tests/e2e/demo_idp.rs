@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{HamnUp, TempDir, free_port, hamn_bin, repo};
+use crate::support::{HamnUp, TempDir, browser_script, free_port, hamn_bin};
 
 /// curl with the dev CA and a cookie jar; returns (status, headers, body).
 fn curl(ca: &Path, jar: &Path, args: &[&str], url: &str) -> (u16, String, String) {
@@ -279,18 +279,12 @@ fn saml_login_through_the_demo_idp_reaches_the_portal_as_the_demo_user() {
 
     // And as a newcomer does it: Chromium clicks through the login page, the demo IdP's
     // picker and "Fortsätt", with no CSP violation, and lands on the portal's app list.
-    let output = Command::new("node")
-        .arg(repo().join("tests/browser/demo_idp.mjs"))
-        .arg(format!("{gateway}/"))
-        .arg("Åsa Öberg")
-        .current_dir(repo().join("tests"))
-        .output()
-        .expect("run node (./scripts/test installs it)");
-    assert!(
-        output.status.success(),
-        "demo IdP login in Chromium: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let portal = format!("{gateway}/");
+    browser_script(
+        "demo IdP login",
+        "demo_idp.mjs",
+        &[portal.as_str(), "Åsa Öberg"],
+        None,
     );
 }
 

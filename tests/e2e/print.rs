@@ -8,7 +8,7 @@
 
 use std::process::Command;
 
-use crate::support::{HamnUp, TempDir, repo};
+use crate::support::{HamnUp, TempDir, browser_script};
 
 #[test]
 fn a_print_from_the_demo_app_reaches_the_browser_as_a_pdf() {
@@ -17,20 +17,15 @@ fn a_print_from_the_demo_app_reaches_the_browser_as_a_pdf() {
     let pdf = scratch.0.join("utskrift.pdf");
     let shot = scratch.0.join("print.png");
     let url = format!("https://localhost:{}/", up.ports.gateway);
-    let output = Command::new("node")
-        .arg(repo().join("tests/browser/print.mjs"))
-        .arg(&url)
-        .arg(&pdf)
-        .arg(&shot)
-        .current_dir(repo().join("tests"))
-        .output()
-        .expect("run node (./scripts/test installs it)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "printing in Chromium: {stdout}{}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        up.logs()
+    let stdout = browser_script(
+        "printing",
+        "print.mjs",
+        &[
+            std::ffi::OsStr::new(&url),
+            pdf.as_os_str(),
+            shot.as_os_str(),
+        ],
+        Some(&up),
     );
     eprintln!("{stdout}");
     let text = Command::new("pdftotext")
@@ -61,21 +56,16 @@ fn a_job_over_the_print_bound_is_refused_once_and_the_session_goes_on() {
     let scratch = TempDir::new("print-bound");
     let pdf = scratch.0.join("never.pdf");
     let url = format!("https://localhost:{}/", up.ports.gateway);
-    let output = Command::new("node")
-        .arg(repo().join("tests/browser/print.mjs"))
-        .arg(&url)
-        .arg(&pdf)
-        .arg("")
-        .arg("refused")
-        .current_dir(repo().join("tests"))
-        .output()
-        .expect("run node (./scripts/test installs it)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "a refused print in Chromium: {stdout}{}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        up.logs()
+    let stdout = browser_script(
+        "a refused print",
+        "print.mjs",
+        &[
+            std::ffi::OsStr::new(&url),
+            pdf.as_os_str(),
+            "".as_ref(),
+            "refused".as_ref(),
+        ],
+        Some(&up),
     );
     eprintln!("{stdout}");
     assert!(!pdf.exists(), "no PDF for a refused job");

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use hamn_certs::pki::{ClientCertOptions, ClientEku};
 
-use crate::support::{HamnUp, TempDir, hamn_bin, process_alive, repo};
+use crate::support::{HamnUp, TempDir, browser_script, hamn_bin, process_alive, repo};
 
 #[test]
 fn hamn_up_serves_everything_and_stops_cleanly() {
@@ -395,18 +395,12 @@ fn admin_cli_lists_the_demo_tenant(up: &HamnUp, broker: &str) {
 fn portal_works_in_chromium(gateway: &str) {
     let scratch = TempDir::new("portal");
     let shot = scratch.0.join("portal.png");
-    let output = Command::new("node")
-        .arg(repo().join("tests/browser/portal.mjs"))
-        .arg(format!("{gateway}/"))
-        .arg(&shot)
-        .current_dir(repo().join("tests"))
-        .output()
-        .expect("run node (./scripts/test installs it)");
-    assert!(
-        output.status.success(),
-        "portal in Chromium: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let portal = format!("{gateway}/");
+    browser_script(
+        "portal",
+        "portal.mjs",
+        &[std::ffi::OsStr::new(&portal), shot.as_os_str()],
+        None,
     );
     assert!(
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),

@@ -11,24 +11,13 @@ use std::time::{Duration, Instant};
 use hamn_broker::status::availability_of;
 use time::OffsetDateTime;
 
-use crate::support::{HamnUp, repo};
+use crate::support::{HamnUp, browser_script};
 
 #[test]
 fn the_status_page_follows_an_incident_and_counts_unavailable_minutes() {
     let mut up = HamnUp::start(&[("HAMN_GATEWAY__AVAILABILITY_INTERVAL", "1".to_owned())]);
     let gateway = format!("https://localhost:{}", up.ports.gateway);
-    let output = Command::new("node")
-        .arg(repo().join("tests/browser/status_page.mjs"))
-        .arg(&gateway)
-        .current_dir(repo().join("tests"))
-        .output()
-        .expect("run node (./scripts/test installs it)");
-    assert!(
-        output.status.success(),
-        "status page in Chromium: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    browser_script("status page", "status_page.mjs", &[&gateway], None);
 
     // Availability from the gateway's own probes: up so far, then the demo host is gone.
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

@@ -174,6 +174,50 @@ impl HamnUp {
         curl(&self.certs().join("ca.crt"), args, url)
     }
 
+    /// The broker's admin API as the operator (the dev PKI's mTLS client certificate):
+    /// `path` below `/api/v1`, an optional JSON body; (status, JSON answer or the text).
+    pub fn operator(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let certs = self.certs();
+        let cert = certs.join("api-operator.crt").display().to_string();
+        let key = certs.join("api-operator.key").display().to_string();
+        let data = body.map(|b| b.to_string());
+        let mut args = vec!["--cert", &cert, "--key", &key, "-X", method];
+        if let Some(data) = &data {
+            args.extend(["-H", "Content-Type: application/json", "--data", data]);
+        }
+        let url = format!("https://127.0.0.1:{}/api/v1{path}", self.ports.broker);
+        let (code, text) = self.curl(&args, &url);
+        let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (code, value)
+    }
+
+    /// [`Self::operator`] that must succeed (2xx); the answer.
+    pub fn operator_ok(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let (code, value) = self.operator(method, path, body);
+        assert!(
+            (200..300).contains(&code),
+            "{method} {path}: {code} {value:#}"
+        );
+        value
+    }
+
+    /// Creates a resource as the operator (201) and returns its id.
+    pub fn operator_create(&self, path: &str, body: serde_json::Value) -> String {
+        let (code, answer) = self.operator("POST", path, Some(body));
+        assert_eq!(code, 201, "POST {path}: {answer:#}");
+        id(&answer)
+    }
+
     /// Child processes of hamn (the demo host), read from /proc.
     pub fn children(&self) -> Vec<u32> {
         let pid = self.child.id();
@@ -247,4 +291,37 @@ pub fn process_alive(pid: u32) -> bool {
             .starts_with('Z'),
         Err(_) => false,
     }
+}
+
+/// The `id` of an admin API answer.
+pub fn id(value: &serde_json::Value) -> String {
+    value["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {value:#}"))
+        .to_owned()
+}
+
+/// Runs `tests/browser/<script>` under node (Chromium through playwright-core) with `args`
+/// and returns what it printed; panics with its output, and `up`'s log when given, unless
+/// it exits 0. `what` names the check in that message.
+pub fn browser_script<S: AsRef<std::ffi::OsStr>>(
+    what: &str,
+    script: &str,
+    args: &[S],
+    up: Option<&HamnUp>,
+) -> String {
+    let output = Command::new("node")
+        .arg(repo().join("tests/browser").join(script))
+        .args(args)
+        .current_dir(repo().join("tests"))
+        .output()
+        .expect("run node (./scripts/test installs it)");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} in Chromium: {stdout}{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        up.map(HamnUp::logs).unwrap_or_default()
+    );
+    stdout
 }

@@ -5,9 +5,7 @@
 //! spent ticket must be refused on a second try. `HAMN_E2E_KEEP_SCREENSHOTS=DIR` keeps the
 //! screenshots (`session.png`, `session-replay.png`).
 
-use std::process::Command;
-
-use crate::support::{HamnUp, TempDir, repo};
+use crate::support::{HamnUp, TempDir, browser_script};
 
 #[test]
 fn viewer_shows_the_demo_app_and_types_into_it() {
@@ -15,19 +13,11 @@ fn viewer_shows_the_demo_app_and_types_into_it() {
     let scratch = TempDir::new("viewer");
     let shot = scratch.0.join("session.png");
     let url = format!("https://localhost:{}/", up.ports.gateway);
-    let output = Command::new("node")
-        .arg(repo().join("tests/browser/session.mjs"))
-        .arg(&url)
-        .arg(&shot)
-        .current_dir(repo().join("tests"))
-        .output()
-        .expect("run node (./scripts/test installs it)");
-    assert!(
-        output.status.success(),
-        "session viewer in Chromium: {}{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-        up.logs()
+    browser_script(
+        "session viewer",
+        "session.mjs",
+        &[std::ffi::OsStr::new(&url), shot.as_os_str()],
+        Some(&up),
     );
     assert!(
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
