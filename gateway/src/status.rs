@@ -415,6 +415,7 @@ fn render(lang: Lang, d: &PageData<'_>) -> String {
         "<!doctype html>\n<html lang=\"{tag}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} – Hamn</title>\
+         <link rel=\"stylesheet\" href=\"/static/portal.css\">\
          <link rel=\"stylesheet\" href=\"/static/status.css\"></head><body>\n\
          <a class=\"skip\" href=\"#main\">{skip}</a>\n\
          <header class=\"banner\"><p class=\"brand\">Hamn</p>\
