@@ -1,17 +1,17 @@
 // The portal as a user lives it, in Debian's headless Chromium at 1280×1024 (workstream D):
 // logged out (axe, keyboard), login through the demo IdP (SAML), PROD and UTB apps told
-// apart by more than colour, the service-window banner and the admin message (hidden for
+// apart by more than colour, the open incident, the service-window banner and the admin message (hidden for
 // the session, brought back), Procapita launched in the browser (the viewer connects to
 // the demo host; axe on the viewer), back to "Mina sessioner" and "Återanslut" to the same
 // session, an .rdp download, log off from "Mina sessioner", English chosen and found again
 // in a fresh browser after login, log out. Then an admin: the portal's link to the
 // console, the `notices` section (axe in Swedish and English), an announcement published
 // and ended there.
-// Usage: node portal_flow.mjs PORTAL_URL WINDOW_TITLE MESSAGE_TITLE ADMIN_NAME OUT_DIR
+// Usage: node portal_flow.mjs PORTAL_URL WINDOW_TITLE MESSAGE_TITLE ADMIN_NAME OUT_DIR INCIDENT_TITLE
 // Prints "result {json}" and exits 0, or exits 1 with the reason.
 import { checkA11y, expect, launch, newContext, tabOrder } from "./lib.mjs";
 
-const [portal, windowTitle, messageTitle, adminName, outDir] = process.argv.slice(2);
+const [portal, windowTitle, messageTitle, adminName, outDir, incidentTitle] = process.argv.slice(2);
 const origin = new URL(portal).origin;
 const result = {};
 const log = [];
@@ -100,6 +100,10 @@ try {
   const messageBanner = shown.find((b) => b.heading.includes(messageTitle));
   expect(windowBanner && /servicefönster/i.test(windowBanner.heading) && /UTB/.test(windowBanner.text), `window banner: ${JSON.stringify(shown)}`);
   expect(messageBanner && /Viktigt/.test(messageBanner.heading), `message banner: ${JSON.stringify(shown)}`);
+  // An open incident comes first, its kind in words, its state and the operator's word.
+  expect(shown[0]?.heading.includes(incidentTitle) && /Driftstörning/.test(shown[0].heading) &&
+    /PROD.*felsökning pågår/.test(shown[0].text) && shown[0].text.includes("Vi felsöker databasen."),
+    `incident banner first: ${JSON.stringify(shown)}`);
   expect(await page.getAttribute("#notices", "aria-labelledby") === "notices-heading", "the banners are a labelled region");
   await checkA11y(page, "d-portal-apps");
   // Keyboard: from the top, every control of the logged-in page takes focus visibly, the

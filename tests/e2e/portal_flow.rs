@@ -30,11 +30,25 @@ fn a_user_goes_through_the_portal_from_login_to_logout() {
         .map(id)
         .expect("the demo tenant");
     let envs = up.operator_ok("GET", &format!("/tenants/{tenant}/environments"), None);
-    let utb = envs["items"]
-        .as_array()
-        .and_then(|a| a.iter().find(|e| e["kind"] == "UTB"))
-        .map(id)
-        .expect("UTB");
+    let env = |kind: &str| {
+        envs["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["kind"] == kind))
+            .map(id)
+            .unwrap_or_else(|| panic!("no {kind} in {envs:#}"))
+    };
+    let (prod, utb) = (env("PROD"), env("UTB"));
+
+    // An open incident in PROD: the first banner, in the operator's words.
+    let incident_title = "Procapita svarar långsamt";
+    up.operator_ok(
+        "POST",
+        &format!("/tenants/{tenant}/incidents"),
+        Some(
+            json!({"environment_id": prod, "title": incident_title, "severity": "disturbance",
+                    "message": "Vi felsöker databasen."}),
+        ),
+    );
 
     // Two days' notice is an emergency's; it is within the portal's seven-day horizon.
     let start = (OffsetDateTime::now_utc() + Duration::days(2))
@@ -95,6 +109,7 @@ fn a_user_goes_through_the_portal_from_login_to_logout() {
             message_title.as_ref(),
             admin_name.as_ref(),
             scratch.0.as_os_str(),
+            incident_title.as_ref(),
         ],
         Some(&up),
     );

@@ -76,6 +76,13 @@ const TEXTS = {
     "notice-window": "Service window",
     "notice-window-now": "Service window in progress",
     "notice-emergency": "Emergency service window",
+    "notice-incident-disturbance": "Disturbance",
+    "notice-incident-outage": "Outage",
+    "notice-incident-state": (n) => `${n.env}: ${n.state} (since ${n.since}). More on the status page.`,
+    "incident-investigating": "being investigated",
+    "incident-identified": "cause identified",
+    "incident-monitoring": "fixed, being monitored",
+    "incident-all": "All environments",
     "notice-warning": "Important",
     "notice-info": "Information",
     "notice-window-text": (n) => `${n.env}: ${n.from} – ${n.to}. The applications in ` +
@@ -127,6 +134,13 @@ const TEXTS = {
     "notice-window": "Servicefönster",
     "notice-window-now": "Pågående servicefönster",
     "notice-emergency": "Akut servicefönster",
+    "notice-incident-disturbance": "Driftstörning",
+    "notice-incident-outage": "Avbrott",
+    "notice-incident-state": (n) => `${n.env}: ${n.state} (sedan ${n.since}). Mer på driftstatussidan.`,
+    "incident-investigating": "felsökning pågår",
+    "incident-identified": "orsaken är känd",
+    "incident-monitoring": "åtgärdat, bevakas",
+    "incident-all": "Alla miljöer",
     "notice-warning": "Viktigt",
     "notice-info": "Information",
     "notice-window-text": (n) => `${n.env}: ${n.from} – ${n.to}. Programmen i ${n.env} ` +
@@ -167,8 +181,9 @@ let printJobs = [];
 // GET /portal/api/login-methods: which ways in the login view offers.
 // organisations: [{slug, name, login_url}] whose IdP (SAML) login is on.
 let methods = { demo: false, siths_url: null, organisations: [] };
-// GET /portal/api/notices: { service_windows, announcements }; null: could not be fetched.
-let notices = { service_windows: [], announcements: [] };
+// GET /portal/api/notices: { incidents, service_windows, announcements }; null: could not
+// be fetched.
+let notices = { incidents: [], service_windows: [], announcements: [] };
 // Banners the user hid in this browser session (sessionStorage): hidden, never lost; the
 // "show hidden" button brings them back, and a new browser session shows them again.
 const HIDDEN_KEY = "hamn.hidden-notices";
@@ -265,6 +280,17 @@ function noticeItems() {
         from: when(w.starts_at), to: when(w.ends_at) }),
     detail: w.description,
   }));
+  // Open incidents come first: they are why an app may not work right now.
+  const incidents = (notices.incidents ?? []).map((i) => ({
+    key: `incident:${i.id}:${i.updated_at}`,
+    kind: i.severity === "outage" ? "notice-incident-outage" : "notice-incident-disturbance",
+    level: "warning",
+    title: i.title,
+    text: text("notice-incident-state", {
+      env: i.environment ? `${i.environment} (${text(`env-${i.environment === "UTB" ? "UTB" : "PROD"}`)})` : text("incident-all"),
+      state: text(`incident-${i.state}`), since: when(i.started_at) }),
+    detail: i.message,
+  }));
   const messages = notices.announcements.map((a) => ({
     key: `announcement:${a.id}`,
     kind: a.severity === "warning" ? "notice-warning" : "notice-info",
@@ -273,7 +299,7 @@ function noticeItems() {
     text: a.body,
     detail: "",
   }));
-  return [...messages.filter((m) => m.level === "warning"), ...windows,
+  return [...incidents, ...messages.filter((m) => m.level === "warning"), ...windows,
     ...messages.filter((m) => m.level !== "warning")];
 }
 
@@ -551,7 +577,7 @@ function showLogin() {
   environments = [];
   sessions = [];
   printJobs = [];
-  notices = { service_windows: [], announcements: [] };
+  notices = { incidents: [], service_windows: [], announcements: [] };
   view = "login";
   render();
 }

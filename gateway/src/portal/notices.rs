@@ -1,6 +1,7 @@
 //! What the portal tells a logged-in user beyond their apps: `GET /portal/api/notices`
-//! (service windows of the environments they have apps in, in progress or starting within
-//! seven days, and the admins' announcements running now, [`hamn_broker::repo::announcements`])
+//! (open incidents of the environments they have apps in, as the status page shows them;
+//! service windows of those environments, in progress or starting within seven days; and
+//! the admins' announcements running now, [`hamn_broker::repo::announcements`])
 //! and `PUT /portal/api/me/language` (the language they chose, kept with the user so it
 //! follows them to another browser).
 
@@ -11,7 +12,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use hamn_broker::db::DbError;
-use hamn_broker::model::{AnnouncementSeverity, EnvironmentKind};
+use hamn_broker::model::{
+    AnnouncementSeverity, EnvironmentKind, IncidentSeverity, IncidentState, PageRequest,
+};
 use hamn_broker::repo;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -29,10 +32,28 @@ const MAX_LISTED: usize = 20;
 
 #[derive(Debug, Serialize)]
 pub struct Notices {
+    /// Open incidents that concern the user's environments, newest first.
+    pub incidents: Vec<IncidentNotice>,
     /// Soonest first.
     pub service_windows: Vec<WindowNotice>,
     /// Warnings first, then the newest.
     pub announcements: Vec<AnnouncementNotice>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IncidentNotice {
+    pub id: Uuid,
+    /// `PROD` or `UTB`; absent: every environment of the tenant.
+    pub environment: Option<EnvironmentKind>,
+    pub title: String,
+    pub severity: IncidentSeverity,
+    pub state: IncidentState,
+    /// The operators' latest word on it.
+    pub message: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,8 +100,38 @@ async fn notices_of(api: &PortalApi, who: &WebUser) -> Result<Notices, DbError> 
             kinds.insert(e.id, e.kind);
         }
     }
+    let open = repo::incidents::list(
+        &mut conn,
+        who.user.tenant_id,
+        Some(true),
+        PageRequest {
+            limit: MAX_LISTED as u32,
+            cursor: None,
+        },
+    )
+    .await?;
+    let incidents = open
+        .items
+        .into_iter()
+        .take(MAX_LISTED)
+        .filter(|i| i.environment_id.is_none_or(|e| kinds.contains_key(&e)))
+        .map(|i| IncidentNotice {
+            id: i.id,
+            environment: i.environment_id.and_then(|e| kinds.get(&e).copied()),
+            message: i
+                .updates
+                .last()
+                .map(|u| u.message.clone())
+                .unwrap_or_default(),
+            title: i.title,
+            severity: i.severity,
+            state: i.state,
+            started_at: i.started_at,
+            updated_at: i.updated_at,
+        })
+        .collect();
     let mut service_windows = Vec::new();
-    for (env, kind) in kinds {
+    for (&env, &kind) in &kinds {
         for w in repo::service_windows::list_live(&mut conn, Some(env), now, 200).await? {
             for o in w.occurrences(now, now + WINDOW_HORIZON) {
                 service_windows.push(WindowNotice {
@@ -112,6 +163,7 @@ async fn notices_of(api: &PortalApi, who: &WebUser) -> Result<Notices, DbError> 
             })
             .collect();
     Ok(Notices {
+        incidents,
         service_windows,
         announcements,
     })
