@@ -281,6 +281,7 @@ impl Pipeline {
         };
         notify(&mut tx, job, command).await?;
         tx.commit().await.map_err(DbError::from)?;
+        hamn_broker::metrics::PRINT_JOBS.inc(&[outcome]);
         session_control::wake();
         self.reload(job).await
     }
@@ -323,6 +324,7 @@ impl Pipeline {
         });
         audit(&mut tx, who, job, "cancelled", None, after, source_address).await?;
         tx.commit().await.map_err(DbError::from)?;
+        hamn_broker::metrics::PRINT_JOBS.inc(&["cancelled"]);
         Ok(true)
     }
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::db::row::millis;
 use crate::db::{Database, DbError};
 use crate::fair_use::{self, Over};
+use crate::metrics;
 use crate::model::{ActorKind, AuditOutcome, Host, NewAuditEvent, NewSession, Session, User};
 use crate::repo;
 use crate::ticket::{self, Claims, Grant, KeyError, LaunchPath, TicketIssuer};
@@ -301,6 +302,31 @@ pub async fn issue_launch_ticket(
 /// [`issue_launch_ticket`] with the service-window check made at `now` (tests and the
 /// scheduler's clock); the ticket itself is issued at the wall-clock time.
 pub async fn issue_launch_ticket_at(
+    db: &Database,
+    issuer: &TicketIssuer,
+    user_id: Uuid,
+    app_id: Uuid,
+    path: LaunchPath,
+    now: OffsetDateTime,
+) -> Result<LaunchTicket, LaunchError> {
+    let started = std::time::Instant::now();
+    let result = launch_with_retries(db, issuer, user_id, app_id, path, now).await;
+    let outcome = match &result {
+        Ok(_) => "granted",
+        Err(e) if e.is_refusal() => {
+            metrics::LAUNCH_REFUSALS.inc(&[e.reason()]);
+            "refused"
+        }
+        Err(_) => "failed",
+    };
+    metrics::LAUNCHES.inc(&[outcome]);
+    metrics::LAUNCH_DURATION.observe(&[outcome], started.elapsed());
+    result
+}
+
+/// [`issue_launch_ticket_at`] without the metrics: the launch, run again on transient
+/// database failures, and the refusal's audit event.
+async fn launch_with_retries(
     db: &Database,
     issuer: &TicketIssuer,
     user_id: Uuid,

@@ -21,6 +21,7 @@ pub mod health;
 pub mod janitor;
 pub mod launch;
 pub mod lifecycle;
+pub mod metrics;
 pub mod model;
 pub mod placement;
 pub mod print;

@@ -212,6 +212,7 @@ pub async fn detect(
                 )
                 .await?;
                 tx.commit().await?;
+                crate::metrics::SECURITY_EVENTS.inc(&[kind.as_str()]);
                 tracing::warn!(%kind, source = %source, count, "security event raised");
                 raised.push(event);
             } else {

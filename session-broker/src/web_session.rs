@@ -199,6 +199,7 @@ pub async fn login_at(
     }
     repo::audit::insert(&mut tx, &event).await?;
     tx.commit().await.map_err(DbError::from)?;
+    crate::metrics::LOGINS.inc(&[method.as_str(), "success"]);
     Ok((token, session))
 }
 
@@ -229,6 +230,8 @@ pub async fn audit_login_refused(
             detail: Some(format!("method {method}; refused: {reason}")),
         },
     };
+    // Counted before the audit write: the refusal happened even if the audit fails.
+    crate::metrics::LOGINS.inc(&[method.as_str(), "refused"]);
     let mut conn = db.acquire().await?;
     repo::audit::insert(&mut conn, &event).await.map(drop)
 }

@@ -406,6 +406,7 @@ impl Encoder {
     ) -> Result<Tile, DisplayError> {
         let rgba = extract(fb.pixels(), fb.stride(), rect);
         let lossy = may_be_lossy && has_many_colours(&rgba);
+        let started = std::time::Instant::now();
         let (encoding, bytes) = if lossy {
             let quality = self.config.jpeg_quality;
             (
@@ -421,6 +422,12 @@ impl Encoder {
                 ),
             }
         };
+        let name = match encoding {
+            Encoding::Jpeg { .. } => "jpeg",
+            Encoding::WebP => "webp",
+            Encoding::Png => "png",
+        };
+        hamn_broker::metrics::TILE_ENCODE.observe(&[name], started.elapsed());
         copy_rect(&mut self.shadow, fb.pixels(), fb.stride(), rect);
         for row in rect.y / CELL..rect.bottom().div_ceil(CELL) {
             for col in rect.x / CELL..rect.right().div_ceil(CELL) {

@@ -98,6 +98,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
         let claims = self.launch.claims;
         let session = claims.session_id;
         let (commands_tx, mut commands_rx) = mpsc::channel(commands::QUEUE);
+        // Counts this tunnel for as long as it relays, whichever way it ends.
+        let _tunnel = hamn_broker::metrics::NATIVE_TUNNELS.track();
         let entry = self.service.registry.insert_native(session, commands_tx);
         let _ended = entry.ended.clone().drop_guard();
         if let Some(older) = &entry.took_over {
@@ -215,6 +217,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Relay<S> {
                     }
                     while let Some(data) = framing.next_for_host() {
                         traffic.to_host += data.len() as u64;
+                        hamn_broker::metrics::BYTES_FROM_NATIVE.add(data.len() as u64);
                         to_host.extend_from_slice(&data);
                     }
                     if !flush_to_client(socket, framing, traffic).await {
@@ -309,6 +312,7 @@ where
     let mut any = false;
     while let Some(message) = framing.transmit() {
         traffic.to_client += message.len() as u64;
+        hamn_broker::metrics::BYTES_TO_NATIVE.add(message.len() as u64);
         any = true;
         if socket.feed(Message::binary(message)).await.is_err() {
             return false;

@@ -46,6 +46,7 @@ pub async fn send(
 ) -> Result<(), ClientGone> {
     let bytes = wire::encode_server(message);
     traffic.bytes_to_client += bytes.len() as u64;
+    hamn_broker::metrics::BYTES_TO_BROWSER.add(bytes.len() as u64);
     socket
         .send(Message::Binary(bytes.into()))
         .await
@@ -168,6 +169,7 @@ impl FrameLoop {
             ));
         };
         traffic.frames += 1;
+        hamn_broker::metrics::FRAMES.add(1);
         send(socket, traffic, &ServerMessage::FrameEnd { frame_id })
             .await
             .map_err(|_| FrameError::ClientGone)

@@ -735,6 +735,7 @@ impl Live {
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                         Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Served::Detached,
                     };
+                    hamn_broker::metrics::BYTES_FROM_BROWSER.add(bytes.len() as u64);
                     let message = match attach.stream.receive(&bytes) {
                         Ok(message) => message,
                         Err(error) => return wire_violation(&error),

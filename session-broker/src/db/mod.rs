@@ -152,6 +152,7 @@ impl Database {
                 .map_err(DbError::Connect)?;
         }
         let writers = (backend == Backend::Sqlite).then(|| sqlite_writers(&config.url));
+        crate::metrics::register_pool(&pool);
         Ok(Self {
             pool,
             backend,
