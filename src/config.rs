@@ -57,6 +57,7 @@ pub struct RawConfig {
     pub broker: BrokerSection,
     pub print: PrintSection,
     pub demo_host: DemoHostSection,
+    pub metrics: MetricsSection,
 }
 
 impl Default for RawConfig {
@@ -70,6 +71,7 @@ impl Default for RawConfig {
             broker: BrokerSection::default(),
             print: PrintSection::default(),
             demo_host: DemoHostSection::default(),
+            metrics: MetricsSection::default(),
         }
     }
 }
@@ -333,6 +335,26 @@ impl Default for DemoHostSection {
     }
 }
 
+/// The Prometheus metrics listener (`GET /metrics`, plain HTTP): its own address rather
+/// than a path on the portal, so the metrics are never on the public origin.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MetricsSection {
+    /// Empty: no metrics listener.
+    pub listen: String,
+}
+
+/// Where metrics are served unless configured otherwise: loopback only.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_METRICS_LISTEN.into(),
+        }
+    }
+}
+
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -400,6 +422,8 @@ pub struct Settings {
     pub print_ghostscript: Option<GhostscriptSettings>,
     pub demo_host: Option<DemoHost>,
     pub demo_seed: bool,
+    /// The metrics listener; `None`: off.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The print service as the gateway's printer reaches it.
@@ -610,6 +634,11 @@ impl RawConfig {
         let broker_listen = address("broker.listen", &self.broker.listen);
         let print_listen = address("print.listen", &self.print.listen);
         let demo_listen = address("demo_host.listen", &self.demo_host.listen);
+        let metrics_listen = if self.metrics.listen.is_empty() {
+            Some(None)
+        } else {
+            address("metrics.listen", &self.metrics.listen).map(Some)
+        };
 
         // A login without a password must not be reachable from other machines: the only
         // gateway that may offer it is one that only this machine can reach.
@@ -908,6 +937,7 @@ impl RawConfig {
                 "demo_host.listen",
                 demo_listen.filter(|_| self.demo_host.enabled),
             ),
+            ("metrics.listen", metrics_listen.flatten()),
         ];
         for (i, (key, addr)) in listeners.iter().enumerate() {
             let Some(addr) = addr else { continue };
@@ -940,6 +970,7 @@ impl RawConfig {
             Some(broker_listen),
             Some(print_listen),
             Some(demo_listen),
+            Some(metrics_listen),
         ) = (
             gateway_listen,
             gateway_redirect_listen,
@@ -947,6 +978,7 @@ impl RawConfig {
             broker_listen,
             print_listen,
             demo_listen,
+            metrics_listen,
         )
         else {
             return Err(Problems::one("(file)", "internal validation error"));
@@ -1035,6 +1067,7 @@ impl RawConfig {
             print_public_url,
             print_ghostscript,
             demo_seed: self.demo_host.seed,
+            metrics_listen,
             demo_host: self.demo_host.enabled.then(|| DemoHost {
                 listen: demo_listen,
                 username: self.demo_host.username,
@@ -1119,6 +1152,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn metrics_listen_is_loopback_by_default_off_when_empty_and_checked() {
+        let listen = |text: &str| {
+            load(Sources {
+                text: Some(text),
+                ..Default::default()
+            })
+            .map(|s| s.metrics_listen)
+        };
+        assert_eq!(
+            listen("").ok().flatten().map(|a| a.to_string()).as_deref(),
+            Some(DEFAULT_METRICS_LISTEN)
+        );
+        assert!(matches!(listen("[metrics]\nlisten = \"\""), Ok(None)));
+        assert_eq!(
+            problems("[metrics]\nlisten = \"localhost\""),
+            vec![
+                "metrics.listen: \"localhost\" is not a socket address (ip:port, e.g. \"127.0.0.1:8443\")"
+            ]
+        );
+        assert_eq!(
+            problems("[metrics]\nlisten = \"127.0.0.1:8443\""),
+            vec!["metrics.listen: 127.0.0.1:8443 is already used by gateway.listen"]
+        );
     }
 
     #[test]

@@ -294,6 +294,28 @@ async fn seed_demo_saml(
     Ok(())
 }
 
+/// The metrics listener of this process, bound (a taken address fails the start): one
+/// registry counts for every service the process runs, and the session gauge reads the
+/// database through a pool of its own, so a scrape never waits behind a service's work.
+async fn metrics(
+    settings: &Settings,
+    listen: std::net::SocketAddr,
+    shutdown: CancellationToken,
+) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>> + use<>> {
+    if !listen.ip().is_loopback() {
+        tracing::warn!(%listen, "metrics.listen is not a loopback address: /metrics is plain HTTP without authentication; keep it on a management network");
+    }
+    let config = DatabaseConfig {
+        max_connections: settings.database_max_connections.min(2),
+        ..database_config(settings)
+    };
+    let database = Database::connect(&config)
+        .await
+        .context("database for metrics")?;
+    let (_, serve) = hamn_broker::metrics::bind(listen, database, shutdown).await?;
+    Ok(async move { serve.await.map_err(anyhow::Error::from) })
+}
+
 /// Cancels `shutdown` on SIGTERM or SIGINT.
 pub fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -386,6 +408,10 @@ pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
                 .await
                 .context("print service")
         });
+    }
+    if let Some(listen) = settings.metrics_listen {
+        let serve = metrics(&settings, listen, shutdown.clone()).await?;
+        services.spawn(async move { serve.await.context("metrics") });
     }
     if which == Which::All {
         println!("Hamn is running. Portal: {}", settings.gateway_public_url);

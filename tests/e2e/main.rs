@@ -5,6 +5,7 @@ mod admin_console;
 mod admin_operations;
 mod config_check;
 mod demo_idp;
+mod metrics;
 mod portal_flow;
 mod print;
 mod scale_out;

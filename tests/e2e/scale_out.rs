@@ -4,6 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::metrics::{Scrape, scrape};
 use crate::support::{TempDir, curl, free_port, hamn_bin, terminate};
 
 /// The PostgreSQL the test command provides (see scripts/test).
@@ -83,7 +84,11 @@ impl Drop for ScratchDatabase {
 
 fn hamn(args: &[&str], env: &[(&str, String)]) -> Command {
     let mut command = Command::new(hamn_bin());
-    command.args(args).env_remove("RUST_LOG");
+    // No metrics listener unless a test gives one: the default address is one per machine.
+    command
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("HAMN_METRICS__LISTEN", "");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -234,6 +239,8 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
     let dir = data.0.display().to_string();
     let brokers = [free_port(), free_port()];
     let gateways = [free_port(), free_port()];
+    // Each process's own metrics listener: [broker 0, broker 1, gateway 0, gateway 1].
+    let metrics = [free_port(), free_port(), free_port(), free_port()];
     let common = vec![
         ("HAMN_DATABASE__URL", database.url()),
         ("HAMN_GATEWAY__REDIRECT_LISTEN", String::new()),
@@ -277,6 +284,8 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
         let mut env = common.clone();
         env.push(("HAMN_BROKER__LISTEN", format!("127.0.0.1:{}", brokers[n])));
         env.push(("HAMN_GATEWAY__LISTEN", format!("127.0.0.1:{}", gateways[n])));
+        let m = n + if service == "gateway" { 2 } else { 0 };
+        env.push(("HAMN_METRICS__LISTEN", format!("127.0.0.1:{}", metrics[m])));
         env.push((
             "HAMN_GATEWAY__PUBLIC_URL",
             format!("https://localhost:{}", gateways[n]),
@@ -567,7 +576,103 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
         Some(true)
     );
 
+    metrics_counted_the_launches(&metrics, &users, &[&first, &second, &third]);
+
     for mut process in processes.into_iter().rev() {
         assert_eq!(terminate(&mut process).and_then(|s| s.code()), Some(0));
+    }
+}
+
+/// Every process's `/metrics` parses; the gateways (whose portal API ran the launches)
+/// counted each launch and refusal the users were answered with, and any process reads
+/// the live sessions by state, tenant and pool from the shared database.
+fn metrics_counted_the_launches(
+    ports: &[u16; 4],
+    users: &[String],
+    rounds: &[&[(u16, serde_json::Value)]],
+) {
+    let scrapes: Vec<Scrape> = ports.iter().map(|p| scrape(*p)).collect();
+    let total = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        scrapes.iter().map(|s| s.sum(name, labels)).sum()
+    };
+    let answers: Vec<&(u16, serde_json::Value)> = rounds.iter().flat_map(|r| r.iter()).collect();
+    let granted = answers.iter().filter(|(code, _)| *code == 200).count();
+    let mut refused: std::collections::BTreeMap<String, usize> = Default::default();
+    for (_, body) in answers.iter().filter(|(code, _)| *code != 200) {
+        let reason = body["reason"].as_str().expect("refusal reason").to_owned();
+        *refused.entry(reason).or_default() += 1;
+    }
+    assert_eq!(refused.len(), 3, "{refused:?}");
+
+    assert_eq!(
+        total("hamn_launches_total", &[("outcome", "granted")]),
+        granted as f64
+    );
+    assert_eq!(
+        total("hamn_launches_total", &[("outcome", "refused")]),
+        refused.values().sum::<usize>() as f64
+    );
+    for (reason, n) in &refused {
+        assert_eq!(
+            total("hamn_launch_refusals_total", &[("reason", reason)]),
+            *n as f64,
+            "{reason}"
+        );
+    }
+    assert_eq!(
+        total("hamn_launch_duration_seconds_count", &[]),
+        answers.len() as f64
+    );
+    assert_eq!(
+        total("hamn_launch_duration_seconds_bucket", &[("le", "+Inf")]),
+        answers.len() as f64
+    );
+    assert_eq!(
+        total(
+            "hamn_logins_total",
+            &[("method", "demo"), ("outcome", "success")]
+        ),
+        users.len() as f64
+    );
+    // The brokers served no portal: their launch counters exist only once counted.
+    assert_eq!(scrapes[0].sum("hamn_launches_total", &[]), 0.0);
+
+    for scrape in &scrapes {
+        assert_eq!(
+            scrape.types.get("hamn_sessions").map(String::as_str),
+            Some("gauge")
+        );
+        let sessions = scrape.sum(
+            "hamn_sessions",
+            &[
+                ("tenant", hamn_broker::seed::DEMO_TENANT_SLUG),
+                ("pool", hamn_broker::seed::DEMO_POOL_NAME),
+            ],
+        );
+        assert_eq!(sessions, granted as f64, "{:?}", scrape.samples);
+        assert_eq!(
+            scrape.sum("hamn_sessions", &[("state", "ended")]),
+            0.0,
+            "ended sessions are not live"
+        );
+        let in_use = scrape.sum("hamn_db_pool_connections", &[("state", "in_use")]);
+        let idle = scrape.sum("hamn_db_pool_connections", &[("state", "idle")]);
+        assert!(in_use + idle >= 1.0, "the scrape itself holds a connection");
+        assert!(scrape.sum("hamn_db_pool_max_connections", &[]) >= in_use + idle);
+        for family in [
+            "hamn_gateway_bytes_total",
+            "hamn_gateway_frames_total",
+            "hamn_native_tunnels",
+        ] {
+            assert!(scrape.has(family), "{family} missing");
+        }
+        // No label value is a user's name or any id.
+        let uuid_like = |v: &str| v.len() == 36 && v.matches('-').count() == 4;
+        for sample in &scrape.samples {
+            for value in sample.labels.values() {
+                let personal = users.iter().any(|u| u == value) || uuid_like(value);
+                assert!(!personal, "{sample:?}");
+            }
+        }
     }
 }

@@ -53,6 +53,7 @@ pub struct Ports {
     pub broker: u16,
     pub print: u16,
     pub demo_host: u16,
+    pub metrics: u16,
 }
 
 impl Ports {
@@ -64,6 +65,7 @@ impl Ports {
             broker: free_port(),
             print: free_port(),
             demo_host: free_port(),
+            metrics: free_port(),
         }
     }
 }
@@ -113,6 +115,10 @@ impl HamnUp {
             .env(
                 "HAMN_DEMO_HOST__LISTEN",
                 format!("127.0.0.1:{}", ports.demo_host),
+            )
+            .env(
+                "HAMN_METRICS__LISTEN",
+                format!("127.0.0.1:{}", ports.metrics),
             )
             .stdin(Stdio::null())
             .stdout(out_file)
