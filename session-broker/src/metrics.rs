@@ -563,6 +563,54 @@ mod tests {
         assert!(out.contains("hamn_test_total{who=\"word\"} 1"), "{out}");
     }
 
+    /// Every family this registry exports, with its type (the session gauge comes from the
+    /// database and is added by hand).
+    fn families() -> BTreeMap<String, String> {
+        let mut out = String::new();
+        render_counters(&mut out);
+        render_pools(&mut out);
+        let mut families: BTreeMap<String, String> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_once(' '))
+            .map(|(n, k)| (n.to_owned(), k.to_owned()))
+            .collect();
+        families.insert("hamn_sessions".into(), "gauge".into());
+        families
+    }
+
+    #[test]
+    fn the_dashboard_and_the_docs_use_exactly_the_exported_names() {
+        let dashboard = include_str!("../../docs/grafana-dashboard.json");
+        let docs = include_str!("../../docs/operations.md");
+        let families = families();
+        let mut used = std::collections::BTreeSet::new();
+        for (i, _) in dashboard.match_indices("hamn_") {
+            let name: String = dashboard[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .filter(|b| families.get(*b).map(String::as_str) == Some("histogram"))
+                .unwrap_or(&name)
+                .to_owned();
+            assert!(
+                families.contains_key(&base),
+                "dashboard uses unknown {name}"
+            );
+            used.insert(base);
+        }
+        for name in families.keys() {
+            assert!(used.contains(name), "{name} is not on the dashboard");
+            assert!(
+                docs.contains(&format!("`{name}`")),
+                "{name} not in docs/operations.md"
+            );
+        }
+    }
+
     #[test]
     fn histograms_are_cumulative_with_sum_and_count() {
         static TEST: HistogramVec =
