@@ -611,6 +611,59 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn the_session_gauge_counts_live_sessions_on_sqlite() {
+        let dir = std::env::temp_dir().join(format!("hamn-metrics-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let url = format!("sqlite://{}/hamn.db?mode=rwc", dir.display());
+        let db = Database::connect(&crate::db::DatabaseConfig {
+            url,
+            max_connections: 2,
+        })
+        .await
+        .expect("connect");
+        db.migrate().await.expect("migrate");
+        let ids = crate::seed::demo(&db, crate::seed::DemoSeed::default())
+            .await
+            .expect("seed");
+        for (n, state) in ["active", "active", "disconnected", "ended"]
+            .iter()
+            .enumerate()
+        {
+            sqlx::query(
+                "INSERT INTO sessions (id, tenant_id, user_id, app_id, host_id, state, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(ids.tenant.to_string())
+            .bind(ids.user.to_string())
+            .bind(ids.app_prod.to_string())
+            .bind(ids.host.to_string())
+            .bind(*state)
+            .bind(n as i64)
+            .execute(db.pool())
+            .await
+            .expect("session row");
+        }
+        let mut out = String::new();
+        let read = render_sessions(&db, &mut out).await;
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(read.is_ok(), "{read:?}");
+        assert!(out.contains("# TYPE hamn_sessions gauge"), "{out}");
+        assert!(
+            out.contains("hamn_sessions{state=\"active\",tenant=\"demo\",pool=\"Demopool\"} 2\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "hamn_sessions{state=\"disconnected\",tenant=\"demo\",pool=\"Demopool\"} 1\n"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("\"ended\""), "{out}");
+    }
+
     #[test]
     fn histograms_are_cumulative_with_sum_and_count() {
         static TEST: HistogramVec =
