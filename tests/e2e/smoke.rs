@@ -25,6 +25,7 @@ fn hamn_up_serves_everything_and_stops_cleanly() {
     portal_works_in_chromium(&gateway);
     demo_host_shows_the_app_to_xfreerdp(&up);
     portal_rdp_file_opens_the_app_in_xfreerdp(&up, &gateway);
+    the_native_session_is_in_the_metrics(&up);
 
     let children = up.children();
     assert!(
@@ -605,3 +606,33 @@ pub const DEMO_PIXELS: &[(usize, usize, [u8; 3])] = &[
     (200, 124, [204, 228, 247]),
     (1000, 792, [221, 230, 238]),
 ];
+
+/// `hamn up`'s `/metrics` after the SITHS login and the `.rdp` file's session through the
+/// RD Gateway: the card login, the native launch, bytes both ways through the tunnel, and
+/// no tunnel left open once xfreerdp is gone.
+fn the_native_session_is_in_the_metrics(up: &HamnUp) {
+    let mut scrape = crate::metrics::scrape(up.ports.metrics);
+    assert!(
+        scrape.sum(
+            "hamn_logins_total",
+            &[("method", "siths"), ("outcome", "success")]
+        ) >= 1.0,
+        "{:?}",
+        scrape.samples
+    );
+    assert!(scrape.sum("hamn_launches_total", &[("outcome", "granted")]) >= 1.0);
+    for direction in ["to_client", "from_client"] {
+        let bytes = scrape.sum(
+            "hamn_gateway_bytes_total",
+            &[("client", "native"), ("direction", direction)],
+        );
+        assert!(bytes > 1000.0, "native bytes {direction}: {bytes}");
+    }
+    // The relay notices the client's end on its own schedule.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while scrape.sum("hamn_native_tunnels", &[]) != 0.0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        scrape = crate::metrics::scrape(up.ports.metrics);
+    }
+    assert_eq!(scrape.sum("hamn_native_tunnels", &[]), 0.0);
+}
