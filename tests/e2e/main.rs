@@ -6,6 +6,7 @@ mod admin_operations;
 mod backup;
 mod config_check;
 mod demo_idp;
+mod deploy_files;
 mod portal_flow;
 mod print;
 mod scale_out;
