@@ -44,6 +44,18 @@ pub enum Command {
     Print(Common),
     /// Apply database migrations and exit.
     Migrate(Common),
+    /// Copy the SQLite database to FILE while the services run (verified, atomic).
+    /// PostgreSQL is backed up with its own tools (docs/operations.md).
+    Backup {
+        /// Where to write the copy.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Dev certificates.
     Certs {
         #[command(subcommand)]

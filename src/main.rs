@@ -27,6 +27,17 @@ fn main() -> ExitCode {
             println!("migrations applied");
             Ok(())
         }),
+        Command::Backup { to, force, common } => with_runtime(&common, |settings| async move {
+            let report = services::backup(&settings, &to, force).await?;
+            println!(
+                "backup written to {} ({} bytes, migration {}, {} tenants, verified)",
+                report.path.display(),
+                report.bytes,
+                report.migration_version,
+                report.tenants
+            );
+            Ok(())
+        }),
         Command::Certs {
             command:
                 CertsCommand::Init {

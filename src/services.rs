@@ -252,6 +252,27 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<Database> {
     Ok(database)
 }
 
+/// `hamn backup`: an online, verified copy of the SQLite database at `to`. Opens the
+/// existing file only (`mode=rw`): backing up must never create an empty database.
+pub async fn backup(
+    settings: &Settings,
+    to: &Path,
+    force: bool,
+) -> anyhow::Result<hamn_broker::db::backup::BackupReport> {
+    if !settings.database_url.starts_with("sqlite:") {
+        return Err(hamn_broker::db::backup::BackupError::Postgres.into());
+    }
+    let mut config = database_config(settings);
+    config.url = config.url.replace("mode=rwc", "mode=rw");
+    config.max_connections = 1;
+    let database = Database::connect(&config)
+        .await
+        .context("opening the database to back up")?;
+    let report = hamn_broker::db::backup::backup_sqlite(&database, to, force).await;
+    database.close().await;
+    Ok(report?)
+}
+
 /// The key sealing host credentials: as configured, else (for `hamn up` only) the one in
 /// the data dir, created when missing. A standalone broker never invents a key: brokers of
 /// one installation must share it.

@@ -3,8 +3,10 @@
 
 mod admin_console;
 mod admin_operations;
+mod backup;
 mod config_check;
 mod demo_idp;
+mod deploy_files;
 mod metrics;
 mod portal_flow;
 mod print;

@@ -6,6 +6,7 @@
 //! and JSON is text. The only dialect difference the repositories see is booleans, which
 //! SQLite returns as integers; [`row::get_bool`] hides it.
 
+pub mod backup;
 mod error;
 pub mod row;
 
