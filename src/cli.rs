@@ -56,6 +56,19 @@ pub enum Command {
     },
     /// Manage tenants, pools, hosts, apps and access through the admin API.
     Admin(crate::admin::AdminArgs),
+    /// The audit trail in the configured database.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain from its anchor to its head and report the first broken link
+    /// (an edited, deleted or reordered event). Exit code 0: intact; 2: tampered; 1: the
+    /// check could not run.
+    Verify(Common),
 }
 
 #[derive(Debug, Subcommand)]

@@ -61,6 +61,7 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
             ..hamn_broker::service_windows::SchedulerConfig::default()
         },
         print_public_url: Some(settings.print_public_url.clone()).filter(|u| !u.is_empty()),
+        audit_retention: Some(settings.audit_retention),
         health: (!settings.broker_health_interval.is_zero()).then(|| {
             hamn_broker::health::HealthConfig {
                 interval: settings.broker_health_interval,
@@ -237,6 +238,42 @@ pub fn init_certs_with(
         .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
     hamn_certs::DevPki::init_with(&dir, options)
         .with_context(|| format!("dev PKI in {}", dir.display()))
+}
+
+/// `hamn audit verify`: walks the audit chain in the configured database (without
+/// migrating it) and prints what it found. Exit code 2 when a link is broken.
+pub async fn audit_verify(settings: &Settings) -> anyhow::Result<std::process::ExitCode> {
+    let database = Database::connect(&database_config(settings))
+        .await
+        .context("database")?;
+    let result = async {
+        let mut conn = database.acquire().await?;
+        hamn_broker::repo::audit::verify(&mut conn).await
+    }
+    .await
+    .context("audit chain (is the database migrated? `hamn migrate`)");
+    database.close().await;
+    let verified = result?;
+    let head = &verified.head;
+    match &verified.broken {
+        None => {
+            println!(
+                "audit chain intact: {} event(s), #{}..#{} (anchor #{})",
+                verified.events,
+                head.anchor_seq + 1,
+                head.seq,
+                head.anchor_seq
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Some(broken) => {
+            println!(
+                "audit chain BROKEN after {} intact event(s): {broken}",
+                verified.events
+            );
+            Ok(std::process::ExitCode::from(2))
+        }
+    }
 }
 
 /// Connects to the database and applies pending migrations.

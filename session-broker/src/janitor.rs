@@ -152,8 +152,14 @@ async fn end_abandoned_launches(db: &Database, now: OffsetDateTime) -> Result<u6
     Ok(ended)
 }
 
-/// Sweeps every `interval` until `shutdown`; a failed sweep is logged and retried.
-pub async fn run_janitor(db: Database, interval: Duration, shutdown: CancellationToken) {
+/// Sweeps every `interval` until `shutdown`; a failed sweep is logged and retried. With
+/// `audit_retention`, audit events older than it are deleted too ([`audit_retention`]).
+pub async fn run_janitor(
+    db: Database,
+    interval: Duration,
+    audit_retention: Option<Duration>,
+    shutdown: CancellationToken,
+) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -168,7 +174,31 @@ pub async fn run_janitor(db: Database, interval: Duration, shutdown: Cancellatio
         if let Err(error) = load_sweep(&db, OffsetDateTime::now_utc()).await {
             tracing::warn!(%error, "capacity alarm sweep failed");
         }
+        if let Some(keep) = audit_retention {
+            match self::audit_retention(&db, OffsetDateTime::now_utc(), keep).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "audit events past retention deleted"),
+                Err(error) => tracing::warn!(%error, "audit retention failed"),
+            }
+        }
     }
+}
+
+/// Deletes audit events older than `keep` at `now`: the oldest whole prefix of the chain,
+/// which then verifies from its new anchor ([`repo::audit::purge_before`]).
+pub async fn audit_retention(
+    db: &Database,
+    now: OffsetDateTime,
+    keep: Duration,
+) -> Result<u64, DbError> {
+    let keep = time::Duration::try_from(keep).unwrap_or(time::Duration::MAX);
+    let Some(before) = now.checked_sub(keep) else {
+        return Ok(0);
+    };
+    let mut tx = db.begin().await?;
+    let deleted = repo::audit::purge_before(&mut tx, before).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(deleted)
 }
 
 /// The seat counters recounted where they drift, the capacity alarms of every pool, and

@@ -94,6 +94,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     let janitor = tokio::spawn(crate::janitor::run_janitor(
         db.clone(),
         JANITOR_INTERVAL,
+        config.audit_retention,
         shutdown.child_token(),
     ));
     let scheduler = tokio::spawn(crate::service_windows::run_scheduler(
