@@ -3,6 +3,7 @@
 
 mod admin_console;
 mod admin_operations;
+mod audit_verify;
 mod config_check;
 mod demo_idp;
 mod portal_flow;
