@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify(common),
         } => with_runtime_code(&common, |settings| async move {
-            Ok(services::audit_verify(&settings).await?)
+            services::audit_verify(&settings).await
         }),
         Command::Migrate(common) => with_runtime(&common, |settings| async move {
             services::migrate(&settings).await?.close().await;
