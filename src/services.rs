@@ -257,12 +257,15 @@ pub async fn audit_verify(settings: &Settings) -> anyhow::Result<std::process::E
     let head = &verified.head;
     match &verified.broken {
         None => {
+            // The head's hash, recorded outside the database (a log, a ticket), lets a later
+            // run prove that nobody rewrote the whole chain since.
             println!(
-                "audit chain intact: {} event(s), #{}..#{} (anchor #{})",
+                "audit chain intact: {} event(s), #{}..#{} (anchor #{}), head hash {}",
                 verified.events,
                 head.anchor_seq + 1,
                 head.seq,
-                head.anchor_seq
+                head.anchor_seq,
+                head.hash
             );
             Ok(std::process::ExitCode::SUCCESS)
         }
