@@ -69,6 +69,22 @@ pub enum AuditCommand {
     /// (an edited, deleted or reordered event). Exit code 0: intact; 2: tampered; 1: the
     /// check could not run.
     Verify(Common),
+    /// Write audit events (newest first) to standard output as CSV or JSON lines, the
+    /// format of the admin API's export, without its 50,000-event bound. The export is
+    /// itself audited (`audit.export`).
+    Export {
+        /// csv or jsonl.
+        #[arg(long, value_parser = ["csv", "jsonl"])]
+        format: String,
+        /// Events at or after this time (RFC 3339, e.g. 2026-01-01T00:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Events before this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Debug, Subcommand)]

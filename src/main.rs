@@ -27,6 +27,17 @@ fn main() -> ExitCode {
         } => with_runtime_code(&common, |settings| async move {
             services::audit_verify(&settings).await
         }),
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    format,
+                    from,
+                    to,
+                    common,
+                },
+        } => with_runtime(&common, |settings| async move {
+            services::audit_export(&settings, &format, from.as_deref(), to.as_deref()).await
+        }),
         Command::Migrate(common) => with_runtime(&common, |settings| async move {
             services::migrate(&settings).await?.close().await;
             println!("migrations applied");

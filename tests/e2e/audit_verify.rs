@@ -1,6 +1,7 @@
 //! `hamn audit verify` on the configured database: exit 0 on an intact chain, 2 with the
 //! first broken link once a row is edited behind the triggers' back (with the sqlite3
-//! shell, as someone with file access could), 1 when the check cannot run.
+//! shell, as someone with file access could), 1 when the check cannot run. `hamn audit
+//! export` writes the events as JSON lines or CSV and is itself audited (in the chain).
 
 use std::path::Path;
 use std::process::Command;
@@ -77,6 +78,43 @@ fn audit_verify_exit_codes() {
         stdout.contains("audit chain intact: 5 event(s), #1..#5"),
         "{stdout}"
     );
+
+    let (code, jsonl, stderr) = hamn(&["audit", "export", "--format", "jsonl"], &dir.0);
+    assert_eq!(code, Some(0), "{stderr}");
+    let events: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    let targets: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["target_id"].as_str())
+        .collect();
+    assert_eq!(targets, ["t4", "t3", "t2", "t1", "t0"], "newest first");
+    let (code, csv, stderr) = hamn(
+        &[
+            "audit",
+            "export",
+            "--format",
+            "csv",
+            "--from",
+            "2000-01-01T00:00:00Z",
+        ],
+        &dir.0,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert!(lines[0].starts_with("id,at,tenant_id,actor_kind"), "{csv}");
+    // Five events and the first export's own record.
+    assert_eq!(lines.len(), 1 + 6, "{csv}");
+    let (code, _, stderr) = hamn(
+        &["audit", "export", "--format", "csv", "--to", "yesterday"],
+        &dir.0,
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("RFC 3339"), "{stderr}");
+    let (code, stdout, _) = hamn(&["audit", "verify"], &dir.0);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("7 event(s), #1..#7"), "{stdout}");
 
     // The triggers refuse the edit; only dropping them lets it through.
     let sqlite = |sql: &str| {
