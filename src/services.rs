@@ -260,12 +260,14 @@ pub async fn audit_verify(settings: &Settings) -> anyhow::Result<std::process::E
             // The head's hash, recorded outside the database (a log, a ticket), lets a later
             // run prove that nobody rewrote the whole chain since.
             println!(
-                "audit chain intact: {} event(s), #{}..#{} (anchor #{}), head hash {}",
+                "audit chain intact: {} event(s), #{}..#{} (anchor #{}), head hash {}; \
+                 {} newer event(s) waiting to be sealed",
                 verified.events,
                 head.anchor_seq + 1,
                 head.seq,
                 head.anchor_seq,
-                head.hash
+                head.hash,
+                verified.pending
             );
             Ok(std::process::ExitCode::SUCCESS)
         }
@@ -359,6 +361,8 @@ pub async fn audit_export(
             detail: Some("local export from the database".to_owned()),
         };
         hamn_broker::repo::audit::insert(&mut conn, &event).await?;
+        // No broker's sealer runs in this process: chain the record before leaving.
+        hamn_broker::repo::audit::seal_all(&mut conn).await?;
         anyhow::Ok(())
     }
     .await;

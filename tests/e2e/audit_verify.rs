@@ -26,7 +26,7 @@ fn hamn(args: &[&str], data: &Path) -> (Option<i32>, String, String) {
     )
 }
 
-/// Appends `n` events through the broker library, as the services do.
+/// Appends `n` events through the broker library, as the services do, and seals them.
 fn append(db_file: &Path, n: usize) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -59,6 +59,10 @@ fn append(db_file: &Path, n: usize) {
                 .await
                 .expect("append");
         }
+        // What a running broker's sealer does within a second.
+        hamn_broker::repo::audit::seal_all(&mut conn)
+            .await
+            .expect("seal");
         drop(conn);
         db.close().await;
     });

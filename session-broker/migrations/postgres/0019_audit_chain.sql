@@ -4,10 +4,11 @@
 -- `hash` = SHA-256(previous row's hash || canonical encoding of seq and the row's fields),
 -- hex. `audit_chain` is the chain's single head row: the last seq and hash, and the anchor
 -- left by retention (rows up to anchor_seq were deleted; anchor_hash is the hash of row
--- anchor_seq, the previous hash of the first row kept). Appending updates the head first, in
--- the inserting transaction: the row lock serializes appends, so several brokers on one
--- PostgreSQL keep one chain. Rows older than this migration have no seq yet; the broker
--- chains them in (at, id) order right after migrating (repo::audit::chain_backlog).
+-- anchor_seq, the previous hash of the first row kept). Rows are written unsealed (no seq);
+-- a broker node seals the committed ones every second in (at, id) order under the head's
+-- lock (repo::audit::seal), so audited writes never queue on one lock and several brokers
+-- on one database keep one chain. Rows older than this migration are sealed the same way
+-- right after migrating.
 ALTER TABLE audit_events ADD COLUMN seq BIGINT, ADD COLUMN hash TEXT;
 CREATE UNIQUE INDEX audit_events_seq ON audit_events (seq);
 

@@ -177,7 +177,7 @@ impl Database {
     }
 
     /// Applies every embedded migration not yet applied, then chains audit events written
-    /// before the audit chain existed ([`crate::repo::audit::chain_backlog`]). Safe to run
+    /// before the audit chain existed, or not sealed yet ([`crate::repo::audit::seal_all`]). Safe to run
     /// from several nodes: sqlx takes an advisory lock on PostgreSQL and the chaining locks
     /// the chain's head.
     pub async fn migrate(&self) -> Result<(), DbError> {
@@ -186,7 +186,7 @@ impl Database {
             .await
             .map_err(DbError::Migrate)?;
         let mut conn = self.acquire().await?;
-        let chained = crate::repo::audit::chain_backlog(&mut conn).await?;
+        let chained = crate::repo::audit::seal_all(&mut conn).await?;
         if chained > 0 {
             tracing::info!(chained, "audit events from before the chain were chained");
         }

@@ -1,10 +1,13 @@
 //! The `audit_events` table: append-only and hash-chained (migration 0019).
 //!
-//! Every row has a `seq` and `hash = SHA-256(prev_hash || canonical(seq, fields))`; the
+//! Every row gets a `seq` and `hash = SHA-256(prev_hash || canonical(seq, fields))`; the
 //! head row `audit_chain` holds the last seq and hash and the anchor retention left.
-//! Appending updates the head first, in the caller's transaction (a savepoint when there is
-//! one), so appends are serialized by the head's row lock on PostgreSQL and the write lock
-//! on SQLite: one chain, however many brokers. [`verify`] walks it; [`purge_before`] is
+//! [`insert`] writes a row unsealed (no seq yet) in the caller's transaction, so audited
+//! writes never queue on one lock; [`seal`], run every second by a broker node (the
+//! sealer in [`crate::service`]) and by every migration, chains the committed unsealed
+//! rows in (at, id) order under the head's lock, so several brokers keep one chain. Until
+//! sealed (a second or so) a row is guarded by the append-only triggers alone.
+//! [`verify`] walks the chain and counts the rows still waiting; [`purge_before`] is
 //! retention, the one path that deletes (whole prefixes, recording the new anchor).
 
 use sqlx::any::AnyRow;
@@ -60,55 +63,28 @@ pub async fn insert(conn: &mut AnyConnection, e: &NewAuditEvent) -> Result<Audit
         after: e.after.clone(),
         detail: e.detail.clone(),
     };
-    let mut fields = Fields {
-        seq: 0,
-        id: ev.id.to_string(),
-        at: millis(ev.at),
-        tenant_id: ev.tenant_id.map(|t| t.to_string()),
-        actor_kind: ev.actor_kind.as_str().to_owned(),
-        actor_id: ev.actor_id.clone(),
-        actor_name: ev.actor_name.clone(),
-        action: ev.action.clone(),
-        target_type: ev.target_type.clone(),
-        target_id: ev.target_id.clone(),
-        outcome: ev.outcome.as_str().to_owned(),
-        source_address: ev.source_address.clone(),
-        before_json: ev.before.as_ref().map(serde_json::Value::to_string),
-        after_json: ev.after.as_ref().map(serde_json::Value::to_string),
-        detail: ev.detail.clone(),
-    };
-    // A savepoint inside the caller's transaction, a transaction of its own otherwise: the
-    // head's update and the row commit together or not at all.
-    let mut tx = conn.begin().await?;
-    let (seq, prev) = advance_head(&mut tx).await?;
-    fields.seq = seq;
-    let hash = chain_hash(&prev, &fields);
+    // Unsealed: seq and hash stay NULL until [`seal`] chains the row after commit.
     sqlx::query(
         "INSERT INTO audit_events (id, at, tenant_id, actor_kind, actor_id, actor_name, action, \
-         target_type, target_id, outcome, source_address, before_json, after_json, detail, \
-         seq, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         target_type, target_id, outcome, source_address, before_json, after_json, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
-    .bind(fields.id)
-    .bind(fields.at)
-    .bind(fields.tenant_id)
-    .bind(fields.actor_kind)
-    .bind(fields.actor_id)
-    .bind(fields.actor_name)
-    .bind(fields.action)
-    .bind(fields.target_type)
-    .bind(fields.target_id)
-    .bind(fields.outcome)
-    .bind(fields.source_address)
-    .bind(fields.before_json)
-    .bind(fields.after_json)
-    .bind(fields.detail)
-    .bind(seq)
-    .bind(hash.as_str())
-    .execute(&mut *tx)
+    .bind(ev.id.to_string())
+    .bind(millis(ev.at))
+    .bind(ev.tenant_id.map(|t| t.to_string()))
+    .bind(ev.actor_kind.as_str())
+    .bind(ev.actor_id.clone())
+    .bind(ev.actor_name.clone())
+    .bind(ev.action.clone())
+    .bind(ev.target_type.clone())
+    .bind(ev.target_id.clone())
+    .bind(ev.outcome.as_str())
+    .bind(ev.source_address.clone())
+    .bind(ev.before.as_ref().map(serde_json::Value::to_string))
+    .bind(ev.after.as_ref().map(serde_json::Value::to_string))
+    .bind(ev.detail.clone())
+    .execute(&mut *conn)
     .await?;
-    set_head_hash(&mut tx, &hash).await?;
-    tx.commit().await?;
     Ok(ev)
 }
 
@@ -226,22 +202,6 @@ fn from_hex(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// Takes the next seq: the head's update is the lock. Returns it and the previous hash.
-async fn advance_head(conn: &mut AnyConnection) -> Result<(i64, String), DbError> {
-    let row = sqlx::query("UPDATE audit_chain SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok((get_i64(&row, "seq")?, get_string(&row, "hash")?))
-}
-
-async fn set_head_hash(conn: &mut AnyConnection, hash: &str) -> Result<(), DbError> {
-    sqlx::query("UPDATE audit_chain SET hash = $1 WHERE id = 1")
-        .bind(hash)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
 /// The chain's head: the last row appended and the anchor retention left.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainHead {
@@ -267,24 +227,35 @@ const CHAIN_SELECT: &str = "SELECT seq, hash, id, at, tenant_id, actor_kind, act
                             actor_name, action, target_type, target_id, outcome, \
                             source_address, before_json, after_json, detail FROM audit_events";
 
-/// Chains rows that have no seq yet (those written before migration 0019), oldest first
-/// by (at, id), after the current head. Run after migrating; a no-op once done. Returns
-/// how many were chained.
-pub async fn chain_backlog(conn: &mut AnyConnection) -> Result<u64, DbError> {
+/// The most rows one [`seal`] call chains: a backlog is worked off in several
+/// transactions, none holding the head for long.
+pub const SEAL_BATCH: u32 = 5000;
+
+/// Chains committed rows that have no seq yet (fresh ones from [`insert`], and those
+/// written before migration 0019), oldest first by (at, id), after the current head; at
+/// most `limit` of them, in one transaction holding the head's lock, so two nodes sealing
+/// at once chain each row once. Returns how many were chained.
+pub async fn seal(conn: &mut AnyConnection, limit: u32) -> Result<u64, DbError> {
     let mut tx = conn.begin().await?;
-    // Lock the head before looking, so two nodes migrating at once chain each row once.
+    // Lock the head before looking.
     sqlx::query("UPDATE audit_chain SET seq = seq WHERE id = 1")
         .execute(&mut *tx)
         .await?;
     let rows = sqlx::query(AssertSqlSafe(format!(
-        "{CHAIN_SELECT} WHERE seq IS NULL ORDER BY at, id"
+        "{CHAIN_SELECT} WHERE seq IS NULL ORDER BY at, id LIMIT $1"
     )))
+    .bind(i64::from(limit))
     .fetch_all(&mut *tx)
     .await?;
-    let mut chained = 0;
+    if rows.is_empty() {
+        tx.commit().await?;
+        return Ok(0);
+    }
+    let start = head(&mut tx).await?;
+    let (mut seq, mut prev) = (start.seq, start.hash);
     for r in &rows {
         let mut fields = Fields::from_row(r)?;
-        let (seq, prev) = advance_head(&mut tx).await?;
+        seq += 1;
         fields.seq = seq;
         let hash = chain_hash(&prev, &fields);
         sqlx::query("UPDATE audit_events SET seq = $1, hash = $2 WHERE id = $3")
@@ -293,18 +264,40 @@ pub async fn chain_backlog(conn: &mut AnyConnection) -> Result<u64, DbError> {
             .bind(fields.id.as_str())
             .execute(&mut *tx)
             .await?;
-        set_head_hash(&mut tx, &hash).await?;
-        chained += 1;
+        prev = hash;
     }
+    sqlx::query("UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(prev.as_str())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
-    Ok(chained)
+    Ok(rows.len() as u64)
+}
+
+/// Whether any committed row waits to be sealed: a read, so an idle sealer takes no lock.
+pub async fn has_unsealed(conn: &mut AnyConnection) -> Result<bool, DbError> {
+    let row = sqlx::query("SELECT id FROM audit_events WHERE seq IS NULL LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// [`seal`] until nothing is left.
+pub async fn seal_all(conn: &mut AnyConnection) -> Result<u64, DbError> {
+    let mut total = 0;
+    loop {
+        let n = seal(conn, SEAL_BATCH).await?;
+        total += n;
+        if n < u64::from(SEAL_BATCH) {
+            return Ok(total);
+        }
+    }
 }
 
 /// Why the chain does not verify: the first broken link found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Break {
-    /// Rows outside the chain (no seq): inserted around [`insert`]. `id` is one of them.
-    Unchained { count: u64, id: String },
     /// No row with this seq, though the chain goes on (or the head says it exists).
     Missing { seq: i64 },
     /// The row at `seq` does not hash to what is stored, or its stored hash is not the one
@@ -315,9 +308,6 @@ pub enum Break {
 impl std::fmt::Display for Break {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Unchained { count, id } => {
-                write!(f, "{count} event(s) outside the chain, e.g. {id}")
-            }
             Self::Missing { seq } => write!(f, "event #{seq} is missing (deleted)"),
             Self::Altered { seq, id } => {
                 write!(
@@ -337,6 +327,9 @@ pub struct Verified {
     pub head: ChainHead,
     /// `None`: the chain is intact from the anchor to the head.
     pub broken: Option<Break>,
+    /// Committed rows not sealed yet (the sealer chains them within a second or so);
+    /// only the append-only triggers guard them until then.
+    pub pending: u64,
 }
 
 /// Rows read per query while verifying: memory stays flat on long chains.
@@ -349,19 +342,14 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<Verified, DbError> {
         events: 0,
         head: head.clone(),
         broken: None,
+        pending: 0,
     };
-    let unchained = sqlx::query(AssertSqlSafe(format!(
-        "{CHAIN_SELECT} WHERE seq IS NULL OR hash IS NULL ORDER BY id"
-    )))
-    .fetch_all(&mut *conn)
+    let pending = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_events WHERE seq IS NULL OR hash IS NULL",
+    )
+    .fetch_one(&mut *conn)
     .await?;
-    if let Some(first) = unchained.first() {
-        out.broken = Some(Break::Unchained {
-            count: unchained.len() as u64,
-            id: get_string(first, "id")?,
-        });
-        return Ok(out);
-    }
+    out.pending = u64::try_from(pending).unwrap_or_default();
     let mut expected = head.anchor_seq + 1;
     let mut prev = head.anchor_hash.clone();
     loop {
