@@ -68,6 +68,35 @@ pub enum Command {
     },
     /// Manage tenants, pools, hosts, apps and access through the admin API.
     Admin(crate::admin::AdminArgs),
+    /// The audit trail in the configured database.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain from its anchor to its head and report the first broken link
+    /// (an edited, deleted or reordered event). Exit code 0: intact; 2: tampered; 1: the
+    /// check could not run.
+    Verify(Common),
+    /// Write audit events (newest first) to standard output as CSV or JSON lines, the
+    /// format of the admin API's export, without its 50,000-event bound. The export is
+    /// itself audited (`audit.export`).
+    Export {
+        /// csv or jsonl.
+        #[arg(long, value_parser = ["csv", "jsonl"])]
+        format: String,
+        /// Events at or after this time (RFC 3339, e.g. 2026-01-01T00:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Events before this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Debug, Subcommand)]

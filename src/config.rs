@@ -56,6 +56,7 @@ pub struct RawConfig {
     pub gateway: GatewaySection,
     pub broker: BrokerSection,
     pub print: PrintSection,
+    pub audit: AuditSection,
     pub demo_host: DemoHostSection,
     pub metrics: MetricsSection,
 }
@@ -70,6 +71,7 @@ impl Default for RawConfig {
             gateway: GatewaySection::default(),
             broker: BrokerSection::default(),
             print: PrintSection::default(),
+            audit: AuditSection::default(),
             demo_host: DemoHostSection::default(),
             metrics: MetricsSection::default(),
         }
@@ -298,6 +300,26 @@ impl Default for PrintSection {
     }
 }
 
+/// The audit trail (`[audit]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AuditSection {
+    /// How many years audit events are kept before the janitor deletes them (whole
+    /// prefixes of the hash chain). Health-care logging asks for years, hence the default.
+    pub retention_years: u32,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        Self {
+            retention_years: 10,
+        }
+    }
+}
+
+/// Days per retention year: 366, so N years never fall short of N calendar years.
+const RETENTION_YEAR_DAYS: u64 = 366;
+
 /// Where Ghostscript is looked for when `print.ghostscript` is empty.
 pub const DEFAULT_GHOSTSCRIPT: &str = "/usr/bin/gs";
 
@@ -416,6 +438,8 @@ pub struct Settings {
     pub print_data_dir: PathBuf,
     pub print_max_job_bytes: u64,
     pub print_retention: std::time::Duration,
+    /// `audit.retention_years` as a duration ([`RETENTION_YEAR_DAYS`] days a year).
+    pub audit_retention: std::time::Duration,
     /// `print.public_url`, or the default made from gateway.public_url.
     pub print_public_url: String,
     /// `None`: PostScript jobs are refused.
@@ -733,6 +757,9 @@ impl RawConfig {
                 "print.max_job_bytes",
                 "must be between 1024 bytes and 4 GiB".into(),
             );
+        }
+        if !(1..=100).contains(&self.audit.retention_years) {
+            problem("audit.retention_years", "must be 1-100 years".into());
         }
         if !(1..=24 * 366).contains(&self.print.retention_hours) {
             problem(
@@ -1064,6 +1091,9 @@ impl RawConfig {
             },
             print_max_job_bytes: self.print.max_job_bytes,
             print_retention: std::time::Duration::from_secs(self.print.retention_hours * 3600),
+            audit_retention: std::time::Duration::from_secs(
+                u64::from(self.audit.retention_years) * RETENTION_YEAR_DAYS * 24 * 3600,
+            ),
             print_public_url,
             print_ghostscript,
             demo_seed: self.demo_host.seed,
@@ -1329,6 +1359,21 @@ mod tests {
                 "{found:?}"
             );
         }
+    }
+
+    #[test]
+    fn audit_retention_defaults_to_ten_years_and_is_validated() {
+        let Ok(demo) = load(Sources::default()) else {
+            panic!("the demo config must validate");
+        };
+        assert_eq!(
+            demo.audit_retention,
+            std::time::Duration::from_secs(10 * 366 * 24 * 3600)
+        );
+        assert_eq!(
+            problems("[audit]\nretention_years = 0\n"),
+            ["audit.retention_years: must be 1-100 years"]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use hamn::cli::{CertsCommand, Cli, Command, Common, ConfigCommand};
+use hamn::cli::{AuditCommand, CertsCommand, Cli, Command, Common, ConfigCommand};
 use hamn::services::{self, Which};
 
 fn main() -> ExitCode {
@@ -22,6 +22,22 @@ fn main() -> ExitCode {
         Command::Broker(common) => serve(&common, Which::Broker),
         Command::Gateway(common) => serve(&common, Which::Gateway),
         Command::Print(common) => serve(&common, Which::Print),
+        Command::Audit {
+            command: AuditCommand::Verify(common),
+        } => with_runtime_code(&common, |settings| async move {
+            services::audit_verify(&settings).await
+        }),
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    format,
+                    from,
+                    to,
+                    common,
+                },
+        } => with_runtime(&common, |settings| async move {
+            services::audit_export(&settings, &format, from.as_deref(), to.as_deref()).await
+        }),
         Command::Migrate(common) => with_runtime(&common, |settings| async move {
             services::migrate(&settings).await?.close().await;
             println!("migrations applied");
@@ -81,6 +97,17 @@ where
     F: FnOnce(hamn::config::Settings) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
+    with_runtime_code(common, |settings| async move {
+        body(settings).await.map(|()| ExitCode::SUCCESS)
+    })
+}
+
+/// [`with_runtime`] for commands whose success has several exit codes.
+fn with_runtime_code<F, Fut>(common: &Common, body: F) -> ExitCode
+where
+    F: FnOnce(hamn::config::Settings) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
     let settings = match services::load_settings(common) {
         Ok(settings) => settings,
         Err(problems) => return config_problems(&problems),
@@ -97,7 +124,7 @@ where
         }
     };
     match runtime.block_on(body(settings)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("hamn: {error:#}");
             ExitCode::FAILURE

@@ -61,6 +61,7 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
             ..hamn_broker::service_windows::SchedulerConfig::default()
         },
         print_public_url: Some(settings.print_public_url.clone()).filter(|u| !u.is_empty()),
+        audit_retention: Some(settings.audit_retention),
         health: (!settings.broker_health_interval.is_zero()).then(|| {
             hamn_broker::health::HealthConfig {
                 interval: settings.broker_health_interval,
@@ -237,6 +238,136 @@ pub fn init_certs_with(
         .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
     hamn_certs::DevPki::init_with(&dir, options)
         .with_context(|| format!("dev PKI in {}", dir.display()))
+}
+
+/// `hamn audit verify`: walks the audit chain in the configured database (without
+/// migrating it) and prints what it found. Exit code 2 when a link is broken.
+pub async fn audit_verify(settings: &Settings) -> anyhow::Result<std::process::ExitCode> {
+    let database = Database::connect(&database_config(settings))
+        .await
+        .context("database")?;
+    let result = async {
+        let mut conn = database.acquire().await?;
+        hamn_broker::repo::audit::verify(&mut conn).await
+    }
+    .await
+    .context("audit chain (is the database migrated? `hamn migrate`)");
+    database.close().await;
+    let verified = result?;
+    let head = &verified.head;
+    match &verified.broken {
+        None => {
+            // The head's hash, recorded outside the database (a log, a ticket), lets a later
+            // run prove that nobody rewrote the whole chain since.
+            println!(
+                "audit chain intact: {} event(s), #{}..#{} (anchor #{}), head hash {}; \
+                 {} newer event(s) waiting to be sealed",
+                verified.events,
+                head.anchor_seq + 1,
+                head.seq,
+                head.anchor_seq,
+                head.hash,
+                verified.pending
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Some(broken) => {
+            println!(
+                "audit chain BROKEN after {} intact event(s): {broken}",
+                verified.events
+            );
+            Ok(std::process::ExitCode::from(2))
+        }
+    }
+}
+
+/// `hamn audit export`: every event matching `from`..`to` to standard output, newest first,
+/// page by page, as the API's export writes them; then the export is audited.
+pub async fn audit_export(
+    settings: &Settings,
+    format: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+
+    use hamn_broker::api::handlers::audit::{CSV_HEADER, push_csv};
+    use hamn_broker::model::{AuditFilter, Page, PageRequest};
+
+    let parse = |flag: &str, value: Option<&str>| {
+        value
+            .map(|v| {
+                time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+                    .with_context(|| format!("--{flag} {v:?}: not an RFC 3339 time"))
+            })
+            .transpose()
+    };
+    let filter = AuditFilter {
+        from: parse("from", from)?,
+        to: parse("to", to)?,
+        ..AuditFilter::default()
+    };
+    let csv = format == "csv";
+    let database = Database::connect(&database_config(settings))
+        .await
+        .context("database")?;
+    let result = async {
+        let mut conn = database.acquire().await?;
+        let mut stdout = std::io::stdout().lock();
+        let mut out = String::new();
+        if csv {
+            hamn_broker::api::export::push_csv_line(&mut out, CSV_HEADER);
+        }
+        let mut rows: u64 = 0;
+        let mut cursor = None;
+        loop {
+            let page = PageRequest {
+                limit: hamn_broker::model::page::MAX_LIMIT,
+                cursor,
+            };
+            let Page { items, next_cursor } =
+                hamn_broker::repo::audit::list(&mut conn, &filter, page).await?;
+            for e in &items {
+                if csv {
+                    push_csv(&mut out, e);
+                } else {
+                    out.push_str(&serde_json::to_string(e)?);
+                    out.push('\n');
+                }
+            }
+            rows += items.len() as u64;
+            stdout.write_all(out.as_bytes())?;
+            out.clear();
+            match next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        stdout.flush()?;
+        let event = hamn_broker::model::NewAuditEvent {
+            tenant_id: None,
+            actor_kind: hamn_broker::model::ActorKind::System,
+            actor_id: None,
+            actor_name: "hamn audit export".to_owned(),
+            action: "audit.export".to_owned(),
+            target_type: Some("audit_log".to_owned()),
+            target_id: Some("all".to_owned()),
+            outcome: hamn_broker::model::AuditOutcome::Success,
+            source_address: None,
+            before: None,
+            after: Some(serde_json::json!({
+                "format": format, "rows": rows, "filter": { "from": from, "to": to },
+            })),
+            detail: Some("local export from the database".to_owned()),
+        };
+        hamn_broker::repo::audit::insert(&mut conn, &event).await?;
+        // No broker's sealer runs in this process: chain the record before leaving.
+        hamn_broker::repo::audit::seal_all(&mut conn).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await;
+    result
 }
 
 /// Connects to the database and applies pending migrations.

@@ -41,6 +41,10 @@ pub struct BrokerConfig {
     /// makes printer URIs under it; `None`: that operation answers 503.
     #[serde(skip)]
     pub print_public_url: Option<String>,
+    /// How long audit events are kept; the janitor deletes older ones (whole prefixes of
+    /// the chain, [`crate::repo::audit::purge_before`]). `None`: kept for ever.
+    #[serde(skip)]
+    pub audit_retention: Option<std::time::Duration>,
 }
 
 pub fn default_listen() -> SocketAddr {

@@ -152,8 +152,14 @@ async fn end_abandoned_launches(db: &Database, now: OffsetDateTime) -> Result<u6
     Ok(ended)
 }
 
-/// Sweeps every `interval` until `shutdown`; a failed sweep is logged and retried.
-pub async fn run_janitor(db: Database, interval: Duration, shutdown: CancellationToken) {
+/// Sweeps every `interval` until `shutdown`; a failed sweep is logged and retried. With
+/// `audit_retention`, audit events older than it are deleted too ([`audit_retention`]).
+pub async fn run_janitor(
+    db: Database,
+    interval: Duration,
+    audit_retention: Option<Duration>,
+    shutdown: CancellationToken,
+) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -168,7 +174,68 @@ pub async fn run_janitor(db: Database, interval: Duration, shutdown: Cancellatio
         if let Err(error) = load_sweep(&db, OffsetDateTime::now_utc()).await {
             tracing::warn!(%error, "capacity alarm sweep failed");
         }
+        if let Some(keep) = audit_retention {
+            match self::audit_retention(&db, OffsetDateTime::now_utc(), keep).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "audit events past retention deleted"),
+                Err(error) => tracing::warn!(%error, "audit retention failed"),
+            }
+        }
     }
+}
+
+/// How often a broker node seals the audit events written since ([`repo::audit::seal`]):
+/// the window in which a fresh event is guarded by the append-only triggers alone.
+pub const AUDIT_SEAL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Seals committed audit events into the hash chain every `interval` until `shutdown`,
+/// then once more, so a stopped broker leaves nothing unsealed it could have sealed.
+/// Several nodes may run it: the head's lock lets one seal at a time, each row once.
+pub async fn run_audit_sealer(db: Database, interval: Duration, shutdown: CancellationToken) {
+    let seal = || async {
+        let mut conn = db.acquire().await?;
+        if !repo::audit::has_unsealed(&mut conn).await? {
+            return Ok::<u64, DbError>(0);
+        }
+        drop(conn);
+        // A write transaction in this process's turn (SQLite's write lock queue).
+        let mut tx = db.begin().await?;
+        let sealed = repo::audit::seal_all(&mut tx).await?;
+        tx.commit().await?;
+        Ok(sealed)
+    };
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = tick.tick() => {
+                if let Err(error) = seal().await {
+                    tracing::warn!(%error, "sealing audit events failed");
+                }
+            }
+        }
+    }
+    if let Err(error) = seal().await {
+        tracing::warn!(%error, "sealing audit events at shutdown failed");
+    }
+}
+
+/// Deletes audit events older than `keep` at `now`: the oldest whole prefix of the chain,
+/// which then verifies from its new anchor ([`repo::audit::purge_before`]).
+pub async fn audit_retention(
+    db: &Database,
+    now: OffsetDateTime,
+    keep: Duration,
+) -> Result<u64, DbError> {
+    let keep = time::Duration::try_from(keep).unwrap_or(time::Duration::MAX);
+    let Some(before) = now.checked_sub(keep) else {
+        return Ok(0);
+    };
+    let mut tx = db.begin().await?;
+    let deleted = repo::audit::purge_before(&mut tx, before).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(deleted)
 }
 
 /// The seat counters recounted where they drift, the capacity alarms of every pool, and

@@ -94,6 +94,12 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     let janitor = tokio::spawn(crate::janitor::run_janitor(
         db.clone(),
         JANITOR_INTERVAL,
+        config.audit_retention,
+        shutdown.child_token(),
+    ));
+    let sealer = tokio::spawn(crate::janitor::run_audit_sealer(
+        db.clone(),
+        crate::janitor::AUDIT_SEAL_INTERVAL,
         shutdown.child_token(),
     ));
     let scheduler = tokio::spawn(crate::service_windows::run_scheduler(
@@ -115,6 +121,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         let _ = monitor.await;
     }
     let _ = janitor.await;
+    let _ = sealer.await;
     let _ = scheduler.await;
     db.close().await;
     result.map_err(BrokerError::Serve)

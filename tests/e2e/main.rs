@@ -3,6 +3,7 @@
 
 mod admin_console;
 mod admin_operations;
+mod audit_verify;
 mod backup;
 mod config_check;
 mod demo_idp;

@@ -178,13 +178,21 @@ impl Database {
         }
     }
 
-    /// Applies every embedded migration not yet applied. Safe to run from several nodes:
-    /// sqlx takes an advisory lock on PostgreSQL.
+    /// Applies every embedded migration not yet applied, then chains audit events written
+    /// before the audit chain existed, or not sealed yet ([`crate::repo::audit::seal_all`]). Safe to run
+    /// from several nodes: sqlx takes an advisory lock on PostgreSQL and the chaining locks
+    /// the chain's head.
     pub async fn migrate(&self) -> Result<(), DbError> {
         self.migrator()
             .run(&self.pool)
             .await
-            .map_err(DbError::Migrate)
+            .map_err(DbError::Migrate)?;
+        let mut conn = self.acquire().await?;
+        let chained = crate::repo::audit::seal_all(&mut conn).await?;
+        if chained > 0 {
+            tracing::info!(chained, "audit events from before the chain were chained");
+        }
+        Ok(())
     }
 
     /// True when every embedded migration has been applied successfully.

@@ -12,6 +12,7 @@ mod access;
 mod announcements;
 mod api_crud;
 mod api_errors;
+mod audit_chain;
 mod audit_log;
 mod auth;
 mod concurrency;

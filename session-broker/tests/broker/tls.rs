@@ -208,6 +208,7 @@ async fn run_serves_until_cancelled() {
         secrets_key: None,
         service_windows: Default::default(),
         print_public_url: None,
+        audit_retention: None,
     };
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(hamn_broker::run(config, shutdown.clone()));

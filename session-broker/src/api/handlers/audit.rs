@@ -105,7 +105,8 @@ enum Format {
     JsonLines,
 }
 
-const CSV_HEADER: &[&str] = &[
+/// The export's CSV columns; `hamn audit export` writes the same file.
+pub const CSV_HEADER: &[&str] = &[
     "id",
     "at",
     "tenant_id",
@@ -122,7 +123,8 @@ const CSV_HEADER: &[&str] = &[
     "after",
 ];
 
-fn push_csv(out: &mut String, e: &AuditEvent) {
+/// One event as a CSV line under [`CSV_HEADER`].
+pub fn push_csv(out: &mut String, e: &AuditEvent) {
     let rfc =
         e.at.format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
