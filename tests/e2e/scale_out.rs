@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::metrics::{Scrape, scrape};
-use crate::support::{TempDir, curl, free_port, hamn_bin, terminate};
+use crate::support::{TempDir, curl, free_ports, hamn_bin, terminate};
 
 /// The PostgreSQL the test command provides (see scripts/test).
 fn postgres_admin_url() -> String {
@@ -138,7 +138,7 @@ fn broker_and_gateway_run_apart_on_one_postgres() {
     let database = ScratchDatabase::create();
     let data = TempDir::new("scale");
     let dir = data.0.display().to_string();
-    let (broker_port, gateway_port) = (free_port(), free_port());
+    let [broker_port, gateway_port] = free_ports();
     let env = vec![
         ("HAMN_DATABASE__URL", database.url()),
         ("HAMN_BROKER__LISTEN", format!("127.0.0.1:{broker_port}")),
@@ -237,10 +237,11 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
     let database = ScratchDatabase::create_named("_limits");
     let data = TempDir::new("limits");
     let dir = data.0.display().to_string();
-    let brokers = [free_port(), free_port()];
-    let gateways = [free_port(), free_port()];
+    let [b1, b2, g1, g2, m1, m2, m3, m4] = free_ports();
+    let brokers = [b1, b2];
+    let gateways = [g1, g2];
     // Each process's own metrics listener: [broker 0, broker 1, gateway 0, gateway 1].
-    let metrics = [free_port(), free_port(), free_port(), free_port()];
+    let metrics = [m1, m2, m3, m4];
     let common = vec![
         ("HAMN_DATABASE__URL", database.url()),
         ("HAMN_GATEWAY__REDIRECT_LISTEN", String::new()),

@@ -22,6 +22,15 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local addr").port()
 }
 
+/// `N` ports nobody listens on right now, all different: their listeners are held until
+/// every one is chosen (chosen one at a time, the kernel may hand the same port out twice).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().expect("local addr").port())
+}
+
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -58,14 +67,15 @@ pub struct Ports {
 
 impl Ports {
     pub fn free() -> Self {
+        let [gateway, redirect, siths, broker, print, demo_host, metrics] = free_ports();
         Self {
-            gateway: free_port(),
-            redirect: free_port(),
-            siths: free_port(),
-            broker: free_port(),
-            print: free_port(),
-            demo_host: free_port(),
-            metrics: free_port(),
+            gateway,
+            redirect,
+            siths,
+            broker,
+            print,
+            demo_host,
+            metrics,
         }
     }
 }
