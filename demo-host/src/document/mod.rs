@@ -44,6 +44,16 @@ pub enum Weight {
     Bold,
 }
 
+impl Weight {
+    /// The resource name both writers give the weight's font (F1 Helvetica, F2 bold).
+    pub fn font_resource(self) -> &'static str {
+        match self {
+            Self::Regular => "F1",
+            Self::Bold => "F2",
+        }
+    }
+}
+
 /// One thing drawn on the page; coordinates in points from the lower left corner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {

@@ -2,7 +2,7 @@
 //! WinAnsiEncoding (nothing embedded, so å ä ö map to Unicode in every reader and in
 //! `pdftotext`), an uncompressed content stream and a correct cross-reference table.
 
-use super::{Item, PAGE_HEIGHT, PAGE_WIDTH, Page, Weight, cp1252};
+use super::{Item, PAGE_HEIGHT, PAGE_WIDTH, Page, cp1252};
 
 /// The page as a complete PDF file.
 pub fn write(page: &Page) -> Vec<u8> {
@@ -66,10 +66,7 @@ fn content_stream(items: &[Item]) -> Vec<u8> {
                 weight,
                 text,
             } => {
-                let font = match weight {
-                    Weight::Regular => "F1",
-                    Weight::Bold => "F2",
-                };
+                let font = weight.font_resource();
                 out.extend_from_slice(format!("BT /{font} {size} Tf {x} {y} Td ").as_bytes());
                 out.extend_from_slice(&literal_string(&cp1252::encode(text)));
                 out.extend_from_slice(b" Tj ET\n");
@@ -110,6 +107,7 @@ fn utf16_text_string(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::Weight;
 
     #[test]
     fn literal_strings_escape_delimiters_and_high_bytes() {

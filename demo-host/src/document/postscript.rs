@@ -3,7 +3,7 @@
 //! Windows-1252 (ISOLatin1Encoding with the hyphen, quotes and 0x80–0x9F of Windows-1252) so text bytes are the same
 //! as in the PDF variant and å ä ö – survive conversion to PDF.
 
-use super::{Item, PAGE_HEIGHT, PAGE_WIDTH, Page, Weight, cp1252};
+use super::{Item, PAGE_HEIGHT, PAGE_WIDTH, Page, cp1252};
 
 /// The page as a complete PostScript document.
 pub fn write(page: &Page) -> Vec<u8> {
@@ -48,10 +48,7 @@ pub fn write(page: &Page) -> Vec<u8> {
                 weight,
                 text,
             } => {
-                let font = match weight {
-                    Weight::Regular => "F1",
-                    Weight::Bold => "F2",
-                };
+                let font = weight.font_resource();
                 out.extend_from_slice(format!("/{font} findfont {size} scalefont setfont {x} {y} moveto ").as_bytes());
                 // PDF and PostScript literal strings share their escapes.
                 out.extend_from_slice(&super::pdf::literal_string(&cp1252::encode(text)));
@@ -69,6 +66,7 @@ pub fn write(page: &Page) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::Weight;
 
     #[test]
     fn is_dsc_with_one_page_and_escaped_text() {
