@@ -7,11 +7,13 @@
 // The downloaded PDF is saved to PDF_OUT for the test to read with pdftotext.
 // With EXPECT=refused (a print service whose job bound the document exceeds) the notice must be
 // the refusal, the demo app's session must go on, and no PDF is saved.
-// Usage: node print.mjs PORTAL_URL PDF_OUT [SCREENSHOT.png] [EXPECT]
+// EXPECT_REASON (default job_too_large) is the refusal's reason code, e.g. "io" on a full disk.
+// Usage: node print.mjs PORTAL_URL PDF_OUT [SCREENSHOT.png] [EXPECT] [EXPECT_REASON]
 //   prints one "result {json}" line; exit 0 on success, 1 with a reason otherwise.
 import { chromium } from "playwright-core";
 
-const [portal, pdfOut, screenshot, expectOutcome = "ready"] = process.argv.slice(2);
+const [portal, pdfOut, screenshot, expectOutcome = "ready", expectReason = "job_too_large"] =
+  process.argv.slice(2);
 // The demo app's "Skriv ut" button (x 758–858, y 320–356 on its 1280×800 screen).
 const PRINT_BUTTON = [808, 338];
 
@@ -101,7 +103,7 @@ try {
     expect(n.role === "status" && n.live === "polite", `not announced: ${JSON.stringify(n)}`);
     // The print service refuses the oversized job and says why, once: the gateway adds no
     // word of its own. The session goes on.
-    expect(n.reason === "job_too_large", `reason ${JSON.stringify(n.reason)}`);
+    expect(n.reason === expectReason, `reason ${JSON.stringify(n.reason)}`);
     await page.waitForTimeout(3000);
     result.last = await notice();
     expect(result.last.count === 1, `more than one notice for one job: ${JSON.stringify(result.last)}`);
