@@ -228,6 +228,10 @@ commands:
   hosts commands ID [state=all]          a host agent's pending logoffs
   incidents add-update ID message=… [state=resolved] [severity=outage]
   announcements end ID                   stop showing a portal banner now
+  tenants copy-environment ID from=PROD to=UTB [with_users:=true] [replace:=true]
+                                         copy apps and group grants between environments
+  users purge ID confirm=NAME_ID         purge a user's personal data (audit: pseudonyms)
+  tenants purge ID confirm=SLUG          purge every user of a tenant
 
 resources (parent to name on list and create):
   tenants, environments (tenant=ID), pools, hosts (pool=ID), apps (tenant=ID),
@@ -399,6 +403,34 @@ pub fn parse(words: &[String]) -> anyhow::Result<Call> {
             call(
                 "POST",
                 format!("{}/{verb}", item(&id)),
+                Some(Value::Object(fields)),
+            )
+        }
+        "copy-environment" if resource.name == "tenants" => {
+            let (id, fields) = id_and_fields(rest)?;
+            call(
+                "POST",
+                format!("{}/copy-environment", item(&id)),
+                Some(Value::Object(fields)),
+            )
+        }
+        "purge" if resource.name == "tenants" || resource.name == "users" => {
+            let (id, fields) = id_and_fields(rest)?;
+            if !fields.contains_key("confirm") {
+                bail!(
+                    "usage: {} purge ID confirm={} (names what is purged, so a wrong ID \
+                     purges nothing)",
+                    resource.name,
+                    if resource.name == "users" {
+                        "NAME_ID"
+                    } else {
+                        "SLUG"
+                    }
+                );
+            }
+            call(
+                "POST",
+                format!("{}/purge", item(&id)),
                 Some(Value::Object(fields)),
             )
         }
@@ -589,6 +621,28 @@ mod tests {
             call.body,
             Some(serde_json::json!({"clipboard_enabled": false, "clipboard_max_bytes": 65536}))
         );
+    }
+
+    #[test]
+    fn data_operations_post_to_their_routes_and_purge_needs_confirm() {
+        let Ok(call) = parse(&words(
+            "tenants copy-environment T1 from=PROD to=UTB with_users:=true",
+        )) else {
+            panic!("parse")
+        };
+        assert_eq!(call.method, "POST");
+        assert_eq!(call.path, "/api/v1/tenants/T1/copy-environment");
+        assert_eq!(
+            call.body,
+            Some(serde_json::json!({"from": "PROD", "to": "UTB", "with_users": true}))
+        );
+        let Ok(call) = parse(&words("users purge U1 confirm=anna")) else {
+            panic!("parse")
+        };
+        assert_eq!(call.path, "/api/v1/users/U1/purge");
+        assert_eq!(call.body, Some(serde_json::json!({"confirm": "anna"})));
+        assert!(parse(&words("tenants purge T1")).is_err());
+        assert!(parse(&words("apps purge A1 confirm=x")).is_err());
     }
 
     #[test]

@@ -61,6 +61,7 @@ fn broker_config(settings: &Settings) -> hamn_broker::BrokerConfig {
             ..hamn_broker::service_windows::SchedulerConfig::default()
         },
         print_public_url: Some(settings.print_public_url.clone()).filter(|u| !u.is_empty()),
+        print_data_dir: Some(settings.print_data_dir.clone()),
         audit_retention: Some(settings.audit_retention),
         health: (!settings.broker_health_interval.is_zero()).then(|| {
             hamn_broker::health::HealthConfig {

@@ -93,6 +93,7 @@ async fn measure(pki: &hamn_certs::DevPki, url: &str) -> anyhow::Result<[Summary
         secrets_key: None,
         service_windows: Default::default(),
         print_public_url: None,
+        print_data_dir: None,
         audit_retention: None,
     };
     let broker = tokio::spawn(hamn_broker::run(config, shutdown.clone()));

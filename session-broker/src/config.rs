@@ -41,6 +41,10 @@ pub struct BrokerConfig {
     /// makes printer URIs under it; `None`: that operation answers 503.
     #[serde(skip)]
     pub print_public_url: Option<String>,
+    /// `print.data_dir`, when the print service's files are reachable from this node: a
+    /// purge deletes the purged users' PDFs there. `None`: only the rows go.
+    #[serde(skip)]
+    pub print_data_dir: Option<std::path::PathBuf>,
     /// How long audit events are kept; the janitor deletes older ones (whole prefixes of
     /// the chain, [`crate::repo::audit::purge_before`]). `None`: kept for ever.
     #[serde(skip)]

@@ -15,6 +15,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod credentials;
+pub mod data_ops;
 pub mod db;
 pub mod fair_use;
 pub mod health;

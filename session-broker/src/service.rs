@@ -90,7 +90,8 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         config.operator_cns.clone(),
         config.secrets_key.clone(),
     )
-    .with_print_public_url(config.print_public_url.clone());
+    .with_print_public_url(config.print_public_url.clone())
+    .with_print_data_dir(config.print_data_dir.clone());
     let janitor = tokio::spawn(crate::janitor::run_janitor(
         db.clone(),
         JANITOR_INTERVAL,

@@ -6,6 +6,7 @@ mod admin_operations;
 mod audit_verify;
 mod backup;
 mod config_check;
+mod data_ops;
 mod demo_idp;
 mod deploy_files;
 mod faults;

@@ -21,7 +21,8 @@ use super::web_session::{WebUser, token};
 /// `/api/v1/…` behind web-session authentication.
 pub fn router(api: Arc<PortalApi>) -> Router {
     let state = AdminState::for_web_sessions(api.database.clone(), api.access.secrets_key.clone())
-        .with_print_public_url(api.print_public_url.clone());
+        .with_print_public_url(api.print_public_url.clone())
+        .with_print_data_dir(Some(api.print_data_dir.clone()));
     let v1 = v1_routes()
         .layer(axum::middleware::from_fn_with_state(api, authenticate))
         .with_state(state);

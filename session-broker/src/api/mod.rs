@@ -43,6 +43,8 @@ struct Inner {
     secrets_key: Option<SecretsKey>,
     /// The print service's public `https://host:port`, for printer URIs.
     print_public_url: Option<String>,
+    /// `print.data_dir`, where a purge deletes the purged users' PDFs.
+    print_data_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for AdminState {
@@ -75,6 +77,7 @@ impl AdminState {
             operator_cns,
             secrets_key,
             print_public_url: None,
+            print_data_dir: None,
         }))
     }
 
@@ -87,6 +90,7 @@ impl AdminState {
             operator_cns: Vec::new(),
             secrets_key,
             print_public_url: None,
+            print_data_dir: None,
         }))
     }
 
@@ -97,6 +101,20 @@ impl AdminState {
             inner.print_public_url = url;
         }
         self
+    }
+
+    /// Sets `print.data_dir`, where purges delete PDFs (call right after construction,
+    /// like [`Self::with_print_public_url`]).
+    pub fn with_print_data_dir(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.print_data_dir = dir;
+        }
+        self
+    }
+
+    /// `print.data_dir`, when this node shares it with the print service.
+    pub fn print_data_dir(&self) -> Option<&std::path::Path> {
+        self.0.print_data_dir.as_deref()
     }
 
     /// The print service's public `https://host:port`, when known.

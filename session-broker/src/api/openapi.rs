@@ -20,6 +20,9 @@ use super::handlers::sessions::{
 use super::problem::{PROBLEM_JSON, Problem};
 use super::routes::{Response, api_routes};
 use crate::credentials::{PoolCredentials, SetPoolCredentials};
+// Customer-ordered data operations.
+use crate::data_ops::copy::{CopyEnvironment, EnvironmentCopied};
+use crate::data_ops::purge::{PurgeRequest, Purged};
 use crate::model::{
     AccessPath, AccessReview, AccessReviewUser, AccessRevoked, AccessVia, RevokeAccess, Role,
     RoleAssignment, RoleGrant, SecurityEvent, SecurityEventKind, SetWebSessionSettings, UserRoles,
@@ -56,6 +59,10 @@ use crate::model::{
         description = "Tenants, environments, pools, hosts, apps, groups, entitlements, sessions, roles, the access review, security events and the audit log. Callers authenticate with a TLS client certificate at the broker, or at `/api/v1` of the gateway's portal origin with the web session of a tenant-admin or operator (cookie `__Host-hamn_session`; state changes also need `Origin` and the `X-CSRF-Token` header)."
     ),
     components(schemas(
+        CopyEnvironment,
+        EnvironmentCopied,
+        PurgeRequest,
+        Purged,
         Announcement,
         AnnouncementSeverity,
         NewAnnouncement,

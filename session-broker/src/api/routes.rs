@@ -7,7 +7,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::AdminState;
 use super::handlers::{
-    access_review, announcements, api_clients, apps, audit, credentials, entitlements,
+    access_review, announcements, api_clients, apps, audit, credentials, data_ops, entitlements,
     environments, groups, host_commands, hosts, incidents, load, pools, printers, roles, rollouts,
     saml, security_events, service_windows, sessions, tenants, users, web_session_settings, whoami,
 };
@@ -360,6 +360,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
         get("/audit/{id}").doc("Get an audit event", "audit", None, One("AuditEvent")).to(audit::get),
         get("/security-events").doc("Attack patterns raised from refused logins and launches, newest first", "security", None, Page("SecurityEvent")).query(SECURITY_QUERY).to(security_events::list),
         get("/security-events/{id}").doc("Get a security event", "security", None, One("SecurityEvent")).to(security_events::get),
+        // customer-ordered data operations (service description §8)
+        post("/tenants/{id}/copy-environment").doc("Copy a tenant's configuration from one environment to the other (PROD → UTB or back): apps with kind, program, arguments, enabled, version and pool, and their group entitlements; direct user entitlements only with with_users. Never sessions, print jobs, web sessions or audit events; users, groups and memberships are the tenant's, shared by both environments. A target with apps answers 409 unless replace is true (apps of the same name updated in place, new ones created, those the source lacks disabled). Audited as environment.copy in the same transaction", "data-ops", Some("CopyEnvironment"), One("EnvironmentCopied")).operator().to(data_ops::copy),
+        post("/users/{id}/purge").doc("Purge a user's personal data: sessions and their history, print jobs and their PDFs, web sessions, group memberships, entitlements, role and the user row; the user's audit events keep only keyed pseudonyms (p:…) of the personal fields, so `hamn audit verify` still passes. confirm must be the user's name_id; 409 while the user has a session not ended. Audited as user.purge with the user's pseudonym", "data-ops", Some("PurgeRequest"), One("Purged")).operator().to(data_ops::purge_user),
+        post("/tenants/{id}/purge").doc("Purge the personal data of every user of a tenant (as POST /users/{id}/purge) and its security events; the configuration (environments, apps, groups, pools) stays and is removed with DELETE on apps, environments and the tenant. confirm must be the tenant's slug. Audited as tenant.purge", "data-ops", Some("PurgeRequest"), One("Purged")).operator().to(data_ops::purge_tenant),
         // API clients
         get("/api-clients").doc("List API clients", "api-clients", None, Page("ApiClient")).query(PAGING).operator().to(api_clients::list),
         post("/api-clients").doc("Register an API client certificate CN", "api-clients", Some("NewApiClient"), Created("ApiClient")).operator().to(api_clients::create),

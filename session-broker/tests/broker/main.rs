@@ -17,6 +17,7 @@ mod audit_log;
 mod auth;
 mod concurrency;
 mod credentials;
+mod data_ops;
 mod database;
 mod host_health;
 mod incidents;

@@ -208,6 +208,7 @@ async fn run_serves_until_cancelled() {
         secrets_key: None,
         service_windows: Default::default(),
         print_public_url: None,
+        print_data_dir: None,
         audit_retention: None,
     };
     let shutdown = CancellationToken::new();

@@ -7,6 +7,7 @@ pub mod api_clients;
 pub mod apps;
 pub mod audit;
 pub mod credentials;
+pub mod data_ops;
 pub mod entitlements;
 pub mod environments;
 pub mod groups;
