@@ -14,26 +14,39 @@
 //! is timed too. The issue's aims (PostgreSQL: at least 1,000 launches/s, p99 under
 //! 20 ms) are printed as PASS or MISS.
 //!
-//! Measured on the 2-core dev machine, 16 in flight, 3,000 launches per row (other
-//! helpers' builds running alongside, so absolute numbers are noisy; the ratios to
-//! `SELECT 1` less so). Before: the pool's and the tenant's rows locked for the whole
-//! launch, ~21 round trips. After: seat counters (migration 0014), 15 round trips, and
-//! SQLite transactions queued per file.
+//! Each row also runs the floor: a transaction of a launch's shape doing no work (BEGIN,
+//! [`FLOOR_READS`] `SELECT 1`, one insert, COMMIT), what this machine allows any
+//! durable launch with that many round trips; and on PostgreSQL the server's backends are
+//! sampled every 5 ms during the launches (`pg_stat_activity` wait events).
 //!
-//! | launches/s, p50 / p99 ms | before | after |
+//! Measured on the 2-core dev machine, 16 in flight, 3,000 launches per row, with six
+//! other helpers' builds running (load average 11 to 16), so absolute numbers are noisy.
+//! Before: one `tenant_usage` row and one launch-counter row per tenant, each held from
+//! the session insert to the commit, 15 round trips. After (migration 0020): both counts
+//! on 8 shard rows with an exact mode near a limit, 10 round trips.
+//!
+//! | launches/s, p50 / p99 ms (floor/s) | before | after |
 //! |---|---|---|
-//! | PostgreSQL, 1 broker | 215/s, p99 163 ms | 542/s, 27 / 58 ms |
-//! | PostgreSQL, 2 brokers | (not recorded) | 687/s, 22 / 46 ms |
-//! | SQLite, 1 broker | ran one launch at a time (16 in flight failed "database is locked") | 450/s, 34 / 63 ms |
-//! | SQLite, 2 brokers | ran one launch per broker | 419/s, 37 / 63 ms |
+//! | PostgreSQL, 1 broker | 245/s, 72 / 124 ms (966/s) | 309/s, 48 / 143 ms (2,494/s) |
+//! | PostgreSQL, 2 brokers | 315/s, 52 / 125 ms (2,555/s) | 381/s, 33 / 116 ms (1,791/s) |
+//! | SQLite, 1 broker | 254/s, 59 / 140 ms (2,843/s) | 266/s, 43 / 314 ms (1,076/s) |
+//! | SQLite, 2 brokers | 203/s, 74 / 196 ms (3,278/s) | 138/s, 102 / 493 ms (1,189/s) |
 //!
-//! The PostgreSQL aims (1,000/s, p99 < 20 ms) are still missed. Sampling
-//! `pg_stat_activity` during the PostgreSQL launches: 84 % of the server's time is
-//! `ClientRead` (waiting for the broker's next statement), 8 % CPU, 6 % WAL flush at
-//! commit, 2 % row-lock waits (the tenant's `tenant_usage` row). So what is left is the
-//! client: round trips and its CPU on the two shared cores, not locking.
+//! PostgreSQL's backends during the launches, before → after: waiting for the broker's
+//! next statement (`ClientRead` in a transaction) 78 → 73 % (1 broker), 75 → 65 % (2);
+//! WAL flush (`LWLock:WALWrite` + `IO:WALSync`) 11 → 19 %, 12 → 23 %; row-lock waits
+//! (`Lock:transactionid`, the tenant's counter rows) 5 → 2 %, 6 → 2 %; running 5 → 6 %,
+//! 6 → 8 %. pgbench in the same minutes (C client, prepared, 16 clients): the floor
+//! transaction 983/s at 16.3 ms mean latency, a bare durable insert 2,858/s at 5.6 ms.
+//! So the aims (1,000/s, p99 < 20 ms) are out of reach on this machine as loaded: even a
+//! launch-shaped transaction that does nothing averages 16 ms there; the lock queueing
+//! the shards remove was a small share, the rest is round trips on starved cores and
+//! the commit's flush (fdatasync ~2.7 ms here, pg_test_fsync).
 //!
-//! Run: `cargo bench -p hamn-bench --bench placement` (PostgreSQL from
+//! The numbers above are of `--profile dev` (dependencies at opt-level 1): a release
+//! build of the tree takes too long on the shared machine.
+//!
+//! Run: `cargo bench --profile dev -p hamn-bench --bench placement` (PostgreSQL from
 //! HAMN_TEST_DATABASE_URL, else 127.0.0.1:5432; its rows say so when none answers).
 
 use std::sync::Arc;
@@ -79,9 +92,19 @@ struct Row {
     backend: &'static str,
     brokers: usize,
     baseline: Summary,
+    /// A transaction of a launch's shape that does no work: BEGIN, [`FLOOR_READS`]
+    /// `SELECT 1`, one insert, COMMIT (a WAL flush on PostgreSQL). What this machine
+    /// allows any durable launch of that many round trips.
+    floor: Summary,
     launches: Summary,
     decisions: Summary,
+    /// PostgreSQL: where the server's backends were while the launches ran.
+    waits: Option<Waits>,
 }
+
+/// Round trips of a new-session launch between BEGIN and COMMIT that are not its one
+/// session insert (see `launch.rs`): the floor row does as many reads.
+const FLOOR_READS: usize = 7;
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -153,6 +176,22 @@ async fn measure(
     })
     .await?;
     eprintln!("{backend} ×{}: baseline {baseline:?}", brokers.len());
+    let floor = run(brokers, IN_FLIGHT, LAUNCHES, move |db, i| async move {
+        let mut tx = db.begin().await?;
+        for _ in 0..FLOOR_READS {
+            sqlx::query("SELECT 1").fetch_one(&mut *tx).await?;
+        }
+        sqlx::query("INSERT INTO bench_floor (id, n) VALUES ($1, $2)")
+            .bind(id(S, offset + i))
+            .bind(i as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await?;
+    eprintln!("{backend} ×{}: floor {floor:?}", brokers.len());
+    let sampler = Sampler::start(&brokers[0]).await?;
     let issuer = Arc::clone(issuer);
     let launches = run(brokers, IN_FLIGHT, LAUNCHES, move |db, i| {
         let issuer = Arc::clone(&issuer);
@@ -165,6 +204,10 @@ async fn measure(
         }
     })
     .await?;
+    let waits = match sampler {
+        Some(sampler) => Some(sampler.stop().await?),
+        None => None,
+    };
     let decisions = run(brokers, IN_FLIGHT, DECISIONS, |db, i| async move {
         let mut conn = db.acquire().await?;
         let pool = uuid::Uuid::parse_str(&id(P, i % (TENANTS * POOLS_PER_TENANT)))?;
@@ -179,8 +222,10 @@ async fn measure(
         backend,
         brokers: brokers.len(),
         baseline,
+        floor,
         launches,
         decisions,
+        waits,
     })
 }
 
@@ -377,6 +422,9 @@ async fn load(db: &Database) -> anyhow::Result<()> {
         }
     }
     batch.flush(&mut tx).await?;
+    sqlx::query("CREATE TABLE bench_floor (id TEXT PRIMARY KEY, n BIGINT NOT NULL)")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     if db.backend() == hamn_broker::db::Backend::Postgres {
         sqlx::query("ANALYZE").execute(db.pool()).await?;
@@ -416,6 +464,70 @@ impl Batch {
     }
 }
 
+/// Wait events of the server's backends serving this database, sampled every 5 ms:
+/// backend-samples per state (`ClientRead` in a transaction: waiting for the broker's
+/// next statement; `CPU`: running; `Lock:*`: row or transaction locks; `LWLock:WAL*`,
+/// `IO:WAL*`: the WAL flush of a commit).
+type Waits = Vec<(String, u64)>;
+
+struct Sampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<Waits>>,
+}
+
+impl Sampler {
+    /// Starts sampling on a connection of its own (PostgreSQL only; `None` on SQLite).
+    async fn start(db: &Database) -> anyhow::Result<Option<Self>> {
+        if db.backend() != hamn_broker::db::Backend::Postgres {
+            return Ok(None);
+        }
+        let url = db.pool().connect_options().database_url.to_string();
+        let own = Database::connect(&DatabaseConfig {
+            url,
+            max_connections: 1,
+        })
+        .await?;
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut counts = std::collections::BTreeMap::<String, u64>::new();
+            loop {
+                let rows: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                     AND backend_type = 'client backend'",
+                )
+                .fetch_all(own.pool())
+                .await?;
+                for (state, kind, event) in rows {
+                    let key = match (state.as_deref(), kind, event) {
+                        (Some("idle"), _, _) | (None, _, _) => continue,
+                        (Some("idle in transaction"), _, _) => {
+                            "ClientRead (in a transaction)".into()
+                        }
+                        (_, None, _) => "CPU (running a statement)".into(),
+                        (_, Some(k), e) => format!("{k}:{}", e.unwrap_or_default()),
+                    };
+                    *counts.entry(key).or_default() += 1;
+                }
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    () = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+                }
+            }
+            own.close().await;
+            let mut waits: Waits = counts.into_iter().collect();
+            waits.sort_by_key(|w| std::cmp::Reverse(w.1));
+            Ok(waits)
+        });
+        Ok(Some(Self { stop, task }))
+    }
+
+    async fn stop(self) -> anyhow::Result<Waits> {
+        let _ = self.stop.send(());
+        self.task.await?
+    }
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "MISS" }
 }
@@ -433,10 +545,12 @@ fn print_table(rows: &[Row], engine: Summary) {
         engine.ops_per_sec, engine.p99_ms
     );
     println!(
-        "{:<10} {:>7} | {:>9} {:>7} | {:>10} {:>7} {:>7} {:>8} | {:>10} {:>7} {:>8} | aims (PostgreSQL)",
+        "{:<10} {:>7} | {:>9} {:>7} | {:>8} {:>7} | {:>10} {:>7} {:>7} {:>8} | {:>10} {:>7} {:>8} | aims (PostgreSQL)",
         "backend",
         "brokers",
         "SELECT1/s",
+        "p99 ms",
+        "floor/s",
         "p99 ms",
         "launches/s",
         "p50 ms",
@@ -457,11 +571,13 @@ fn print_table(rows: &[Row], engine: Summary) {
             "-".to_owned()
         };
         println!(
-            "{:<10} {:>7} | {:>9.0} {:>7.2} | {:>10.0} {:>7.2} {:>7.2} {:>8.3} | {:>10.0} {:>7.2} {:>8.3} | {aims}",
+            "{:<10} {:>7} | {:>9.0} {:>7.2} | {:>8.0} {:>7.2} | {:>10.0} {:>7.2} {:>7.2} {:>8.3} | {:>10.0} {:>7.2} {:>8.3} | {aims}",
             r.backend,
             r.brokers,
             r.baseline.ops_per_sec,
             r.baseline.p99_ms,
+            r.floor.ops_per_sec,
+            r.floor.p99_ms,
             r.launches.ops_per_sec,
             r.launches.p50_ms,
             r.launches.p99_ms,
@@ -469,6 +585,21 @@ fn print_table(rows: &[Row], engine: Summary) {
             r.decisions.ops_per_sec,
             r.decisions.p99_ms,
             r.decisions.ops_per_sec / r.baseline.ops_per_sec,
+        );
+    }
+    for r in rows {
+        let Some(waits) = &r.waits else { continue };
+        let total: u64 = waits.iter().map(|(_, n)| n).sum::<u64>().max(1);
+        let shares: Vec<String> = waits
+            .iter()
+            .take(8)
+            .map(|(k, n)| format!("{k} {:.0} %", 100.0 * *n as f64 / total as f64))
+            .collect();
+        println!(
+            "{} ×{} launches, server backends sampled: {}",
+            r.backend,
+            r.brokers,
+            shares.join(", ")
         );
     }
 }

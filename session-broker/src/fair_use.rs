@@ -3,15 +3,23 @@
 //! admin API requests per minute ([`crate::model::TenantLimits`]).
 //!
 //! Counting lives in the database, never in a node's memory, so every broker and gateway
-//! on one PostgreSQL sees the same numbers: per-minute counts are one atomic upsert on a
-//! `rate_counters` row (fixed windows aligned to the minute); a tenant's live sessions
-//! are its `tenant_usage` counter, which a trigger on `sessions` raises and lowers under
-//! that row's lock (migration 0014). A launch reads the limits without a lock, checks the
-//! user's limit under the user's row lock, and counts itself last ([`count_launch`]: one
-//! statement that bumps the launch counter and reads the tenant's sessions, its own
-//! new one included): two nodes cannot both take the tenant's last seat, yet launches of
-//! one tenant hold its rows only for that last statement and the commit. A refused launch
-//! rolls its count back.
+//! on one PostgreSQL sees the same numbers. A tenant's live sessions and its launches per
+//! minute (fixed windows aligned to the minute) are each spread over
+//! [`load::SHARDS`] counter rows (migration 0020): the trigger on `sessions` raises one
+//! shard of `tenant_usage_shards`, a launch one shard of `launch_counters`, so launches
+//! of one tenant rarely wait for each other's row, which each holds to its commit.
+//!
+//! A launch reads the limits without a lock, checks the user's limit under the user's row
+//! lock, and counts itself last ([`count_launch`]): its increments first, then the sums in
+//! a statement of its own. Every other launch of the tenant holds at most one
+//! uncommitted increment on each other shard, so a sum `S` seen after one's own
+//! increment means at most `S + SHARDS - 1` can ever commit. Under
+//! the limit by that slack the launch is safe without more locks; closer to the limit,
+//! or over it by the sum alone, it is not sure and runs again in exact mode
+//! ([`LaunchLimits::exact`]): every shard locked first ([`load::lock_fair_use`]), then the
+//! sums are exact. A launch whose committed use is already that close starts in exact
+//! mode. So two nodes cannot both take the tenant's last seat, and a refused launch rolls
+//! its count back. On SQLite the write lock makes every sum exact.
 
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
@@ -58,6 +66,16 @@ pub struct LaunchLimits {
 }
 
 impl LaunchLimits {
+    /// The limits and committed use (`sessions`, `launches`) for a launch at `now`.
+    pub fn new(limits: TenantLimits, sessions: u64, launches: u64, now: OffsetDateTime) -> Self {
+        Self {
+            limits,
+            sessions,
+            launches,
+            retry_after_s: window(millis(now)).1,
+        }
+    }
+
     /// An early refusal by the launch rate, which spares the placement work;
     /// [`count_launch`] decides for good.
     pub fn check_rate(&self) -> Result<(), Over> {
@@ -69,6 +87,16 @@ impl LaunchLimits {
             _ => Ok(()),
         }
     }
+
+    /// Whether the committed use is so close to a limit that a launch had better count in
+    /// exact mode from the start rather than find out at its end and run again.
+    pub fn exact(&self) -> bool {
+        let near = |limit: Option<u32>, used: u64| {
+            limit.is_some_and(|l| used + 2 * load::SHARDS > u64::from(l))
+        };
+        near(self.limits.max_sessions, self.sessions)
+            || near(self.limits.launches_per_minute, self.launches)
+    }
 }
 
 /// The tenant's limits and use for a launch at `now` ([`LaunchLimits`]).
@@ -77,14 +105,23 @@ pub async fn limits_for_launch(
     tenant_id: Uuid,
     now: OffsetDateTime,
 ) -> Result<LaunchLimits, DbError> {
-    let (start, retry_after_s) = window(millis(now));
-    let (limits, sessions, launches) = load::launch_limits(conn, tenant_id, start).await?;
-    Ok(LaunchLimits {
-        limits,
-        sessions,
-        launches,
-        retry_after_s,
-    })
+    let (start, _) = window(millis(now));
+    let (limits, _) = load::tenant_limits(conn, tenant_id, false).await?;
+    let sessions = load::tenant_sessions(conn, tenant_id).await?;
+    let launches = load::counted(conn, tenant_id, Counter::Launch, start).await?;
+    Ok(LaunchLimits::new(limits, sessions, launches, now))
+}
+
+/// What [`count_launch`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Within every limit: commit.
+    Within,
+    /// Over a limit: refuse (the transaction rolls the count back).
+    Over(Over),
+    /// Maybe over a limit, by the other launches' uncommitted counts: roll back and run
+    /// the launch again in exact mode.
+    NotSure,
 }
 
 /// The tenant's session limit against its live sessions before this launch's.
@@ -105,30 +142,43 @@ pub fn check_user_sessions(limits: &TenantLimits, user_live: u64) -> Result<(), 
 }
 
 /// Counts a launch in the current minute and, for a launch whose new session row is
-/// already stored, checks the tenant's session limit with that session counted; refuses
-/// when either is passed. Call last inside the launch's transaction: a refusal or failure
-/// rolls the count (and the session) back with everything else.
+/// already stored, checks the tenant's session limit with that session counted. Call
+/// last inside the launch's transaction: a refusal or failure rolls the count (and the
+/// session) back with everything else. `exact`: the shards were locked first
+/// ([`load::lock_fair_use`], or SQLite's write lock), so the sums are exact; otherwise
+/// a sum within [`load::SHARDS`] − 1 of a limit is [`Counted::NotSure`].
 pub async fn count_launch(
     conn: &mut AnyConnection,
     limits: &TenantLimits,
     now: OffsetDateTime,
     new_session: bool,
-) -> Result<Result<(), Over>, DbError> {
+    exact: bool,
+) -> Result<Counted, DbError> {
     let (start, retry_after_s) = window(millis(now));
-    let (n, sessions) = load::bump_launch(conn, limits.tenant_id, start).await?;
-    if let Some(limit) = limits.launches_per_minute
-        && n > u64::from(limit)
-    {
-        return Ok(Err(Over::LaunchRate {
-            limit,
-            retry_after_s,
-        }));
+    let (n, sessions) = load::count_launch(conn, limits.tenant_id, start).await?;
+    let slack = if exact { 0 } else { load::SHARDS - 1 };
+    if let Some(limit) = limits.launches_per_minute {
+        // `n` counts this launch and committed ones: over it is over for sure.
+        if n > u64::from(limit) {
+            return Ok(Counted::Over(Over::LaunchRate {
+                limit,
+                retry_after_s,
+            }));
+        }
+        if n + slack > u64::from(limit) {
+            return Ok(Counted::NotSure);
+        }
     }
-    if new_session {
+    if new_session && let Some(limit) = limits.max_sessions {
         // `sessions` includes this launch's own.
-        return Ok(check_tenant_sessions(limits, sessions.saturating_sub(1)));
+        if sessions > u64::from(limit) {
+            return Ok(Counted::Over(Over::TenantSessions { limit }));
+        }
+        if sessions + slack > u64::from(limit) {
+            return Ok(Counted::NotSure);
+        }
     }
-    Ok(Ok(()))
+    Ok(Counted::Within)
 }
 
 /// What the API's rate check decided.

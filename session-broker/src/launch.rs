@@ -14,7 +14,9 @@ use crate::db::row::millis;
 use crate::db::{Database, DbError};
 use crate::fair_use::{self, Over};
 use crate::metrics;
-use crate::model::{ActorKind, AuditOutcome, Host, NewAuditEvent, NewSession, Session, User};
+use crate::model::{
+    ActorKind, AuditOutcome, Host, NewAuditEvent, NewSession, Session, SessionState, User,
+};
 use crate::repo;
 use crate::ticket::{self, Claims, Grant, KeyError, LaunchPath, TicketIssuer};
 use crate::{capacity, placement};
@@ -335,15 +337,24 @@ async fn launch_with_retries(
     now: OffsetDateTime,
 ) -> Result<LaunchTicket, LaunchError> {
     let mut attempt = 0;
+    // PostgreSQL counts fair use on shards; SQLite's write lock makes every count exact.
+    let mut exact = db.backend() == crate::db::Backend::Sqlite;
     let result = loop {
         let mut tx = db.begin().await?;
-        let result = launch_in(&mut tx, issuer, user_id, app_id, path, now).await;
+        let result = launch_in(&mut tx, issuer, user_id, app_id, path, now, exact).await;
         match result {
-            Ok(granted) => match tx.commit().await.map_err(DbError::from) {
-                Ok(()) => break Ok(granted),
+            Ok(Attempt::Granted(granted)) => match tx.commit().await.map_err(DbError::from) {
+                Ok(()) => break Ok(*granted),
                 Err(e) if e.is_transient() && attempt < TRANSIENT_RETRIES => {}
                 Err(e) => return Err(e.into()),
             },
+            Ok(Attempt::NotSure) => {
+                // Near a limit: again, with the tenant's counters locked (not a failure,
+                // so no back-off and no attempt used).
+                tx.rollback().await.map_err(DbError::from)?;
+                exact = true;
+                continue;
+            }
             Err(LaunchError::Database(e)) if e.is_transient() && attempt < TRANSIENT_RETRIES => {
                 tx.rollback().await.map_err(DbError::from)?;
             }
@@ -387,13 +398,22 @@ async fn launch_with_retries(
     }
 }
 
+/// What one run of a launch's transaction came to.
+enum Attempt {
+    Granted(Box<LaunchTicket>),
+    /// Maybe over a fair-use limit by other launches' uncommitted counts: run again in
+    /// exact mode ([`crate::fair_use`]).
+    NotSure,
+}
+
 /// The launch in its transaction. Round trips on PostgreSQL for a new session: the user
-/// (locked), the app, the entitlement, the service windows, the tenant's limits and use,
-/// the user's live sessions, the pool's rules, its hosts, the seat, the ticket, the
-/// audit event, the session row and the launch counter (13, plus BEGIN and COMMIT; a
-/// native launch adds its reference). Hot rows are taken as late as they can be: the
-/// host's at the seat, the tenant's `tenant_usage` and launch counter rows by the last two
-/// statements, so a tenant's launches overlap in everything but those.
+/// (locked); the app, entitlement, limits, use and the user's live sessions in one query
+/// (the service windows only when the environment has one not over); the pool's rules
+/// and hosts in one; the seat; the ticket; the audit event; the session row; the count
+/// (8, plus BEGIN and COMMIT; exact mode adds one, a native launch its reference, a roam
+/// reads its session and host instead of the pool). Hot rows are taken as late as they
+/// can be: the host's at the seat, one shard of the tenant's live sessions and of its
+/// launch counter by the last two statements, so a tenant's launches overlap in all else.
 async fn launch_in(
     conn: &mut AnyConnection,
     issuer: &TicketIssuer,
@@ -401,61 +421,76 @@ async fn launch_in(
     app_id: Uuid,
     path: LaunchPath,
     now: OffsetDateTime,
-) -> Result<LaunchTicket, LaunchError> {
-    // Lock order of every launch: the user, the chosen host, the tenant's usage, the
-    // tenant's launch counter (see crate::placement).
+    exact: bool,
+) -> Result<Attempt, LaunchError> {
+    // Lock order of every launch: the user, the chosen host, the tenant's session-count
+    // shards, its launch-counter shards (see crate::placement and migration 0020).
     let user = repo::users::get_for_launch(conn, user_id)
         .await?
         .ok_or(LaunchError::UnknownUser)?;
-    let app = match repo::apps::get(conn, app_id).await? {
-        Some(a) if a.tenant_id == user.tenant_id => a,
-        _ => return Err(LaunchError::UnknownApp),
-    };
-    if !repo::entitlements::is_entitled(conn, app.id, user.id).await? {
+    let (window_start, _) = fair_use::window(millis(now));
+    // Read with the user's row locked: the user's other launches have committed or wait.
+    let facts =
+        match repo::load::launch_facts(conn, user.id, app_id, window_start, millis(now)).await? {
+            Some(f) if f.app_tenant_id == user.tenant_id => f,
+            _ => return Err(LaunchError::UnknownApp),
+        };
+    if !facts.entitled {
         return Err(LaunchError::NotEntitled);
     }
     // Checked after the entitlement so unentitled users learn nothing about the app.
-    if !app.enabled {
+    if !facts.app_enabled {
         return Err(LaunchError::AppDisabled);
     }
     // A service window closes the environment from its start, before placement: no new
     // session and no roaming into one that is about to be logged off.
-    if let Some((window, until)) =
-        crate::service_windows::refusal_at(conn, app.environment_id, now).await?
+    if facts.windows_live
+        && let Some((window, until)) =
+            crate::service_windows::refusal_at(conn, facts.environment_id, now).await?
     {
         return Err(LaunchError::ServiceWindow {
             window: window.id,
             until,
         });
     }
-    let fair = fair_use::limits_for_launch(conn, user.tenant_id, now).await?;
+    let fair = fair_use::LaunchLimits::new(
+        facts.limits.clone(),
+        facts.tenant_sessions,
+        facts.launches,
+        now,
+    );
     fair.check_rate().map_err(LaunchError::from)?;
-    // Read with the user's row locked: the user's other launches have committed or wait.
-    let (live, user_live) = repo::sessions::live_for_launch(conn, user.id, app.id).await?;
-    let existing = match live {
-        Some(session) => repo::hosts::get(conn, session.host_id)
-            .await?
-            .map(|host| (session, host)),
+    let exact = exact || fair.exact();
+    let existing = match facts.live_session {
+        Some(id) => match repo::sessions::get(conn, id).await? {
+            // Ended since it was read (the gateway or janitor): a new session it is.
+            Some(session) if session.state != SessionState::Ended => {
+                repo::hosts::get(conn, session.host_id)
+                    .await?
+                    .map(|host| (session, host))
+            }
+            _ => None,
+        },
         None => None,
     };
-    let (placed, view) = placement::place(conn, existing, app.pool_id, now).await?;
+    let (placed, view) = placement::place(conn, existing, facts.pool_id, now).await?;
     let (session, host, new_session) = match placed {
         // Roaming: the ticket names the live session, and the gateway reattaches it.
         placement::Placement::Existing { session, host } => (session, host, false),
         placement::Placement::New(host) => {
             fair_use::check_tenant_sessions(&fair.limits, fair.sessions)
-                .and_then(|()| fair_use::check_user_sessions(&fair.limits, user_live))
+                .and_then(|()| fair_use::check_user_sessions(&fair.limits, facts.user_live))
                 .map_err(LaunchError::from)?;
             let session = repo::sessions::prepare(&NewSession {
                 tenant_id: user.tenant_id,
                 user_id: user.id,
-                app_id: app.id,
+                app_id,
                 host_id: host.id,
             });
             if let Some(mut view) = view {
                 // The seat just taken may ring the pool's capacity alarm.
                 view.add_session(host.id);
-                capacity::check(conn, app.pool_id, &view).await?;
+                capacity::check(conn, facts.pool_id, &view).await?;
             }
             (session, host, true)
         }
@@ -469,7 +504,7 @@ async fn launch_in(
         tenant_id: user.tenant_id,
         session_id: session.id,
         host_id: host.id,
-        app_id: app.id,
+        app_id,
         path,
     };
     let claims = issuer.claims(&grant, millis(crate::db::row::now()))?;
@@ -485,7 +520,7 @@ async fn launch_in(
     let event = launch_event(
         Some(&user),
         user.id,
-        app.id,
+        app_id,
         AuditOutcome::Success,
         ("session", session.id.to_string()),
         format!(
@@ -500,24 +535,31 @@ async fn launch_in(
         ),
     );
     repo::audit::insert(conn, &event).await?;
+    if exact {
+        // Every shard of the tenant's counters, in the lock order, before the trigger
+        // and the count take one each.
+        repo::load::lock_fair_use(conn, user.tenant_id, window_start).await?;
+    }
     if new_session {
-        // Stored last: its trigger takes the host's seat (row already ours) and the
-        // tenant's usage row, held from here to the commit.
+        // Stored last: its trigger takes the host's seat (row already ours) and one shard
+        // of the tenant's live sessions, held from here to the commit.
         repo::sessions::insert_prepared(conn, &session).await?;
     }
-    fair_use::count_launch(conn, &fair.limits, now, new_session)
-        .await?
-        .map_err(LaunchError::from)?;
+    match fair_use::count_launch(conn, &fair.limits, now, new_session, exact).await? {
+        fair_use::Counted::Within => {}
+        fair_use::Counted::Over(over) => return Err(over.into()),
+        fair_use::Counted::NotSure => return Ok(Attempt::NotSure),
+    }
     let expires_at = crate::db::row::from_millis(claims.expires_at_ms)
         .map_err(|e| DbError::Corrupt(format!("ticket expiry: {e}")))?;
-    Ok(LaunchTicket {
+    Ok(Attempt::Granted(Box::new(LaunchTicket {
         ticket: issuer.sign(&claims),
         reference,
         claims,
         session,
         host,
         expires_at,
-    })
+    })))
 }
 
 /// Audits a launch the caller refused before asking for a ticket (a login whose level of

@@ -23,9 +23,11 @@
 //! transaction holds the database's write lock (`BEGIN IMMEDIATE`) anyway.
 //!
 //! Lock order of a launch (PostgreSQL): the user's row ([`crate::launch`]), the chosen
-//! host's row, then, when its session row is stored last, the tenant's `tenant_usage`
-//! row (trigger) and its launch counter ([`crate::fair_use`]). Session changes elsewhere
-//! (gateway, janitor, logoff) lock their host's row before the tenant's, in the trigger.
+//! host's row, then, when its session row is stored last, one shard of the tenant's
+//! live-session count (trigger, `tenant_usage_shards`) and one of its launch counter
+//! (`launch_counters`; all of both, in shard order, in exact mode, [`crate::fair_use`]).
+//! Session changes elsewhere (gateway, janitor, logoff) lock their host's row before the
+//! tenant's shard, in the trigger.
 
 pub mod engine;
 
@@ -88,10 +90,11 @@ pub async fn view_with_strategy(
     pool_id: Uuid,
     now: OffsetDateTime,
 ) -> Result<Option<(crate::model::PoolStrategy, PoolView)>, DbError> {
-    let Some((strategy, settings, alarm)) = repo::load::pool_rules(conn, pool_id).await? else {
+    let Some((strategy, settings, alarm, hosts)) =
+        repo::load::pool_rules_and_hosts(conn, pool_id).await?
+    else {
         return Ok(None);
     };
-    let hosts = repo::load::pool_hosts(conn, pool_id).await?;
     Ok(Some((
         strategy,
         PoolView {

@@ -250,10 +250,45 @@ pub async fn lock_pool(conn: &mut AnyConnection, pool_id: Uuid) -> Result<(), Db
     Ok(())
 }
 
+const HOST_COLUMNS: &str = "h.id AS id, h.capacity AS capacity, h.state AS state, \
+     h.health AS health, h.live_sessions AS live_sessions, h.logons AS logons, \
+     r.sessions AS r_sessions, r.cpu_bp AS r_cpu, r.memory_bp AS r_memory, \
+     r.reported_at AS r_at";
+
 const HOST_VIEW: &str = "SELECT h.id AS id, h.capacity AS capacity, h.state AS state, \
      h.health AS health, h.live_sessions AS live_sessions, h.logons AS logons, \
      r.sessions AS r_sessions, r.cpu_bp AS r_cpu, r.memory_bp AS r_memory, \
      r.reported_at AS r_at FROM hosts h LEFT JOIN host_load_reports r ON r.host_id = h.id";
+
+/// [`pool_rules`] and [`pool_hosts`] in one round trip (the pool's columns repeated on
+/// each host's row); `None` when the pool does not exist.
+pub async fn pool_rules_and_hosts(
+    conn: &mut AnyConnection,
+    pool_id: Uuid,
+) -> Result<Option<(PoolStrategy, PoolPlacement, AlarmState, Vec<HostView>)>, DbError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT p.strategy AS strategy, {PLACEMENT_COLUMNS}, {HOST_COLUMNS} FROM host_pools p \
+         LEFT JOIN pool_placement pp ON pp.pool_id = p.id \
+         LEFT JOIN hosts h ON h.pool_id = p.id \
+         LEFT JOIN host_load_reports r ON r.host_id = h.id WHERE p.id = $1"
+    )))
+    .bind(pool_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let (settings, alarm) = placement_of(first, pool_id)?;
+    let strategy = get_enum(first, "strategy")?;
+    let mut hosts = Vec::with_capacity(rows.len());
+    for r in &rows {
+        // A pool without hosts has one row, its host columns NULL.
+        if crate::db::row::get_opt_string(r, "id")?.is_some() {
+            hosts.push(host_view(r)?);
+        }
+    }
+    Ok(Some((strategy, settings, alarm, hosts)))
+}
 
 fn host_view(r: &AnyRow) -> Result<HostView, DbError> {
     let report = match opt_u32_of(r, "r_sessions")? {
@@ -379,13 +414,7 @@ pub async fn reconcile_seats(db: &Database) -> Result<Reconciled, DbError> {
     }
     for id in tenants {
         let mut tx = db.begin().await?;
-        sqlx::query(
-            "INSERT INTO tenant_usage (tenant_id, sessions) VALUES ($1, 0) \
-             ON CONFLICT (tenant_id) DO UPDATE SET sessions = tenant_usage.sessions",
-        )
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
+        lock_tenant_usage(&mut tx, id).await?;
         let n = get_i64(
             &sqlx::query(
                 "SELECT COUNT(*) AS n FROM sessions WHERE tenant_id = $1 AND state <> 'ended'",
@@ -395,15 +424,17 @@ pub async fn reconcile_seats(db: &Database) -> Result<Reconciled, DbError> {
             .await?,
             "n",
         )?;
+        // The whole count on shard 0, the others zero: the sum is what counts.
         let r = sqlx::query(
-            "UPDATE tenant_usage SET sessions = $1 WHERE tenant_id = $2 AND sessions <> $1",
+            "UPDATE tenant_usage_shards SET sessions = CASE WHEN shard = 0 THEN $1 ELSE 0 END \
+             WHERE tenant_id = $2 AND sessions <> CASE WHEN shard = 0 THEN $1 ELSE 0 END",
         )
         .bind(n)
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
         tx.commit().await.map_err(DbError::from)?;
-        fixed.tenants += r.rows_affected();
+        fixed.tenants += u64::from(r.rows_affected() > 0);
     }
     Ok(fixed)
 }
@@ -444,43 +475,184 @@ pub async fn tenant_limits(
     ))
 }
 
-/// What a launch reads of fair use in one round trip, without locks: the tenant's limits
-/// (none when it has no row), its live sessions (`tenant_usage`) and its launches in the
-/// window starting at `window_start_ms`, as last committed.
-pub async fn launch_limits(
+/// Shards of a tenant's live-session count and of its launch counter (migration 0020):
+/// a launch raises one, so launches of one tenant rarely wait for each other's row.
+pub const SHARDS: u64 = 8;
+
+/// Locks every shard row of the tenant's live-session count, in shard order, making the
+/// missing ones (PostgreSQL; SQLite counts on shard 0 under its write lock): no other
+/// transaction then holds an uncommitted change of the count.
+async fn lock_tenant_usage(conn: &mut AnyConnection, tenant_id: Uuid) -> Result<(), DbError> {
+    let sql = if is_postgres(conn) {
+        "INSERT INTO tenant_usage_shards (tenant_id, shard, sessions) \
+         SELECT $1, s, 0 FROM generate_series(0, 7) s ORDER BY s \
+         ON CONFLICT (tenant_id, shard) DO UPDATE SET sessions = tenant_usage_shards.sessions"
+    } else {
+        "INSERT INTO tenant_usage_shards (tenant_id, shard, sessions) VALUES ($1, 0, 0) \
+         ON CONFLICT (tenant_id, shard) DO NOTHING"
+    };
+    sqlx::query(sql)
+        .bind(tenant_id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Exact mode of a launch ([`crate::fair_use`]): every shard of the tenant's live-session
+/// count and of its launch counter of the window locked, in the launches' lock order, so
+/// the sums [`count_launch`] reads next are exact. On SQLite the write lock does it.
+pub async fn lock_fair_use(
     conn: &mut AnyConnection,
     tenant_id: Uuid,
     window_start_ms: i64,
-) -> Result<(TenantLimits, u64, u64), DbError> {
-    let row = sqlx::query(
-        "SELECT max_sessions, max_sessions_per_user, launches_per_minute, \
-         api_requests_per_minute, \
-         (SELECT COALESCE(MAX(u.sessions), 0) FROM tenant_usage u WHERE u.tenant_id = $1) \
-         AS tenant_sessions, \
-         (SELECT COALESCE(MAX(c.count), 0) FROM rate_counters c WHERE c.tenant_id = $1 \
-         AND c.kind = 'launch' AND c.window_start = $2) AS launches \
-         FROM tenant_limits WHERE tenant_id = $1",
-    )
-    .bind(tenant_id.to_string())
-    .bind(window_start_ms)
-    .fetch_optional(conn)
-    .await?;
+) -> Result<(), DbError> {
+    if is_postgres(conn) {
+        sqlx::query("SELECT hamn_lock_fair_use($1, $2) AS done")
+            .bind(tenant_id.to_string())
+            .bind(window_start_ms)
+            .fetch_one(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Counts a launch in the tenant's window starting at `window_start_ms` and returns the
+/// tenant's launches in the window and its live sessions, both read after the count (a
+/// launch calls it after storing its new session row, which the trigger counted): on
+/// PostgreSQL one round trip, `hamn_count_launch`, whose read is a statement of its own
+/// and so sees every increment committed before it.
+pub async fn count_launch(
+    conn: &mut AnyConnection,
+    tenant_id: Uuid,
+    window_start_ms: i64,
+) -> Result<(u64, u64), DbError> {
+    let row = if is_postgres(conn) {
+        sqlx::query("SELECT launches, sessions FROM hamn_count_launch($1, $2)")
+            .bind(tenant_id.to_string())
+            .bind(window_start_ms)
+            .fetch_one(&mut *conn)
+            .await?
+    } else {
+        sqlx::query(
+            "INSERT INTO launch_counters (tenant_id, window_start, shard, count) \
+             VALUES ($1, $2, 0, 1) ON CONFLICT (tenant_id, window_start, shard) \
+             DO UPDATE SET count = launch_counters.count + 1",
+        )
+        .bind(tenant_id.to_string())
+        .bind(window_start_ms)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "SELECT (SELECT CAST(COALESCE(SUM(c.count), 0) AS BIGINT) FROM launch_counters c \
+             WHERE c.tenant_id = $1 AND c.window_start = $2) AS launches, \
+             (SELECT CAST(COALESCE(SUM(u.sessions), 0) AS BIGINT) FROM tenant_usage_shards u \
+             WHERE u.tenant_id = $1) AS sessions",
+        )
+        .bind(tenant_id.to_string())
+        .bind(window_start_ms)
+        .fetch_one(&mut *conn)
+        .await?
+    };
+    let n = |col| {
+        u64::try_from(get_i64(&row, col)?).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
+    };
+    Ok((n("launches")?, n("sessions")?))
+}
+
+/// What a launch needs to know before placement, read in one round trip without locks
+/// (after the user's row is locked, so the user's live sessions are settled).
+#[derive(Debug, Clone)]
+pub struct LaunchFacts {
+    pub app_tenant_id: Uuid,
+    pub environment_id: Uuid,
+    pub pool_id: Uuid,
+    pub app_enabled: bool,
+    pub entitled: bool,
+    /// The environment has a service window that is not over (one-off ending later, or
+    /// recurring without an end passed); only then are the windows read and judged.
+    pub windows_live: bool,
+    pub limits: TenantLimits,
+    /// The app's tenant's live sessions and launches in the window, as committed.
+    pub tenant_sessions: u64,
+    pub launches: u64,
+    /// The user's live sessions, and the newest of them for this app.
+    pub user_live: u64,
+    pub live_session: Option<Uuid>,
+}
+
+/// [`LaunchFacts`] of `user_id` launching `app_id` at `now_ms`; `None` when the app does
+/// not exist. The service-window test is [`crate::repo::service_windows::list_live`]'s.
+pub async fn launch_facts(
+    conn: &mut AnyConnection,
+    user_id: Uuid,
+    app_id: Uuid,
+    window_start_ms: i64,
+    now_ms: i64,
+) -> Result<Option<LaunchFacts>, DbError> {
+    let sql = format!(
+        "SELECT a.tenant_id AS app_tenant_id, a.environment_id AS environment_id, \
+         a.pool_id AS pool_id, a.enabled AS enabled, \
+         CASE WHEN EXISTS (SELECT 1 FROM entitlements e WHERE e.app_id = a.id AND \
+         (e.user_id = $2 OR e.group_id IN (SELECT group_id FROM group_members \
+         WHERE user_id = $2))) THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END AS entitled, \
+         CASE WHEN EXISTS (SELECT 1 FROM service_windows w \
+         WHERE w.environment_id = a.environment_id AND \
+         ((w.recurrence_days IS NULL AND w.ends_at > $4) OR (w.recurrence_days IS NOT NULL \
+         AND (w.recurrence_until IS NULL OR w.recurrence_until > $4)))) \
+         THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END \
+         AS windows_live, \
+         l.tenant_id AS limits_tenant, l.max_sessions AS max_sessions, \
+         l.max_sessions_per_user AS max_sessions_per_user, \
+         l.launches_per_minute AS launches_per_minute, \
+         l.api_requests_per_minute AS api_requests_per_minute, \
+         (SELECT CAST(COALESCE(SUM(u.sessions), 0) AS BIGINT) FROM tenant_usage_shards u \
+         WHERE u.tenant_id = a.tenant_id) AS tenant_sessions, \
+         (SELECT CAST(COALESCE(SUM(c.count), 0) AS BIGINT) FROM launch_counters c \
+         WHERE c.tenant_id = a.tenant_id AND c.window_start = $3) AS launches, \
+         (SELECT COUNT(*) FROM sessions WHERE user_id = $2 AND state IN ({LIVE_STATES})) \
+         AS user_live, \
+         (SELECT s.id FROM sessions s WHERE s.user_id = $2 AND s.app_id = a.id \
+         AND s.state IN ({LIVE_STATES}) ORDER BY s.created_at DESC, s.id DESC LIMIT 1) \
+         AS live_session \
+         FROM apps a LEFT JOIN tenant_limits l ON l.tenant_id = a.tenant_id WHERE a.id = $1"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(app_id.to_string())
+        .bind(user_id.to_string())
+        .bind(window_start_ms)
+        .bind(now_ms)
+        .fetch_optional(conn)
+        .await?;
     let Some(r) = row else {
-        return Ok((TenantLimits::none(tenant_id), 0, 0));
+        return Ok(None);
     };
     let n =
         |col| u64::try_from(get_i64(&r, col)?).map_err(|e| DbError::Corrupt(format!("{col}: {e}")));
-    Ok((
+    let app_tenant_id = get_uuid(&r, "app_tenant_id")?;
+    let limits = if crate::db::row::get_opt_string(&r, "limits_tenant")?.is_some() {
         TenantLimits {
-            tenant_id,
+            tenant_id: app_tenant_id,
             max_sessions: opt_u32_of(&r, "max_sessions")?,
             max_sessions_per_user: opt_u32_of(&r, "max_sessions_per_user")?,
             launches_per_minute: opt_u32_of(&r, "launches_per_minute")?,
             api_requests_per_minute: opt_u32_of(&r, "api_requests_per_minute")?,
-        },
-        n("tenant_sessions")?,
-        n("launches")?,
-    ))
+        }
+    } else {
+        TenantLimits::none(app_tenant_id)
+    };
+    Ok(Some(LaunchFacts {
+        app_tenant_id,
+        environment_id: get_uuid(&r, "environment_id")?,
+        pool_id: get_uuid(&r, "pool_id")?,
+        app_enabled: get_bool(&r, "enabled")?,
+        entitled: get_i64(&r, "entitled")? != 0,
+        windows_live: get_i64(&r, "windows_live")? != 0,
+        limits,
+        tenant_sessions: n("tenant_sessions")?,
+        launches: n("launches")?,
+        user_live: n("user_live")?,
+        live_session: crate::db::row::get_opt_uuid(&r, "live_session")?,
+    }))
 }
 
 pub async fn put_tenant_limits(
@@ -514,7 +686,8 @@ pub async fn put_tenant_limits(
 pub async fn tenant_sessions(conn: &mut AnyConnection, tenant_id: Uuid) -> Result<u64, DbError> {
     count(
         conn,
-        "SELECT COALESCE(MAX(sessions), 0) AS n FROM tenant_usage WHERE tenant_id = $1",
+        "SELECT CAST(COALESCE(SUM(sessions), 0) AS BIGINT) AS n FROM tenant_usage_shards \
+         WHERE tenant_id = $1",
         tenant_id,
     )
     .await
@@ -583,6 +756,19 @@ pub async fn bump(
     counter: Counter,
     window_start_ms: i64,
 ) -> Result<u64, DbError> {
+    if counter == Counter::Launch {
+        // Launches count through [`count_launch`]; this adds to shard 0 and sums.
+        sqlx::query(
+            "INSERT INTO launch_counters (tenant_id, window_start, shard, count) \
+             VALUES ($1, $2, 0, 1) ON CONFLICT (tenant_id, window_start, shard) \
+             DO UPDATE SET count = launch_counters.count + 1",
+        )
+        .bind(tenant_id.to_string())
+        .bind(window_start_ms)
+        .execute(&mut *conn)
+        .await?;
+        return counted(conn, tenant_id, counter, window_start_ms).await;
+    }
     let row = sqlx::query(
         "INSERT INTO rate_counters (tenant_id, kind, window_start, count) VALUES ($1, $2, $3, 1) \
          ON CONFLICT (tenant_id, kind, window_start) DO UPDATE SET count = rate_counters.count + 1 \
@@ -596,33 +782,6 @@ pub async fn bump(
     u64::try_from(get_i64(&row, "count")?).map_err(|e| DbError::Corrupt(format!("count: {e}")))
 }
 
-/// [`bump`] of the tenant's launch counter that also returns the tenant's live sessions
-/// (its `tenant_usage` counter) in the same round trip. A launch calls it last, after its
-/// session row is in: the trigger has counted that row under the tenant's `tenant_usage`
-/// row lock, so the number includes every committed launch and this one, and no other
-/// can change it before this transaction ends.
-pub async fn bump_launch(
-    conn: &mut AnyConnection,
-    tenant_id: Uuid,
-    window_start_ms: i64,
-) -> Result<(u64, u64), DbError> {
-    let row = sqlx::query(
-        "INSERT INTO rate_counters (tenant_id, kind, window_start, count) VALUES ($1, $2, $3, 1) \
-         ON CONFLICT (tenant_id, kind, window_start) DO UPDATE SET count = rate_counters.count + 1 \
-         RETURNING count, (SELECT COALESCE(MAX(u.sessions), 0) FROM tenant_usage u \
-         WHERE u.tenant_id = $1) AS tenant_sessions",
-    )
-    .bind(tenant_id.to_string())
-    .bind(Counter::Launch.as_str())
-    .bind(window_start_ms)
-    .fetch_one(conn)
-    .await?;
-    let n = |col| {
-        u64::try_from(get_i64(&row, col)?).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
-    };
-    Ok((n("count")?, n("tenant_sessions")?))
-}
-
 /// The tenant's count in the window.
 pub async fn counted(
     conn: &mut AnyConnection,
@@ -630,26 +789,34 @@ pub async fn counted(
     counter: Counter,
     window_start_ms: i64,
 ) -> Result<u64, DbError> {
-    let row = sqlx::query(
-        "SELECT count FROM rate_counters WHERE tenant_id = $1 AND kind = $2 AND window_start = $3",
-    )
-    .bind(tenant_id.to_string())
-    .bind(counter.as_str())
-    .bind(window_start_ms)
-    .fetch_optional(conn)
-    .await?;
-    match row {
-        Some(r) => u64::try_from(get_i64(&r, "count")?)
-            .map_err(|e| DbError::Corrupt(format!("count: {e}"))),
-        None => Ok(0),
-    }
+    let sql = match counter {
+        Counter::Launch => {
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) AS count FROM launch_counters \
+             WHERE tenant_id = $1 AND window_start = $3 AND $2 = 'launch'"
+        }
+        Counter::Api => {
+            "SELECT COALESCE(MAX(count), 0) AS count FROM rate_counters \
+             WHERE tenant_id = $1 AND kind = $2 AND window_start = $3"
+        }
+    };
+    let row = sqlx::query(sql)
+        .bind(tenant_id.to_string())
+        .bind(counter.as_str())
+        .bind(window_start_ms)
+        .fetch_one(conn)
+        .await?;
+    u64::try_from(get_i64(&row, "count")?).map_err(|e| DbError::Corrupt(format!("count: {e}")))
 }
 
 /// Deletes counters of windows that started before `before_ms`.
 pub async fn prune_counters(conn: &mut AnyConnection, before_ms: i64) -> Result<u64, DbError> {
     let r = sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
         .bind(before_ms)
+        .execute(&mut *conn)
+        .await?;
+    let l = sqlx::query("DELETE FROM launch_counters WHERE window_start < $1")
+        .bind(before_ms)
         .execute(conn)
         .await?;
-    Ok(r.rows_affected())
+    Ok(r.rows_affected() + l.rows_affected())
 }

@@ -274,7 +274,9 @@ async fn the_janitor_heals_drifted_seat_counters(b: Backend) {
         .execute(&mut *conn)
         .await
         .expect("drift");
-    sqlx::query("UPDATE tenant_usage SET sessions = 40")
+    // The tenant's count is the sum of its shards (migration 0020; `tenant_usage` is
+    // their sum, a view).
+    sqlx::query("UPDATE tenant_usage_shards SET sessions = 40")
         .execute(&mut *conn)
         .await
         .expect("drift");
@@ -299,3 +301,111 @@ async fn the_janitor_heals_drifted_seat_counters(b: Backend) {
     h.finish().await;
 }
 both!(the_janitor_heals_drifted_seat_counters);
+
+/// Launches every `(user, app)` at once at `now` (one counting window), alternating
+/// between `brokers`.
+async fn launch_all_at(
+    brokers: &[Database],
+    pairs: &[(Uuid, Uuid)],
+    now: time::OffsetDateTime,
+) -> Vec<Outcome> {
+    let issuer = issuer();
+    let mut launches = tokio::task::JoinSet::new();
+    for (n, &(user, app)) in pairs.iter().enumerate() {
+        let (db, issuer) = (brokers[n % brokers.len()].clone(), Arc::clone(&issuer));
+        launches.spawn(async move {
+            (
+                (user, app),
+                hamn_broker::launch::issue_launch_ticket_at(
+                    &db,
+                    &issuer,
+                    user,
+                    app,
+                    LaunchPath::Browser,
+                    now,
+                )
+                .await,
+            )
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(r) = launches.join_next().await {
+        results.push(r.expect("task"));
+    }
+    results
+}
+
+/// The tenant's limits hold exactly when launches start far from them: on PostgreSQL
+/// the first launches count on shards without waiting for each other (migration 0020),
+/// the ones that get near a limit run again with every shard locked. 64 launches from
+/// two brokers against a limit of 40 sessions get exactly 40; then, against a limit of
+/// 70 launches in the minute (40 counted), exactly 30 more.
+async fn limits_hold_exactly_from_far_below(b: Backend) {
+    let h = Harness::new(b).await;
+    let (ids, _, users) = pool_of_three(&h, 30, 64).await;
+    put_ok(
+        &h,
+        &format!("/api/v1/pools/{}/placement", ids.pool),
+        json!({"max_logons_per_host": 0}),
+    )
+    .await;
+    put_ok(
+        &h,
+        &format!("/api/v1/tenants/{}/limits", ids.tenant),
+        json!({"max_sessions": 40, "max_sessions_per_user": 5}),
+    )
+    .await;
+    let url = h.db().pool().connect_options().database_url.to_string();
+    let second = Database::connect(&DatabaseConfig {
+        url,
+        max_connections: 8,
+    })
+    .await
+    .expect("second broker");
+    let brokers = [h.db().clone(), second.clone()];
+    // Mid-minute, so every launch counts in one window.
+    let now = time::OffsetDateTime::now_utc();
+    let now = now - time::Duration::seconds(i64::from(now.second())) + time::Duration::seconds(30);
+
+    let pairs: Vec<(Uuid, Uuid)> = users.iter().map(|&u| (u, ids.app_prod)).collect();
+    let (granted, refused) = judge(&launch_all_at(&brokers, &pairs, now).await);
+    assert_eq!(
+        granted.len(),
+        40,
+        "the tenant's 40 sessions; refused {refused:?}"
+    );
+    assert!(
+        refused.iter().all(|r| *r == "tenant_session_limit"),
+        "{refused:?}"
+    );
+    counters_match(&h).await;
+
+    put_ok(
+        &h,
+        &format!("/api/v1/tenants/{}/limits", ids.tenant),
+        json!({"max_sessions": 1000, "launches_per_minute": 70}),
+    )
+    .await;
+    let pairs: Vec<(Uuid, Uuid)> = users.iter().map(|&u| (u, ids.app_utb)).collect();
+    let (granted, refused) = judge(&launch_all_at(&brokers, &pairs, now).await);
+    assert_eq!(
+        granted.len(),
+        30,
+        "70 launches in the minute; refused {refused:?}"
+    );
+    assert!(
+        refused.iter().all(|r| *r == "launch_rate_limit"),
+        "{refused:?}"
+    );
+    counters_match(&h).await;
+    let mut conn = h.db().pool().acquire().await.expect("conn");
+    let (start, _) = hamn_broker::fair_use::window(hamn_broker::db::row::millis(now));
+    let counted = repo::load::counted(&mut conn, ids.tenant, repo::load::Counter::Launch, start)
+        .await
+        .expect("counted");
+    assert_eq!(counted, 70, "refused launches roll their count back");
+    drop(conn);
+    second.close().await;
+    h.finish().await;
+}
+both!(limits_hold_exactly_from_far_below);
