@@ -12,6 +12,7 @@ mod metrics;
 mod portal_flow;
 mod print;
 mod scale_out;
+mod security;
 mod smoke;
 mod status_page;
 mod support;
