@@ -3,8 +3,9 @@
 //! positive control), security headers and cookie flags on every route (the routes read
 //! from the gateway's source and the admin API's OpenAPI document), CSRF on every
 //! state-changing route, tenant isolation on every route that takes an id, ticket forgery
-//! and replay on the browser and native paths, SAML and SITHS attack inputs, login
-//! throttling and the per-tenant API limit, and no secret in the logs of a full run.
+//! and replay on the browser and both native paths (`/wst/`, the RD Gateway's PAA cookie),
+//! SAML and SITHS attack inputs, login throttling and the per-tenant API limit, and no
+//! secret in the logs of a full run.
 //! Every test adds to one tally and prints the running total
 //! `security: <n> routes checked, <n> attack inputs tried, <n> refused as expected`; the
 //! last such line printed is the suite's (`cargo test --test e2e security -- --nocapture`).
@@ -1944,6 +1945,91 @@ fn flip(ticket: &str, at: usize) -> String {
     b64_encode(&raw, true)
 }
 
+/// One MS-TSGU tunnel at `/remoteDesktopGateway/` (websocket transport, as FreeRDP opens
+/// it) offering `cookie` as the PAA cookie, driven through `openssl s_client`: the status
+/// of the gateway's TunnelResponse, or `None` when none came.
+fn rdg_tunnel_status(up: &HamnUp, cookie: &str) -> Option<u32> {
+    use hamn_gateway::rdg::{Packet, codec::client};
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        // A masked binary frame; the all-zero mask keeps the payload as it is.
+        let mut out = vec![0x82];
+        match u16::try_from(payload.len()) {
+            Ok(n) if n < 126 => out.push(0x80 | u8::try_from(n).unwrap_or(0)),
+            Ok(n) => {
+                out.push(0x80 | 126);
+                out.extend(n.to_be_bytes());
+            }
+            Err(_) => return Vec::new(),
+        }
+        out.extend([0, 0, 0, 0]);
+        out.extend(payload);
+        out
+    }
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-quiet", "-connect"])
+        .arg(format!("127.0.0.1:{}", up.ports.gateway))
+        .args(["-servername", "localhost"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run openssl s_client");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let head = format!(
+        "RDG_OUT_DATA /remoteDesktopGateway/ HTTP/1.1\r\nHost: localhost:{}\r\n\
+         Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        up.ports.gateway
+    );
+    let mut sent = stdin.write_all(head.as_bytes()).is_ok();
+    for packet in [client::handshake(true), client::tunnel_create(Some(cookie))] {
+        sent &= stdin.write_all(&frame(&packet)).is_ok();
+    }
+    let _ = stdin.flush();
+    let mut data = Vec::new();
+    let mut status = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sent && status.is_none() && Instant::now() < deadline {
+        let Ok(chunk) = rx.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        data.extend(chunk);
+        let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        // The server's frames after the 101: unmasked, one packet each.
+        let mut rest = &data[at + 4..];
+        while rest.len() >= 2 {
+            let (len, start) = match rest[1] & 0x7f {
+                126 if rest.len() >= 4 => (usize::from(u16::from_be_bytes([rest[2], rest[3]])), 4),
+                126 | 127 => break,
+                n => (usize::from(n), 2),
+            };
+            let Some(payload) = rest.get(start..start + len) else {
+                break;
+            };
+            if let Ok(Packet::TunnelResponse(answer)) = Packet::decode(payload) {
+                status = Some(answer.status.0);
+            }
+            rest = &rest[start + len..];
+        }
+    }
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    status
+}
+
 #[test]
 fn security_tickets_cannot_be_forged_or_replayed_and_saml_attacks_fail() {
     let up = HamnUp::start(&[]);
@@ -2084,6 +2170,26 @@ fn security_tickets_cannot_be_forged_or_replayed_and_saml_attacks_fail() {
         ),
         [401, 403].contains(&answer.status),
     );
+
+    // The RD Gateway path: the reference as PAA cookie at the tunnel create.
+    f.route("RDG_OUT_DATA", "/remoteDesktopGateway/");
+    let denied = hamn_gateway::rdg::HResult::E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED.0;
+    let reference = rdp_reference(&demo, &procapita);
+    let first = rdg_tunnel_status(&up, &reference);
+    f.check(first == Some(0), format!("a fresh PAA cookie: {first:x?}"));
+    let (_, browser_ticket) = launch(&demo, &procapita);
+    for (what, cookie) in [
+        ("replayed PAA cookie", reference.as_str()),
+        ("random PAA cookie", "AAAAAAAAAAAAAAAAAAAAAAAA"),
+        ("malformed PAA cookie", "not a reference"),
+        ("a browser ticket as PAA cookie", browser_ticket.as_str()),
+    ] {
+        let status = rdg_tunnel_status(&up, cookie);
+        f.attack(
+            format!("RD Gateway {what}: {status:x?}"),
+            status == Some(denied),
+        );
+    }
 
     saml_attacks(&up, &mut f);
     f.finish();
