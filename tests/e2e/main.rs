@@ -14,6 +14,7 @@ mod metrics;
 mod portal_flow;
 mod print;
 mod scale_out;
+mod security;
 mod smoke;
 mod status_page;
 mod support;

@@ -2,8 +2,9 @@
 //! ([`hamn_broker::api::v1_routes`]), for people logged in to the portal. The web session
 //! (and, on state changes, its CSRF token, checked by [`super::csrf`]) authenticates; the
 //! user's role decides the scope: tenant-admin → their tenant, operator → every tenant,
-//! plain user → 403 (audited as `api.auth_refused`). Answers are the admin API's
-//! problem documents, not the portal's.
+//! plain user → 403 (audited as `api.auth_refused`). A tenant-admin's requests count
+//! against the tenant's admin API requests per minute like its API clients' do (429 with
+//! `Retry-After`). Answers are the admin API's problem documents, not the portal's.
 
 use std::sync::Arc;
 
@@ -11,7 +12,8 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hamn_broker::api::{AdminState, ApiError, v1_routes};
+use hamn_broker::api::{AdminState, ApiError, Caller, v1_routes};
+use hamn_broker::fair_use::{self, ApiRate};
 use hamn_broker::model::{ActorKind, AuditOutcome, NewAuditEvent};
 use hamn_broker::{repo, roles, web_session};
 
@@ -27,6 +29,14 @@ pub fn router(api: Arc<PortalApi>) -> Router {
         .layer(axum::middleware::from_fn_with_state(api, authenticate))
         .with_state(state);
     Router::new().nest("/api/v1", v1)
+}
+
+/// Inside the nested router the URI lacks `/api/v1`; audits name the path as sent.
+fn original_path(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| request.uri().path().to_owned(), |u| u.path().to_owned())
 }
 
 fn source_of(request: &Request) -> Option<String> {
@@ -73,16 +83,18 @@ async fn authenticate(
     .await;
     match caller {
         Ok(Some(caller)) => {
+            // A `&Request` is not `Send`: name the target before awaiting.
+            let target = format!("{} {}", request.method(), original_path(&request));
+            if let Some(tenant) = caller.tenant()
+                && let Some(refused) = rate_limit(&api, &caller, tenant, target).await
+            {
+                return refused;
+            }
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
         Ok(None) => {
-            // Inside the nested router the URI lacks `/api/v1`; audit the path as sent.
-            let path = request
-                .extensions()
-                .get::<axum::extract::OriginalUri>()
-                .map_or_else(|| request.uri().path().to_owned(), |u| u.path().to_owned());
-            let target = format!("{} {path}", request.method());
+            let target = format!("{} {}", request.method(), original_path(&request));
             let event = NewAuditEvent {
                 tenant_id: Some(who.user.tenant_id),
                 actor_kind: ActorKind::User,
@@ -110,4 +122,69 @@ async fn authenticate(
         }
         Err(error) => ApiError::from(error).into_response(),
     }
+}
+
+/// Counts a tenant-admin's request against the tenant's admin API requests per minute, the
+/// same counter its API clients use (`hamn_broker::api::auth`), so the console is no way
+/// around the limit; over it, 429 with `Retry-After`, the first refusal of each minute
+/// audited as `api.rate_limited`. A database failure lets the request through: the
+/// handler meets the same database and answers for it.
+async fn rate_limit(
+    api: &PortalApi,
+    caller: &Caller,
+    tenant: uuid::Uuid,
+    target: String,
+) -> Option<Response> {
+    let counted = async {
+        let mut conn = api.database.acquire().await?;
+        fair_use::count_api_request(&mut conn, tenant, api.access.clock.now()).await
+    }
+    .await;
+    let (limit, retry_after_s, first) = match counted {
+        Ok(ApiRate::Over {
+            limit,
+            retry_after_s,
+            first,
+        }) => (limit, retry_after_s, first),
+        Ok(ApiRate::Allowed) => return None,
+        Err(error) => {
+            tracing::warn!(%error, "could not count an admin API request");
+            return None;
+        }
+    };
+    if first {
+        let event = NewAuditEvent {
+            tenant_id: Some(tenant),
+            actor_kind: caller.actor_kind(),
+            actor_id: Some(caller.actor_id()),
+            actor_name: caller.name.clone(),
+            action: "api.rate_limited".into(),
+            target_type: Some("api".into()),
+            target_id: Some(target),
+            outcome: AuditOutcome::Refused,
+            source_address: caller.source_address.clone(),
+            before: None,
+            after: None,
+            detail: Some(format!(
+                "over {limit} requests per minute; later refusals this minute are not audited"
+            )),
+        };
+        let audited = async {
+            let mut conn = api.database.acquire().await?;
+            repo::audit::insert(&mut conn, &event).await
+        }
+        .await;
+        if let Err(error) = audited {
+            tracing::error!(%error, "could not audit an admin API rate refusal");
+        }
+    }
+    Some(
+        ApiError::too_many_requests(
+            format!(
+                "the tenant's limit of {limit} API requests per minute is used up; retry in {retry_after_s} s"
+            ),
+            retry_after_s,
+        )
+        .into_response(),
+    )
 }
