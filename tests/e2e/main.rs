@@ -9,6 +9,7 @@ mod config_check;
 mod demo_idp;
 mod deploy_files;
 mod metrics;
+mod multinode;
 mod portal_flow;
 mod print;
 mod scale_out;
