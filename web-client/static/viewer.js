@@ -21,7 +21,7 @@ import { pdfUrl, refusalText } from "./prints.js";
 import { storedLang } from "./language.js";
 import {
   CAPABILITIES, DEFAULT_LIMITS, MAX_SCALE_PERCENT, MIN_SCALE_PERCENT, ServerStream, WireError,
-  closeReason, codeToScancode, encodeClient, statusText,
+  closeReason, codeToScancode, decodeServer, encodeClient, statusText,
 } from "./wire.js";
 
 // The language the user chose in the portal (language.js keeps it per user and browser).
@@ -464,11 +464,28 @@ function reconnect() {
   setTimeout(() => open({ token: resumeToken }), delay);
 }
 
+function closeBeforeHello(data) {
+  if (!socket || document.body.dataset.state === "connected") return null;
+  try {
+    const m = decodeServer(data);
+    return m.type === "Close" ? m : null;
+  } catch {
+    return null;
+  }
+}
+
 function receive(data) {
   let m;
   try {
     m = stream.receive(data);
   } catch (error) {
+    // A refused resume (4100) is a Close before any ServerHello: the gateway's reason,
+    // not a fault of the stream, and the cue to launch again elsewhere.
+    const early = closeBeforeHello(data);
+    if (early) {
+      closeMessage = early;
+      return;
+    }
     fail(error);
     return;
   }
