@@ -141,6 +141,15 @@ pub struct GatewaySection {
     /// Seconds a native client's tunnel (RD Gateway or FreeRDP websocket) waits for the
     /// host's TCP connection before the client gets the connect-failed answer.
     pub native_connect_timeout: u64,
+    /// Seconds a stopping gateway waits for its sessions to end before it tells browsers
+    /// to reconnect elsewhere (close 4110); 0: tell them at once.
+    pub drain_deadline: u64,
+    /// This node's name in audit events and on the broker commands it claims; give each
+    /// gateway of a multi-node installation its own.
+    pub node: String,
+    /// Seconds between two polls of the broker's command channel when no notification
+    /// wakes the node sooner (PostgreSQL LISTEN/NOTIFY); the safety net.
+    pub command_poll: u64,
     /// Most display frames started per second and browser session.
     pub max_fps: u32,
     /// Seconds between two availability samples of every environment (the status page's
@@ -203,6 +212,9 @@ impl Default for GatewaySection {
             redirect_listen: String::new(),
             reconnect_grace: 180,
             native_connect_timeout: 10,
+            drain_deadline: 30,
+            node: "gateway".into(),
+            command_poll: 1,
             max_fps: 30,
             availability_interval: 60,
             demo_login: false,
@@ -408,6 +420,10 @@ pub struct Settings {
     pub gateway_redirect_listen: Option<SocketAddr>,
     pub gateway_reconnect_grace: std::time::Duration,
     pub gateway_native_connect_timeout: std::time::Duration,
+    /// How long a stopping gateway waits for its sessions before closing them with 4110.
+    pub gateway_drain_deadline: std::time::Duration,
+    pub gateway_node: String,
+    pub gateway_command_poll: std::time::Duration,
     pub gateway_max_fps: u32,
     /// Between two availability samples; zero: off.
     pub gateway_availability_interval: std::time::Duration,
@@ -724,6 +740,28 @@ impl RawConfig {
                 "must be at most 3600 seconds (0: off)".into(),
             );
         }
+        if self.gateway.drain_deadline > 3600 {
+            problem(
+                "gateway.drain_deadline",
+                "must be at most 3600 seconds (0: no wait)".into(),
+            );
+        }
+        if !(1..=3600).contains(&self.gateway.command_poll) {
+            problem("gateway.command_poll", "must be 1-3600 seconds".into());
+        }
+        if self.gateway.node.is_empty()
+            || self.gateway.node.len() > 64
+            || !self
+                .gateway
+                .node
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            problem(
+                "gateway.node",
+                "must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'".into(),
+            );
+        }
         if self.gateway.reconnect_grace > 24 * 3600 {
             problem(
                 "gateway.reconnect_grace",
@@ -1028,6 +1066,9 @@ impl RawConfig {
             gateway_native_connect_timeout: std::time::Duration::from_secs(
                 self.gateway.native_connect_timeout,
             ),
+            gateway_drain_deadline: std::time::Duration::from_secs(self.gateway.drain_deadline),
+            gateway_node: self.gateway.node.clone(),
+            gateway_command_poll: std::time::Duration::from_secs(self.gateway.command_poll),
             gateway_max_fps: self.gateway.max_fps,
             gateway_availability_interval: std::time::Duration::from_secs(
                 self.gateway.availability_interval,

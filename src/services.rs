@@ -90,6 +90,9 @@ fn gateway_config(
             native_connect_timeout: settings.gateway_native_connect_timeout,
             max_fps: settings.gateway_max_fps,
             printing: print_client(settings),
+            drain_deadline: settings.gateway_drain_deadline,
+            node: settings.gateway_node.clone(),
+            command_poll: settings.gateway_command_poll,
             ..hamn_gateway::session::SessionConfig::default()
         },
         ticket_issuer,
@@ -485,6 +488,30 @@ pub fn cancel_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// On SIGHUP: every certificate, CA bundle and CRL holder re-reads its files now
+/// ([`hamn_certs::reload::request`]) — established connections keep their session, new
+/// handshakes get the new certificate. The configuration file itself is read at start only;
+/// check a new one with `hamn config check` and restart (a gateway drains first).
+pub fn reload_on_hangup(shutdown: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                received = hup.recv() => {
+                    if received.is_none() {
+                        return;
+                    }
+                    tracing::info!("SIGHUP: reloading certificates, CA bundles and CRLs");
+                    hamn_certs::reload::request();
+                }
+                () = shutdown.cancelled() => return,
+            }
+        }
+    });
+    Ok(())
+}
+
 /// Which services a command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
@@ -499,6 +526,7 @@ pub enum Which {
 pub async fn run(settings: Settings, which: Which) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone())?;
+    reload_on_hangup(shutdown.clone())?;
 
     if which == Which::All {
         init_certs(&settings)?;

@@ -8,6 +8,7 @@ pub mod crl;
 pub mod listener;
 pub mod ocsp;
 pub mod pki;
+pub mod reload;
 pub mod server;
 
 pub use client_auth::{ClientCertError, ClientCertVerifier, ClientIdentity};

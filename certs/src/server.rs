@@ -190,6 +190,8 @@ struct ReloadState {
     current: Arc<CertifiedKey>,
     seen: FilesStamp,
     last_check: Instant,
+    /// The [`crate::reload`] generation this state has seen: a newer one forces a re-read.
+    generation: u64,
 }
 
 /// Serves the certificate from `files`, re-reading it when the files change. A broken or
@@ -213,6 +215,7 @@ impl ReloadingCertResolver {
                 current,
                 seen,
                 last_check: Instant::now(),
+                generation: crate::reload::generation(),
             }),
         })
     }
@@ -223,10 +226,13 @@ impl ResolvesServerCert for ReloadingCertResolver {
         // A panic elsewhere while holding the lock leaves the state consistent (every field
         // is replaced whole), so a poisoned lock is still safe to use.
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if state.last_check.elapsed() >= RELOAD_CHECK_INTERVAL {
+        let generation = crate::reload::generation();
+        let forced = generation != state.generation;
+        if forced || state.last_check.elapsed() >= RELOAD_CHECK_INTERVAL {
             state.last_check = Instant::now();
+            state.generation = generation;
             let stamp = FilesStamp::of(&self.files);
-            if stamp != state.seen {
+            if forced || stamp != state.seen {
                 // Remember the stamp even on failure so a broken pair is reported once, not
                 // on every handshake; the next write changes the stamp and is tried again.
                 state.seen = stamp;

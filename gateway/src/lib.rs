@@ -4,8 +4,14 @@
 //! `/remoteDesktopGateway/`, whose MS-TSGU protocol is [`rdg`], and FreeRDP 3's websocket
 //! transport at `/wst/`).
 //!
-//! [`run`] is the service's one entry: it binds its listeners, serves until the shutdown
-//! token is cancelled, then lets in-flight requests finish.
+//! [`run`] is the service's one entry: it binds its listeners and serves until the shutdown
+//! token is cancelled (SIGTERM). Then it drains: `/readyz` answers 503 at once so a load
+//! balancer moves away, new websockets and native tunnels are refused, live sessions get
+//! up to `drain_deadline` ([`session::SessionConfig::drain_deadline`]) to end by
+//! themselves, and the rest are closed with 4110 GatewayDraining and left disconnected on
+//! their hosts — the viewer launches again through another gateway and roaming lands it
+//! on the same host session. Every node also listens for the other nodes' events
+//! ([`hamn_broker::session_control::listen`], PostgreSQL LISTEN/NOTIFY).
 
 pub mod display;
 mod headers;
@@ -22,6 +28,7 @@ pub mod wire;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hamn_broker::db::{Database, DatabaseConfig};
 use hamn_broker::ticket::{KeyError, TicketVerifier, keys::PUBLIC_KEY_FILE};
@@ -195,7 +202,16 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
         )?)),
         None => None,
     };
-    let sessions = session_service(&config, &database, shutdown.child_token())?;
+    // Sessions stop when the drain ends, not at the signal.
+    let session_stop = CancellationToken::new();
+    let sessions = session_service(&config, &database, session_stop.clone())?;
+    if sessions.is_some() {
+        // Other nodes' commands for sessions here arrive at once, not at the next poll.
+        tokio::spawn(hamn_broker::session_control::listen(
+            config.database.url.clone(),
+            shutdown.child_token(),
+        ));
+    }
     let login_on = config.demo_login || config.siths.is_some() || config.saml.is_some();
     let api = config
         .ticket_issuer
@@ -270,10 +286,26 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
         );
         app = app.merge(demo_idp_router(Arc::new(idp)));
     }
-    let served = hamn_certs::serve(listener, tls, app, shutdown.clone()).await;
+    let draining = Draining::default();
+    app = app.layer(axum::middleware::from_fn_with_state(
+        draining.clone(),
+        drain_guard,
+    ));
+    // The listener keeps serving through the drain (a load balancer's health check must
+    // see the 503); it stops when the drain is over.
+    let listener_stop = CancellationToken::new();
+    let mut serve = tokio::spawn(hamn_certs::serve(listener, tls, app, listener_stop.clone()));
+    let failed = tokio::select! {
+        () = shutdown.cancelled() => None,
+        joined = &mut serve => Some(joined),
+    };
+    if failed.is_none() {
+        drain(&draining, sessions.as_ref(), config.session.drain_deadline).await;
+    }
     shutdown.cancel();
-    // Websockets outlive the HTTP server's drain: give every session its 4303 close and
-    // its bookkeeping before the process goes.
+    session_stop.cancel();
+    // Websockets outlive the HTTP server: give every session its close and its
+    // bookkeeping (disconnected, for roaming) before the process goes.
     if let Some(sessions) = &sessions
         && !sessions.drained(SESSION_DRAIN).await
     {
@@ -282,6 +314,12 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
             "sessions still open at shutdown"
         );
     }
+    listener_stop.cancel();
+    let joined = match failed {
+        Some(joined) => joined,
+        None => serve.await,
+    };
+    let served = joined.unwrap_or_else(|error| Err(std::io::Error::other(error)));
     if let Some(task) = siths
         && let Ok(Err(error)) = task.await
     {
@@ -294,6 +332,73 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> Result<(
         }
     }
     served.map_err(GatewayError::Serve)
+}
+
+/// Whether this gateway is draining: shared by the drain and [`drain_guard`].
+#[derive(Debug, Clone, Default)]
+struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    fn start(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn on(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The drain: from now on `/readyz` answers 503 and no new session or tunnel starts; the
+/// live sessions get `deadline` to end by themselves (the caller then closes the rest
+/// with 4110).
+async fn drain(
+    draining: &Draining,
+    sessions: Option<&Arc<session::SessionService>>,
+    deadline: std::time::Duration,
+) {
+    draining.start();
+    let live = sessions.map_or(0, |s| s.registry.len());
+    tracing::info!(
+        live,
+        deadline_s = deadline.as_secs(),
+        "draining: /readyz answers 503, new sessions go elsewhere"
+    );
+    if let Some(sessions) = sessions
+        && !sessions.drained(deadline).await
+    {
+        tracing::info!(
+            live = sessions.registry.len(),
+            "drain deadline passed: telling browsers to reconnect elsewhere (4110)"
+        );
+    }
+}
+
+/// While draining: `/readyz` answers 503 (the load balancer's cue) and new browser
+/// websockets and native tunnels are refused with 503, so they go to another gateway.
+/// Everything else (the portal, its API) is still served.
+async fn drain_guard(
+    axum::extract::State(draining): axum::extract::State<Draining>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if draining.on() {
+        let path = request.uri().path();
+        let refused = path == "/readyz"
+            || path == "/ws/session"
+            || path.starts_with("/remoteDesktopGateway")
+            || path.starts_with("/wst")
+            || path.eq_ignore_ascii_case(native::RPC_PATH);
+        if refused {
+            return (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                [(axum::http::header::RETRY_AFTER, "1")],
+                "draining: this gateway is stopping\n",
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Binds the SITHS listener and serves card logins on it until shutdown.

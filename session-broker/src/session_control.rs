@@ -13,9 +13,13 @@
 //! before finishing it is marked failed. So a command is delivered at most once, and
 //! exactly once to a session that is live on a node.
 //!
-//! PostgreSQL LISTEN/NOTIFY fits in later without changing callers: [`enqueue`] would add a
-//! `pg_notify` in the same transaction and a listener task on each gateway node would call
-//! [`wake`] on a notification; the poll stays as the safety net.
+//! Between nodes on PostgreSQL, [`enqueue`] and [`log_off`] also send a `pg_notify` on
+//! [`CHANNEL`] in the same transaction (PostgreSQL delivers it at the commit, never for a
+//! rollback), and every node runs one [`listen`] task that calls [`wake`] for each
+//! notification, so a command queued through broker A reaches a session on gateway B at
+//! once. Host state changes (drain, …) are announced the same way ([`notify`] with
+//! [`Event::Host`]). The poll stays as the safety net for a notification lost while a
+//! listener reconnects; on SQLite (one process) the in-process wake is all there is.
 //!
 //! A logoff ([`log_off`]) is more than a command: the row ends and the host gets a
 //! [`HostCommand`] for its agent, because closing an RDP connection only disconnects the
@@ -26,6 +30,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::db::row::now as db_now;
@@ -99,7 +104,7 @@ pub async fn enqueue_at(
         return Err(ControlError::SessionEnded(session_id));
     }
     let expires_at = expiry(&command, now);
-    Ok(repo::session_commands::insert(
+    let queued = repo::session_commands::insert(
         conn,
         session_id,
         session.tenant_id,
@@ -107,7 +112,9 @@ pub async fn enqueue_at(
         now,
         expires_at,
     )
-    .await?)
+    .await?;
+    notify(conn, Event::Command(session_id)).await?;
+    Ok(queued)
 }
 
 /// [`enqueue`] in a transaction of its own, then [`wake`]: for callers with nothing else
@@ -180,6 +187,7 @@ pub async fn log_off(
     )
     .await?;
     repo::sessions::set_state(conn, session_id, SessionState::Ended, now).await?;
+    notify(conn, Event::Command(session_id)).await?;
     Ok(LoggedOff {
         before,
         command,
@@ -259,6 +267,91 @@ impl Wake {
         // The sender lives in a static and is never dropped, so this only ever waits.
         if self.0.changed().await.is_err() {
             std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// The PostgreSQL notification channel of node-to-node events.
+pub const CHANNEL: &str = "hamn_events";
+/// How long a [`listen`] task waits before connecting again after a failure.
+const LISTEN_RETRY: Duration = Duration::from_secs(2);
+
+/// What a notification on [`CHANNEL`] announces. The payload is only a hint (`command:<id>`,
+/// `host:<id>`): a listener polls the database for the truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A command for this session was queued (or the session was logged off).
+    Command(Uuid),
+    /// This host's state changed (drain, back in service, …).
+    Host(Uuid),
+}
+
+impl Event {
+    fn payload(self) -> String {
+        match self {
+            Event::Command(id) => format!("command:{id}"),
+            Event::Host(id) => format!("host:{id}"),
+        }
+    }
+}
+
+/// Announces `event` to the other nodes, inside the caller's transaction: on PostgreSQL a
+/// `pg_notify` on [`CHANNEL`], delivered at the commit; on SQLite nothing (every node is
+/// this process; call [`wake`] after the commit as always).
+pub async fn notify(conn: &mut AnyConnection, event: Event) -> Result<(), DbError> {
+    if !conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        return Ok(());
+    }
+    // pg_notify returns `void`, a type the `Any` driver cannot describe: count instead.
+    sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS sent")
+        .bind(CHANNEL)
+        .bind(event.payload())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// This node's listener: LISTENs on [`CHANNEL`] on a connection of its own to
+/// `database_url` and calls [`wake`] for every notification until `shutdown`. Does nothing
+/// on SQLite. A lost connection is opened again (after [`LISTEN_RETRY`]), followed by a
+/// wake, since notifications sent meanwhile are gone; the callers' polls cover the gap.
+pub async fn listen(database_url: String, shutdown: CancellationToken) {
+    if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        return;
+    }
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            Err(error) = listen_once(&database_url) => {
+                tracing::warn!(%error, "node event listener failed; polling covers meanwhile");
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(LISTEN_RETRY) => {}
+        }
+    }
+}
+
+/// One connection's worth of [`listen`]: returns only with the error that ended it.
+async fn listen_once(database_url: &str) -> Result<std::convert::Infallible, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
+    listener.listen(CHANNEL).await?;
+    tracing::debug!(channel = CHANNEL, "listening for node events");
+    // Whatever was sent before this connection listened is picked up by a poll now.
+    wake();
+    loop {
+        // `try_recv` answers `None` when the connection was lost; the next call connects
+        // again, and what was sent meanwhile is gone.
+        match listener.try_recv().await? {
+            Some(notification) => {
+                tracing::trace!(payload = notification.payload(), "node event");
+                wake();
+            }
+            None => {
+                tracing::info!("node event listener reconnecting");
+                wake();
+            }
         }
     }
 }

@@ -67,9 +67,10 @@ fn systemd_units_verify_and_are_hardened() {
             "CapabilityBoundingSet="
         };
         assert!(text.lines().any(|l| l == caps), "{unit:?}: {caps}");
-        // hamn does not handle SIGHUP (it would end the process), so no ExecReload.
+        // `systemctl reload` sends SIGHUP, which re-reads certificates and CRLs.
         assert!(
-            !text.lines().any(|l| l.starts_with("ExecReload=")),
+            text.lines()
+                .any(|l| l == "ExecReload=/bin/kill -HUP $MAINPID"),
             "{unit:?}"
         );
         // verify checks that ExecStart names an executable: point it at this build.

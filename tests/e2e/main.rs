@@ -11,6 +11,7 @@ mod demo_idp;
 mod deploy_files;
 mod faults;
 mod metrics;
+mod multinode;
 mod portal_flow;
 mod print;
 mod scale_out;

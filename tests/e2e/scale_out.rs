@@ -5,84 +5,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::metrics::{Scrape, scrape};
-use crate::support::{TempDir, curl, free_ports, hamn_bin, terminate};
+use crate::support::{ScratchDatabase, TempDir, curl, free_ports, hamn_bin, terminate};
 
-/// The PostgreSQL the test command provides (see scripts/test).
-fn postgres_admin_url() -> String {
-    std::env::var("HAMN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A database of its own on that server, dropped on drop.
-struct ScratchDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl ScratchDatabase {
-    fn create() -> Self {
-        Self::create_named("")
-    }
-
-    /// Tests of one process that run at once need databases of their own.
-    fn create_named(suffix: &str) -> Self {
-        let admin_url = postgres_admin_url();
-        let name = format!("hamn_e2e_{}{suffix}", std::process::id());
-        let db = Self { admin_url, name };
-        db.psql(&format!("DROP DATABASE IF EXISTS {}", db.name));
-        db.psql(&format!("CREATE DATABASE {}", db.name));
-        db
-    }
-
-    fn url(&self) -> String {
-        let base = self
-            .admin_url
-            .rsplit_once('/')
-            .map_or(self.admin_url.as_str(), |(b, _)| b);
-        format!("{base}/{}", self.name)
-    }
-
-    fn psql(&self, sql: &str) {
-        let output = Command::new("psql")
-            .args([
-                self.admin_url.as_str(),
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-qAtc",
-                sql,
-            ])
-            .output()
-            .expect("psql (./scripts/test installs PostgreSQL)");
-        assert!(
-            output.status.success(),
-            "psql {sql}: {} — is PostgreSQL at {} reachable?",
-            String::from_utf8_lossy(&output.stderr),
-            self.admin_url
-        );
-    }
-
-    fn tables(&self) -> String {
-        let output = Command::new("psql")
-            .args([self.url().as_str(), "-qAtc", "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"])
-            .output()
-            .expect("psql");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                self.admin_url.as_str(),
-                "-qAtc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-    }
-}
-
-fn hamn(args: &[&str], env: &[(&str, String)]) -> Command {
+pub(crate) fn hamn(args: &[&str], env: &[(&str, String)]) -> Command {
     let mut command = Command::new(hamn_bin());
     // No metrics listener unless a test gives one: the default address is one per machine.
     command
@@ -95,7 +20,7 @@ fn hamn(args: &[&str], env: &[(&str, String)]) -> Command {
     command
 }
 
-fn run_ok(mut command: Command) -> String {
+pub(crate) fn run_ok(mut command: Command) -> String {
     let output = command.output().expect("run hamn");
     assert!(
         output.status.success(),
@@ -105,7 +30,7 @@ fn run_ok(mut command: Command) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn wait_ready(ca: &std::path::Path, url: &str, child: &mut Child) {
+pub(crate) fn wait_ready(ca: &std::path::Path, url: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if curl(ca, &[], url).0 == 200 {

@@ -341,3 +341,79 @@ pub fn browser_script<S: AsRef<std::ffi::OsStr>>(
     );
     stdout
 }
+
+/// The PostgreSQL the test command provides (see scripts/test).
+pub fn postgres_admin_url() -> String {
+    std::env::var("HAMN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A PostgreSQL database of its own on that server, dropped on drop (tests of several
+/// processes on one PostgreSQL: scale_out, multinode).
+pub struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl ScratchDatabase {
+    pub fn create() -> Self {
+        Self::create_named("")
+    }
+
+    /// Tests of one process that run at once need databases of their own.
+    pub fn create_named(suffix: &str) -> Self {
+        let admin_url = postgres_admin_url();
+        let name = format!("hamn_e2e_{}{suffix}", std::process::id());
+        let db = Self { admin_url, name };
+        db.psql(&format!("DROP DATABASE IF EXISTS {}", db.name));
+        db.psql(&format!("CREATE DATABASE {}", db.name));
+        db
+    }
+
+    pub fn url(&self) -> String {
+        let base = self
+            .admin_url
+            .rsplit_once('/')
+            .map_or(self.admin_url.as_str(), |(b, _)| b);
+        format!("{base}/{}", self.name)
+    }
+
+    pub fn psql(&self, sql: &str) {
+        let output = Command::new("psql")
+            .args([
+                self.admin_url.as_str(),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAtc",
+                sql,
+            ])
+            .output()
+            .expect("psql (./scripts/test installs PostgreSQL)");
+        assert!(
+            output.status.success(),
+            "psql {sql}: {} — is PostgreSQL at {} reachable?",
+            String::from_utf8_lossy(&output.stderr),
+            self.admin_url
+        );
+    }
+
+    pub fn tables(&self) -> String {
+        let output = Command::new("psql")
+            .args([self.url().as_str(), "-qAtc", "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"])
+            .output()
+            .expect("psql");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                self.admin_url.as_str(),
+                "-qAtc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}

@@ -11,11 +11,17 @@
 // warnings count down to their deadline, which is also shown as a clock time. A print
 // job's PrintNotice shows "Utskrift klar — Öppna PDF" (a new tab, or a download) or why it
 // was refused, until closed (`body[data-prints]` counts them, `#print[data-job-id]`).
+// Across gateways: on close 4110 (the gateway drains), on 4100 (the resume token is unknown
+// here, e.g. the gateway that had the session died) and when resuming keeps failing until
+// the grace is over, the viewer launches the same app again through the portal API (the
+// app id comes in the fragment, `#ticket=…&app=…`) and opens the new ticket, which the
+// broker roams onto the same host session (`body[data-relaunches]` counts these).
+import { api } from "./portal-api.js";
 import { pdfUrl, refusalText } from "./prints.js";
 import { storedLang } from "./language.js";
 import {
   CAPABILITIES, DEFAULT_LIMITS, MAX_SCALE_PERCENT, MIN_SCALE_PERCENT, ServerStream, WireError,
-  closeReason, codeToScancode, encodeClient, statusText,
+  closeReason, codeToScancode, decodeServer, encodeClient, statusText,
 } from "./wire.js";
 
 // The language the user chose in the portal (language.js keeps it per user and browser).
@@ -27,6 +33,7 @@ const TEXTS = {
       "starta programmet igen från portalen.",
     lost: "Anslutningen till tjänsten bröts. Starta programmet igen från portalen.",
     reconnecting: "Anslutningen bröts. Återansluter … ({s} s kvar)",
+    relaunching: "Återansluter via en annan server …",
     badData: "Tjänsten skickade data som inte gick att tolka. Ladda om sidan.",
     latency: "Svarstid",
     fullscreen: "Helskärm",
@@ -47,6 +54,7 @@ const TEXTS = {
       "old – start the application again from the portal.",
     lost: "The connection to the service was lost. Start the application again from the portal.",
     reconnecting: "The connection was lost. Reconnecting … ({s} s left)",
+    relaunching: "Reconnecting through another server …",
     badData: "The service sent data that could not be decoded. Reload the page.",
     latency: "Latency",
     fullscreen: "Full screen",
@@ -271,9 +279,75 @@ function storedToken() {
   }
 }
 
+// The app this tab shows, for launching it again elsewhere (kept like the resume token).
+const APP_KEY = "hamn.app";
+let appId = null;
+let relaunches = 0;
+// Consecutive relaunches that did not get the session back; the budget is RELAUNCH_TRIES.
+let relaunchAttempt = 0;
+const RELAUNCH_TRIES = 8;
+
+function saveApp(id) {
+  appId = id && /^[0-9a-fA-F-]{36}$/.test(id) ? id : null;
+  try {
+    if (appId) sessionStorage.setItem(APP_KEY, appId);
+  } catch {
+    // Storage may be off; the relaunch still works within this page.
+  }
+}
+
+function storedApp() {
+  try {
+    return sessionStorage.getItem(APP_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/** Launches the tab's app again through the portal API (whichever gateway the load
+ * balancer picks) and opens the new ticket: roaming lands on the same host session. */
+async function relaunch(text) {
+  setState("reconnecting");
+  showOverlay(text);
+  clearInterval(reconnectTimer);
+  reconnectTimer = 0;
+  if (relaunchAttempt >= RELAUNCH_TRIES) {
+    setState("closed");
+    showOverlay(t("lost"));
+    return;
+  }
+  const delay = relaunchAttempt === 0 ? 200 : Math.min(4000, 250 * 2 ** relaunchAttempt);
+  relaunchAttempt += 1;
+  await new Promise((resolve) => setTimeout(resolve, delay));
+  // A fresh page holds no CSRF token: /me hands it out with the user.
+  const me = await api("GET", "/portal/api/me", lang);
+  const answer = me.ok
+    ? await api("POST", "/portal/api/launch", lang, { app_id: appId })
+    : me;
+  const url = answer.ok && typeof answer.body?.viewer_url === "string"
+    ? answer.body.viewer_url : null;
+  const ticket = url ? new URLSearchParams(url.split("#")[1] ?? "").get("ticket") : null;
+  if (ticket) {
+    relaunches += 1;
+    document.body.dataset.relaunches = String(relaunches);
+    saveToken(null);
+    open({ ticket });
+    return;
+  }
+  if (answer.status === 401 || answer.status === 403 || answer.status === 404) {
+    // Logged out, no longer entitled, or the app is gone: nothing to come back to.
+    setState("closed");
+    showOverlay(answer.message ?? t("lost"));
+    return;
+  }
+  // The portal was unreachable or busy (a gateway going down): try again.
+  relaunch(text);
+}
+
 function connect() {
   const params = new URLSearchParams(window.location.hash.slice(1));
   const ticket = params.get("ticket");
+  saveApp(params.get("app") ?? storedApp());
   // The ticket is single use: keep it out of the history and bookmarks.
   history.replaceState(null, "", window.location.pathname + window.location.search);
   if (ticket) {
@@ -327,10 +401,30 @@ function closed(event, wasResume) {
   const wasConnected = document.body.dataset.state === "connected";
   releaseHeldState();
   const final = clientError || closeMessage || (event.code >= 4000 && event.code <= 4999);
-  if (wasConnected) reconnectDeadline = Date.now() + graceSeconds * 1000;
-  if (!final && resumeToken && (wasConnected || wasResume) && Date.now() < reconnectDeadline) {
-    reconnect();
+  const code = closeMessage ? closeMessage.code : event.code;
+  // Every close this tab saw, oldest first, for tests (`body[data-close-codes]`).
+  document.body.dataset.closeCodes = `${document.body.dataset.closeCodes ?? ""} ${code}`.trim();
+  if (wasConnected) {
+    reconnectDeadline = Date.now() + graceSeconds * 1000;
+    relaunchAttempt = 0;
+  }
+  // This gateway drains (4110), or the one that had the session is gone (4100): launch
+  // again elsewhere. A relaunch whose ticket was refused before opening tries again too.
+  const retrying = relaunchAttempt > 0 && !opened;
+  if (appId && !clientError && (code === 4110 || code === 4100 || retrying)) {
+    relaunch(code === 4110 ? closeReason(4110, lang) : t("relaunching"));
     return;
+  }
+  if (!final && resumeToken && (wasConnected || wasResume)) {
+    if (Date.now() < reconnectDeadline) {
+      reconnect();
+      return;
+    }
+    if (appId) {
+      // Resuming at this address failed for the whole grace.
+      relaunch(t("relaunching"));
+      return;
+    }
   }
   clearInterval(reconnectTimer);
   reconnectTimer = 0;
@@ -370,11 +464,28 @@ function reconnect() {
   setTimeout(() => open({ token: resumeToken }), delay);
 }
 
+function closeBeforeHello(data) {
+  if (!socket || document.body.dataset.state === "connected") return null;
+  try {
+    const m = decodeServer(data);
+    return m.type === "Close" ? m : null;
+  } catch {
+    return null;
+  }
+}
+
 function receive(data) {
   let m;
   try {
     m = stream.receive(data);
   } catch (error) {
+    // A refused resume (4100) is a Close before any ServerHello: the gateway's reason,
+    // not a fault of the stream, and the cue to launch again elsewhere.
+    const early = closeBeforeHello(data);
+    if (early) {
+      closeMessage = early;
+      return;
+    }
     fail(error);
     return;
   }
@@ -405,6 +516,7 @@ function receive(data) {
       break;
     case "ServerHello":
       saveToken(m.resumeToken);
+      relaunchAttempt = 0;
       enqueue(() => {
         clearInterval(reconnectTimer);
         reconnectTimer = 0;

@@ -81,6 +81,8 @@ export const CLOSE_CODES = Object.freeze({
     "The session could not be resumed. Start the application again from the portal."],
   4101: ["SessionTakenOver", "Sessionen öppnades i ett annat fönster.",
     "The session was opened in another window."],
+  4110: ["GatewayDraining", "Servern startas om. Återansluter …",
+    "The server is restarting. Reconnecting …"],
   4200: ["HostUnreachable", "Värden går inte att nå just nu.",
     "The host cannot be reached right now."],
   4201: ["HostAuthFailed", "Värden godtog inte inloggningen.",

@@ -162,7 +162,8 @@ impl Revocation {
             .status(cert.issuer().as_raw(), cert.raw_serial(), now)
     }
 
-    /// Reloads changed files every `poll` and everything every `refresh`, until `stop`.
+    /// Reloads changed files every `poll` and everything every `refresh` or at a
+    /// [`crate::reload::request`], until `stop`.
     pub async fn watch(
         self: Arc<Self>,
         refresh: Duration,
@@ -173,12 +174,16 @@ impl Revocation {
             return;
         }
         let mut last_full = tokio::time::Instant::now();
+        let mut requested = crate::reload::subscribe();
         loop {
+            let mut forced = false;
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(poll) => {}
+                // SIGHUP ([`crate::reload::request`]): every CRL now.
+                changed = requested.changed() => forced = changed.is_ok(),
             }
-            let all = last_full.elapsed() >= refresh;
+            let all = forced || last_full.elapsed() >= refresh;
             if all {
                 last_full = tokio::time::Instant::now();
             }

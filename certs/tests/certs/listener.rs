@@ -449,6 +449,85 @@ async fn server_certificate_reloads_from_disk_and_survives_broken_files() {
     stop(server).await;
 }
 
+/// A reload request (what SIGHUP sends) while a connection is open: the open connection
+/// keeps its TLS session and goes on answering, the very next handshake gets the new
+/// certificate — even one written with the old file's timestamp and size, which the
+/// change check alone would not notice.
+#[tokio::test]
+async fn reload_request_swaps_the_certificate_without_dropping_an_open_connection() {
+    let (dir, pki) = init_pki();
+    let files = ServerCertFiles::new(dir.path().join("hup.crt"), dir.path().join("hup.key"));
+    // Room for a renewed pair of a few bytes more: PEM readers skip text outside the
+    // armour, so the files carry padding.
+    let pad = "#".repeat(512);
+    std::fs::write(&files.cert, read(&pki.paths.server_cert()) + &pad).unwrap();
+    std::fs::write(&files.key, read(&pki.paths.server_key()) + &pad).unwrap();
+    let server = start(
+        server_config(&files).unwrap(),
+        app(ClientCertVerifier::from_ca_pem_file(&pki.paths.api_ca_cert()).unwrap()),
+    )
+    .await;
+    let ca = read(&pki.paths.ca_cert());
+    let client = client_config(&ca, None, &[]);
+    let first = certs_from_pem(&read(&pki.paths.server_cert()))[0].clone();
+
+    // An established connection, keep-alive, one request answered.
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut open = tokio_rustls::TlsConnector::from(client.clone())
+        .connect(
+            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    assert_eq!(open.get_ref().1.peer_certificates().unwrap()[0], first);
+    let ask = async |tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>| {
+        tls.write_all(b"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&seen).ends_with("done") {
+            let n = tls.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the open connection was closed");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    };
+    assert!(ask(&mut open).await.starts_with("HTTP/1.1 200"));
+
+    // A renewed pair with the old files' modification times and (padded) sizes.
+    let renewed =
+        issue_server_cert(&ca, &read(&pki.paths.ca_key()), &["localhost", "127.0.0.1"]).unwrap();
+    let same_stamp = |path: &std::path::Path, pem: &str| {
+        let before = std::fs::metadata(path).unwrap();
+        let mut text = pem.to_owned();
+        let len = usize::try_from(before.len()).unwrap();
+        assert!(
+            text.len() <= len,
+            "the renewed PEM is longer than the old one"
+        );
+        text.push_str(&"#".repeat(len - text.len()));
+        std::fs::write(path, text).unwrap();
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(before.modified().unwrap()).unwrap();
+    };
+    same_stamp(&files.key, &renewed.key_pem);
+    same_stamp(&files.cert, &renewed.cert_pem);
+    hamn_certs::reload::request();
+    let expected = certs_from_pem(&renewed.cert_pem)[0].clone();
+    assert_eq!(
+        get(server.addr, client.clone(), "/slow").await.server_cert,
+        expected,
+        "a new handshake after the reload request"
+    );
+    // The open connection still works, on its original TLS session.
+    assert!(ask(&mut open).await.contains("200 OK"));
+    assert_eq!(open.get_ref().1.peer_certificates().unwrap()[0], first);
+    drop(open);
+    stop(server).await;
+}
+
 #[tokio::test]
 async fn shutdown_finishes_in_flight_requests_then_stops_accepting() {
     let (_dir, pki) = init_pki();

@@ -199,7 +199,12 @@ pub async fn launch(
     match launch_as(&api, &who, &request.app_id, lang, LaunchPath::Browser).await {
         Ok(granted) => no_store(
             Json(Launched {
-                viewer_url: format!("{VIEWER_PATH}#ticket={}", granted.ticket),
+                // The app rides along so the viewer can launch it again through another
+                // gateway when this one drains or dies (roaming keeps the session).
+                viewer_url: format!(
+                    "{VIEWER_PATH}#ticket={}&app={}",
+                    granted.ticket, granted.session.app_id
+                ),
                 session_id: granted.session.id,
                 expires_at: granted.expires_at,
             })

@@ -702,10 +702,12 @@ impl Live {
                     };
                 }
                 () = self.service.shutdown.cancelled() => {
-                    return Served::Ended(CloseCode::GatewayShutdown, "the gateway is stopping".to_owned(), Finish {
+                    // The drain's end: the viewer launches again through another gateway
+                    // and roaming takes this (disconnected) session over there.
+                    return Served::Ended(CloseCode::GatewayDraining, "the gateway is stopping".to_owned(), Finish {
                         state: SessionState::Disconnected,
                         outcome: AuditOutcome::Success,
-                        detail: "the gateway stopped; the session stays on the host".to_owned(),
+                        detail: "the gateway stopped (drain); the session stays on the host for another gateway".to_owned(),
                     });
                 }
                 () = self.screen.clipboard().changed() => {

@@ -91,6 +91,9 @@ pub struct SessionConfig {
     pub node: String,
     /// How often the node polls the broker's command channel when nothing wakes it.
     pub command_poll: Duration,
+    /// How long a stopping gateway waits for its sessions to end by themselves before it
+    /// closes them with 4110 GatewayDraining (`gateway.drain_deadline`).
+    pub drain_deadline: Duration,
     pub limits: Limits,
     pub encoder: EncoderConfig,
     /// The print service browser sessions' printer sends jobs to; `None`: no printer is
@@ -108,6 +111,7 @@ impl Default for SessionConfig {
             native_connect_timeout: Duration::from_secs(10),
             node: "gateway".to_owned(),
             command_poll: hamn_broker::session_control::POLL_INTERVAL,
+            drain_deadline: Duration::from_secs(30),
             limits: Limits::default(),
             encoder: EncoderConfig::default(),
             printing: None,
@@ -124,7 +128,8 @@ pub struct SessionService {
     pub config: SessionConfig,
     /// Live sessions of this node, for resume and the broker's commands.
     pub registry: Arc<Registry>,
-    /// Cancelled when the gateway stops: every session closes with 4303.
+    /// Cancelled when a stopping gateway's drain deadline has passed: every browser session
+    /// closes with 4110 (reconnect elsewhere) and is left disconnected on its host.
     pub shutdown: CancellationToken,
 }
 

@@ -31,6 +31,9 @@ pub enum CloseCode {
     ResumeFailed = 4100,
     /// Another browser window resumed this session.
     SessionTakenOver = 4101,
+    /// This gateway is stopping (drain): the viewer launches the app again through
+    /// another gateway and lands on the same host session.
+    GatewayDraining = 4110,
     /// The RDP host could not be reached.
     HostUnreachable = 4200,
     /// The RDP host refused the credentials.
@@ -60,7 +63,7 @@ pub enum CloseCode {
 
 impl CloseCode {
     /// Every code, for tables and tests.
-    pub const ALL: [CloseCode; 23] = [
+    pub const ALL: [CloseCode; 24] = [
         CloseCode::ProtocolError,
         CloseCode::UnsupportedVersion,
         CloseCode::MessageTooLarge,
@@ -72,6 +75,7 @@ impl CloseCode {
         CloseCode::FlowControl,
         CloseCode::ResumeFailed,
         CloseCode::SessionTakenOver,
+        CloseCode::GatewayDraining,
         CloseCode::HostUnreachable,
         CloseCode::HostAuthFailed,
         CloseCode::HostDisconnected,
@@ -110,6 +114,7 @@ impl CloseCode {
                 "Sessionen kunde inte återupptas. Starta programmet igen från portalen."
             }
             CloseCode::SessionTakenOver => "Sessionen öppnades i ett annat fönster.",
+            CloseCode::GatewayDraining => "Servern startas om. Återansluter …",
             CloseCode::HostUnreachable => "Värden går inte att nå just nu.",
             CloseCode::HostAuthFailed => "Värden godtog inte inloggningen.",
             CloseCode::HostDisconnected => "Värden avslutade anslutningen.",
@@ -141,6 +146,7 @@ impl CloseCode {
                 "The session could not be resumed. Start the application again from the portal."
             }
             CloseCode::SessionTakenOver => "The session was opened in another window.",
+            CloseCode::GatewayDraining => "The server is restarting. Reconnecting …",
             CloseCode::HostUnreachable => "The host cannot be reached right now.",
             CloseCode::HostAuthFailed => "The host did not accept the sign-in.",
             CloseCode::HostDisconnected => "The host ended the connection.",
@@ -180,6 +186,7 @@ impl CloseCode {
             CloseCode::FlowControl => "flow control violation",
             CloseCode::ResumeFailed => "resume failed",
             CloseCode::SessionTakenOver => "session taken over",
+            CloseCode::GatewayDraining => "gateway draining",
             CloseCode::HostUnreachable => "host unreachable",
             CloseCode::HostAuthFailed => "host authentication failed",
             CloseCode::HostDisconnected => "host disconnected",

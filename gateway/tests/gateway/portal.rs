@@ -856,9 +856,11 @@ async fn apps_by_environment_and_a_launch_ticket_the_session_endpoint_takes_once
         .await;
     assert_eq!(launched.status, StatusCode::OK, "{:?}", launched.body);
     let viewer = launched.body["viewer_url"].as_str().expect("viewer_url");
-    let ticket = viewer
+    let (ticket, app) = viewer
         .strip_prefix("/static/session.html#ticket=")
-        .expect("the viewer with the ticket in the fragment");
+        .and_then(|rest| rest.split_once("&app="))
+        .expect("the viewer with the ticket and the app in the fragment");
+    assert_eq!(app, portal.ids.app_prod.to_string());
     assert!(hamn_web::embedded("session.html").is_some());
     let session_id: Uuid = launched.body["session_id"]
         .as_str()

@@ -312,3 +312,63 @@ async fn a_wake_between_polls_is_not_lost() {
         .expect("woken")
         .expect("task");
 }
+
+/// On PostgreSQL every queued command and logoff is announced to the other nodes on
+/// [`session_control::CHANNEL`] when its transaction commits, and never for a rollback
+/// (tests/e2e/multinode.rs shows a gateway's listener task delivering on it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_announced_to_other_nodes_at_commit() {
+    let h = Harness::new(Backend::Postgres).await;
+    let (_, first, second) = two_sessions(&h).await;
+    // Another node: a listener on a connection of its own. Other tests of this binary
+    // share the channel (it is per database), so payloads are matched by session.
+    let mut listener = sqlx::postgres::PgListener::connect(&crate::support::pg_base_url())
+        .await
+        .expect("listener");
+    listener
+        .listen(session_control::CHANNEL)
+        .await
+        .expect("LISTEN");
+
+    let mut tx = h.db().begin().await.expect("tx");
+    session_control::enqueue(&mut tx, first, message("bortkastat"))
+        .await
+        .expect("enqueue");
+    tx.rollback().await.expect("rollback");
+    let mut tx = h.db().begin().await.expect("tx");
+    session_control::enqueue(&mut tx, second, message("hej"))
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+    let mut conn = h.db().acquire().await.expect("conn");
+    session_control::log_off(
+        &mut conn,
+        first,
+        "slut",
+        EndCause::Admin,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("log off");
+    drop(conn);
+
+    // In commit order: the committed command, then the logoff; the rolled-back command
+    // (queued before both) never.
+    let mut ours = Vec::new();
+    while ours.len() < 2 {
+        let notification = tokio::time::timeout(Duration::from_secs(30), listener.recv())
+            .await
+            .expect("a notification")
+            .expect("recv");
+        let payload = notification.payload().to_owned();
+        if payload == format!("command:{first}") || payload == format!("command:{second}") {
+            ours.push(payload);
+        }
+    }
+    assert_eq!(
+        ours,
+        [format!("command:{second}"), format!("command:{first}")]
+    );
+
+    h.finish().await;
+}
