@@ -7,9 +7,7 @@
 #![no_main]
 
 use hamn_gateway_fuzz::rdg::codec::Packet;
-use hamn_gateway_fuzz::rdg::{
-    Event, Limits, Redirection, ServerTunnel, TunnelPolicy,
-};
+use hamn_gateway_fuzz::rdg::{Event, Limits, Redirection, ServerTunnel, TunnelPolicy};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

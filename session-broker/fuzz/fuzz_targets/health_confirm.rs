@@ -13,9 +13,15 @@ mod probe;
 fuzz_target!(|data: &[u8]| {
     if probe::parse_confirm(data).is_ok() {
         assert!(data.len() <= probe::MAX_CONFIRM);
-        assert_eq!(usize::from(u16::from_be_bytes([data[2], data[3]])), data.len());
+        assert_eq!(
+            usize::from(u16::from_be_bytes([data[2], data[3]])),
+            data.len()
+        );
     }
-    if let Some(header) = data.get(..probe::TPKT_HEADER).and_then(|h| <[u8; 4]>::try_from(h).ok()) {
+    if let Some(header) = data
+        .get(..probe::TPKT_HEADER)
+        .and_then(|h| <[u8; 4]>::try_from(h).ok())
+    {
         if let Ok(length) = probe::tpkt_length(header) {
             assert!(length <= probe::MAX_CONFIRM);
         }

@@ -323,14 +323,39 @@ pub fn verify(
     now: DateTime<Utc>,
 ) -> Result<VerifiedLogin, SamlRefusal> {
     let (response, assertion) = verified_parts(scanned, idp, key)?;
+    read_verified(
+        response.as_ref(),
+        &assertion,
+        scanned,
+        &idp.entity_id,
+        sp,
+        now,
+    )
+}
 
+/// Everything after the signatures: reads the assertion (and the response around it when
+/// that was signed) that [`verify`] reduced to signed content, checking steps 4 and 5.
+/// `envelope` is the prescan of the posted document (its unsigned fields must still agree)
+/// and `idp_entity_id` the tenant's IdP. Apart from [`verify`] so the fuzz target
+/// `saml_verified` can drive it with assertions nobody signed.
+pub fn read_verified(
+    response: Option<&Response>,
+    assertion: &Assertion,
+    envelope: &Scanned,
+    idp_entity_id: &str,
+    sp: &SpExpectations<'_>,
+    now: DateTime<Utc>,
+) -> Result<VerifiedLogin, SamlRefusal> {
     // The envelope: signed fields when the response was signed; unsigned ones that are
     // present must still agree (they cannot help an attacker, but a mismatch is a sign).
-    let (destination, in_response_to) = match &response {
+    let (destination, in_response_to) = match response {
         Some(r) => (r.destination.clone(), r.in_response_to.clone()),
-        None => (scanned.destination.clone(), scanned.in_response_to.clone()),
+        None => (
+            envelope.destination.clone(),
+            envelope.in_response_to.clone(),
+        ),
     };
-    if let Some(r) = &response {
+    if let Some(r) = response {
         if r.destination.as_deref() != Some(sp.acs_url) {
             return Err(SamlRefusal::WrongDestination(destination));
         }
@@ -338,7 +363,7 @@ pub fn verify(
             return Err(SamlRefusal::WrongInResponseTo(in_response_to));
         }
         if let Some(issuer) = r.issuer.as_ref().and_then(|i| i.value.as_deref())
-            && issuer != idp.entity_id
+            && issuer != idp_entity_id
         {
             return Err(SamlRefusal::WrongIssuer(Some(issuer.to_owned())));
         }
@@ -364,7 +389,7 @@ pub fn verify(
     }
 
     // The assertion.
-    if assertion.issuer.value.as_deref() != Some(idp.entity_id.as_str()) {
+    if assertion.issuer.value.as_deref() != Some(idp_entity_id) {
         return Err(SamlRefusal::WrongIssuer(assertion.issuer.value.clone()));
     }
     check_instant(assertion.issue_instant, now, sp)?;
@@ -484,7 +509,7 @@ pub fn verify(
         .collect();
 
     Ok(VerifiedLogin {
-        issuer: idp.entity_id.clone(),
+        issuer: idp_entity_id.to_owned(),
         assertion_id: assertion.id.clone(),
         name_id: name_id.value.trim().to_owned(),
         name_id_format: name_id.format.clone(),
@@ -494,4 +519,103 @@ pub fn verify(
         replay_until,
         attributes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDP: &str = "https://idp.example/metadata";
+    const ACS: &str = "https://hamn.example/saml/t1/acs";
+    const SP: &str = "https://hamn.example/saml/t1/metadata";
+    const MFA: &str = "http://id.elegnamnden.se/loa/1.0/loa3";
+
+    /// An assertion as it reads after signature reduction, issued at 12:00:00.
+    fn assertion(audience: &str, name_id: &str) -> String {
+        format!(
+            r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a1" Version="2.0" IssueInstant="2026-12-08T12:00:00Z">
+  <saml:Issuer>{IDP}</saml:Issuer>
+  <saml:Subject>
+    <saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">{name_id}</saml:NameID>
+    <saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
+      <saml:SubjectConfirmationData NotOnOrAfter="2026-12-08T12:05:00Z" Recipient="{ACS}" InResponseTo="_req1"/>
+    </saml:SubjectConfirmation>
+  </saml:Subject>
+  <saml:Conditions NotBefore="2026-12-08T11:59:00Z" NotOnOrAfter="2026-12-08T12:05:00Z">
+    <saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>
+  </saml:Conditions>
+  <saml:AuthnStatement AuthnInstant="2026-12-08T12:00:00Z" SessionIndex="_s1" SessionNotOnOrAfter="2026-12-08T20:00:00Z">
+    <saml:AuthnContext><saml:AuthnContextClassRef>{MFA}</saml:AuthnContextClassRef></saml:AuthnContext>
+  </saml:AuthnStatement>
+  <saml:AttributeStatement>
+    <saml:Attribute Name="urn:oid:1.2.752.29.6.2.1" FriendlyName="employeeHsaId">
+      <saml:AttributeValue>SE2321000016-1234</saml:AttributeValue>
+    </saml:Attribute>
+  </saml:AttributeStatement>
+</saml:Assertion>"#
+        )
+    }
+
+    fn read(xml: &str, envelope: &Scanned) -> Result<VerifiedLogin, SamlRefusal> {
+        let assertion = parse_assertion(xml)?;
+        let mfa = [MFA.to_owned()];
+        let sp = SpExpectations {
+            entity_id: SP,
+            acs_url: ACS,
+            accepted_mfa: &mfa,
+            request_id: "_req1",
+            skew: SpExpectations::DEFAULT_SKEW,
+            max_age: SpExpectations::DEFAULT_MAX_AGE,
+        };
+        let now = "2026-12-08T12:01:00Z"
+            .parse::<DateTime<Utc>>()
+            .map_err(|e| SamlRefusal::Unreadable(e.to_string()))?;
+        read_verified(None, &assertion, envelope, IDP, &sp, now)
+    }
+
+    #[test]
+    fn a_verified_assertion_reads_into_a_login() {
+        let login = read(&assertion(SP, "anna"), &Scanned::default()).unwrap();
+        assert_eq!(login.issuer, IDP);
+        assert_eq!(login.assertion_id, "_a1");
+        assert_eq!(login.name_id, "anna");
+        assert_eq!(login.session_index.as_deref(), Some("_s1"));
+        assert_eq!(login.authn_context, MFA);
+        assert_eq!(login.first("employeeHsaId"), Some("SE2321000016-1234"));
+    }
+
+    #[test]
+    fn a_verified_assertion_is_still_refused_when_it_does_not_fit_this_login() {
+        let unsigned_envelope = Scanned {
+            destination: Some("https://elsewhere.example/acs".into()),
+            ..Scanned::default()
+        };
+        assert_eq!(
+            read(&assertion(SP, "anna"), &unsigned_envelope),
+            Err(SamlRefusal::WrongDestination(Some(
+                "https://elsewhere.example/acs".into()
+            )))
+        );
+        assert_eq!(
+            read(
+                &assertion("https://other-sp.example", "anna"),
+                &Scanned::default()
+            ),
+            Err(SamlRefusal::WrongAudience)
+        );
+        assert_eq!(
+            read(&assertion(SP, "an\u{7}na"), &Scanned::default()),
+            Err(SamlRefusal::NoNameId)
+        );
+    }
+
+    #[test]
+    fn malformed_signed_content_is_unreadable_not_a_panic() {
+        for xml in ["", "<saml:Assertion", "<x/>", &assertion(SP, "anna")[..200]] {
+            assert!(matches!(
+                read(xml, &Scanned::default()),
+                Err(SamlRefusal::Unreadable(_))
+            ));
+        }
+    }
 }
