@@ -15,7 +15,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::crl::{Revocation, RevocationStatus};
 use crate::ocsp::{OcspChecker, OcspVerdict};
-use crate::server::{load_root_store, provider};
+use crate::server::{Reloading, load_root_store, provider};
 
 /// What a verified client certificate says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,10 +59,15 @@ pub enum ClientCertError {
     Malformed(String),
 }
 
-/// Verifies client chains against a fixed set of CA certificates.
+/// The chain check against one CA bundle as loaded.
+type ChainVerifier = Arc<dyn rustls::server::danger::ClientCertVerifier>;
+
+/// Verifies client chains against the CA certificates of a PEM bundle, which is read again
+/// when the file changes or a reload is requested (SIGHUP), so a CA can be added or retired
+/// without a restart; a bundle that cannot be used keeps the previous one in service.
 #[derive(Debug, Clone)]
 pub struct ClientCertVerifier {
-    chain_verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    chain_verifier: Arc<Reloading<ChainVerifier>>,
     /// CRLs of the trusted CAs; `None`: revocation is not checked.
     revocation: Option<Arc<Revocation>>,
     /// OCSP for cards that name a responder; `None`: not asked.
@@ -72,15 +77,12 @@ pub struct ClientCertVerifier {
 impl ClientCertVerifier {
     /// Loads trusted CA certificates from a PEM file (one or more certificates).
     pub fn from_ca_pem_file(path: &Path) -> Result<Self, crate::ServerTlsError> {
-        let roots = Arc::new(load_root_store(path)?);
-        let chain_verifier = WebPkiClientVerifier::builder_with_provider(roots, provider())
-            .build()
-            .map_err(|e| crate::ServerTlsError::Invalid {
-                path: path.to_path_buf(),
-                reason: format!("cannot build a verifier from these CAs: {e}"),
-            })?;
+        let bundle = path.to_path_buf();
+        let chain_verifier = Reloading::new(vec![bundle.clone()], "CA bundle", move || {
+            chain_verifier_of(&bundle)
+        })?;
         Ok(Self {
-            chain_verifier,
+            chain_verifier: Arc::new(chain_verifier),
             revocation: None,
             ocsp: None,
         })
@@ -127,6 +129,7 @@ impl ClientCertVerifier {
     ) -> Result<ClientIdentity, ClientCertError> {
         let (end_entity, intermediates) = chain.split_first().ok_or(ClientCertError::Missing)?;
         self.chain_verifier
+            .current()
             .verify_client_cert(end_entity, intermediates, now)
             .map_err(map_webpki_error)?;
 
@@ -151,6 +154,17 @@ impl ClientCertVerifier {
 
         Ok(identity_of(&cert, end_entity.as_ref()))
     }
+}
+
+/// The webpki chain check for the CAs of the PEM bundle at `path`.
+fn chain_verifier_of(path: &Path) -> Result<ChainVerifier, crate::ServerTlsError> {
+    let roots = Arc::new(load_root_store(path)?);
+    WebPkiClientVerifier::builder_with_provider(roots, provider())
+        .build()
+        .map_err(|e| crate::ServerTlsError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("cannot build a verifier from these CAs: {e}"),
+        })
 }
 
 /// What `cert` (DER `der`) says about its holder; trusted only once the chain verified.

@@ -163,54 +163,64 @@ fn load_certified_key(
     })
 }
 
-/// Identifies one on-disk version of the pair. Length joins mtime because a rewrite within
-/// the filesystem's timestamp granularity would otherwise go unnoticed.
+/// Identifies one on-disk version of a set of files. Length joins mtime because a rewrite
+/// within the filesystem's timestamp granularity would otherwise go unnoticed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct FilesStamp {
-    cert: Option<(SystemTime, u64)>,
-    key: Option<(SystemTime, u64)>,
-}
+struct FilesStamp(Vec<Option<(SystemTime, u64)>>);
 
 impl FilesStamp {
-    fn of(files: &ServerCertFiles) -> Self {
-        let stamp = |p: &Path| {
+    fn of(paths: &[PathBuf]) -> Self {
+        let stamp = |p: &PathBuf| {
             std::fs::metadata(p)
                 .ok()
                 .and_then(|m| Some((m.modified().ok()?, m.len())))
         };
-        Self {
-            cert: stamp(&files.cert),
-            key: stamp(&files.key),
-        }
+        Self(paths.iter().map(stamp).collect())
     }
 }
 
 #[derive(Debug)]
-struct ReloadState {
-    current: Arc<CertifiedKey>,
+struct ReloadState<T> {
+    current: Arc<T>,
     seen: FilesStamp,
     last_check: Instant,
     /// The [`crate::reload`] generation this state has seen: a newer one forces a re-read.
     generation: u64,
 }
 
-/// Serves the certificate from `files`, re-reading it when the files change. A broken or
-/// half-written pair keeps the previous certificate in service: a renewal must never take a
-/// listener down.
-#[derive(Debug)]
-struct ReloadingCertResolver {
-    files: ServerCertFiles,
-    provider: Arc<CryptoProvider>,
-    state: Mutex<ReloadState>,
+/// A value loaded from files and loaded again when they change on disk (checked at most every
+/// [`RELOAD_CHECK_INTERVAL`], at use) or when a reload is requested ([`crate::reload`]). A
+/// broken or half-written set keeps the previous value in service: a renewal must never take
+/// a listener down. The one reloading mechanism for certificates and CA bundles.
+pub(crate) struct Reloading<T> {
+    paths: Vec<PathBuf>,
+    what: &'static str,
+    load: Box<dyn Fn() -> Result<T, ServerTlsError> + Send + Sync>,
+    state: Mutex<ReloadState<T>>,
 }
 
-impl ReloadingCertResolver {
-    fn new(files: ServerCertFiles, provider: Arc<CryptoProvider>) -> Result<Self, ServerTlsError> {
-        let seen = FilesStamp::of(&files);
-        let current = Arc::new(load_certified_key(&files, &provider)?);
+impl<T> std::fmt::Debug for Reloading<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reloading")
+            .field("what", &self.what)
+            .field("paths", &self.paths)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Reloading<T> {
+    /// Loads once now (an error fails the start) and keeps `load` for later changes.
+    pub(crate) fn new(
+        paths: Vec<PathBuf>,
+        what: &'static str,
+        load: impl Fn() -> Result<T, ServerTlsError> + Send + Sync + 'static,
+    ) -> Result<Self, ServerTlsError> {
+        let seen = FilesStamp::of(&paths);
+        let current = Arc::new(load()?);
         Ok(Self {
-            files,
-            provider,
+            paths,
+            what,
+            load: Box::new(load),
             state: Mutex::new(ReloadState {
                 current,
                 seen,
@@ -219,10 +229,9 @@ impl ReloadingCertResolver {
             }),
         })
     }
-}
 
-impl ResolvesServerCert for ReloadingCertResolver {
-    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+    /// The value now in service, re-read first if its files changed or a reload was asked.
+    pub(crate) fn current(&self) -> Arc<T> {
         // A panic elsewhere while holding the lock leaves the state consistent (every field
         // is replaced whole), so a poisoned lock is still safe to use.
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -231,24 +240,45 @@ impl ResolvesServerCert for ReloadingCertResolver {
         if forced || state.last_check.elapsed() >= RELOAD_CHECK_INTERVAL {
             state.last_check = Instant::now();
             state.generation = generation;
-            let stamp = FilesStamp::of(&self.files);
+            let stamp = FilesStamp::of(&self.paths);
             if forced || stamp != state.seen {
-                // Remember the stamp even on failure so a broken pair is reported once, not
-                // on every handshake; the next write changes the stamp and is tried again.
+                // Remember the stamp even on failure so a broken set is reported once, not
+                // on every use; the next write changes the stamp and is tried again.
                 state.seen = stamp;
-                match load_certified_key(&self.files, &self.provider) {
-                    Ok(key) => {
-                        tracing::info!(cert = %self.files.cert.display(), "reloaded server certificate");
-                        state.current = Arc::new(key);
+                match (self.load)() {
+                    Ok(value) => {
+                        tracing::info!(file = %self.paths[0].display(), what = self.what, "reloaded");
+                        state.current = Arc::new(value);
                     }
                     Err(error) => tracing::warn!(
                         %error,
-                        "server certificate files changed but cannot be used; keeping the previous certificate"
+                        what = self.what,
+                        "files changed but cannot be used; keeping the previous version"
                     ),
                 }
             }
         }
-        Some(state.current.clone())
+        state.current.clone()
+    }
+}
+
+/// Serves the certificate from `files`, re-reading it when the files change.
+#[derive(Debug)]
+struct ReloadingCertResolver(Reloading<CertifiedKey>);
+
+impl ReloadingCertResolver {
+    fn new(files: ServerCertFiles, provider: Arc<CryptoProvider>) -> Result<Self, ServerTlsError> {
+        let paths = vec![files.cert.clone(), files.key.clone()];
+        let reloading = Reloading::new(paths, "server certificate", move || {
+            load_certified_key(&files, &provider)
+        })?;
+        Ok(Self(reloading))
+    }
+}
+
+impl ResolvesServerCert for ReloadingCertResolver {
+    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.current())
     }
 }
 

@@ -131,3 +131,46 @@ fn a_ca_file_may_hold_several_cas() {
         );
     }
 }
+
+#[test]
+fn a_changed_ca_bundle_is_trusted_after_a_reload_and_a_broken_one_keeps_the_last() {
+    let (_dir, pki) = init_pki();
+    let bundle = pki.paths.api_ca_cert();
+    let original = read(&bundle);
+    let added = generate_ca("Hamn Second Client CA").unwrap();
+    let cert = issue_client_cert(
+        &added.cert_pem,
+        &added.key_pem,
+        "newcomer",
+        &Default::default(),
+    )
+    .unwrap();
+    let chain = certs_from_pem(&cert.cert_pem);
+    let operator = certs_from_pem(&read(&pki.paths.api_operator_cert()));
+    let verifier = ClientCertVerifier::from_ca_pem_file(&bundle).unwrap();
+    assert_eq!(
+        verifier.verify(&chain, UnixTime::now()),
+        Err(ClientCertError::UntrustedIssuer)
+    );
+
+    // A rotation adds the new CA beside the old one; SIGHUP asks for the re-read.
+    std::fs::write(&bundle, format!("{original}{}", added.cert_pem)).unwrap();
+    hamn_certs::reload::request();
+    let id = verifier.verify(&chain, UnixTime::now()).unwrap();
+    assert_eq!(id.subject_cn.as_deref(), Some("newcomer"));
+    assert!(verifier.verify(&operator, UnixTime::now()).is_ok());
+
+    // A half-written bundle is refused and the last good one stays in service.
+    std::fs::write(&bundle, "-----BEGIN CERTIFICATE-----\ntruncated").unwrap();
+    hamn_certs::reload::request();
+    assert!(verifier.verify(&chain, UnixTime::now()).is_ok());
+
+    // Retiring the old CA takes effect the same way.
+    std::fs::write(&bundle, &added.cert_pem).unwrap();
+    hamn_certs::reload::request();
+    assert_eq!(
+        verifier.verify(&operator, UnixTime::now()),
+        Err(ClientCertError::UntrustedIssuer)
+    );
+    assert!(verifier.verify(&chain, UnixTime::now()).is_ok());
+}
