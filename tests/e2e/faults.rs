@@ -813,8 +813,9 @@ fn fault_a_host_dies_mid_session_and_only_its_users_are_told() {
     assert_eq!(row2["host_id"], demo_id.as_str(), "{row2}");
 
     let rt = runtime();
-    // The viewer shows its own text for the code (docs/wire-protocol.md).
-    let ((code, _reason), ws2) = rt.block_on(async {
+    // The viewer shows its own text for the code (docs/wire-protocol.md); the gateway's
+    // description of the host's failure stays in its log.
+    let ((code, reason), ws2) = rt.block_on(async {
         let (mut ws1, h1) = connect(&ca, up.ports.gateway, &ticket1).await;
         let (mut ws2, h2) = connect(&ca, up.ports.gateway, &ticket2).await;
         one_frame(&mut ws1, h1.width, h1.height).await;
@@ -832,6 +833,10 @@ fn fault_a_host_dies_mid_session_and_only_its_users_are_told() {
     assert!(
         (4200..4300).contains(&code),
         "a host failure is a 42xx close (docs/wire-protocol.md), got {code}"
+    );
+    assert_eq!(
+        reason, "",
+        "a host failure's close carries no internal text"
     );
     wait_session_state_not(&up, &session1, "active");
     let row1 = up.operator_ok("GET", &format!("/sessions/{session1}"), None);

@@ -1153,9 +1153,14 @@ async fn first_hello(
 }
 
 /// Sends the `Close` message and the websocket close frame with the same code, then waits
-/// briefly for the browser's close frame.
+/// briefly for the browser's close frame. `detail` reaches the browser only for the codes
+/// that share it ([`CloseCode::shares_detail`]).
 async fn close(socket: &mut WebSocket, code: CloseCode, detail: &str) {
-    let mut reason = detail.to_owned();
+    let mut reason = if code.shares_detail() {
+        detail.to_owned()
+    } else {
+        String::new()
+    };
     if reason.len() > wire::MAX_DETAIL {
         let mut cut = wire::MAX_DETAIL;
         while !reason.is_char_boundary(cut) {

@@ -94,6 +94,18 @@ impl CloseCode {
         self as u16
     }
 
+    /// Whether the Close message may carry the gateway's detail as its `reason`: the
+    /// words of an administrator or the broker (4300, 4302, 4305) and what was wrong with
+    /// the browser's own input or token (4000–4101). A host's or the gateway's own failure
+    /// (42xx, 4500, …) is described in the log and the audit trail, never to the browser:
+    /// its text can name internals.
+    pub fn shares_detail(self) -> bool {
+        matches!(
+            self,
+            CloseCode::EndedByAdmin | CloseCode::ServiceWindow | CloseCode::SessionLimit
+        ) || (4000..=4101).contains(&self.as_u16())
+    }
+
     pub fn from_u16(code: u16) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_u16() == code)
     }
