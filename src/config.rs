@@ -369,7 +369,7 @@ impl Default for DemoHostSection {
     }
 }
 
-/// The Prometheus metrics listener (`GET /metrics`, plain HTTP): its own address rather
+/// The Prometheus metrics listener (`GET /metrics`, HTTPS with `tls.cert`): its own address rather
 /// than a path on the portal, so the metrics are never on the public origin.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]

@@ -459,7 +459,7 @@ async fn metrics(
     shutdown: CancellationToken,
 ) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>> + use<>> {
     if !listen.ip().is_loopback() {
-        tracing::warn!(%listen, "metrics.listen is not a loopback address: /metrics is plain HTTP without authentication; keep it on a management network");
+        tracing::warn!(%listen, "metrics.listen is not a loopback address: /metrics has no authentication; keep it on a management network");
     }
     let config = DatabaseConfig {
         max_connections: settings.database_max_connections.min(2),
@@ -468,7 +468,7 @@ async fn metrics(
     let database = Database::connect(&config)
         .await
         .context("database for metrics")?;
-    let (_, serve) = hamn_broker::metrics::bind(listen, database, shutdown).await?;
+    let (_, serve) = hamn_broker::metrics::bind(listen, &settings.tls, database, shutdown).await?;
     Ok(async move { serve.await.map_err(anyhow::Error::from) })
 }
 

@@ -478,22 +478,28 @@ pub enum MetricsError {
     Bind(SocketAddr, std::io::Error),
     #[error("metrics listener: {0}")]
     Serve(std::io::Error),
+    #[error("metrics listener certificate: {0}")]
+    Tls(#[from] hamn_certs::ServerTlsError),
 }
 
 /// Binds `listen` now (so a taken port fails the start) and returns the server to run
-/// until `shutdown`: plain HTTP, `GET /metrics` only. Meant for a loopback address that
-/// Prometheus (or an agent next to it) reaches; it is not the portal's origin.
+/// until `shutdown`: HTTPS with the process's own server certificate `tls` (it reloads
+/// like every listener's), `GET /metrics` only. Meant for a loopback or management address
+/// that Prometheus reaches; it is not the portal's origin. No listener of Hamn but the
+/// redirect speaks plaintext, and this one is no exception.
 pub async fn bind(
     listen: SocketAddr,
+    tls: &hamn_certs::ServerCertFiles,
     database: Database,
     shutdown: CancellationToken,
 ) -> Result<
     (
         SocketAddr,
-        impl std::future::Future<Output = Result<(), MetricsError>>,
+        impl std::future::Future<Output = Result<(), MetricsError>> + use<>,
     ),
     MetricsError,
 > {
+    let tls = hamn_certs::server::server_config(tls)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| MetricsError::Bind(listen, e))?;
@@ -517,8 +523,7 @@ pub async fn bind(
     );
     tracing::info!(%local, "metrics listening");
     let serve = async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        hamn_certs::serve(listener, tls, app, shutdown)
             .await
             .map_err(MetricsError::Serve)
     };

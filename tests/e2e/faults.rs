@@ -1236,7 +1236,8 @@ fn fault_disk_full_refuses_the_print_job_cleanly() {
     }
     assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
     // The job was counted once, as refused.
-    let refused = scrape(up.ports.metrics).sum("hamn_print_jobs_total", &[("outcome", "refused")]);
+    let refused = scrape(&up.certs().join("ca.crt"), up.ports.metrics)
+        .sum("hamn_print_jobs_total", &[("outcome", "refused")]);
     assert_eq!(refused, 1.0, "one refused job");
     println!(
         "fault print-disk-full: survived, lost=0, refused_reason={reason}, partial_files=0, refused_jobs={refused}"

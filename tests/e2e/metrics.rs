@@ -2,6 +2,7 @@
 //! the tests that check what the metrics counted (scale_out's launches).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 
 /// One series' value at the scrape.
@@ -40,12 +41,32 @@ impl Scrape {
     }
 }
 
-/// GETs `http://127.0.0.1:{port}/metrics` with curl and parses it; panics with the body
-/// when it is not the text format.
-pub fn scrape(port: u16) -> Scrape {
-    let output = Command::new("curl")
-        .args(["-sS", "--max-time", "10", "-D", "/dev/stderr"])
+/// GETs `https://127.0.0.1:{port}/metrics` with curl, trusting `ca`, and parses it; panics
+/// with the body when it is not the text format. Plain HTTP to the same port is refused
+/// (no listener of Hamn but the redirect speaks plaintext).
+pub fn scrape(ca: &Path, port: u16) -> Scrape {
+    let plain = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
         .arg(format!("http://127.0.0.1:{port}/metrics"))
+        .output()
+        .expect("run curl");
+    assert_ne!(
+        String::from_utf8_lossy(&plain.stdout),
+        "200",
+        "/metrics answered plain HTTP"
+    );
+    let output = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "-D", "/dev/stderr", "--cacert"])
+        .arg(ca)
+        .arg(format!("https://127.0.0.1:{port}/metrics"))
         .output()
         .expect("run curl");
     let headers = String::from_utf8_lossy(&output.stderr).to_ascii_lowercase();

@@ -46,7 +46,7 @@ fn a_print_from_the_demo_app_reaches_the_browser_as_a_pdf() {
     if let Ok(dir) = std::env::var("HAMN_E2E_KEEP_SCREENSHOTS") {
         let _ = std::fs::copy(&shot, std::path::Path::new(&dir).join("print.png"));
     }
-    print_jobs_counted(up.ports.metrics, "ready");
+    print_jobs_counted(&up, "ready");
 }
 
 /// A print service whose job bound the demo app's PDF (about 2 KB) exceeds: it refuses the
@@ -77,12 +77,12 @@ fn a_job_over_the_print_bound_is_refused_once_and_the_session_goes_on() {
         .and_then(|json| serde_json::from_str(json).ok())
         .expect("a result line");
     assert_eq!(result["last"]["reason"], "job_too_large", "{result}");
-    print_jobs_counted(up.ports.metrics, "refused");
+    print_jobs_counted(&up, "refused");
 }
 
 /// `hamn up`'s `/metrics` counted the one job the test printed, with its outcome.
-fn print_jobs_counted(port: u16, outcome: &str) {
-    let scrape = scrape(port);
+fn print_jobs_counted(up: &HamnUp, outcome: &str) {
+    let scrape = scrape(&up.certs().join("ca.crt"), up.ports.metrics);
     assert_eq!(
         scrape.sum("hamn_print_jobs_total", &[("outcome", outcome)]),
         1.0,

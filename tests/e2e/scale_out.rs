@@ -502,7 +502,7 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
         Some(true)
     );
 
-    metrics_counted_the_launches(&metrics, &users, &[&first, &second, &third]);
+    metrics_counted_the_launches(&ca, &metrics, &users, &[&first, &second, &third]);
 
     for mut process in processes.into_iter().rev() {
         assert_eq!(terminate(&mut process).and_then(|s| s.code()), Some(0));
@@ -513,11 +513,12 @@ fn two_brokers_and_two_gateways_keep_placement_and_fair_use_limits() {
 /// counted each launch and refusal the users were answered with, and any process reads
 /// the live sessions by state, tenant and pool from the shared database.
 fn metrics_counted_the_launches(
+    ca: &std::path::Path,
     ports: &[u16; 4],
     users: &[String],
     rounds: &[&[(u16, serde_json::Value)]],
 ) {
-    let scrapes: Vec<Scrape> = ports.iter().map(|p| scrape(*p)).collect();
+    let scrapes: Vec<Scrape> = ports.iter().map(|p| scrape(ca, *p)).collect();
     let total = |name: &str, labels: &[(&str, &str)]| -> f64 {
         scrapes.iter().map(|s| s.sum(name, labels)).sum()
     };

@@ -714,6 +714,7 @@ fn security_tls_listeners_speak_only_strong_tls() {
         ("SITHS", up.ports.siths),
         ("broker admin API", up.ports.broker),
         ("print service", up.ports.print),
+        ("metrics", up.ports.metrics),
     ];
     for (name, port) in listeners {
         f.route("TLS", name);

@@ -611,7 +611,7 @@ pub const DEMO_PIXELS: &[(usize, usize, [u8; 3])] = &[
 /// RD Gateway: the card login, the native launch, bytes both ways through the tunnel, and
 /// no tunnel left open once xfreerdp is gone.
 fn the_native_session_is_in_the_metrics(up: &HamnUp) {
-    let mut scrape = crate::metrics::scrape(up.ports.metrics);
+    let mut scrape = crate::metrics::scrape(&up.certs().join("ca.crt"), up.ports.metrics);
     assert!(
         scrape.sum(
             "hamn_logins_total",
@@ -632,7 +632,7 @@ fn the_native_session_is_in_the_metrics(up: &HamnUp) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while scrape.sum("hamn_native_tunnels", &[]) != 0.0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(200));
-        scrape = crate::metrics::scrape(up.ports.metrics);
+        scrape = crate::metrics::scrape(&up.certs().join("ca.crt"), up.ports.metrics);
     }
     assert_eq!(scrape.sum("hamn_native_tunnels", &[]), 0.0);
 }

@@ -24,7 +24,7 @@ fn viewer_shows_the_demo_app_and_types_into_it() {
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
         "no session screenshot"
     );
-    the_session_is_in_the_metrics(up.ports.metrics);
+    the_session_is_in_the_metrics(&up);
     if let Ok(dir) = std::env::var("HAMN_E2E_KEEP_SCREENSHOTS") {
         for name in ["session.png", "session-replay.png"] {
             let _ = std::fs::copy(scratch.0.join(name), std::path::Path::new(&dir).join(name));
@@ -35,8 +35,8 @@ fn viewer_shows_the_demo_app_and_types_into_it() {
 /// `hamn up`'s one `/metrics` counted the browser session the viewer drove: the login and
 /// launch (broker side), frames, tiles and bytes both ways (gateway side), and no live
 /// session once the user logged it off.
-fn the_session_is_in_the_metrics(port: u16) {
-    let scrape = scrape(port);
+fn the_session_is_in_the_metrics(up: &HamnUp) {
+    let scrape = scrape(&up.certs().join("ca.crt"), up.ports.metrics);
     let launches = scrape.sum("hamn_launches_total", &[]);
     assert!(scrape.sum("hamn_launches_total", &[("outcome", "granted")]) >= 1.0);
     assert_eq!(
