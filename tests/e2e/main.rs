@@ -8,6 +8,7 @@ mod backup;
 mod config_check;
 mod demo_idp;
 mod deploy_files;
+mod load;
 mod metrics;
 mod portal_flow;
 mod print;
