@@ -131,14 +131,14 @@ fn render(shapes: &[Shape]) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<28} | {:>10} | {:>15} | {:>10} | {:>15} | {:>6}",
+        "{:<36} | {:>10} | {:>15} | {:>10} | {:>15} | {:>6}",
         "shape", "launches/s", "launch p50/p99", "sessions/s", "ready p50/p99", "errors"
     );
     for shape in shapes {
         let (l, s) = (&shape.launches, &shape.sessions);
         let _ = writeln!(
             out,
-            "{:<28} | {:>10.1} | {:>6.1}/{:>6.1} ms | {:>10.2} | {:>6.0}/{:>6.0} ms | {:>6}",
+            "{:<36} | {:>10.1} | {:>6.1}/{:>6.1} ms | {:>10.2} | {:>6.0}/{:>6.0} ms | {:>6}",
             format!("{} ({}b+{}g)", shape.name, shape.brokers, shape.gateways),
             per_second(l.launches, l),
             l.launch.p50,

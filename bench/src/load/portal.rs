@@ -20,6 +20,8 @@ const MAX_BODY: usize = 64 * 1024;
 
 /// A logged-in (or not yet) user at one gateway.
 pub struct Portal {
+    tls: Tls,
+    port: u16,
     origin: String,
     send: SendRequest<Full<Bytes>>,
     cookie: Option<String>,
@@ -50,6 +52,17 @@ fn truncate(text: &str) -> &str {
 impl Portal {
     /// Connects to the gateway at `port` on loopback (its certificate names `localhost`).
     pub async fn connect(tls: &Tls, port: u16) -> anyhow::Result<Portal> {
+        Ok(Portal {
+            tls: tls.clone(),
+            port,
+            origin: format!("https://localhost:{port}"),
+            send: Self::open(tls, port).await?,
+            cookie: None,
+            csrf: None,
+        })
+    }
+
+    async fn open(tls: &Tls, port: u16) -> anyhow::Result<SendRequest<Full<Bytes>>> {
         let tcp = TcpStream::connect(("127.0.0.1", port))
             .await
             .context("connecting to the gateway")?;
@@ -65,12 +78,7 @@ impl Portal {
         tokio::spawn(async move {
             let _ = connection.await;
         });
-        Ok(Portal {
-            origin: format!("https://localhost:{port}"),
-            send,
-            cookie: None,
-            csrf: None,
-        })
+        Ok(send)
     }
 
     async fn request(
@@ -98,7 +106,14 @@ impl Portal {
             }
             None => Bytes::new(),
         };
-        self.send.ready().await.context("the connection closed")?;
+        // The gateway closes a keep-alive connection left idle while the user works in
+        // the session; a browser opens a new one, and so do we.
+        if self.send.is_closed() || self.send.ready().await.is_err() {
+            self.send = Self::open(&self.tls, self.port)
+                .await
+                .context("reconnecting to the gateway")?;
+            self.send.ready().await.context("the connection closed")?;
+        }
         let response = self
             .send
             .send_request(request.body(Full::new(bytes))?)

@@ -240,18 +240,26 @@ impl Stack {
         database.close().await;
         hamn_broker::TicketKeys::load_or_create(stack.dir.path())?;
 
-        let ports = free_ports(brokers + gateways)?;
-        for (n, port) in ports.iter().enumerate() {
+        // Each process gets its own port and an unused one for the other service's
+        // listener (configuration refuses the two on one address, even unused).
+        let ports = free_ports(2 * (brokers + gateways))?;
+        for (n, pair) in ports.chunks(2).enumerate() {
+            let (port, other) = (&pair[0], pair[1]);
             let service = if n < brokers { "broker" } else { "gateway" };
+            let (broker_port, gateway_port) = if n < brokers {
+                (*port, other)
+            } else {
+                (other, *port)
+            };
             let log = std::fs::File::create(stack.dir.path().join(format!("{service}-{n}.log")))?;
             let child = Command::new(&bins.hamn)
                 .args([service, "--data-dir", &data])
                 .envs(common.iter().cloned())
-                .env("HAMN_BROKER__LISTEN", format!("127.0.0.1:{port}"))
-                .env("HAMN_GATEWAY__LISTEN", format!("127.0.0.1:{port}"))
+                .env("HAMN_BROKER__LISTEN", format!("127.0.0.1:{broker_port}"))
+                .env("HAMN_GATEWAY__LISTEN", format!("127.0.0.1:{gateway_port}"))
                 .env(
                     "HAMN_GATEWAY__PUBLIC_URL",
-                    format!("https://localhost:{port}"),
+                    format!("https://localhost:{gateway_port}"),
                 )
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
