@@ -92,6 +92,8 @@ pub struct Report {
     /// The window the slope was fitted over.
     pub held: Duration,
     pub flat: bool,
+    /// (seconds since the start, RSS KiB) of the held window, every tenth sample.
+    pub rss_trace: Vec<(u64, u64)>,
 }
 
 impl Report {
@@ -105,7 +107,12 @@ impl Report {
         let users = (options.sessions + options.tunnels).max(1) as f64;
         // The held window: from the moment every user was first up to the end.
         let up = totals.all_up_at.unwrap_or_default();
-        let held: Vec<&Sample> = samples.iter().filter(|s| s.at >= up).collect();
+        // It ends when the load does: samples taken while the users log off after the
+        // run would read as a drop.
+        let held: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| s.at >= up && s.at <= options.duration)
+            .collect();
         let window = match (held.first(), held.last()) {
             (Some(a), Some(b)) => b.at.saturating_sub(a.at),
             _ => Duration::ZERO,
@@ -171,6 +178,11 @@ impl Report {
             slope_kib_per_min,
             held: window,
             flat,
+            rss_trace: held
+                .iter()
+                .step_by(10)
+                .map(|s| (s.at.as_secs(), s.hamn.rss_kib))
+                .collect(),
         }
     }
 
@@ -215,6 +227,7 @@ impl Report {
             "first_frame_ms": self.first_frame.json(),
             "demo_hosts": { "cpu_ms_per_s": round(self.hosts_cpu_ms_per_s), "rss_kib": self.hosts_rss_kib },
             "error_samples": self.error_texts,
+            "rss_trace_kib": self.rss_trace,
         })
     }
 
