@@ -1,10 +1,13 @@
-//! Shared pieces of Hamn's benchmarks: latency samples and their summary. Benchmarks
+//! Shared pieces of Hamn's benchmarks: latency samples and their summary, and the
+//! synthetic load client ([`load`]) behind `hamn-load` and the scale-out benchmark. Benchmarks
 //! report ratios against a baseline measured in the same process, never absolute
 //! thresholds, because machines differ and a ratio survives that.
 
 use std::time::Duration;
 
 use sqlx::Connection;
+
+pub mod load;
 
 /// Latencies of one operation, and the wall time they took together.
 #[derive(Debug, Clone, Default)]

@@ -10,6 +10,7 @@ mod data_ops;
 mod demo_idp;
 mod deploy_files;
 mod faults;
+mod load;
 mod metrics;
 mod multinode;
 mod portal_flow;
