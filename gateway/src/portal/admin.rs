@@ -12,8 +12,8 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hamn_broker::api::{AdminState, ApiError, Caller, v1_routes};
-use hamn_broker::fair_use::{self, ApiRate};
+use hamn_broker::api::auth::limit_api_request;
+use hamn_broker::api::{AdminState, ApiError, v1_routes};
 use hamn_broker::model::{ActorKind, AuditOutcome, NewAuditEvent};
 use hamn_broker::{repo, roles, web_session};
 
@@ -86,7 +86,14 @@ async fn authenticate(
             // A `&Request` is not `Send`: name the target before awaiting.
             let target = format!("{} {}", request.method(), original_path(&request));
             if let Some(tenant) = caller.tenant()
-                && let Some(refused) = rate_limit(&api, &caller, tenant, target).await
+                && let Some(refused) = limit_api_request(
+                    &api.database,
+                    &caller,
+                    tenant,
+                    target,
+                    api.access.clock.now(),
+                )
+                .await
             {
                 return refused;
             }
@@ -122,69 +129,4 @@ async fn authenticate(
         }
         Err(error) => ApiError::from(error).into_response(),
     }
-}
-
-/// Counts a tenant-admin's request against the tenant's admin API requests per minute, the
-/// same counter its API clients use (`hamn_broker::api::auth`), so the console is no way
-/// around the limit; over it, 429 with `Retry-After`, the first refusal of each minute
-/// audited as `api.rate_limited`. A database failure lets the request through: the
-/// handler meets the same database and answers for it.
-async fn rate_limit(
-    api: &PortalApi,
-    caller: &Caller,
-    tenant: uuid::Uuid,
-    target: String,
-) -> Option<Response> {
-    let counted = async {
-        let mut conn = api.database.acquire().await?;
-        fair_use::count_api_request(&mut conn, tenant, api.access.clock.now()).await
-    }
-    .await;
-    let (limit, retry_after_s, first) = match counted {
-        Ok(ApiRate::Over {
-            limit,
-            retry_after_s,
-            first,
-        }) => (limit, retry_after_s, first),
-        Ok(ApiRate::Allowed) => return None,
-        Err(error) => {
-            tracing::warn!(%error, "could not count an admin API request");
-            return None;
-        }
-    };
-    if first {
-        let event = NewAuditEvent {
-            tenant_id: Some(tenant),
-            actor_kind: caller.actor_kind(),
-            actor_id: Some(caller.actor_id()),
-            actor_name: caller.name.clone(),
-            action: "api.rate_limited".into(),
-            target_type: Some("api".into()),
-            target_id: Some(target),
-            outcome: AuditOutcome::Refused,
-            source_address: caller.source_address.clone(),
-            before: None,
-            after: None,
-            detail: Some(format!(
-                "over {limit} requests per minute; later refusals this minute are not audited"
-            )),
-        };
-        let audited = async {
-            let mut conn = api.database.acquire().await?;
-            repo::audit::insert(&mut conn, &event).await
-        }
-        .await;
-        if let Err(error) = audited {
-            tracing::error!(%error, "could not audit an admin API rate refusal");
-        }
-    }
-    Some(
-        ApiError::too_many_requests(
-            format!(
-                "the tenant's limit of {limit} API requests per minute is used up; retry in {retry_after_s} s"
-            ),
-            retry_after_s,
-        )
-        .into_response(),
-    )
 }

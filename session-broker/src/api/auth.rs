@@ -75,7 +75,14 @@ pub async fn authenticate(
                 return refusal.error.into_response();
             }
             if let Some(tenant) = caller.tenant()
-                && let Some(refused) = rate_limit(&state, &caller, tenant, target).await
+                && let Some(refused) = limit_api_request(
+                    state.db(),
+                    &caller,
+                    tenant,
+                    target,
+                    time::OffsetDateTime::now_utc(),
+                )
+                .await
             {
                 return refused;
             }
@@ -97,19 +104,22 @@ fn original_path(req: &Request) -> String {
         .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned())
 }
 
-/// Counts a tenant client's request against its tenant's API requests per minute; over
-/// the limit the answer is 429 with `Retry-After`, and the first refusal of each minute is
-/// audited. A database failure here lets the request through: the handler meets the same
-/// database and answers for it.
-async fn rate_limit(
-    state: &AdminState,
+/// Counts a tenant caller's request against its tenant's API requests per minute, at `now`;
+/// over the limit the answer is 429 with `Retry-After`, and the first refusal of each
+/// minute is audited as `api.rate_limited`. The one counter for API clients here and for
+/// tenant-admins on the portal origin, so the console is no way around the limit. A
+/// database failure lets the request through: the handler meets the same database and
+/// answers for it.
+pub async fn limit_api_request(
+    db: &crate::db::Database,
     caller: &Caller,
     tenant: uuid::Uuid,
     target: String,
+    now: time::OffsetDateTime,
 ) -> Option<Response> {
     let counted = async {
-        let mut conn = state.db().acquire().await?;
-        crate::fair_use::count_api_request(&mut conn, tenant, time::OffsetDateTime::now_utc()).await
+        let mut conn = db.acquire().await?;
+        crate::fair_use::count_api_request(&mut conn, tenant, now).await
     }
     .await;
     let (limit, retry_after_s, first) = match counted {
@@ -148,7 +158,7 @@ async fn rate_limit(
             )),
         };
         let result = async {
-            let mut conn = state.db().acquire().await?;
+            let mut conn = db.acquire().await?;
             repo::audit::insert(&mut conn, &event).await
         }
         .await;
