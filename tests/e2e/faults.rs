@@ -24,7 +24,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::metrics::scrape;
-use crate::support::{HamnUp, TempDir, browser_script, curl, free_ports, hamn_bin, terminate};
+use crate::support::{
+    HamnUp, ScratchDatabase, TempDir, browser_script, curl, free_ports, hamn_bin, terminate,
+};
 
 type Ws = WebSocketStream<TlsStream<TcpStream>>;
 
@@ -620,53 +622,6 @@ fn psql(url: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
-/// A database of its own on the test PostgreSQL (`HAMN_TEST_DATABASE_URL`), dropped on drop.
-struct Scratch {
-    admin_url: String,
-    name: String,
-}
-
-impl Scratch {
-    fn create(admin_url: &str, label: &str) -> Scratch {
-        let name = format!("hamn_faults_{label}_{}", std::process::id());
-        let scratch = Scratch {
-            admin_url: admin_url.to_owned(),
-            name,
-        };
-        psql(
-            admin_url,
-            &format!("DROP DATABASE IF EXISTS {}", scratch.name),
-        );
-        psql(admin_url, &format!("CREATE DATABASE {}", scratch.name));
-        scratch
-    }
-
-    fn url(&self) -> String {
-        let base = self
-            .admin_url
-            .rsplit_once('/')
-            .map_or(self.admin_url.as_str(), |(b, _)| b);
-        format!("{base}/{}", self.name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                self.admin_url.as_str(),
-                "-qAtc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-    }
-}
-
-fn test_postgres() -> String {
-    std::env::var("HAMN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
 /// Seat counters agree with the rows: every host's `live_sessions`/`logons` and every
 /// tenant's `tenant_usage.sessions` equal what COUNT(*) over `sessions` says.
 fn seats_consistent(split: &Split) {
@@ -855,7 +810,7 @@ fn fault_a_host_dies_mid_session_and_only_its_users_are_told() {
 /// lands on the same host session, which streams again.
 #[test]
 fn fault_the_gateway_is_killed_and_the_user_lands_on_the_same_session() {
-    let scratch = Scratch::create(&test_postgres(), "gw");
+    let scratch = ScratchDatabase::create_named("_faults_gw");
     let mut split = Split::start(scratch.url());
     let ca = split.ca();
     let portal = Portal::login(&ca, split.gateway_port, "demo");
@@ -897,7 +852,7 @@ fn fault_the_gateway_is_killed_and_the_user_lands_on_the_same_session() {
 /// rows; the seat counters equal the rows afterwards.
 #[test]
 fn fault_broker_restarts_during_launches_lose_and_double_nothing() {
-    let scratch = Scratch::create(&test_postgres(), "launch");
+    let scratch = ScratchDatabase::create_named("_faults_launch");
     let mut split = Split::start(scratch.url());
     let ca = split.ca();
     let users = ["demo", "admin", "drift"];
