@@ -291,9 +291,10 @@ impl<'a> Lexer<'a> {
                 .filter(|end| self.ends_stream_at(*end));
             let end = match declared {
                 Some(end) => end,
-                // An indirect or wrong /Length: the data ends before `endstream`.
-                None => find(&self.data[start..], b"endstream")
-                    .map(|i| start + i)
+                // An indirect or wrong /Length: the data ends before the first `endstream`
+                // that `endobj` follows (binary data, a JPEG say, may hold the word itself).
+                None => self
+                    .closing_endstream(start)
                     .ok_or_else(|| format!("object {number}: no `endstream`"))?,
             };
             self.at = end;
@@ -306,6 +307,19 @@ impl<'a> Lexer<'a> {
             return Err(format!("object {number}: expected `endobj` at byte {save}"));
         }
         Ok((number, object))
+    }
+
+    /// The first `endstream` at or after `from` that is followed by `endobj`; every byte is
+    /// looked at a bounded number of times (each search starts past the previous hit).
+    fn closing_endstream(&self, mut from: usize) -> Option<usize> {
+        loop {
+            let at = from + find(self.data.get(from..)?, b"endstream")?;
+            let mut lexer = Lexer::new(self.data, at + b"endstream".len());
+            if lexer.token() == b"endobj" {
+                return Some(at);
+            }
+            from = at + 1;
+        }
     }
 
     fn ends_stream_at(&self, end: usize) -> bool {

@@ -429,6 +429,27 @@ async fn a_jpeg_without_density_is_fitted_on_a4() {
     );
 }
 
+/// A fuzz finding (print-service/fuzz `jpeg`): JPEG data that holds the bytes `endstream`.
+/// Its PDF gives the image's /Length indirectly, as ours do; the checker used to end the
+/// stream at the word inside the data and refuse the PDF when it came back as a print.
+#[tokio::test]
+async fn a_jpeg_holding_the_word_endstream_renders_and_its_pdf_passes_the_check() {
+    let job = Job::new();
+    job.run(
+        DocumentFormat::Jpeg,
+        &fixture("endstream-in-data.jpg"),
+        &RenderOptions::default(),
+    )
+    .await
+    .expect("renders");
+    let pdf = job.input_bytes(&std::fs::read(job.output()).expect("rendered PDF"));
+    let summary = job
+        .run(DocumentFormat::Pdf, &pdf, &RenderOptions::default())
+        .await
+        .expect("our own PDF passes the received-PDF check");
+    assert_eq!(summary.pages, 1);
+}
+
 #[tokio::test]
 async fn received_pdfs_pass_through_checked() {
     let job = Job::new();
