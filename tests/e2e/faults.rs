@@ -141,6 +141,8 @@ fn granted(answer: &serde_json::Value) -> Option<(String, String)> {
         .as_str()?
         .split_once("#ticket=")?
         .1
+        .split('&')
+        .next()?
         .to_owned();
     let session = answer["session_id"].as_str()?.to_owned();
     Some((ticket, session))

@@ -493,7 +493,9 @@ fn launch(portal: &Portal, app: &str) -> (String, String) {
     let ticket = launched["viewer_url"]
         .as_str()
         .and_then(|u| u.split_once("#ticket="))
-        .map(|(_, t)| t.to_owned())
+        // The fragment goes on with `&app=…` (the viewer's relaunch).
+        .and_then(|(_, t)| t.split('&').next())
+        .map(str::to_owned)
         .unwrap_or_else(|| panic!("no ticket in {launched}"));
     (id_of(&launched["session_id"]), ticket)
 }

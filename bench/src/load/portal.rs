@@ -192,7 +192,9 @@ impl Portal {
             .context("launch: no viewer_url")?;
         let ticket = url
             .split_once("#ticket=")
-            .map(|(_, t)| t.to_owned())
+            // The fragment goes on with `&app=…` (the viewer's relaunch).
+            .and_then(|(_, t)| t.split('&').next())
+            .map(str::to_owned)
             .context("launch: no ticket in the viewer URL")?;
         let session = launched["session_id"]
             .as_str()

@@ -149,6 +149,22 @@ impl Caller {
     }
 }
 
+/// A caller who must be an operator, refused (403) before any body is read: listed before
+/// a [`super::extract::Body`], it makes authorization come before validation, so a
+/// tenant-admin learns nothing from how an operator-only route judges a body.
+#[derive(Debug, Clone)]
+pub struct Operator(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require_operator()?;
+        Ok(Self(caller))
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 
 use crate::api::AdminState;
-use crate::api::caller::Caller;
+use crate::api::caller::Operator;
 use crate::api::extract::{Body, Ids};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -35,11 +35,10 @@ fn json(v: &impl serde::Serialize) -> Option<serde_json::Value> {
 
 pub async fn copy(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(req): Body<CopyEnvironment>,
 ) -> Result<Json<EnvironmentCopied>, ApiError> {
-    caller.require_operator()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let tenant = caller.visible(
         repo::tenants::get(m.conn(), ids.id()).await?,
@@ -72,11 +71,10 @@ async fn delete_pdfs(s: &AdminState, report: &mut Purged, pdfs: &[purge::PdfRef]
 
 pub async fn purge_user(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(req): Body<PurgeRequest>,
 ) -> Result<Json<Purged>, ApiError> {
-    caller.require_operator()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let user = repo::users::get(m.conn(), ids.id())
         .await?
@@ -105,11 +103,10 @@ pub async fn purge_user(
 
 pub async fn purge_tenant(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(req): Body<PurgeRequest>,
 ) -> Result<Json<Purged>, ApiError> {
-    caller.require_operator()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let tenant = repo::tenants::get(m.conn(), ids.id())
         .await?
