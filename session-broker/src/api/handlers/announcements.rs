@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::ListQuery;
 use crate::api::AdminState;
-use crate::api::caller::Caller;
+use crate::api::caller::{Caller, Operator};
 use crate::api::extract::{Body, Ids, Params};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -34,10 +34,9 @@ pub async fn list_for_tenant(
 /// Every announcement (operators).
 pub async fn list(
     State(s): State<AdminState>,
-    caller: Caller,
+    _: Operator,
     Params(q): Params<ListQuery>,
 ) -> Result<Json<Page<Announcement>>, ApiError> {
-    caller.require_operator()?;
     let page = q.page()?;
     let mut conn = s.conn().await?;
     Ok(Json(announcements::list(&mut conn, None, page).await?))
@@ -67,10 +66,9 @@ pub async fn create_for_tenant(
 /// An announcement to every tenant's users (operators).
 pub async fn create(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Body(new): Body<NewAnnouncement>,
 ) -> Result<(StatusCode, Json<Announcement>), ApiError> {
-    caller.require_operator()?;
     let starts_at = new.validate(OffsetDateTime::now_utc())?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let a = announcements::insert(m.conn(), None, &new, starts_at).await?;

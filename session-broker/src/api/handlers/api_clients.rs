@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 
 use super::ListQuery;
 use crate::api::AdminState;
-use crate::api::caller::Caller;
+use crate::api::caller::Operator;
 use crate::api::extract::{Body, Ids, Params};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -17,10 +17,9 @@ const UNIQUE: &[&str] = &["subject_cn"];
 
 pub async fn list(
     State(s): State<AdminState>,
-    caller: Caller,
+    _: Operator,
     Params(q): Params<ListQuery>,
 ) -> Result<Json<Page<ApiClient>>, ApiError> {
-    caller.require_operator()?;
     let page = q.page()?;
     let mut conn = s.conn().await?;
     Ok(Json(api_clients::list(&mut conn, page).await?))
@@ -28,10 +27,9 @@ pub async fn list(
 
 pub async fn create(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Body(new): Body<NewApiClient>,
 ) -> Result<(StatusCode, Json<ApiClient>), ApiError> {
-    caller.require_operator()?;
     new.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     if let Some(t) = new.tenant_id
@@ -60,10 +58,9 @@ pub async fn create(
 
 pub async fn get(
     State(s): State<AdminState>,
-    caller: Caller,
+    _: Operator,
     ids: Ids,
 ) -> Result<Json<ApiClient>, ApiError> {
-    caller.require_operator()?;
     let mut conn = s.conn().await?;
     let c = api_clients::get(&mut conn, ids.id())
         .await?
@@ -73,11 +70,10 @@ pub async fn get(
 
 pub async fn update(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(patch): Body<ApiClientPatch>,
 ) -> Result<Json<ApiClient>, ApiError> {
-    caller.require_operator()?;
     patch.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let before = api_clients::get(m.conn(), ids.id())
@@ -100,10 +96,9 @@ pub async fn update(
 
 pub async fn delete(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_operator()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let before = api_clients::get(m.conn(), ids.id())
         .await?

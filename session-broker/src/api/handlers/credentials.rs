@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use crate::api::AdminState;
-use crate::api::caller::Caller;
+use crate::api::caller::Operator;
 use crate::api::extract::{Body, Ids};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -25,10 +25,9 @@ fn from_credentials(e: CredentialsError) -> ApiError {
 
 pub async fn get(
     State(s): State<AdminState>,
-    caller: Caller,
+    _: Operator,
     ids: Ids,
 ) -> Result<Json<PoolCredentials>, ApiError> {
-    caller.require_operator()?;
     let mut conn = s.conn().await?;
     if pools::get(&mut conn, ids.id()).await?.is_none() {
         return Err(ApiError::not_found("pool"));
@@ -41,11 +40,10 @@ pub async fn get(
 
 pub async fn set(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(new): Body<SetPoolCredentials>,
 ) -> Result<Json<PoolCredentials>, ApiError> {
-    caller.require_operator()?;
     new.validate()?;
     let Some(key) = s.secrets_key() else {
         return Err(ApiError::new(
@@ -87,10 +85,9 @@ pub async fn set(
 
 pub async fn delete(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_operator()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let pool = pools::get(m.conn(), ids.id())
         .await?

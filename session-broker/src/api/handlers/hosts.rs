@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::ListQuery;
 use crate::api::AdminState;
-use crate::api::caller::{Caller, Scope};
+use crate::api::caller::{Caller, Operator, Scope};
 use crate::api::extract::{Body, Ids, Params};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -72,11 +72,10 @@ pub async fn list(
 
 pub async fn create(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(new): Body<NewHost>,
 ) -> Result<(StatusCode, Json<Host>), ApiError> {
-    caller.require_operator()?;
     new.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let pool = pools::get(m.conn(), ids.id())
@@ -118,11 +117,10 @@ pub async fn get(
 
 pub async fn update(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(patch): Body<HostPatch>,
 ) -> Result<Json<Host>, ApiError> {
-    caller.require_operator()?;
     patch.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let (before, tenant) = load(&mut m, &ids).await?;
@@ -203,10 +201,9 @@ pub async fn report_version(
 
 pub async fn delete(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_operator()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let (before, tenant) = load(&mut m, &ids).await?;
     hosts::delete(m.conn(), before.id).await?;

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::api::AdminState;
-use crate::api::caller::Caller;
+use crate::api::caller::{Caller, Operator};
 use crate::api::extract::{Body, Ids, Params, page};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -42,11 +42,10 @@ pub async fn list(
 
 pub async fn create(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(new): Body<NewIncident>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
-    caller.require_operator()?;
     let now = OffsetDateTime::now_utc();
     let (state, started_at) = new.validate(now)?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
@@ -99,11 +98,10 @@ pub async fn get(
 
 pub async fn add_update(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(update): Body<NewIncidentUpdate>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
-    caller.require_operator()?;
     update.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let before = caller.visible(

@@ -13,7 +13,7 @@ use axum::extract::State;
 use super::hosts::watched_host;
 use super::pools::visible_pool;
 use crate::api::AdminState;
-use crate::api::caller::Caller;
+use crate::api::caller::{Caller, Operator};
 use crate::api::extract::{Body, Ids};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -76,10 +76,9 @@ pub async fn get_host_load(
 /// `GET /pools/{id}/placement`.
 pub async fn get_placement(
     State(s): State<AdminState>,
-    caller: Caller,
+    _: Operator,
     ids: Ids,
 ) -> Result<Json<PoolPlacement>, ApiError> {
-    caller.require_operator()?;
     let mut conn = s.conn().await?;
     let pool = pools::get(&mut conn, ids.id())
         .await?
@@ -90,11 +89,10 @@ pub async fn get_placement(
 /// `PUT /pools/{id}/placement`: absent fields keep their value.
 pub async fn put_placement(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(patch): Body<PoolPlacementPatch>,
 ) -> Result<Json<PoolPlacement>, ApiError> {
-    caller.require_operator()?;
     patch.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let pool = pools::get(m.conn(), ids.id())

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::ListQuery;
 use crate::api::AdminState;
-use crate::api::caller::Caller;
+use crate::api::caller::{Caller, Operator};
 use crate::api::extract::{Body, Ids, Params};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -50,10 +50,9 @@ pub async fn list(
 
 pub async fn create(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Body(mut new): Body<NewHostPool>,
 ) -> Result<(StatusCode, Json<HostPool>), ApiError> {
-    caller.require_operator()?;
     new.validate()?;
     new.normalize();
     let mut m = Mutation::begin(s.db(), &caller).await?;

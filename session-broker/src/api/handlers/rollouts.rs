@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::ListQuery;
 use crate::api::AdminState;
-use crate::api::caller::Caller;
+use crate::api::caller::{Caller, Operator};
 use crate::api::extract::{Body, Ids, Params};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -36,11 +36,10 @@ fn refused(e: RolloutError) -> ApiError {
 
 pub async fn create(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ids: Ids,
     Body(new): Body<NewRollout>,
 ) -> Result<(StatusCode, Json<Rollout>), ApiError> {
-    caller.require_operator()?;
     new.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let app = caller.visible(apps::get(m.conn(), ids.id()).await?, |a| a.tenant_id, "app")?;

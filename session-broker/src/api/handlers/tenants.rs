@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 
 use super::ListQuery;
 use crate::api::AdminState;
-use crate::api::caller::Caller;
+use crate::api::caller::{Caller, Operator};
 use crate::api::extract::{Body, Ids, Params};
 use crate::api::mutation::{Change, Mutation};
 use crate::api::problem::ApiError;
@@ -27,10 +27,9 @@ pub async fn list(
 
 pub async fn create(
     State(s): State<AdminState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Body(new): Body<NewTenant>,
 ) -> Result<(StatusCode, Json<Tenant>), ApiError> {
-    caller.require_operator()?;
     new.validate()?;
     let mut m = Mutation::begin(s.db(), &caller).await?;
     let t = tenants::insert(m.conn(), &new)
